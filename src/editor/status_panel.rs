@@ -1,0 +1,72 @@
+//! The engine's state in words and a cycle bar: cycle length, position, tracks, recording.
+
+use crate::engine::{EngineMessage, EngineStatus, RecordingState};
+
+/// Draws `status`.
+pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
+    let rate = status.sample_rate_hz.max(1.0) as f64;
+    match status.cycle_length_samples {
+        Some(length) => {
+            ui.label(format!(
+                "Cycle: {:.3} s ({length} samples)",
+                length as f64 / rate
+            ));
+            let progress = status.cycle_position_samples as f32 / length.max(1) as f32;
+            ui.add(egui::ProgressBar::new(progress).desired_height(18.0));
+        }
+        None => {
+            ui.label("Cycle: none (the first take sets it)");
+        }
+    }
+    ui.label(format!(
+        "Tracks: {}   (redo: {})",
+        status.track_count, status.redo_count
+    ));
+    let recording = match status.recording {
+        RecordingState::Idle => "Idle".to_owned(),
+        RecordingState::Armed { start_samples } => format!(
+            "Armed: starts in {:.2} s",
+            start_samples.saturating_sub(status.now_samples) as f64 / rate
+        ),
+        RecordingState::Recording { start_samples } => format!(
+            "Recording {:.2} s",
+            status.now_samples.saturating_sub(start_samples) as f64 / rate
+        ),
+    };
+    ui.label(format!("Recorder: {recording}"));
+    let mut flags = Vec::new();
+    if status.mix_muted {
+        flags.push("loops muted");
+    }
+    if status.pa_muted {
+        flags.push("PA muted");
+    }
+    if status.pending_count > 0 {
+        flags.push("trigger pending");
+    }
+    if !flags.is_empty() {
+        ui.label(flags.join(", "));
+    }
+    if let Some(message) = status.message {
+        ui.label(message_text(message));
+    }
+}
+
+/// What a message says to the player.
+pub fn message_text(message: EngineMessage) -> String {
+    match message {
+        EngineMessage::NoTrackStorage => {
+            "No memory ready for a new take: the take was refused.".to_owned()
+        }
+        EngineMessage::TakeTooShort => "Take too short for a loop: dropped.".to_owned(),
+        EngineMessage::TakeStoppedAtLimit => {
+            "Take stopped at the longest loop the history length allows.".to_owned()
+        }
+        EngineMessage::ScheduleFull => "Too many commands at once: one was dropped.".to_owned(),
+        EngineMessage::TooManyTracks => "No free track slot: the take was refused.".to_owned(),
+        EngineMessage::NeedsAnchor => "Record a first loop before using that.".to_owned(),
+        EngineMessage::NotImplemented(command) => {
+            format!("'{}' is not available yet.", command.label())
+        }
+    }
+}

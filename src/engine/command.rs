@@ -1,0 +1,156 @@
+//! The one command type that MIDI, editor buttons, parameters and triggers all send to the
+//! engine, and the default MIDI note map of the spec.
+
+/// Something a player asks the looper to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Start or stop a take (the first take makes the anchor).
+    RecordToggle,
+    /// Turn the last cycles of the history into a new track.
+    Capture,
+    /// Remove the last track (or cancel the take being recorded).
+    Undo,
+    /// Bring back the last undone track.
+    Redo,
+    /// Remove every track.
+    Clear,
+    /// Toggle the loop mix's mute at the next cycle boundary (a trigger; again cancels).
+    MuteMixAtCycleEnd,
+    /// Toggle the loop mix's mute now, with a fade.
+    ToggleMixMute,
+    /// Record exactly the next cycle with the PA muted (a trigger; again cancels).
+    RecordNextCycle,
+    /// Restart every loop from the cycle start, with a fade-in.
+    Restart,
+    /// Last track's gain x1.2, ramped.
+    LastTrackGainUp,
+    /// Last track's gain x0.8, ramped.
+    LastTrackGainDown,
+    /// Toggle a delay effect on the last track.
+    ToggleLastTrackDelay,
+    /// Reset the last track's gain and effects.
+    ResetLastTrack,
+}
+
+impl Command {
+    /// Every command, in the order the editor lists them.
+    pub const ALL: [Command; 13] = [
+        Command::RecordToggle,
+        Command::Capture,
+        Command::Undo,
+        Command::Redo,
+        Command::Clear,
+        Command::MuteMixAtCycleEnd,
+        Command::ToggleMixMute,
+        Command::RecordNextCycle,
+        Command::Restart,
+        Command::LastTrackGainUp,
+        Command::LastTrackGainDown,
+        Command::ToggleLastTrackDelay,
+        Command::ResetLastTrack,
+    ];
+
+    /// A short label for buttons and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Command::RecordToggle => "Record",
+            Command::Capture => "Capture",
+            Command::Undo => "Undo",
+            Command::Redo => "Redo",
+            Command::Clear => "Clear",
+            Command::MuteMixAtCycleEnd => "Mute at cycle end",
+            Command::ToggleMixMute => "Mute mix",
+            Command::RecordNextCycle => "Record next cycle",
+            Command::Restart => "Restart",
+            Command::LastTrackGainUp => "Gain up",
+            Command::LastTrackGainDown => "Gain down",
+            Command::ToggleLastTrackDelay => "Delay",
+            Command::ResetLastTrack => "Reset track",
+        }
+    }
+}
+
+/// A command acting at a sample offset inside the current block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedCommand {
+    /// Offset in samples from the start of the block.
+    pub offset_samples: u32,
+    /// The command.
+    pub command: Command,
+}
+
+/// The spec's default note map (velocity ignored, any channel).
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 13] = [
+    (47, Command::RecordToggle),
+    (48, Command::Capture),
+    (27, Command::Undo),
+    (30, Command::MuteMixAtCycleEnd),
+    (35, Command::ToggleMixMute),
+    (57, Command::RecordNextCycle),
+    (25, Command::Restart),
+    (50, Command::LastTrackGainUp),
+    (52, Command::LastTrackGainDown),
+    (53, Command::ToggleLastTrackDelay),
+    (55, Command::ResetLastTrack),
+    (28, Command::Redo),
+    (26, Command::Clear),
+];
+
+/// Maps MIDI note-ons to commands. A fixed table: lookups never allocate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteMap {
+    /// Command for each of the 128 notes.
+    commands: [Option<Command>; 128],
+}
+
+impl Default for NoteMap {
+    fn default() -> Self {
+        let mut commands = [None; 128];
+        for (note, command) in DEFAULT_NOTE_MAP {
+            commands[note as usize] = Some(command);
+        }
+        Self { commands }
+    }
+}
+
+impl NoteMap {
+    /// The command a note-on of `note` sends, if any.
+    pub fn command_for_note(&self, note: u8) -> Option<Command> {
+        self.commands.get(note as usize).copied().flatten()
+    }
+
+    /// The first note mapped to `command`, if any (for labels).
+    pub fn note_for(&self, command: Command) -> Option<u8> {
+        (0u8..128).find(|&note| self.commands[note as usize] == Some(command))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_map_is_the_specs() {
+        let map = NoteMap::default();
+        assert_eq!(map.command_for_note(47), Some(Command::RecordToggle));
+        assert_eq!(map.command_for_note(48), Some(Command::Capture));
+        assert_eq!(map.command_for_note(27), Some(Command::Undo));
+        assert_eq!(map.command_for_note(30), Some(Command::MuteMixAtCycleEnd));
+        assert_eq!(map.command_for_note(35), Some(Command::ToggleMixMute));
+        assert_eq!(map.command_for_note(57), Some(Command::RecordNextCycle));
+        assert_eq!(map.command_for_note(25), Some(Command::Restart));
+        assert_eq!(map.command_for_note(50), Some(Command::LastTrackGainUp));
+        assert_eq!(map.command_for_note(52), Some(Command::LastTrackGainDown));
+        assert_eq!(
+            map.command_for_note(53),
+            Some(Command::ToggleLastTrackDelay)
+        );
+        assert_eq!(map.command_for_note(55), Some(Command::ResetLastTrack));
+        assert_eq!(map.command_for_note(60), None);
+        assert_eq!(map.command_for_note(200), None);
+        assert_eq!(map.note_for(Command::Undo), Some(27));
+        for command in Command::ALL {
+            assert!(map.note_for(command).is_some(), "{command:?} has no note");
+        }
+    }
+}

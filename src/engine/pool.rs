@@ -1,0 +1,181 @@
+//! Track storage handed between the audio thread and a background keeper: the keeper allocates
+//! spare buffers ahead of need and frees (or recycles) the buffers of removed tracks, so the audio
+//! thread never allocates or frees.
+//!
+//! `TrackPool` is the audio thread's end; `TrackPoolKeeper` is the background end.
+
+use super::track::TrackBuffer;
+
+/// How many retired buffers can wait for the keeper before the audio thread keeps them itself.
+const RETIRE_QUEUE_CAPACITY: usize = 1024;
+
+/// The audio thread's end: takes spares, returns retired buffers. Realtime-safe.
+pub struct TrackPool {
+    /// Zeroed buffers ready for the next take.
+    spares: rtrb::Consumer<TrackBuffer>,
+    /// Buffers of removed tracks, on their way to the keeper.
+    retired: rtrb::Producer<TrackBuffer>,
+    /// Retired buffers that did not fit in the queue; retried every block (capacity reserved).
+    backlog: Vec<TrackBuffer>,
+}
+
+/// The background end: keeps `target_spares` zeroed buffers queued, recycles or frees retired
+/// ones. Not realtime: it allocates, zeroes and frees.
+pub struct TrackPoolKeeper {
+    /// Queue of spares to the audio thread.
+    spares: rtrb::Producer<TrackBuffer>,
+    /// Queue of retired buffers from the audio thread.
+    retired: rtrb::Consumer<TrackBuffer>,
+    /// Channels per buffer.
+    channels: usize,
+    /// Frames per channel per buffer.
+    capacity_frames: usize,
+}
+
+/// Creates both ends, with `spare_count` buffers of `channels` x `capacity_frames` allocated now.
+/// Returns `None` if that memory cannot be had. Not realtime-safe.
+pub fn track_pool(
+    channels: usize,
+    capacity_frames: usize,
+    spare_count: usize,
+) -> Option<(TrackPool, TrackPoolKeeper)> {
+    let (spares_tx, spares_rx) = rtrb::RingBuffer::new(spare_count.max(1));
+    let (retired_tx, retired_rx) = rtrb::RingBuffer::new(RETIRE_QUEUE_CAPACITY);
+    let mut keeper = TrackPoolKeeper {
+        spares: spares_tx,
+        retired: retired_rx,
+        channels,
+        capacity_frames,
+    };
+    keeper.service().ok()?;
+    let pool = TrackPool {
+        spares: spares_rx,
+        retired: retired_tx,
+        backlog: Vec::with_capacity(RETIRE_QUEUE_CAPACITY),
+    };
+    Some((pool, keeper))
+}
+
+impl TrackPool {
+    /// A zeroed buffer for a new take, if the keeper has one ready. Realtime-safe.
+    pub fn take_spare(&mut self) -> Option<TrackBuffer> {
+        self.spares.pop().ok()
+    }
+
+    /// Hands a no longer needed buffer to the keeper. Realtime-safe: never frees here.
+    pub fn retire(&mut self, buffer: TrackBuffer) {
+        if let Err(rtrb::PushError::Full(buffer)) = self.retired.push(buffer) {
+            if self.backlog.len() < self.backlog.capacity() {
+                self.backlog.push(buffer);
+            } else {
+                // Unreachable in practice (2048 removals within one keeper period); leaking
+                // beats freeing on the audio thread.
+                std::mem::forget(buffer);
+            }
+        }
+    }
+
+    /// Retries handing over buffers that did not fit in the queue. Realtime-safe.
+    pub fn flush_backlog(&mut self) {
+        while !self.retired.is_full() {
+            match self.backlog.pop() {
+                Some(buffer) => {
+                    let _ = self.retired.push(buffer);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Spares ready right now.
+    pub fn spares_ready(&self) -> usize {
+        self.spares.slots()
+    }
+}
+
+/// How often the keeper thread looks at the queues.
+const KEEPER_PERIOD: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// A running keeper thread; stops (and frees what it holds) when dropped.
+pub struct KeeperThread {
+    /// Set to ask the thread to finish.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The thread, joined on drop.
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for KeeperThread {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Allocating a spare buffer failed: the system is out of memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfMemory;
+
+impl TrackPoolKeeper {
+    /// Runs `service` every few milliseconds on a background thread until the handle is dropped.
+    /// When memory runs out it keeps trying; the audio thread refuses new takes meanwhile.
+    pub fn spawn(mut self) -> std::io::Result<KeeperThread> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("loopmate-track-pool".into())
+            .spawn(move || {
+                while !thread_stop.load(std::sync::atomic::Ordering::Acquire) {
+                    let _ = self.service();
+                    std::thread::sleep(KEEPER_PERIOD);
+                }
+            })?;
+        Ok(KeeperThread {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// Recycles retired buffers into spares (zeroed), frees the rest, and tops up the spares.
+    /// Call regularly from a background thread. Returns how many spares it added.
+    pub fn service(&mut self) -> Result<usize, OutOfMemory> {
+        let mut added = 0;
+        while let Ok(mut buffer) = self.retired.pop() {
+            if self.spares.is_full() {
+                drop(buffer);
+            } else {
+                buffer.clear();
+                let _ = self.spares.push(buffer);
+                added += 1;
+            }
+        }
+        while !self.spares.is_full() {
+            let buffer =
+                TrackBuffer::try_new(self.channels, self.capacity_frames).ok_or(OutOfMemory)?;
+            let _ = self.spares.push(buffer);
+            added += 1;
+        }
+        Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spares_are_prepared_and_retired_buffers_recycled_zeroed() {
+        let (mut pool, mut keeper) = track_pool(2, 8, 2).unwrap();
+        assert_eq!(pool.spares_ready(), 2);
+        let mut a = pool.take_spare().unwrap();
+        let b = pool.take_spare().unwrap();
+        assert!(pool.take_spare().is_none(), "only two were prepared");
+        a.channel_mut(1)[3] = 0.5;
+        pool.retire(a);
+        assert_eq!(keeper.service(), Ok(2));
+        let recycled = pool.take_spare().unwrap();
+        assert!(recycled.channel(1).iter().all(|&s| s == 0.0));
+        drop((b, recycled));
+    }
+}
