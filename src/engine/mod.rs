@@ -632,8 +632,10 @@ impl Engine {
             self.pool.retire(take.into_buffer());
         }
         self.take_mutes_pa = false;
-        self.gains.set_pa_muted(false, self.blend_samples() as u32);
         let blend = self.blend_samples() as u32;
+        // A clean slate: the next loop must be heard.
+        self.gains.set_pa_muted(false, blend);
+        self.gains.set_mix_muted(false, blend);
         for track in &mut self.tracks {
             track.state = TrackState::Discarding;
             track.fade.ramp_to(0.0, blend);
@@ -803,3 +805,6 @@ impl Engine {
 pub fn ms_to_samples(ms: f32, sample_rate_hz: f32) -> usize {
     (ms.max(0.0) as f64 * sample_rate_hz as f64 / 1000.0).round() as usize
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,464 @@
+//! Behaviour tests of the whole engine, driven like a host drives it: blocks of input, commands
+//! at sample offsets, the pool keeper serviced between blocks.
+
+use super::command::{Command, TimedCommand};
+use super::pool::TrackPoolKeeper;
+use super::{Engine, EngineConfig, EngineSettings, RecordingState};
+
+const RATE: f32 = 48_000.0;
+/// The default blend (50 ms) in samples at 48 kHz.
+const BLEND: usize = 2400;
+
+/// A deterministic test signal: a sine per channel plus a little pseudo-noise.
+pub fn test_signal(channel: usize, t: u64) -> f32 {
+    let freq = if channel == 0 { 220.0 } else { 330.0 };
+    let phase = 2.0 * std::f64::consts::PI * freq * t as f64 / RATE as f64;
+    let mut h = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (channel as u64 + 1);
+    h ^= h >> 29;
+    let noise = (h % 1000) as f32 / 1000.0 - 0.5;
+    (0.3 * phase.sin()) as f32 + 0.02 * noise
+}
+
+/// Stereo input: the test signal until `until`, silence after (so loops are heard alone).
+pub fn signal_until(frames: usize, until: u64) -> [Vec<f32>; 2] {
+    let channel = |c| {
+        (0..frames as u64)
+            .map(|t| if t < until { test_signal(c, t) } else { 0.0 })
+            .collect()
+    };
+    [channel(0), channel(1)]
+}
+
+pub fn new_engine() -> (Engine, TrackPoolKeeper) {
+    new_engine_with(EngineSettings::default())
+}
+
+pub fn new_engine_with(settings: EngineSettings) -> (Engine, TrackPoolKeeper) {
+    let (mut engine, keeper) = Engine::new(EngineConfig {
+        sample_rate_hz: RATE,
+        recorded_channels: 2,
+        history_secs: 20.0,
+    })
+    .expect("memory for the engine");
+    engine.set_settings(settings);
+    (engine, keeper)
+}
+
+/// Output of a run: main and headphone channels.
+pub struct Rendered {
+    pub main: [Vec<f32>; 2],
+    pub phones: [Vec<f32>; 2],
+}
+
+/// Runs `input` through the engine in blocks of `block_sizes` (cycled), with `commands` at
+/// absolute sample times (sorted). Each block runs with allocation forbidden.
+pub fn run(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    input: &[Vec<f32>; 2],
+    commands: &[(u64, Command)],
+    block_sizes: &[usize],
+) -> Rendered {
+    let frames = input[0].len();
+    let mut main = input.clone();
+    let mut phones = [vec![0.0; frames], vec![0.0; frames]];
+    let mut block_commands = Vec::with_capacity(commands.len());
+    let mut at = 0;
+    let mut sizes = block_sizes.iter().cycle();
+    while at < frames {
+        let size = (*sizes.next().unwrap()).min(frames - at);
+        let start = engine.now_samples();
+        block_commands.clear();
+        for &(time, command) in commands {
+            if time >= start && time < start + size as u64 {
+                block_commands.push(TimedCommand {
+                    offset_samples: (time - start) as u32,
+                    command,
+                });
+            }
+        }
+        let [main_l, main_r] = &mut main;
+        let [phones_l, phones_r] = &mut phones;
+        let mut main_block: [&mut [f32]; 2] =
+            [&mut main_l[at..at + size], &mut main_r[at..at + size]];
+        let mut phones_block: [&mut [f32]; 2] =
+            [&mut phones_l[at..at + size], &mut phones_r[at..at + size]];
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            engine.process(&mut main_block, &mut phones_block, &block_commands)
+        });
+        keeper.service().expect("memory for spares");
+        at += size;
+    }
+    Rendered { main, phones }
+}
+
+/// The anchor loop expected from a take of `[s0, s1)` of the test signal (seam crossfaded).
+fn expected_anchor(channel: usize, s0: u64, s1: u64) -> Vec<f32> {
+    let length = (s1 - s0) as usize;
+    let mut loop_: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
+    for j in 0..BLEND {
+        let w = (j + 1) as f32 / (BLEND + 1) as f32;
+        let end = test_signal(channel, s1 - BLEND as u64 + j as u64);
+        let pre = test_signal(channel, s0 - BLEND as u64 + j as u64);
+        loop_[length - BLEND + j] = end * (1.0 - w) + pre * w;
+    }
+    loop_
+}
+
+fn assert_close(got: f32, expected: f32, what: &str) {
+    assert!(
+        (got - expected).abs() <= 1e-5,
+        "{what}: got {got}, expected {expected}"
+    );
+}
+
+#[test]
+fn anchor_is_exactly_the_time_between_presses_and_plays_from_the_stop() {
+    let (s0, s1) = (10_007u64, 10_007 + 62_411);
+    let frames = (s1 + 3 * (s1 - s0)) as usize;
+    let input = signal_until(frames, s1);
+    let (mut engine, mut keeper) = new_engine();
+    let commands = [(s0, Command::RecordToggle), (s1, Command::RecordToggle)];
+    let out = run(&mut engine, &mut keeper, &input, &commands, &[512]);
+
+    let cycle = engine.cycle().expect("an anchor");
+    assert_eq!(cycle.length_samples, s1 - s0);
+    assert_eq!(cycle.origin_samples, s0);
+    for c in 0..2 {
+        for t in 0..s1 as usize {
+            assert_eq!(out.main[c][t], input[c][t], "monitor only before the stop, t={t}");
+        }
+        let loop_ = expected_anchor(c, s0, s1);
+        for t in s1..frames as u64 {
+            let i = ((t - s1) % (s1 - s0)) as usize;
+            assert_close(out.main[c][t as usize], loop_[i], &format!("ch{c} t={t}"));
+        }
+        assert_eq!(out.phones[c], out.main[c], "headphones carry the same mix");
+    }
+}
+
+#[test]
+fn seam_is_continuous() {
+    // A pure sine recorded over a non-integer number of periods: without the crossfade the seam
+    // would jump by up to the full amplitude.
+    let (s0, s1) = (20_000u64, 20_000 + 30_123);
+    let frames = (s1 + 4 * (s1 - s0)) as usize;
+    let sine = |t: u64| (2.0 * std::f32::consts::PI * 220.0 * t as f32 / RATE).sin() * 0.5;
+    let input: [Vec<f32>; 2] = [0, 1].map(|_| {
+        (0..frames as u64)
+            .map(|t| if t < s1 { sine(t) } else { 0.0 })
+            .collect()
+    });
+    let (mut engine, mut keeper) = new_engine();
+    let commands = [(s0, Command::RecordToggle), (s1, Command::RecordToggle)];
+    let out = run(&mut engine, &mut keeper, &input, &commands, &[256]);
+    let natural_step = 0.5 * 2.0 * std::f32::consts::PI * 220.0 / RATE;
+    let max_step = out.main[0][s1 as usize..]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        max_step <= natural_step * 1.05,
+        "largest step {max_step} vs the sine's own {natural_step}"
+    );
+}
+
+/// Records an anchor of `anchor` samples at 10 000 and returns the engine after it.
+fn with_anchor(anchor: u64) -> (Engine, TrackPoolKeeper, u64) {
+    let s0 = 10_000;
+    let (mut engine, mut keeper) = new_engine();
+    let input = signal_until((s0 + anchor + 100) as usize, u64::MAX);
+    run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[(s0, Command::RecordToggle), (s0 + anchor, Command::RecordToggle)],
+        &[512],
+    );
+    (engine, keeper, s0)
+}
+
+/// Continues a run from the engine's current time with `commands` at absolute times.
+fn continue_run(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    frames: usize,
+    commands: &[(u64, Command)],
+    input_until: u64,
+) -> Rendered {
+    let start = engine.now_samples();
+    let input: [Vec<f32>; 2] = [0, 1].map(|c| {
+        (start..start + frames as u64)
+            .map(|t| if t < input_until { test_signal(c, t) } else { 0.0 })
+            .collect()
+    });
+    run(engine, keeper, &input, commands, &[333])
+}
+
+#[test]
+fn overdubs_pad_to_the_cycle_or_extend_to_a_power_of_two() {
+    let anchor = 96_000;
+    let (mut engine, mut keeper, s0) = with_anchor(anchor);
+    let l = anchor;
+    // Takes start mid-cycle and stop at least 0.2 cycles (400 ms) from a boundary, outside the
+    // 200 ms lenience; they last 0.3, 1.3 and 3.2 cycles.
+    let mut t = s0 + 3 * l + l / 2;
+    for (cycles_x10, expected_length) in [(3, l), (13, 2 * l), (32, 4 * l)] {
+        let stop = t + l * cycles_x10 / 10;
+        let frames = (stop + 10 - engine.now_samples()) as usize;
+        continue_run(
+            &mut engine,
+            &mut keeper,
+            frames,
+            &[(t, Command::RecordToggle), (stop, Command::RecordToggle)],
+            u64::MAX,
+        );
+        let track = engine.playing_tracks().last().unwrap();
+        assert_eq!(track.length_samples, expected_length);
+        assert_eq!(track.origin_samples, t, "the take keeps its offset in the cycle");
+        t = engine.cycle().unwrap().boundary_after(stop) + l / 2;
+    }
+    assert_eq!(engine.playing_tracks().count(), 4);
+    // Phase lock: every track's length is a multiple of the cycle, so every track's index at a
+    // cycle boundary is the same each time that boundary comes round.
+    let cycle = engine.cycle().unwrap();
+    for track in engine.playing_tracks() {
+        assert_eq!(track.length_samples % cycle.length_samples, 0);
+        assert_eq!(
+            (track.length_samples / cycle.length_samples).count_ones(),
+            1,
+            "power of two"
+        );
+    }
+}
+
+#[test]
+fn overdub_plays_at_its_offset_in_the_cycle_mixed_with_the_anchor() {
+    let anchor = 96_000u64;
+    let (mut engine, mut keeper, s0) = with_anchor(anchor);
+    // 250 ms to 750 ms into the cycle: outside the 200 ms lenience at both ends.
+    let take_start = s0 + 2 * anchor + 12_000;
+    let take_stop = take_start + 24_000;
+    // Record the overdub; after it, silence in, so the output is the loops alone.
+    let frames = (take_stop + 4 * anchor - engine.now_samples()) as usize;
+    let out = continue_run(
+        &mut engine,
+        &mut keeper,
+        frames,
+        &[(take_start, Command::RecordToggle), (take_stop, Command::RecordToggle)],
+        take_stop,
+    );
+    let base = engine.now_samples() - out.main[0].len() as u64;
+    let anchor_loop = expected_anchor(0, s0, s0 + anchor);
+    // One cycle later, mid-take: the overdub's audio (the middle of the take, away from its
+    // fades) plus the anchor at that phase.
+    for t in (take_start + anchor + BLEND as u64)..(take_stop + anchor - BLEND as u64) {
+        let overdub = test_signal(0, t - anchor);
+        let anchor_part = anchor_loop[((t - s0) % anchor) as usize];
+        assert_close(
+            out.main[0][(t - base) as usize],
+            overdub + anchor_part,
+            &format!("t={t}"),
+        );
+    }
+    // Outside the take and its pre-roll, only the anchor plays.
+    for t in (take_stop + anchor + 10)..(take_start + 2 * anchor - BLEND as u64 - 10) {
+        let anchor_part = anchor_loop[((t - s0) % anchor) as usize];
+        assert_close(out.main[0][(t - base) as usize], anchor_part, &format!("t={t}"));
+    }
+}
+
+#[test]
+fn presses_within_lenience_snap_to_the_cycle_boundary() {
+    let anchor = 48_000u64;
+    let (mut engine, mut keeper, s0) = with_anchor(anchor);
+    let boundary = s0 + 3 * anchor;
+    let late_start = boundary + 4_800; // 100 ms late
+    let early_stop = boundary + anchor - 7_200; // 150 ms early
+    let frames = (boundary + 2 * anchor - engine.now_samples()) as usize;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        frames,
+        &[(late_start, Command::RecordToggle), (early_stop, Command::RecordToggle)],
+        u64::MAX,
+    );
+    let track = engine.playing_tracks().last().unwrap();
+    assert_eq!(track.origin_samples, boundary, "late start snapped back");
+    assert_eq!(track.length_samples, anchor, "early stop waited for the boundary");
+    // The take holds the audio from the boundary (taken from the history) on.
+    assert_eq!(track.buffer.channel(0)[100], test_signal(0, boundary + 100));
+    assert_eq!(track.buffer.channel(0)[40_000], test_signal(0, boundary + 40_000));
+}
+
+#[test]
+fn undo_fades_the_last_track_out_and_redo_restores_it_bit_identical() {
+    let anchor = 24_000u64;
+    let (mut engine, mut keeper, _) = with_anchor(anchor);
+    let before = continue_run(&mut engine, &mut keeper, 4 * anchor as usize, &[], 0);
+    let undo_at = engine.now_samples() + 1_000;
+    let undone = continue_run(
+        &mut engine,
+        &mut keeper,
+        2 * anchor as usize,
+        &[(undo_at, Command::Undo)],
+        0,
+    );
+    let base = undo_at - 1_000;
+    assert!(engine.cycle().is_none(), "undoing the anchor resets the cycle");
+    let fade_end = (undo_at + BLEND as u64 - base) as usize;
+    assert!(undone.main[0][fade_end..].iter().all(|&s| s == 0.0));
+    assert!(undone.main[0][(undo_at - base) as usize] != 0.0);
+    assert_eq!(engine.status().redo_count, 1);
+
+    let redo_at = engine.now_samples();
+    let redone = continue_run(
+        &mut engine,
+        &mut keeper,
+        2 * anchor as usize,
+        &[(redo_at, Command::Redo)],
+        0,
+    );
+    assert_eq!(engine.cycle().map(|c| c.length_samples), Some(anchor));
+    // After the fade-in, the loop is exactly what played before, at the same phase.
+    let phase_shift = ((redo_at - (base - 4 * anchor)) % anchor) as usize;
+    for i in BLEND..anchor as usize {
+        let earlier = before.main[0][(i + phase_shift) % anchor as usize];
+        assert_eq!(redone.main[0][i], earlier, "sample {i} after redo");
+    }
+}
+
+#[test]
+fn undo_during_a_take_cancels_it() {
+    let anchor = 24_000u64;
+    let (mut engine, mut keeper, _) = with_anchor(anchor);
+    let start = engine.now_samples() + 5_000;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        20_000,
+        &[(start, Command::RecordToggle), (start + 10_000, Command::Undo)],
+        u64::MAX,
+    );
+    assert_eq!(engine.status().recording, RecordingState::Idle);
+    assert_eq!(engine.playing_tracks().count(), 1);
+}
+
+/// A scripted session: anchor, overdubs (short, long, snapped), undo, redo, mute, restart,
+/// gain changes, clear, and a new anchor.
+fn session_commands() -> Vec<(u64, Command)> {
+    vec![
+        (5_003, Command::RecordToggle),
+        (53_411, Command::RecordToggle),
+        (60_000, Command::RecordToggle),
+        (81_234, Command::RecordToggle),
+        (100_100, Command::LastTrackGainUp),
+        (120_000, Command::RecordToggle),
+        (190_000, Command::RecordToggle),
+        (200_007, Command::ToggleMixMute),
+        (210_000, Command::ToggleMixMute),
+        (215_555, Command::Undo),
+        (230_000, Command::Redo),
+        (240_001, Command::Restart),
+        (250_000, Command::MuteMixAtCycleEnd),
+        (262_000, Command::LastTrackGainDown),
+        (270_000, Command::RecordNextCycle),
+        (400_000, Command::Undo),
+        (400_000, Command::Undo),
+        (420_000, Command::Clear),
+        (430_000, Command::RecordToggle),
+        (470_000, Command::RecordToggle),
+    ]
+}
+
+#[test]
+fn output_does_not_depend_on_the_block_size() {
+    let frames = 520_000;
+    let input = signal_until(frames, 450_000);
+    let commands = session_commands();
+    let reference = {
+        let (mut engine, mut keeper) = new_engine();
+        run(&mut engine, &mut keeper, &input, &commands, &[512])
+    };
+    assert!(reference.main[0][460_000..].iter().any(|&s| s != 0.0), "loops play at the end");
+    for sizes in [&[1][..], &[64], &[4096], &[1, 7, 64, 511, 512, 4096, 13, 300]] {
+        let (mut engine, mut keeper) = new_engine();
+        let out = run(&mut engine, &mut keeper, &input, &commands, sizes);
+        for c in 0..2 {
+            let first_difference = (0..frames).find(|&t| out.main[c][t] != reference.main[c][t]);
+            assert_eq!(first_difference, None, "main ch{c}, block sizes {sizes:?}");
+            assert_eq!(out.phones[c], reference.phones[c], "phones ch{c}, {sizes:?}");
+        }
+    }
+}
+
+#[test]
+fn record_next_cycle_mutes_the_pa_for_exactly_one_cycle() {
+    let anchor = 24_000u64;
+    let (mut engine, mut keeper, s0) = with_anchor(anchor);
+    let press = engine.now_samples() + 3_000;
+    let out = continue_run(
+        &mut engine,
+        &mut keeper,
+        3 * anchor as usize,
+        &[(press, Command::RecordNextCycle)],
+        u64::MAX,
+    );
+    let base = press - 3_000;
+    let start = s0 + 2 * anchor; // the boundary after the press
+    assert_eq!(engine.playing_tracks().count(), 2);
+    let track = engine.playing_tracks().last().unwrap();
+    assert_eq!((track.origin_samples, track.length_samples), (start, anchor));
+    let index = |t: u64| (t - base) as usize;
+    for t in (start + BLEND as u64)..(start + anchor) {
+        assert_eq!(out.main[0][index(t)], 0.0, "PA muted at t={t}");
+        assert!(out.phones[0][index(t)] != 0.0, "headphones play at t={t}");
+    }
+    assert_eq!(out.main[0][index(start - 1)], out.phones[0][index(start - 1)]);
+    let after = start + anchor + BLEND as u64;
+    assert_eq!(out.main[0][index(after)], out.phones[0][index(after)], "PA back");
+}
+
+#[test]
+fn a_second_trigger_press_cancels_it() {
+    let anchor = 24_000u64;
+    let (mut engine, mut keeper, _) = with_anchor(anchor);
+    let press = engine.now_samples() + 1_000;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        2_000,
+        &[(press, Command::MuteMixAtCycleEnd)],
+        0,
+    );
+    assert_eq!(engine.status().pending_count, 1);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        2 * anchor as usize,
+        &[(press + 1_500, Command::MuteMixAtCycleEnd)],
+        0,
+    );
+    assert_eq!(engine.status().pending_count, 0);
+    assert!(!engine.status().mix_muted, "the cancelled trigger never fired");
+}
+
+#[test]
+fn nan_input_never_reaches_loops_or_output() {
+    let (mut engine, mut keeper) = new_engine();
+    let mut input = signal_until(100_000, 60_000);
+    for t in (0..60_000).step_by(97) {
+        input[0][t] = f32::NAN;
+        input[1][t] = f32::INFINITY;
+    }
+    let out = run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[(5_000, Command::RecordToggle), (55_000, Command::RecordToggle)],
+        &[128],
+    );
+    assert!(out.main.iter().flatten().all(|s| s.is_finite()));
+    assert!(out.main[0][70_000..].iter().any(|&s| s != 0.0), "the loop plays");
+}
+
