@@ -1,3 +1,187 @@
-fn main() -> nice_plug_xtask::Result<()> {
-    nice_plug_xtask::main()
+//! `cargo xtask`: nice-plug's bundler plus Loopmate's own commands.
+//!
+//! - `cargo xtask install`: installs the system packages the build needs (Debian/Ubuntu), builds
+//!   release bundles and the standalone, and copies them to the per-user plugin folders.
+//! - `cargo xtask test`: installs what the tests need, builds the plugin bundles, and runs every
+//!   test (Rust unit and host tests, the VST3 host test, the editor under Xvfb).
+//! - anything else (`bundle`, ...) goes to nice-plug's xtask.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Debian packages the build needs (ALSA and JACK for the standalone, X11/GL for the editor).
+const BUILD_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libasound2-dev",
+    "libjack-jackd2-dev",
+    "libx11-dev",
+    "libx11-xcb-dev",
+    "libxcursor-dev",
+    "libxcb1-dev",
+    "libxcb-icccm4-dev",
+    "libxcb-dri2-0-dev",
+    "libxkbcommon-x11-dev",
+    "libgl1-mesa-dev",
+];
+/// Extra Debian packages the tests need (a virtual X server with software GL, screenshots).
+const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "libgl1-mesa-dri", "x11-apps", "imagemagick"];
+/// Python packages the tests need.
+const TEST_PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest"];
+
+type Result<T> = std::result::Result<T, String>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("install") => install(),
+        Some("test") => test(),
+        _ => nice_plug_xtask::main().map_err(|error| format!("{error:#}")),
+    };
+    if let Err(message) = outcome {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    nice_plug_xtask::chdir_workspace_root().map_err(|e| format!("{e:#}"))?;
+    std::env::current_dir().map_err(|e| e.to_string())
+}
+
+/// Runs a command, failing with its description if it does not succeed.
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// Installs the Debian packages in `packages` that are missing (needs apt-get; uses sudo unless
+/// running as root).
+fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", package])
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("install ok"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        return Err(format!(
+            "missing system packages {missing:?} and no apt-get: install them by hand"
+        ));
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut full: Vec<&str> = sudo.to_vec();
+        full.push("apt-get");
+        full.extend_from_slice(args);
+        run(full[0], &full[1..])
+    };
+    apt(&["update", "-qq"])?;
+    let mut install_args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install_args.extend(missing.iter().copied());
+    apt(&install_args)
+}
+
+fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| "HOME is not set".to_owned())
+}
+
+/// Copies a file or a directory tree.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+        for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
+    }
+}
+
+/// Replaces `to` with a copy of `from`.
+fn install_path(from: &Path, to: &Path) -> Result<()> {
+    if to.is_dir() {
+        std::fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    copy_tree(from, to)?;
+    println!("installed {}", to.display());
+    Ok(())
+}
+
+fn install() -> Result<()> {
+    let root = workspace_root()?;
+    ensure_debian_packages(BUILD_PACKAGES)?;
+    run("cargo", &["xtask", "bundle", "loopmate", "--release"])?;
+    let bundled = root.join("target/bundled");
+    let home = home()?;
+    install_path(
+        &bundled.join("Loopmate.clap"),
+        &home.join(".clap/Loopmate.clap"),
+    )?;
+    install_path(
+        &bundled.join("Loopmate.vst3"),
+        &home.join(".vst3/Loopmate.vst3"),
+    )?;
+    install_path(
+        &root.join("target/release/loopmate"),
+        &home.join(".local/bin/loopmate"),
+    )?;
+    println!(
+        "Done. Rescan plugins in your DAW (CLAP: ~/.clap, VST3: ~/.vst3); run the standalone \
+         with `~/.local/bin/loopmate` (`--help` for audio and MIDI options)."
+    );
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    let root = workspace_root()?;
+    ensure_debian_packages(BUILD_PACKAGES)?;
+    ensure_debian_packages(TEST_PACKAGES)?;
+    let mut pip = vec!["-m", "pip", "install", "-q", "--disable-pip-version-check"];
+    pip.extend_from_slice(TEST_PIP_PACKAGES);
+    run("python3", &pip)?;
+    // Debug bundles: nice-plug's allocation checker is active in them, so the host tests also
+    // prove that process() never allocates.
+    run("cargo", &["xtask", "bundle", "loopmate"])?;
+    run("cargo", &["build", "--bin", "loopmate"])?;
+    run("cargo", &["fmt", "--all", "--", "--check"])?;
+    run(
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )?;
+    run("cargo", &["test", "--workspace"])?;
+    let tests = root.join("tests");
+    run(
+        "python3",
+        &["-m", "pytest", "-q", tests.to_str().ok_or("non-UTF-8 path")?],
+    )?;
+    println!("all tests passed");
+    Ok(())
 }
