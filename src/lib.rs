@@ -175,7 +175,7 @@ impl Plugin for Loopmate {
                 push_command(commands, timing, command);
             }
         }
-        engine.set_settings(self.params.engine_settings());
+        engine.set_settings(self.params.engine_settings(engine.config().sample_rate_hz));
         let phones: &mut [&mut [f32]] = match aux.outputs.first_mut() {
             Some(phones) => phones.as_slice(),
             None => &mut [],

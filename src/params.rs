@@ -2,7 +2,7 @@
 
 use nice_plug::prelude::*;
 
-use crate::engine::EngineSettings;
+use crate::engine::{EngineSettings, ms_to_samples};
 
 /// Longest history a player can choose, in seconds.
 pub const MAX_HISTORY_SECS: i32 = 600;
@@ -25,9 +25,49 @@ pub struct LoopmateParams {
     /// Snap distance to a cycle boundary in milliseconds.
     #[id = "lenience_ms"]
     pub lenience_ms: FloatParam,
+    /// Cycles (or host bars) a capture takes from the history.
+    #[id = "capture_cycles"]
+    pub capture_cycles: EnumParam<CaptureCycles>,
+    /// Latency of the audio input in milliseconds: commands act this much later, so a press
+    /// lines up with the audio played at that moment.
+    #[id = "input_latency_ms"]
+    pub input_latency_ms: FloatParam,
     /// Always-on history length in seconds (applies at the next activation).
     #[id = "history_secs"]
     pub history_secs: IntParam,
+}
+
+/// How many cycles a capture takes.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureCycles {
+    /// One cycle.
+    #[id = "1"]
+    #[name = "1 cycle"]
+    One,
+    /// Two cycles.
+    #[id = "2"]
+    #[name = "2 cycles"]
+    Two,
+    /// Four cycles.
+    #[id = "4"]
+    #[name = "4 cycles"]
+    Four,
+    /// Eight cycles.
+    #[id = "8"]
+    #[name = "8 cycles"]
+    Eight,
+}
+
+impl CaptureCycles {
+    /// The number of cycles.
+    pub fn count(self) -> u32 {
+        match self {
+            CaptureCycles::One => 1,
+            CaptureCycles::Two => 2,
+            CaptureCycles::Four => 4,
+            CaptureCycles::Eight => 8,
+        }
+    }
 }
 
 /// A level from silence to +6 dB, shown in dB.
@@ -73,6 +113,17 @@ impl Default for LoopmateParams {
             )
             .with_unit(" ms")
             .with_step_size(1.0),
+            capture_cycles: EnumParam::new("Capture", CaptureCycles::One),
+            input_latency_ms: FloatParam::new(
+                "Input latency",
+                0.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 200.0,
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(0.1),
             history_secs: IntParam::new(
                 "History",
                 60,
@@ -88,8 +139,8 @@ impl Default for LoopmateParams {
 }
 
 impl LoopmateParams {
-    /// The engine settings these parameters describe, sanitized.
-    pub fn engine_settings(&self) -> EngineSettings {
+    /// The engine settings these parameters describe at `sample_rate_hz`, sanitized.
+    pub fn engine_settings(&self, sample_rate_hz: f32) -> EngineSettings {
         let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
         EngineSettings {
             blend_ms: finite(self.blend_ms.value(), 50.0).clamp(1.0, 500.0),
@@ -97,7 +148,11 @@ impl LoopmateParams {
             monitor_gain: finite(self.monitor_gain.value(), 1.0).clamp(0.0, 2.0),
             loop_gain: finite(self.loop_gain.value(), 1.0).clamp(0.0, 2.0),
             phones_gain: finite(self.phones_gain.value(), 1.0).clamp(0.0, 2.0),
-            input_latency_samples: 0,
+            input_latency_samples: ms_to_samples(
+                finite(self.input_latency_ms.value(), 0.0).clamp(0.0, 200.0),
+                sample_rate_hz,
+            ) as u32,
+            capture_cycles: self.capture_cycles.value().count(),
         }
     }
 }

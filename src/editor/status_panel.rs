@@ -64,7 +64,17 @@ pub fn message_text(message: EngineMessage) -> String {
         }
         EngineMessage::ScheduleFull => "Too many commands at once: one was dropped.".to_owned(),
         EngineMessage::TooManyTracks => "No free track slot: the take was refused.".to_owned(),
-        EngineMessage::NeedsAnchor => "Record a first loop before using that.".to_owned(),
+        EngineMessage::NeedsAnchor => {
+            "Record a first loop (or start the host transport) before using that.".to_owned()
+        }
+        EngineMessage::NeedsHostTransport => {
+            "That waits for the host's bars: start the host transport.".to_owned()
+        }
+        EngineMessage::CaptureTooLong => {
+            "Capture refused: the history does not hold that much. Lengthen the history or \
+             capture fewer cycles."
+                .to_owned()
+        }
         EngineMessage::NotImplemented(command) => {
             format!("'{}' is not available yet.", command.label())
         }

@@ -2,7 +2,7 @@
 //! engine, and the default MIDI note map of the spec.
 
 /// Something a player asks the looper to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Command {
     /// Start or stop a take (the first take makes the anchor).
     RecordToggle,
@@ -30,6 +30,88 @@ pub enum Command {
     ToggleLastTrackDelay,
     /// Reset the last track's gain and effects.
     ResetLastTrack,
+    /// Change one track's controls.
+    Track(TrackTarget, TrackControl),
+    /// Schedule (or, if the same one is pending, cancel) a trigger.
+    Trigger(TriggerSpec),
+}
+
+/// Which track a track command addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackTarget {
+    /// The newest track in the mix.
+    Last,
+    /// The n-th track in the mix, counting from 0 (the anchor).
+    Index(u32),
+}
+
+/// A change to one track's controls; every change is ramped over the blend length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrackControl {
+    /// Gain to this linear value.
+    SetGain(f32),
+    /// Gain multiplied by this factor.
+    ScaleGain(f32),
+    /// Pan to this position (-1 left ..= 1 right).
+    SetPan(f32),
+    /// Mute on or off.
+    SetMute(bool),
+    /// Mute toggled.
+    ToggleMute,
+    /// Solo on or off.
+    SetSolo(bool),
+    /// Solo toggled.
+    ToggleSolo,
+    /// Gain, pan, mute and solo back to their defaults.
+    Reset,
+}
+
+/// What a trigger does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerAction {
+    /// Toggle the loop mix mute (with a fade).
+    ToggleMixMute,
+    /// Record exactly one cycle from the firing time, with the PA muted meanwhile.
+    RecordCycleWithPaMuted,
+    /// Restart the loops from the cycle start.
+    Restart,
+    /// Start or stop a take.
+    RecordToggle,
+    /// Capture the last cycles from the history.
+    Capture,
+}
+
+/// When a trigger fires first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerTime {
+    /// The next anchor cycle boundary.
+    NextCycle,
+    /// The next bar of the host's transport.
+    NextBar,
+    /// An absolute sample time (samples since activation).
+    AtSample(u64),
+}
+
+/// How often a trigger fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Once.
+    Once,
+    /// This many times (at least once), each at the next boundary of its kind.
+    Times(u32),
+    /// At every boundary of its kind until cancelled.
+    Forever,
+}
+
+/// A trigger: an action at a time, possibly repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerSpec {
+    /// What it does.
+    pub action: TriggerAction,
+    /// When it first fires.
+    pub time: TriggerTime,
+    /// How often.
+    pub repeat: Repeat,
 }
 
 impl Command {
@@ -66,12 +148,14 @@ impl Command {
             Command::LastTrackGainDown => "Gain down",
             Command::ToggleLastTrackDelay => "Delay",
             Command::ResetLastTrack => "Reset track",
+            Command::Track(..) => "Track",
+            Command::Trigger(..) => "Trigger",
         }
     }
 }
 
 /// A command acting at a sample offset inside the current block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimedCommand {
     /// Offset in samples from the start of the block.
     pub offset_samples: u32,
@@ -97,7 +181,7 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 13] = [
 ];
 
 /// Maps MIDI note-ons to commands. A fixed table: lookups never allocate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NoteMap {
     /// Command for each of the 128 notes.
     commands: [Option<Command>; 128],

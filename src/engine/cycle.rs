@@ -72,9 +72,56 @@ impl Cycle {
     }
 }
 
+/// The host transport's bar grid while it plays: bar `k` starts at
+/// `bar_origin_samples + k * bar_length_samples` (absolute engine time, fractional).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostGrid {
+    /// Absolute time of a bar start (any bar), in samples.
+    pub bar_origin_samples: f64,
+    /// Length of one bar in samples (> 0).
+    pub bar_length_samples: f64,
+}
+
+impl HostGrid {
+    /// The first bar start strictly after `t_samples`, rounded to a sample.
+    pub fn bar_after(&self, t_samples: u64) -> u64 {
+        let bars = ((t_samples as f64 - self.bar_origin_samples) / self.bar_length_samples).floor();
+        let mut at = self.bar_start(bars + 1.0);
+        if at <= t_samples {
+            at = self.bar_start(bars + 2.0);
+        }
+        at
+    }
+
+    /// The bar start nearest to `t_samples`, rounded to a sample.
+    pub fn nearest_bar(&self, t_samples: u64) -> u64 {
+        let bars = ((t_samples as f64 - self.bar_origin_samples) / self.bar_length_samples).round();
+        self.bar_start(bars)
+    }
+
+    /// Bar `bars` (counted from the origin) start, rounded to a sample, never negative.
+    fn bar_start(&self, bars: f64) -> u64 {
+        (self.bar_origin_samples + bars * self.bar_length_samples)
+            .round()
+            .max(0.0) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_bars() {
+        let grid = HostGrid {
+            bar_origin_samples: 1000.5,
+            bar_length_samples: 96_000.25,
+        };
+        assert_eq!(grid.bar_after(0), 1001);
+        assert_eq!(grid.bar_after(1001), 97_001);
+        assert_eq!(grid.nearest_bar(45_000), 1001);
+        assert_eq!(grid.nearest_bar(60_000), 97_001);
+    }
 
     const CYCLE: Cycle = Cycle {
         origin_samples: 1000,

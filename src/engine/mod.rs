@@ -8,6 +8,7 @@
 //! Allocation happens in [`Engine::new`] (from the plugin's `activate()`) and in the
 //! [`TrackPoolKeeper`] on a background thread.
 
+pub mod capture;
 pub mod command;
 pub mod cycle;
 pub mod history;
@@ -19,11 +20,15 @@ pub mod schedule;
 pub mod take;
 pub mod track;
 
-use command::{Command, TimedCommand};
-use cycle::Cycle;
+use capture::{FILL_SPEED, HistoryFill};
+use command::{
+    Command, Repeat, TimedCommand, TrackControl, TrackTarget, TriggerAction, TriggerSpec,
+    TriggerTime,
+};
+use cycle::{Cycle, HostGrid};
 use history::History;
 use mix::MixGains;
-use pool::{TrackPool, TrackPoolKeeper};
+use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use schedule::Schedule;
 use take::Take;
 use track::{Track, TrackState};
@@ -32,8 +37,11 @@ pub use pool::track_pool;
 
 /// Frames processed at a time internally (the scratch buffers' size).
 const CHUNK_FRAMES: usize = 256;
-/// Track slots reserved up front (removed tracks are kept for redo in a second list as large).
-const TRACK_SLOTS: usize = 1024;
+/// Track slots reserved up front; the keeper provides larger lists as they fill, so this is not a
+/// limit.
+const INITIAL_TRACK_SLOTS: usize = 256;
+/// Pending triggers the status reports.
+pub const SHOWN_TRIGGERS: usize = 8;
 /// Commands and scheduled actions that can wait at once.
 const SCHEDULE_CAPACITY: usize = 1024;
 /// Spare take buffers the keeper keeps ready.
@@ -69,9 +77,11 @@ pub struct EngineSettings {
     pub loop_gain: f32,
     /// Headphone output level (linear gain).
     pub phones_gain: f32,
-    /// Input latency in samples reported by the host: commands act this much later, when the
-    /// audio the player heard at the press reaches the plugin.
+    /// Input latency in samples: commands act this much later, when the audio the player was
+    /// playing at the press reaches the plugin.
     pub input_latency_samples: u32,
+    /// Cycles a capture takes from the history (1, 2, 4 or 8).
+    pub capture_cycles: u32,
 }
 
 impl Default for EngineSettings {
@@ -83,12 +93,13 @@ impl Default for EngineSettings {
             loop_gain: 1.0,
             phones_gain: 1.0,
             input_latency_samples: 0,
+            capture_cycles: 1,
         }
     }
 }
 
 /// Something the engine wants the player to know (shown by the editor).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EngineMessage {
     /// No storage was ready for a new take (memory exhausted or the keeper is behind).
     NoTrackStorage,
@@ -98,10 +109,14 @@ pub enum EngineMessage {
     TakeStoppedAtLimit,
     /// Too many commands waiting; one was dropped.
     ScheduleFull,
-    /// Too many tracks for the reserved slots.
+    /// No free track slot yet (the keeper is preparing more); the take was refused.
     TooManyTracks,
-    /// A command that needs an anchor loop was sent with none.
+    /// A command that needs an anchor loop (or a playing host transport) was sent with none.
     NeedsAnchor,
+    /// A trigger on the host's bars was sent while the host transport is not playing.
+    NeedsHostTransport,
+    /// A capture asked for more audio than the history holds.
+    CaptureTooLong,
     /// The command is not available yet in this version.
     NotImplemented(Command),
 }
@@ -138,12 +153,25 @@ pub struct EngineStatus {
     pub mix_muted: bool,
     /// Whether the PA (main output) is muted.
     pub pa_muted: bool,
-    /// Actions waiting for their time (triggers, quantized starts and stops).
+    /// Triggers waiting to fire (the first `SHOWN_TRIGGERS` are listed in `triggers`).
     pub pending_count: usize,
+    /// Pending triggers, earliest first.
+    pub triggers: [Option<PendingTrigger>; SHOWN_TRIGGERS],
     /// The latest message, and a counter that changes with every new one.
     pub message: Option<EngineMessage>,
     /// Increments with every message.
     pub message_serial: u64,
+}
+
+/// A trigger waiting to fire, as the editor lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingTrigger {
+    /// What it will do.
+    pub action: TriggerAction,
+    /// Absolute time at which it fires next.
+    pub at_samples: u64,
+    /// Firings left, `None` for forever.
+    pub remaining: Option<u32>,
 }
 
 impl EngineStatus {
@@ -160,26 +188,40 @@ impl EngineStatus {
             mix_muted: false,
             pa_muted: false,
             pending_count: 0,
+            triggers: [None; SHOWN_TRIGGERS],
             message: None,
             message_serial: 0,
         }
     }
 }
 
-/// What waits in the schedule.
+/// What a repeating trigger waits for between firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interval {
+    /// The next anchor cycle boundary.
+    Cycle,
+    /// The next host bar.
+    Bar,
+}
+
+/// What waits in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Action {
     /// A command from MIDI, the editor or a parameter, delayed by the input latency.
     Command(Command),
-    /// Start a take (a press snapped forward to a boundary, or a trigger). With `pa_muted`, the
-    /// PA stays muted while it records and it stops one cycle later.
-    StartTake { pa_muted: bool },
-    /// Stop the take (snapped forward to a boundary, or its length limit).
+    /// Start a take (a press snapped forward to a boundary).
+    StartTake,
+    /// Stop the take (snapped forward to a boundary, one cycle of a PA-muted take, or the length
+    /// limit).
     StopTake,
-    /// Toggle the loop mix mute (the mute-at-cycle-end trigger).
-    MixMuteTrigger,
-    /// Start a take at this boundary (the record-next-cycle trigger).
-    RecordNextCycleTrigger,
+    /// Capture ending at this boundary (it was ahead when pressed).
+    Capture,
+    /// A player's trigger; `remaining` firings left (`None`: forever), repeating every `every`.
+    Trigger {
+        action: TriggerAction,
+        every: Interval,
+        remaining: Option<u32>,
+    },
     /// The jump of a restart, after its declick fade-out.
     RestartJump,
 }
@@ -196,16 +238,16 @@ pub struct Engine {
     history: History,
     /// The anchor cycle, once there is an anchor.
     cycle: Option<Cycle>,
-    /// Tracks in the mix, oldest (the anchor) first; undone or cleared ones stay here, fading
-    /// out, until silent.
+    /// The host's bar grid while its transport plays.
+    host_grid: Option<HostGrid>,
+    /// Every track, oldest (the anchor) first: playing ones, undone ones kept (silent) for redo
+    /// after the last playing one, and cleared ones fading out until they are handed back.
     tracks: Vec<Track>,
-    /// Undone tracks, most recent last.
-    redo: Vec<Track>,
     /// The take being recorded.
     take: Option<Take>,
     /// Whether the current take mutes the PA.
     take_mutes_pa: bool,
-    /// Spare take storage and the way out for removed tracks.
+    /// Spare take storage, larger track lists, and the way out for what is no longer needed.
     pool: TrackPool,
     /// Commands and actions waiting for their sample.
     schedule: Schedule<Action>,
@@ -240,8 +282,8 @@ impl Engine {
             now_samples: 0,
             history,
             cycle: None,
-            tracks: Vec::with_capacity(TRACK_SLOTS),
-            redo: Vec::with_capacity(TRACK_SLOTS),
+            host_grid: None,
+            tracks: Vec::with_capacity(INITIAL_TRACK_SLOTS),
             take: None,
             take_mutes_pa: false,
             pool,
@@ -272,6 +314,12 @@ impl Engine {
         );
     }
 
+    /// Sets the host's bar grid for this block (`None`: the transport is stopped or unknown).
+    /// The grid is in the engine's absolute time. Realtime-safe.
+    pub fn set_host_grid(&mut self, grid: Option<HostGrid>) {
+        self.host_grid = grid.filter(|g| g.bar_length_samples >= 1.0);
+    }
+
     /// Processes one block in place. `main` holds the input on entry (1 or 2 channels) and the
     /// PA mix on return; `phones` (0 or 2 channels) receives the headphone mix; `commands` are
     /// sorted by offset. Realtime-safe.
@@ -290,6 +338,7 @@ impl Engine {
             self.schedule_action(at, Action::Command(timed.command));
         }
         self.pool.flush_backlog();
+        self.adopt_larger_track_list();
 
         let mut done = 0;
         while done < frames {
@@ -310,21 +359,35 @@ impl Engine {
 
     /// A fixed-size picture of the engine for the editor. Realtime-safe.
     pub fn status(&self) -> EngineStatus {
+        let mut triggers = [None; SHOWN_TRIGGERS];
+        let mut pending_count = 0;
+        for scheduled in self.schedule.iter() {
+            if let Action::Trigger {
+                action, remaining, ..
+            } = scheduled.action
+            {
+                if let Some(slot) = triggers.get_mut(pending_count) {
+                    *slot = Some(PendingTrigger {
+                        action,
+                        at_samples: scheduled.at_samples,
+                        remaining,
+                    });
+                }
+                pending_count += 1;
+            }
+        }
         EngineStatus {
             sample_rate_hz: self.config.sample_rate_hz,
             now_samples: self.now_samples,
             cycle_length_samples: self.cycle.map(|c| c.length_samples),
             cycle_position_samples: self.cycle.map_or(0, |c| c.position(self.now_samples)),
-            track_count: self.playing_track_count(),
-            redo_count: self.redo_count(),
+            track_count: self.playing_tracks().count(),
+            redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),
             mix_muted: self.gains.mix_muted(),
             pa_muted: self.gains.pa_muted(),
-            pending_count: self
-                .schedule
-                .iter()
-                .filter(|s| !matches!(s.action, Action::Command(_)))
-                .count(),
+            pending_count,
+            triggers,
             message: self.message,
             message_serial: self.message_serial,
         }
@@ -342,6 +405,11 @@ impl Engine {
             .filter(|track| track.state == TrackState::Playing)
     }
 
+    /// Tracks held in memory, playing or kept for redo (what `clear` gives back).
+    pub fn held_track_count(&self) -> usize {
+        self.tracks.len()
+    }
+
     /// Absolute time of the next sample to process.
     pub fn now_samples(&self) -> u64 {
         self.now_samples
@@ -357,17 +425,8 @@ impl Engine {
         ms_to_samples(self.settings.lenience_ms, self.config.sample_rate_hz) as u64
     }
 
-    fn playing_track_count(&self) -> usize {
-        self.playing_tracks().count()
-    }
-
-    fn redo_count(&self) -> usize {
-        self.redo.len()
-            + self
-                .tracks
-                .iter()
-                .filter(|track| track.state == TrackState::Undoing)
-                .count()
+    fn count_tracks(&self, state: TrackState) -> usize {
+        self.tracks.iter().filter(|track| track.state == state).count()
     }
 
     fn recording_state(&self) -> RecordingState {
@@ -378,7 +437,7 @@ impl Engine {
         }
         self.schedule
             .iter()
-            .find(|s| matches!(s.action, Action::StartTake { .. }))
+            .find(|s| s.action == Action::StartTake)
             .map_or(RecordingState::Idle, |s| RecordingState::Armed {
                 start_samples: s.at_samples,
             })
@@ -399,16 +458,14 @@ impl Engine {
         while let Some(action) = self.schedule.pop_due(self.now_samples) {
             match action {
                 Action::Command(command) => self.execute(command),
-                Action::StartTake { pa_muted } => self.begin_take(self.now_samples, pa_muted),
+                Action::StartTake => self.begin_take(self.now_samples, false),
                 Action::StopTake => self.finish_take(),
-                Action::MixMuteTrigger => self.toggle_mix_mute(),
-                Action::RecordNextCycleTrigger => {
-                    if let Some(cycle) = self.cycle {
-                        self.begin_take(self.now_samples, true);
-                        let stop = self.now_samples + cycle.length_samples;
-                        self.schedule_action(stop, Action::StopTake);
-                    }
-                }
+                Action::Capture => self.capture(),
+                Action::Trigger {
+                    action,
+                    every,
+                    remaining,
+                } => self.fire_trigger(action, every, remaining),
                 Action::RestartJump => self.restart_jump(),
             }
         }
@@ -416,21 +473,37 @@ impl Engine {
 
     /// Acts on a command at the current sample.
     fn execute(&mut self, command: Command) {
+        let once_at_cycle_end = |action| {
+            Command::Trigger(TriggerSpec {
+                action,
+                time: TriggerTime::NextCycle,
+                repeat: Repeat::Once,
+            })
+        };
         match command {
             Command::RecordToggle => self.record_toggle(),
+            Command::Capture => self.capture_pressed(),
             Command::Undo => self.undo(),
             Command::Redo => self.redo(),
             Command::Clear => self.clear(),
             Command::ToggleMixMute => self.toggle_mix_mute(),
-            Command::MuteMixAtCycleEnd => self.toggle_trigger(Action::MixMuteTrigger),
-            Command::RecordNextCycle => self.toggle_trigger(Action::RecordNextCycleTrigger),
-            Command::Restart => self.restart(),
-            Command::LastTrackGainUp => self.scale_last_track_gain(1.2),
-            Command::LastTrackGainDown => self.scale_last_track_gain(0.8),
-            Command::ResetLastTrack => self.reset_last_track(),
-            Command::Capture | Command::ToggleLastTrackDelay => {
-                self.say(EngineMessage::NotImplemented(command))
+            Command::MuteMixAtCycleEnd => {
+                self.execute(once_at_cycle_end(TriggerAction::ToggleMixMute))
             }
+            Command::RecordNextCycle => {
+                self.execute(once_at_cycle_end(TriggerAction::RecordCycleWithPaMuted))
+            }
+            Command::Restart => self.restart(),
+            Command::LastTrackGainUp => {
+                self.control_track(TrackTarget::Last, TrackControl::ScaleGain(1.2))
+            }
+            Command::LastTrackGainDown => {
+                self.control_track(TrackTarget::Last, TrackControl::ScaleGain(0.8))
+            }
+            Command::ResetLastTrack => self.control_track(TrackTarget::Last, TrackControl::Reset),
+            Command::Track(target, control) => self.control_track(target, control),
+            Command::Trigger(spec) => self.toggle_trigger(spec),
+            Command::ToggleLastTrackDelay => self.say(EngineMessage::NotImplemented(command)),
         }
     }
 
@@ -441,11 +514,7 @@ impl Engine {
             return;
         }
         // A second press before a forward-snapped start fires cancels it.
-        if self
-            .schedule
-            .cancel(|a| matches!(a, Action::StartTake { .. }))
-            > 0
-        {
+        if self.schedule.cancel(|a| *a == Action::StartTake) > 0 {
             return;
         }
         match self.cycle {
@@ -453,36 +522,11 @@ impl Engine {
             Some(cycle) => {
                 let start = cycle.snap(now, self.lenience_samples());
                 if start > now {
-                    self.schedule_action(start, Action::StartTake { pa_muted: false });
+                    self.schedule_action(start, Action::StartTake);
                 } else {
                     self.begin_take(start, false);
                 }
             }
-        }
-    }
-
-    /// Starts a take at `start` (now, or a boundary in the recent past filled from the history).
-    fn begin_take(&mut self, start_samples: u64, pa_muted: bool) {
-        let Some(buffer) = self.pool.take_spare() else {
-            self.say(EngineMessage::NoTrackStorage);
-            return;
-        };
-        // A new take ends the redo history.
-        self.discard_redo();
-        let mut take = Take::new(buffer, start_samples);
-        take.append_from_history(&self.history, self.now_samples);
-        match self.take_limit_samples(take.capacity_frames()) {
-            Some(limit) => self.schedule_action(start_samples + limit, Action::StopTake),
-            None => {
-                self.pool.retire(take.into_buffer());
-                self.say(EngineMessage::TakeStoppedAtLimit);
-                return;
-            }
-        }
-        self.take = Some(take);
-        self.take_mutes_pa = pa_muted;
-        if pa_muted {
-            self.gains.set_pa_muted(true, self.blend_samples() as u32);
         }
     }
 
@@ -492,6 +536,32 @@ impl Engine {
         match self.cycle {
             None => Some(capacity_frames as u64),
             Some(cycle) => cycle.longest_track_within(capacity_frames as u64),
+        }
+    }
+
+    /// Starts a take at `start` (now, or a boundary in the recent past filled from the history).
+    fn begin_take(&mut self, start_samples: u64, pa_muted: bool) {
+        if self.take.is_some() {
+            return;
+        }
+        let Some(buffer) = self.pool.take_spare() else {
+            self.say(EngineMessage::NoTrackStorage);
+            return;
+        };
+        // A new take ends the redo history.
+        self.discard_redo();
+        let mut take = Take::new(buffer, start_samples);
+        take.append_from_history(&self.history, self.now_samples);
+        let Some(limit) = self.take_limit_samples(take.capacity_frames()) else {
+            self.pool.retire_buffer(take.into_buffer());
+            self.say(EngineMessage::TakeStoppedAtLimit);
+            return;
+        };
+        self.schedule_action(start_samples + limit, Action::StopTake);
+        self.take = Some(take);
+        self.take_mutes_pa = pa_muted;
+        if pa_muted {
+            self.gains.set_pa_muted(true, self.blend_samples() as u32);
         }
     }
 
@@ -521,115 +591,179 @@ impl Engine {
     fn finish_take(&mut self) {
         self.schedule.cancel(|a| *a == Action::StopTake);
         let Some(take) = self.take.take() else { return };
+        self.end_take_pa_mute();
+        let take_samples = take.len_frames() as u64;
+        let at_limit = self.take_limit_samples(take.capacity_frames()) == Some(take_samples);
+        let (length, new_cycle) = match self.cycle {
+            Some(cycle) => (cycle.track_length(take_samples.max(1)), None),
+            None => {
+                let min = ms_to_samples(MIN_ANCHOR_SECS * 1000.0, self.config.sample_rate_hz);
+                if take.len_frames() < min.max(1) {
+                    self.pool.retire_buffer(take.into_buffer());
+                    self.say(EngineMessage::TakeTooShort);
+                    return;
+                }
+                let cycle = Cycle {
+                    origin_samples: take.start_samples(),
+                    length_samples: take_samples,
+                };
+                (take_samples, Some(cycle))
+            }
+        };
+        let track = take.into_track(length, self.blend_samples(), &self.history);
+        if self.push_track(track) {
+            if new_cycle.is_some() {
+                self.cycle = new_cycle;
+            }
+            if at_limit {
+                self.say(EngineMessage::TakeStoppedAtLimit);
+            }
+        }
+    }
+
+    fn end_take_pa_mute(&mut self) {
         if self.take_mutes_pa {
             self.gains.set_pa_muted(false, self.blend_samples() as u32);
             self.take_mutes_pa = false;
         }
-        let at_limit =
-            self.take_limit_samples(take.capacity_frames()) == Some(take.len_frames() as u64);
-        let take_samples = take.len_frames() as u64;
-        let length = match self.cycle {
-            Some(cycle) => cycle.track_length(take_samples.max(1)),
-            None => {
-                let min = ms_to_samples(MIN_ANCHOR_SECS * 1000.0, self.config.sample_rate_hz);
-                if take.len_frames() < min.max(1) {
-                    self.pool.retire(take.into_buffer());
-                    self.say(EngineMessage::TakeTooShort);
-                    return;
-                }
-                self.cycle = Some(Cycle {
-                    origin_samples: take.start_samples(),
-                    length_samples: take_samples,
-                });
-                take_samples
+    }
+
+    /// Adds a track to the mix; refuses (handing its storage back) when no slot is free yet.
+    fn push_track(&mut self, track: Track) -> bool {
+        self.adopt_larger_track_list();
+        if self.tracks.len() == self.tracks.capacity() {
+            self.pool.retire_buffer(track.buffer);
+            self.say(EngineMessage::TooManyTracks);
+            return false;
+        }
+        self.tracks.push(track);
+        if self.tracks.len() * 2 >= self.tracks.capacity() {
+            self.pool.request_list(self.tracks.capacity() * 2);
+        }
+        true
+    }
+
+    /// Moves the tracks into a larger list from the keeper, if one came. Moving is a copy of the
+    /// small track headers; the audio stays where it is.
+    fn adopt_larger_track_list(&mut self) {
+        if let Some(mut list) = self.pool.take_list() {
+            if list.capacity() > self.tracks.capacity() {
+                list.append(&mut self.tracks);
+                std::mem::swap(&mut self.tracks, &mut list);
+            }
+            self.pool.retire(Garbage::List(list));
+        }
+    }
+
+    /// Capture pressed: from the history, the last cycles (or host bars) up to the nearest
+    /// boundary become a track; a boundary just ahead is waited for. Pressing again while it
+    /// waits cancels it.
+    fn capture_pressed(&mut self) {
+        if self.schedule.cancel(|a| *a == Action::Capture) == 0 {
+            self.capture();
+        }
+    }
+
+    fn capture(&mut self) {
+        let now = self.now_samples;
+        let cycles = u64::from(self.settings.capture_cycles.clamp(1, 8).next_power_of_two());
+        let (end, length) = match (self.cycle, self.host_grid) {
+            (Some(cycle), _) => (
+                cycle.nearest_boundary(now),
+                cycle.length_samples * cycles,
+            ),
+            (None, Some(grid)) => (
+                grid.nearest_bar(now),
+                (grid.bar_length_samples * cycles as f64).round() as u64,
+            ),
+            (None, None) => {
+                self.say(EngineMessage::NeedsAnchor);
+                return;
             }
         };
-        if self.tracks.len() == self.tracks.capacity() {
-            self.pool.retire(take.into_buffer());
-            self.say(EngineMessage::TooManyTracks);
+        if end > now {
+            self.schedule_action(end, Action::Capture);
             return;
         }
-        let track = take.into_track(length, self.blend_samples(), &self.history);
-        self.tracks.push(track);
-        if at_limit {
-            self.say(EngineMessage::TakeStoppedAtLimit);
+        // The history must still hold the source and its pre-roll when the copy completes.
+        let blend = self.blend_samples() as u64;
+        let needed = (now - end) + length + blend + length / FILL_SPEED + CHUNK_FRAMES as u64;
+        if length == 0 || end < length || needed > self.history.capacity_frames() as u64 {
+            self.say(EngineMessage::CaptureTooLong);
+            return;
+        }
+        let Some(buffer) = self.pool.take_spare() else {
+            self.say(EngineMessage::NoTrackStorage);
+            return;
+        };
+        let source = end - length;
+        let mut track = Track::new(buffer, length, source);
+        track.fill = Some(HistoryFill::new(
+            source,
+            length,
+            track.index_at(now),
+            blend,
+            &self.history,
+        ));
+        self.discard_redo();
+        if self.push_track(track) && self.cycle.is_none() {
+            self.cycle = Some(Cycle {
+                origin_samples: source,
+                length_samples: length,
+            });
         }
     }
 
     fn undo(&mut self) {
         if let Some(take) = self.take.take() {
             self.schedule.cancel(|a| *a == Action::StopTake);
-            if self.take_mutes_pa {
-                self.gains.set_pa_muted(false, self.blend_samples() as u32);
-                self.take_mutes_pa = false;
-            }
-            self.pool.retire(take.into_buffer());
+            self.end_take_pa_mute();
+            self.pool.retire_buffer(take.into_buffer());
             return;
         }
-        if self
-            .schedule
-            .cancel(|a| matches!(a, Action::StartTake { .. }))
-            > 0
-        {
+        if self.schedule.cancel(|a| *a == Action::StartTake) > 0 {
             return;
         }
         let blend = self.blend_samples() as u32;
-        if let Some(track) = self
-            .tracks
-            .iter_mut()
-            .rev()
-            .find(|track| track.state == TrackState::Playing)
-        {
+        if let Some(track) = self.last_playing_track() {
             track.state = TrackState::Undoing;
             track.fade.ramp_to(0.0, blend);
         }
-        if self.playing_track_count() == 0 {
+        if self.playing_tracks().next().is_none() {
             self.reset_cycle();
         }
+        self.update_audibility();
     }
 
     fn redo(&mut self) {
         let blend = self.blend_samples() as u32;
-        // The most recent undo still fading out is the first of the trailing undoing tracks.
-        let fading = self
+        // Undone tracks sit after the last playing one; the most recently undone comes first.
+        let after_playing = self
             .tracks
             .iter()
             .rposition(|track| track.state == TrackState::Playing)
             .map_or(0, |last_playing| last_playing + 1);
-        if let Some(track) = self.tracks[fading..]
+        let Some(track) = self.tracks[after_playing..]
             .iter_mut()
             .find(|track| track.state == TrackState::Undoing)
-        {
-            track.state = TrackState::Playing;
-            track.fade.ramp_to(1.0, blend);
-        } else if let Some(mut track) = self.redo.pop() {
-            if self.tracks.len() == self.tracks.capacity() {
-                self.redo.push(track);
-                self.say(EngineMessage::TooManyTracks);
-                return;
-            }
-            track.state = TrackState::Playing;
-            track.fade.set(0.0);
-            track.fade.ramp_to(1.0, blend);
-            self.tracks.push(track);
-        } else {
+        else {
             return;
-        }
+        };
+        track.state = TrackState::Playing;
+        track.fade.ramp_to(1.0, blend);
         if self.cycle.is_none() {
-            let anchor = self
-                .playing_tracks()
-                .next()
-                .expect("a track was just restored");
+            let anchor = self.playing_tracks().next().expect("a track was just restored");
             self.cycle = Some(Cycle {
                 origin_samples: anchor.origin_samples,
                 length_samples: anchor.length_samples,
             });
         }
+        self.update_audibility();
     }
 
     fn clear(&mut self) {
         if let Some(take) = self.take.take() {
-            self.pool.retire(take.into_buffer());
+            self.pool.retire_buffer(take.into_buffer());
         }
         self.take_mutes_pa = false;
         let blend = self.blend_samples() as u32;
@@ -640,7 +774,6 @@ impl Engine {
             track.state = TrackState::Discarding;
             track.fade.ramp_to(0.0, blend);
         }
-        self.discard_redo();
         self.reset_cycle();
     }
 
@@ -652,11 +785,8 @@ impl Engine {
         self.gains.fade_loops_in(self.blend_samples() as u32);
     }
 
-    /// Drops the redo history (a new take or clear): undone tracks are freed once silent.
+    /// Drops the redo history (a new take or capture): undone tracks are handed back.
     fn discard_redo(&mut self) {
-        while let Some(track) = self.redo.pop() {
-            self.pool.retire(track.buffer);
-        }
         for track in &mut self.tracks {
             if track.state == TrackState::Undoing {
                 track.state = TrackState::Discarding;
@@ -669,14 +799,77 @@ impl Engine {
         self.gains.set_mix_muted(muted, self.blend_samples() as u32);
     }
 
-    /// Schedules `trigger` at the next cycle boundary, or cancels it if it is already pending.
-    fn toggle_trigger(&mut self, trigger: Action) {
-        if self.schedule.cancel(|a| *a == trigger) > 0 {
+    /// Schedules a trigger, or cancels the pending one with the same action.
+    fn toggle_trigger(&mut self, spec: TriggerSpec) {
+        let same = |a: &Action| matches!(a, Action::Trigger { action, .. } if *action == spec.action);
+        if self.schedule.cancel(same) > 0 {
             return;
         }
-        match self.cycle {
-            Some(cycle) => self.schedule_action(cycle.boundary_after(self.now_samples), trigger),
-            None => self.say(EngineMessage::NeedsAnchor),
+        let now = self.now_samples;
+        let (first, every) = match spec.time {
+            TriggerTime::NextCycle => (self.cycle.map(|c| c.boundary_after(now)), Interval::Cycle),
+            TriggerTime::NextBar => (self.host_grid.map(|g| g.bar_after(now)), Interval::Bar),
+            TriggerTime::AtSample(at) => (Some(at.max(now)), Interval::Cycle),
+        };
+        let Some(first) = first else {
+            self.say(match spec.time {
+                TriggerTime::NextBar => EngineMessage::NeedsHostTransport,
+                _ => EngineMessage::NeedsAnchor,
+            });
+            return;
+        };
+        let remaining = match spec.repeat {
+            Repeat::Once => Some(1),
+            Repeat::Times(times) => Some(times.max(1)),
+            Repeat::Forever => None,
+        };
+        self.schedule_action(
+            first,
+            Action::Trigger {
+                action: spec.action,
+                every,
+                remaining,
+            },
+        );
+    }
+
+    fn fire_trigger(&mut self, action: TriggerAction, every: Interval, remaining: Option<u32>) {
+        match action {
+            TriggerAction::ToggleMixMute => self.toggle_mix_mute(),
+            TriggerAction::RecordCycleWithPaMuted => {
+                if let (Some(cycle), None) = (self.cycle, &self.take) {
+                    self.begin_take(self.now_samples, true);
+                    if self.take.is_some() {
+                        self.schedule.cancel(|a| *a == Action::StopTake);
+                        self.schedule_action(
+                            self.now_samples + cycle.length_samples,
+                            Action::StopTake,
+                        );
+                    }
+                }
+            }
+            TriggerAction::Restart => self.restart(),
+            TriggerAction::RecordToggle => self.record_toggle(),
+            TriggerAction::Capture => self.capture(),
+        }
+        let remaining = match remaining {
+            Some(1) => return,
+            Some(n) => Some(n - 1),
+            None => None,
+        };
+        let next = match every {
+            Interval::Cycle => self.cycle.map(|c| c.boundary_after(self.now_samples)),
+            Interval::Bar => self.host_grid.map(|g| g.bar_after(self.now_samples)),
+        };
+        if let Some(next) = next {
+            self.schedule_action(
+                next,
+                Action::Trigger {
+                    action,
+                    every,
+                    remaining,
+                },
+            );
         }
     }
 
@@ -694,8 +887,7 @@ impl Engine {
     fn restart_jump(&mut self) {
         let Some(cycle) = self.cycle else { return };
         let longest = self
-            .tracks
-            .iter()
+            .playing_tracks()
             .map(|track| track.length_samples)
             .max()
             .unwrap_or(cycle.length_samples);
@@ -718,18 +910,58 @@ impl Engine {
             .find(|track| track.state == TrackState::Playing)
     }
 
-    fn scale_last_track_gain(&mut self, factor: f32) {
+    fn control_track(&mut self, target: TrackTarget, control: TrackControl) {
         let blend = self.blend_samples() as u32;
-        if let Some(track) = self.last_playing_track() {
-            let target = (track.gain.target() * factor).min(MAX_TRACK_GAIN);
-            track.gain.ramp_to(target, blend);
+        let track = match target {
+            TrackTarget::Last => self.last_playing_track(),
+            TrackTarget::Index(n) => self
+                .tracks
+                .iter_mut()
+                .filter(|track| track.state == TrackState::Playing)
+                .nth(n as usize),
+        };
+        let Some(track) = track else { return };
+        let gain_limit = |gain: f32| {
+            if gain.is_finite() {
+                gain.clamp(0.0, MAX_TRACK_GAIN)
+            } else {
+                1.0
+            }
+        };
+        match control {
+            TrackControl::SetGain(gain) => track.gain.ramp_to(gain_limit(gain), blend),
+            TrackControl::ScaleGain(factor) => {
+                let target = gain_limit(track.gain.target() * factor);
+                track.gain.ramp_to(target, blend);
+            }
+            TrackControl::SetPan(pan) => {
+                let pan = if pan.is_finite() { pan.clamp(-1.0, 1.0) } else { 0.0 };
+                track.pan.ramp_to(pan, blend);
+            }
+            TrackControl::SetMute(muted) => track.muted = muted,
+            TrackControl::ToggleMute => track.muted = !track.muted,
+            TrackControl::SetSolo(soloed) => track.soloed = soloed,
+            TrackControl::ToggleSolo => track.soloed = !track.soloed,
+            TrackControl::Reset => {
+                track.gain.ramp_to(1.0, blend);
+                track.pan.ramp_to(0.0, blend);
+                track.muted = false;
+                track.soloed = false;
+            }
         }
+        self.update_audibility();
     }
 
-    fn reset_last_track(&mut self) {
+    /// Ramps every track to audible or silent from its mute and the solos.
+    fn update_audibility(&mut self) {
         let blend = self.blend_samples() as u32;
-        if let Some(track) = self.last_playing_track() {
-            track.gain.ramp_to(1.0, blend);
+        let any_solo = self.playing_tracks().any(|track| track.soloed);
+        for track in &mut self.tracks {
+            let audible = !track.muted && (!any_solo || track.soloed);
+            let target = if audible { 1.0 } else { 0.0 };
+            if track.audibility.target() != target {
+                track.audibility.ramp_to(target, blend);
+            }
         }
     }
 
@@ -761,6 +993,13 @@ impl Engine {
         bus[0].fill(0.0);
         bus[1].fill(0.0);
         for track in &mut self.tracks {
+            if let Some(fill) = &mut track.fill {
+                // Copy ahead of the playhead before it plays.
+                let budget = (frames as u64 * FILL_SPEED).max(frames as u64);
+                if fill.advance(&mut track.buffer, &self.history, budget) {
+                    track.fill = None;
+                }
+            }
             track.mix_into(self.now_samples, &mut bus);
         }
 
@@ -774,29 +1013,18 @@ impl Engine {
         );
 
         self.now_samples += frames as u64;
-        self.reap_faded_tracks();
+        self.hand_back_discarded_tracks();
     }
 
-    /// Moves tracks whose fade-out has finished to the redo list (undone) or the keeper (cleared).
-    fn reap_faded_tracks(&mut self) {
-        while let Some(last) = self.tracks.last() {
-            if last.state == TrackState::Playing || !last.is_faded_out() {
-                break;
-            }
-            let track = self.tracks.pop().expect("checked above");
-            if track.state == TrackState::Undoing && self.redo.len() < self.redo.capacity() {
-                self.redo.push(track);
-            } else {
-                self.pool.retire(track.buffer);
-            }
-        }
+    /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.
+    fn hand_back_discarded_tracks(&mut self) {
         while let Some(index) = self
             .tracks
             .iter()
             .position(|track| track.state == TrackState::Discarding && track.is_faded_out())
         {
             let track = self.tracks.remove(index);
-            self.pool.retire(track.buffer);
+            self.pool.retire_buffer(track.buffer);
         }
     }
 }

@@ -1,10 +1,22 @@
 //! Track storage handed between the audio thread and a background keeper: the keeper allocates
-//! spare buffers ahead of need and frees (or recycles) the buffers of removed tracks, so the audio
-//! thread never allocates or frees.
+//! spare buffers ahead of need, larger track lists when the audio thread asks for them, and frees
+//! (or recycles) what the audio thread no longer needs, so the audio thread never allocates or
+//! frees. Tracks are therefore limited by memory only.
 //!
 //! `TrackPool` is the audio thread's end; `TrackPoolKeeper` is the background end.
 
-use super::track::TrackBuffer;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::track::{Track, TrackBuffer};
+
+/// What the audio thread hands back to be freed or recycled.
+pub enum Garbage {
+    /// A removed track's (or cancelled take's) audio.
+    Buffer(TrackBuffer),
+    /// A track list replaced by a larger one (empty).
+    List(Vec<Track>),
+}
 
 /// How many retired buffers can wait for the keeper before the audio thread keeps them itself.
 const RETIRE_QUEUE_CAPACITY: usize = 1024;
@@ -13,10 +25,14 @@ const RETIRE_QUEUE_CAPACITY: usize = 1024;
 pub struct TrackPool {
     /// Zeroed buffers ready for the next take.
     spares: rtrb::Consumer<TrackBuffer>,
-    /// Buffers of removed tracks, on their way to the keeper.
-    retired: rtrb::Producer<TrackBuffer>,
-    /// Retired buffers that did not fit in the queue; retried every block (capacity reserved).
-    backlog: Vec<TrackBuffer>,
+    /// Larger, empty track lists the keeper prepared on request.
+    lists: rtrb::Consumer<Vec<Track>>,
+    /// The list capacity wanted from the keeper (0: none).
+    wanted_list_capacity: Arc<AtomicUsize>,
+    /// What the audio thread no longer needs, on its way to the keeper.
+    retired: rtrb::Producer<Garbage>,
+    /// Garbage that did not fit in the queue; retried every block (capacity reserved).
+    backlog: Vec<Garbage>,
 }
 
 /// The background end: keeps `target_spares` zeroed buffers queued, recycles or frees retired
@@ -24,8 +40,14 @@ pub struct TrackPool {
 pub struct TrackPoolKeeper {
     /// Queue of spares to the audio thread.
     spares: rtrb::Producer<TrackBuffer>,
-    /// Queue of retired buffers from the audio thread.
-    retired: rtrb::Consumer<TrackBuffer>,
+    /// Queue of larger track lists to the audio thread.
+    lists: rtrb::Producer<Vec<Track>>,
+    /// The list capacity the audio thread wants.
+    wanted_list_capacity: Arc<AtomicUsize>,
+    /// The largest list capacity provided so far.
+    provided_list_capacity: usize,
+    /// Queue of garbage from the audio thread.
+    retired: rtrb::Consumer<Garbage>,
     /// Channels per buffer.
     channels: usize,
     /// Frames per channel per buffer.
@@ -41,8 +63,13 @@ pub fn track_pool(
 ) -> Option<(TrackPool, TrackPoolKeeper)> {
     let (spares_tx, spares_rx) = rtrb::RingBuffer::new(spare_count.max(1));
     let (retired_tx, retired_rx) = rtrb::RingBuffer::new(RETIRE_QUEUE_CAPACITY);
+    let (lists_tx, lists_rx) = rtrb::RingBuffer::new(2);
+    let wanted_list_capacity = Arc::new(AtomicUsize::new(0));
     let mut keeper = TrackPoolKeeper {
         spares: spares_tx,
+        lists: lists_tx,
+        wanted_list_capacity: wanted_list_capacity.clone(),
+        provided_list_capacity: 0,
         retired: retired_rx,
         channels,
         capacity_frames,
@@ -50,6 +77,8 @@ pub fn track_pool(
     keeper.service().ok()?;
     let pool = TrackPool {
         spares: spares_rx,
+        lists: lists_rx,
+        wanted_list_capacity,
         retired: retired_tx,
         backlog: Vec::with_capacity(RETIRE_QUEUE_CAPACITY),
     };
@@ -62,17 +91,33 @@ impl TrackPool {
         self.spares.pop().ok()
     }
 
-    /// Hands a no longer needed buffer to the keeper. Realtime-safe: never frees here.
-    pub fn retire(&mut self, buffer: TrackBuffer) {
-        if let Err(rtrb::PushError::Full(buffer)) = self.retired.push(buffer) {
+    /// Hands something no longer needed to the keeper. Realtime-safe: never frees here.
+    pub fn retire(&mut self, garbage: Garbage) {
+        if let Err(rtrb::PushError::Full(garbage)) = self.retired.push(garbage) {
             if self.backlog.len() < self.backlog.capacity() {
-                self.backlog.push(buffer);
+                self.backlog.push(garbage);
             } else {
                 // Unreachable in practice (2048 removals within one keeper period); leaking
                 // beats freeing on the audio thread.
-                std::mem::forget(buffer);
+                std::mem::forget(garbage);
             }
         }
+    }
+
+    /// Hands a buffer back to the keeper. Realtime-safe.
+    pub fn retire_buffer(&mut self, buffer: TrackBuffer) {
+        self.retire(Garbage::Buffer(buffer));
+    }
+
+    /// Asks the keeper for an empty track list of at least `capacity`. Realtime-safe.
+    pub fn request_list(&self, capacity: usize) {
+        self.wanted_list_capacity
+            .fetch_max(capacity, Ordering::AcqRel);
+    }
+
+    /// A larger list the keeper prepared, if one is ready. Realtime-safe.
+    pub fn take_list(&mut self) -> Option<Vec<Track>> {
+        self.lists.pop().ok()
     }
 
     /// Retries handing over buffers that did not fit in the queue. Realtime-safe.
@@ -141,14 +186,22 @@ impl TrackPoolKeeper {
     /// Call regularly from a background thread. Returns how many spares it added.
     pub fn service(&mut self) -> Result<usize, OutOfMemory> {
         let mut added = 0;
-        while let Ok(mut buffer) = self.retired.pop() {
-            if self.spares.is_full() {
-                drop(buffer);
-            } else {
-                buffer.clear();
-                let _ = self.spares.push(buffer);
-                added += 1;
+        while let Ok(garbage) = self.retired.pop() {
+            match garbage {
+                Garbage::Buffer(mut buffer) if !self.spares.is_full() => {
+                    buffer.clear();
+                    let _ = self.spares.push(buffer);
+                    added += 1;
+                }
+                other => drop(other),
             }
+        }
+        let wanted = self.wanted_list_capacity.load(Ordering::Acquire);
+        if wanted > self.provided_list_capacity && !self.lists.is_full() {
+            let mut list = Vec::new();
+            list.try_reserve_exact(wanted).map_err(|_| OutOfMemory)?;
+            let _ = self.lists.push(list);
+            self.provided_list_capacity = wanted;
         }
         while !self.spares.is_full() {
             let buffer =
@@ -172,10 +225,25 @@ mod tests {
         let b = pool.take_spare().unwrap();
         assert!(pool.take_spare().is_none(), "only two were prepared");
         a.channel_mut(1)[3] = 0.5;
-        pool.retire(a);
+        pool.retire_buffer(a);
         assert_eq!(keeper.service(), Ok(2));
         let recycled = pool.take_spare().unwrap();
         assert!(recycled.channel(1).iter().all(|&s| s == 0.0));
         drop((b, recycled));
+    }
+
+    #[test]
+    fn larger_track_lists_come_on_request() {
+        let (mut pool, mut keeper) = track_pool(1, 8, 1).unwrap();
+        assert!(pool.take_list().is_none());
+        pool.request_list(100);
+        pool.request_list(40);
+        keeper.service().unwrap();
+        let list = pool.take_list().expect("a list");
+        assert!(list.capacity() >= 100 && list.is_empty());
+        keeper.service().unwrap();
+        assert!(pool.take_list().is_none(), "only one list per request");
+        pool.retire(Garbage::List(list));
+        keeper.service().unwrap();
     }
 }

@@ -5,8 +5,7 @@
 //! Realtime: runs on the audio thread; it only touches the blend region when finishing.
 
 use super::history::History;
-use super::ramp::Ramp;
-use super::track::{Track, TrackBuffer, TrackState};
+use super::track::{Track, TrackBuffer};
 
 /// A recording in progress.
 #[derive(Debug)]
@@ -109,7 +108,7 @@ impl Take {
         let preroll_start = self.start_samples as i64 - blend as i64;
         let preroll_held =
             preroll_start >= 0 && history.holds(preroll_start as u64, self.start_samples);
-        let fade_in = |j: usize| (j + 1) as f32 / (blend + 1) as f32;
+        let fade_in = |j: usize| seam_weight(j, blend);
         for c in 0..self.buffer.channels() {
             let samples = self.buffer.channel_mut(c);
             for j in 0..blend {
@@ -127,16 +126,14 @@ impl Take {
                 }
             }
         }
-        Track {
-            buffer: self.buffer,
-            length_samples,
-            origin_samples: self.start_samples,
-            gain: Ramp::at(1.0),
-            fade: Ramp::at(1.0),
-            pan: 0.0,
-            state: TrackState::Playing,
-        }
+        Track::new(self.buffer, length_samples, self.start_samples)
     }
+}
+
+/// Weight of the incoming side at frame `j` of a `blend`-frame crossfade: `(j + 1) / (blend + 1)`,
+/// so neither end of the fade repeats a sample at full weight.
+pub fn seam_weight(j: usize, blend: usize) -> f32 {
+    (j + 1) as f32 / (blend + 1) as f32
 }
 
 #[cfg(test)]

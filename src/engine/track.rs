@@ -4,6 +4,7 @@
 //! Realtime: `Track::mix_into` runs on the audio thread and never allocates. `TrackBuffer`s are
 //! allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
 
+use super::capture::HistoryFill;
 use super::memory::try_alloc_touched;
 use super::ramp::Ramp;
 
@@ -80,15 +81,40 @@ pub struct Track {
     pub origin_samples: u64,
     /// User gain (linear), ramped.
     pub gain: Ramp,
+    /// Pan in -1 (left) ..= 1 (right), ramped; 0 plays both channels at unity.
+    pub pan: Ramp,
+    /// Mute/solo gain (1 audible, 0 silent), ramped.
+    pub audibility: Ramp,
     /// Fade for undo/redo/clear (0..1, linear), ramped.
     pub fade: Ramp,
-    /// Pan in -1 (left) ..= 1 (right); 0 plays both channels at unity.
-    pub pan: f32,
+    /// The player muted this track.
+    pub muted: bool,
+    /// The player soloed this track.
+    pub soloed: bool,
     /// Whether the track sounds or is on its way out.
     pub state: TrackState,
+    /// A capture still copying its audio from the history.
+    pub fill: Option<HistoryFill>,
 }
 
 impl Track {
+    /// A playing track at unity gain, centred, audible.
+    pub fn new(buffer: TrackBuffer, length_samples: u64, origin_samples: u64) -> Self {
+        Self {
+            buffer,
+            length_samples,
+            origin_samples,
+            gain: Ramp::at(1.0),
+            pan: Ramp::at(0.0),
+            audibility: Ramp::at(1.0),
+            fade: Ramp::at(1.0),
+            muted: false,
+            soloed: false,
+            state: TrackState::Playing,
+            fill: None,
+        }
+    }
+
     /// The buffer index that plays at absolute time `t_samples`.
     pub fn index_at(&self, t_samples: u64) -> u64 {
         (t_samples as i128 - self.origin_samples as i128).rem_euclid(self.length_samples as i128)
@@ -100,46 +126,58 @@ impl Track {
         self.fade.is_idle() && self.fade.target() == 0.0
     }
 
+    /// True when none of the ramps shaping the output is moving (the fast path applies).
+    fn ramps_idle(&self) -> bool {
+        self.gain.is_idle() && self.pan.is_idle() && self.audibility.is_idle() && self.fade.is_idle()
+    }
+
     /// Adds this track's next `out[0].len()` samples, starting at absolute time `t_samples`, to the
     /// stereo bus `out`. Realtime-safe.
     pub fn mix_into(&mut self, t_samples: u64, out: &mut [&mut [f32]; 2]) {
         let frames = out[0].len();
         if self.is_faded_out() {
-            self.gain.skip(frames as u32);
+            for ramp in [&mut self.gain, &mut self.pan, &mut self.audibility] {
+                ramp.skip(frames as u32);
+            }
             return;
         }
-        let (pan_left, pan_right) = balance(self.pan);
         let length = self.length_samples as usize;
         let mut index = self.index_at(t_samples) as usize;
         let mut done = 0;
         while done < frames {
             let run = (frames - done).min(length - index);
-            for (c, out_channel) in out.iter_mut().enumerate() {
-                let source =
-                    &self.buffer.channel(c.min(self.buffer.channels() - 1))[index..index + run];
-                let pan = if c == 0 { pan_left } else { pan_right };
-                let dest = &mut out_channel[done..done + run];
-                if self.gain.is_idle() && self.fade.is_idle() {
-                    let g = self.gain.value() * self.fade.value() * pan;
-                    for (d, s) in dest.iter_mut().zip(source) {
+            if self.ramps_idle() {
+                let level = self.gain.value() * self.audibility.value() * self.fade.value();
+                let pans = balance(self.pan.value());
+                for (c, out_channel) in out.iter_mut().enumerate() {
+                    let source = &self.source(c)[index..index + run];
+                    let g = level * if c == 0 { pans.0 } else { pans.1 };
+                    for (d, s) in out_channel[done..done + run].iter_mut().zip(source) {
                         *d += s * g;
                     }
-                } else {
-                    // Ramps advance once per frame: step a copy for the left channel and keep the
-                    // advanced state after the right one.
-                    let (mut gain, mut fade) = (self.gain, self.fade);
-                    for (d, s) in dest.iter_mut().zip(source) {
-                        *d += s * gain.next_sample() * fade.next_sample() * pan;
-                    }
-                    if c == 1 {
-                        self.gain = gain;
-                        self.fade = fade;
-                    }
+                }
+            } else {
+                for i in 0..run {
+                    let level = self.gain.next_sample()
+                        * self.audibility.next_sample()
+                        * self.fade.next_sample();
+                    let (left, right) = balance(self.pan.next_sample());
+                    let left_source = self.source(0)[index + i];
+                    let right_source = self.source(1)[index + i];
+                    // Same association as the fast path, so the result never depends on
+                    // where a block split falls.
+                    out[0][done + i] += left_source * (level * left);
+                    out[1][done + i] += right_source * (level * right);
                 }
             }
             done += run;
             index = (index + run) % length;
         }
+    }
+
+    /// The samples feeding output channel `c` (a mono track feeds both).
+    fn source(&self, c: usize) -> &[f32] {
+        self.buffer.channel(c.min(self.buffer.channels() - 1))
     }
 }
 
@@ -159,15 +197,7 @@ mod tests {
             buffer.channel_mut(0)[i] = i as f32;
             buffer.channel_mut(1)[i] = -(i as f32);
         }
-        Track {
-            buffer,
-            length_samples: length,
-            origin_samples: origin,
-            gain: Ramp::at(1.0),
-            fade: Ramp::at(1.0),
-            pan: 0.0,
-            state: TrackState::Playing,
-        }
+        Track::new(buffer, length, origin)
     }
 
     fn render(track: &mut Track, from: u64, sizes: &[usize]) -> Vec<f32> {
@@ -201,6 +231,18 @@ mod tests {
             render(&mut a, 5, &[40]),
             render(&mut b, 5, &[1, 3, 7, 2, 27])
         );
+    }
+
+    #[test]
+    fn block_split_does_not_change_pan_mute_and_fade_ramps() {
+        let mut a = ramp_track(10, 0);
+        let mut b = ramp_track(10, 0);
+        for track in [&mut a, &mut b] {
+            track.pan.ramp_to(0.7, 13);
+            track.audibility.ramp_to(0.0, 29);
+            track.fade.ramp_to(0.5, 7);
+        }
+        assert_eq!(render(&mut a, 3, &[50]), render(&mut b, 3, &[2, 9, 1, 30, 8]));
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Retroactive capture: a stretch of the history becomes a track. The copy is spread over the
+//! following blocks (a bounded amount per block, starting at the new track's playhead and
+//! running ahead of it) so that capturing even minutes of audio never costs one block more than
+//! a few microseconds, and playback never reads a frame not yet copied.
+//!
+//! Realtime: runs on the audio thread; no allocation.
+
+use super::history::History;
+use super::take::seam_weight;
+use super::track::TrackBuffer;
+
+/// Frames copied per frame processed while a capture fills (the copy runs this much faster than
+/// the playhead).
+pub const FILL_SPEED: u64 = 32;
+
+/// A copy in progress from the history into a track buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryFill {
+    /// Absolute time of the audio that goes to track index 0.
+    source_start_samples: u64,
+    /// Track length in frames.
+    length_frames: u64,
+    /// Next track index to copy.
+    next_index: u64,
+    /// Frames still to copy.
+    remaining_frames: u64,
+    /// Seam crossfade length in frames.
+    blend_frames: u64,
+    /// Whether the pre-roll before the source start is in the history (else the head fades in).
+    preroll_held: bool,
+}
+
+impl HistoryFill {
+    /// A fill of `length_frames` from `source_start_samples`, starting at `playhead_index`.
+    pub fn new(
+        source_start_samples: u64,
+        length_frames: u64,
+        playhead_index: u64,
+        blend_frames: u64,
+        history: &History,
+    ) -> Self {
+        let blend_frames = blend_frames.min(length_frames);
+        Self {
+            source_start_samples,
+            length_frames,
+            next_index: playhead_index % length_frames,
+            remaining_frames: length_frames,
+            blend_frames,
+            preroll_held: source_start_samples >= blend_frames
+                && history.holds(source_start_samples - blend_frames, source_start_samples),
+        }
+    }
+
+    /// History frames the fill still needs that are oldest: the source and its pre-roll.
+    pub fn oldest_needed_samples(&self) -> u64 {
+        self.source_start_samples.saturating_sub(self.blend_frames)
+    }
+
+    /// Copies up to `budget_frames` more frames; returns true when the track is complete.
+    pub fn advance(&mut self, buffer: &mut TrackBuffer, history: &History, budget_frames: u64) -> bool {
+        let mut budget = budget_frames.min(self.remaining_frames);
+        while budget > 0 {
+            let run = budget.min(self.length_frames - self.next_index);
+            let (from, to) = (self.next_index as usize, (self.next_index + run) as usize);
+            for c in 0..buffer.channels() {
+                let samples = &mut buffer.channel_mut(c)[from..to];
+                history.read(c, self.source_start_samples + from as u64, samples);
+                for (index, sample) in (from..to).zip(samples.iter_mut()) {
+                    self.apply_seam(history, c, index as u64, sample);
+                }
+            }
+            self.next_index = (self.next_index + run) % self.length_frames;
+            self.remaining_frames -= run;
+            budget -= run;
+        }
+        self.remaining_frames == 0
+    }
+
+    /// The same seam as a recorded take (see `Take::into_track`): the end crossfades into the
+    /// pre-roll, or, without pre-roll, fades out while the head fades in.
+    fn apply_seam(&self, history: &History, channel: usize, index: u64, sample: &mut f32) {
+        let blend = self.blend_frames;
+        let tail_start = self.length_frames - blend;
+        if index >= tail_start {
+            let j = (index - tail_start) as usize;
+            let w = seam_weight(j, blend as usize);
+            let mut preroll = [0.0];
+            if self.preroll_held {
+                history.read(channel, self.source_start_samples - blend + j as u64, &mut preroll);
+            }
+            *sample = *sample * (1.0 - w) + preroll[0] * w;
+        }
+        if !self.preroll_held && index < blend {
+            *sample *= seam_weight(index as usize, blend as usize);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::take::Take;
+
+    #[test]
+    fn a_fill_equals_a_take_of_the_same_audio() {
+        let mut history = History::try_new(1, 10_000).unwrap();
+        let samples: Vec<f32> = (0..3_000).map(|t| (t as f32 * 0.01).sin()).collect();
+        history.write(&[&samples]);
+
+        let mut take = Take::new(TrackBuffer::try_new(1, 2_000).unwrap(), 1_000);
+        take.append(&[&samples[1_000..2_000]]);
+        let from_take = take.into_track(1_000, 50, &history);
+
+        let mut buffer = TrackBuffer::try_new(1, 2_000).unwrap();
+        let mut fill = HistoryFill::new(1_000, 1_000, 637, 50, &history);
+        let mut steps = 0;
+        while !fill.advance(&mut buffer, &history, 64) {
+            steps += 1;
+        }
+        assert_eq!(steps, 1_000 / 64, "bounded work per step");
+        assert_eq!(
+            &buffer.channel(0)[..1_000],
+            &from_take.buffer.channel(0)[..1_000]
+        );
+    }
+}
