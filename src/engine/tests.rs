@@ -124,10 +124,10 @@ fn anchor_is_exactly_the_time_between_presses_and_plays_from_the_stop() {
     let cycle = engine.cycle().expect("an anchor");
     assert_eq!(cycle.length_samples, s1 - s0);
     assert_eq!(cycle.origin_samples, s0);
-    for c in 0..2 {
+    for (c, input_channel) in input.iter().enumerate() {
         assert_eq!(
             out.main[c][..s1 as usize],
-            input[c][..s1 as usize],
+            input_channel[..s1 as usize],
             "monitor only before the stop"
         );
         let loop_ = expected_anchor(c, s0, s1);
