@@ -45,7 +45,7 @@ pub const SHOWN_TRIGGERS: usize = 8;
 /// Commands and scheduled actions that can wait at once.
 const SCHEDULE_CAPACITY: usize = 1024;
 /// Spare take buffers the keeper keeps ready.
-const SPARE_TAKES: usize = 2;
+pub const SPARE_TAKES: usize = 2;
 /// Shortest anchor loop accepted, in seconds (a double tap is not a loop).
 const MIN_ANCHOR_SECS: f32 = 0.1;
 /// Fade used around a restart's jump, in seconds.

@@ -46,6 +46,8 @@ pub struct TrackPoolKeeper {
     wanted_list_capacity: Arc<AtomicUsize>,
     /// The largest list capacity provided so far.
     provided_list_capacity: usize,
+    /// Track buffers allocated and not yet freed (spares, takes and tracks).
+    live_buffers: usize,
     /// Queue of garbage from the audio thread.
     retired: rtrb::Consumer<Garbage>,
     /// Channels per buffer.
@@ -70,6 +72,7 @@ pub fn track_pool(
         lists: lists_tx,
         wanted_list_capacity: wanted_list_capacity.clone(),
         provided_list_capacity: 0,
+        live_buffers: 0,
         retired: retired_rx,
         channels,
         capacity_frames,
@@ -182,6 +185,12 @@ impl TrackPoolKeeper {
         })
     }
 
+    /// Track buffers allocated and not yet freed: what the engine holds plus the spares. Back to
+    /// the spare count once every track is gone and handed back.
+    pub fn live_buffers(&self) -> usize {
+        self.live_buffers
+    }
+
     /// Recycles retired buffers into spares (zeroed), frees the rest, and tops up the spares.
     /// Call regularly from a background thread. Returns how many spares it added.
     pub fn service(&mut self) -> Result<usize, OutOfMemory> {
@@ -193,7 +202,11 @@ impl TrackPoolKeeper {
                     let _ = self.spares.push(buffer);
                     added += 1;
                 }
-                other => drop(other),
+                Garbage::Buffer(buffer) => {
+                    drop(buffer);
+                    self.live_buffers -= 1;
+                }
+                Garbage::List(list) => drop(list),
             }
         }
         let wanted = self.wanted_list_capacity.load(Ordering::Acquire);
@@ -207,6 +220,7 @@ impl TrackPoolKeeper {
             let buffer =
                 TrackBuffer::try_new(self.channels, self.capacity_frames).ok_or(OutOfMemory)?;
             let _ = self.spares.push(buffer);
+            self.live_buffers += 1;
             added += 1;
         }
         Ok(added)

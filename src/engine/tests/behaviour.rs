@@ -1,96 +1,12 @@
-//! Behaviour tests of the whole engine, driven like a host drives it: blocks of input, commands
-//! at sample offsets, the pool keeper serviced between blocks.
+//! What a player notices: loop lengths, where playback starts, seams, overdub placement,
+//! snapping, undo/redo, triggers, capture, per-track controls, block-size invariance.
 
-use super::command::{Command, TimedCommand};
-use super::pool::TrackPoolKeeper;
-use super::{Engine, EngineConfig, EngineSettings, RecordingState};
-
-const RATE: f32 = 48_000.0;
-/// The default blend (50 ms) in samples at 48 kHz.
-const BLEND: usize = 2400;
-
-/// A deterministic test signal: a sine per channel plus a little pseudo-noise.
-pub fn test_signal(channel: usize, t: u64) -> f32 {
-    let freq = if channel == 0 { 220.0 } else { 330.0 };
-    let phase = 2.0 * std::f64::consts::PI * freq * t as f64 / RATE as f64;
-    let mut h = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (channel as u64 + 1);
-    h ^= h >> 29;
-    let noise = (h % 1000) as f32 / 1000.0 - 0.5;
-    (0.3 * phase.sin()) as f32 + 0.02 * noise
-}
-
-/// Stereo input: the test signal until `until`, silence after (so loops are heard alone).
-pub fn signal_until(frames: usize, until: u64) -> [Vec<f32>; 2] {
-    let channel = |c| {
-        (0..frames as u64)
-            .map(|t| if t < until { test_signal(c, t) } else { 0.0 })
-            .collect()
-    };
-    [channel(0), channel(1)]
-}
-
-pub fn new_engine() -> (Engine, TrackPoolKeeper) {
-    new_engine_with(EngineSettings::default())
-}
-
-pub fn new_engine_with(settings: EngineSettings) -> (Engine, TrackPoolKeeper) {
-    let (mut engine, keeper) = Engine::new(EngineConfig {
-        sample_rate_hz: RATE,
-        recorded_channels: 2,
-        history_secs: 20.0,
-    })
-    .expect("memory for the engine");
-    engine.set_settings(settings);
-    (engine, keeper)
-}
-
-/// Output of a run: main and headphone channels.
-pub struct Rendered {
-    pub main: [Vec<f32>; 2],
-    pub phones: [Vec<f32>; 2],
-}
-
-/// Runs `input` through the engine in blocks of `block_sizes` (cycled), with `commands` at
-/// absolute sample times (sorted). Each block runs with allocation forbidden.
-pub fn run(
-    engine: &mut Engine,
-    keeper: &mut TrackPoolKeeper,
-    input: &[Vec<f32>; 2],
-    commands: &[(u64, Command)],
-    block_sizes: &[usize],
-) -> Rendered {
-    let frames = input[0].len();
-    let mut main = input.clone();
-    let mut phones = [vec![0.0; frames], vec![0.0; frames]];
-    let mut block_commands = Vec::with_capacity(commands.len());
-    let mut at = 0;
-    let mut sizes = block_sizes.iter().cycle();
-    while at < frames {
-        let size = (*sizes.next().unwrap()).min(frames - at);
-        let start = engine.now_samples();
-        block_commands.clear();
-        for &(time, command) in commands {
-            if time >= start && time < start + size as u64 {
-                block_commands.push(TimedCommand {
-                    offset_samples: (time - start) as u32,
-                    command,
-                });
-            }
-        }
-        let [main_l, main_r] = &mut main;
-        let [phones_l, phones_r] = &mut phones;
-        let mut main_block: [&mut [f32]; 2] =
-            [&mut main_l[at..at + size], &mut main_r[at..at + size]];
-        let mut phones_block: [&mut [f32]; 2] =
-            [&mut phones_l[at..at + size], &mut phones_r[at..at + size]];
-        nice_assert_no_alloc::assert_no_alloc(|| {
-            engine.process(&mut main_block, &mut phones_block, &block_commands)
-        });
-        keeper.service().expect("memory for spares");
-        at += size;
-    }
-    Rendered { main, phones }
-}
+use super::*;
+use crate::engine::command::{
+    Repeat, TrackControl, TrackTarget, TriggerAction, TriggerSpec, TriggerTime,
+};
+use crate::engine::cycle::HostGrid;
+use crate::engine::{EngineMessage, RecordingState};
 
 /// The anchor loop expected from a take of `[s0, s1)` of the test signal (seam crossfaded).
 fn expected_anchor(channel: usize, s0: u64, s1: u64) -> Vec<f32> {
@@ -464,3 +380,223 @@ fn nan_input_never_reaches_loops_or_output() {
     assert!(out.main[0][70_000..].iter().any(|&s| s != 0.0), "the loop plays");
 }
 
+
+/// An engine with a one-second anchor recorded at 10 000: (engine, keeper, s0, L).
+fn capture_setup() -> (Engine, TrackPoolKeeper, u64, u64) {
+    let anchor = 48_000u64;
+    let (engine, keeper, s0) = with_anchor(anchor);
+    (engine, keeper, s0, anchor)
+}
+
+#[test]
+fn capture_takes_the_last_cycle_ending_at_the_nearest_boundary() {
+    let (mut engine, mut keeper, s0, l) = capture_setup();
+    // Play on for a few cycles, then press capture 1000 samples after a boundary.
+    let boundary = s0 + 5 * l;
+    let press = boundary + 1_000;
+    let frames = (press + 2 * l - engine.now_samples()) as usize;
+    let out = continue_run(
+        &mut engine,
+        &mut keeper,
+        frames,
+        &[(press, Command::Capture)],
+        press,
+    );
+    let base = press + 2 * l - frames as u64;
+    assert_eq!(engine.playing_tracks().count(), 2);
+    let captured = engine.playing_tracks().last().unwrap();
+    assert_eq!(captured.origin_samples, boundary - l);
+    assert_eq!(captured.length_samples, l);
+    assert!(captured.fill.is_none(), "the copy has completed");
+    let anchor_loop = expected_anchor(0, s0, s0 + l);
+    let captured_loop = expected_anchor(0, boundary - l, boundary);
+    assert_eq!(&captured.buffer.channel(0)[..l as usize], &captured_loop[..]);
+    // From the press on (input silent), the output is the anchor plus the capture at its phase,
+    // including the very first samples, while the copy was still running.
+    for t in press..press + 2 * l {
+        let expected = anchor_loop[((t - s0) % l) as usize]
+            + captured_loop[((t - (boundary - l)) % l) as usize];
+        assert_close(out.main[0][(t - base) as usize], expected, &format!("t={t}"));
+    }
+}
+
+#[test]
+fn capture_waits_for_a_boundary_just_ahead_and_takes_the_chosen_cycle_count() {
+    let (mut engine, mut keeper) = new_engine_with(EngineSettings {
+        capture_cycles: 2,
+        ..EngineSettings::default()
+    });
+    let (s0, l) = (10_000u64, 48_000u64);
+    let boundary = s0 + 4 * l;
+    let press = boundary - 2_000;
+    let input = signal_until((boundary + 100) as usize, u64::MAX);
+    run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[
+            (s0, Command::RecordToggle),
+            (s0 + l, Command::RecordToggle),
+            (press, Command::Capture),
+        ],
+        &[512],
+    );
+    let captured = engine.playing_tracks().last().unwrap();
+    assert_eq!(engine.playing_tracks().count(), 2);
+    assert_eq!((captured.origin_samples, captured.length_samples), (boundary - 2 * l, 2 * l));
+}
+
+#[test]
+fn capture_of_more_than_the_history_is_refused_with_a_message() {
+    // 3 s anchor, 8 cycles = 24 s > the 20 s history.
+    let (mut engine, mut keeper) = new_engine_with(EngineSettings {
+        capture_cycles: 8,
+        ..EngineSettings::default()
+    });
+    let l = 144_000u64;
+    let input = signal_until((10_000 + 2 * l + 1_000) as usize, u64::MAX);
+    run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[
+            (10_000, Command::RecordToggle),
+            (10_000 + l, Command::RecordToggle),
+            (10_000 + 2 * l - 100, Command::Capture),
+        ],
+        &[512],
+    );
+    assert_eq!(engine.playing_tracks().count(), 1);
+    assert_eq!(engine.status().message, Some(EngineMessage::CaptureTooLong));
+}
+
+#[test]
+fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
+    let (mut engine, mut keeper) = new_engine();
+    let input = signal_until(150_000, u64::MAX);
+    run(&mut engine, &mut keeper, &input, &[(140_000, Command::Capture)], &[512]);
+    assert!(engine.cycle().is_none());
+    assert_eq!(engine.status().message, Some(EngineMessage::NeedsAnchor));
+
+    // 120 BPM 4/4 at 48 kHz: a bar is 96 000 samples; bars start at 3 000 + k * 96 000.
+    engine.set_host_grid(Some(HostGrid {
+        bar_origin_samples: 3_000.0,
+        bar_length_samples: 96_000.0,
+    }));
+    let press = 195_500; // nearest bar: 195 000
+    continue_run(&mut engine, &mut keeper, 60_000, &[(press, Command::Capture)], u64::MAX);
+    let cycle = engine.cycle().expect("the capture is the anchor");
+    assert_eq!(cycle.length_samples, 96_000);
+    assert_eq!(cycle.origin_samples, 99_000);
+}
+
+#[test]
+fn track_controls_ramp_and_address_the_last_or_the_nth_track() {
+    let (mut engine, mut keeper, s0, l) = capture_setup();
+    // A second, full-cycle track, recorded from a boundary.
+    let start = s0 + 2 * l;
+    let frames = (start + l + 100 - engine.now_samples()) as usize;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        frames,
+        &[(start, Command::RecordToggle), (start + l, Command::RecordToggle)],
+        u64::MAX,
+    );
+    assert_eq!(engine.playing_tracks().count(), 2);
+    let anchor_loop = expected_anchor(0, s0, s0 + l);
+    let second_loop = expected_anchor(0, start, start + l);
+    let t0 = engine.now_samples() + 10;
+    let mute_anchor = Command::Track(TrackTarget::Index(0), TrackControl::SetMute(true));
+    let solo_anchor = Command::Track(TrackTarget::Index(0), TrackControl::ToggleSolo);
+    let pan_last = Command::Track(TrackTarget::Last, TrackControl::SetPan(1.0));
+    let out = continue_run(
+        &mut engine,
+        &mut keeper,
+        30_000,
+        &[(t0, mute_anchor), (t0 + 10_000, solo_anchor), (t0 + 20_000, pan_last)],
+        0,
+    );
+    let base = t0 - 10;
+    let at = |t: u64| out.main[0][(t - base) as usize];
+    let phase = |t: u64, origin: u64| ((t - origin) % l) as usize;
+    // Half-way through the mute ramp the anchor is at (nearly) half level: the ramp's k-th
+    // sample from the command is at 1 - (k + 1) / B.
+    let half = t0 + BLEND as u64 / 2;
+    let level = 1.0 - (BLEND / 2 + 1) as f32 / BLEND as f32;
+    assert_close(
+        at(half),
+        anchor_loop[phase(half, s0)] * level + second_loop[phase(half, start)],
+        "mid-ramp",
+    );
+    // After the ramp: the second track alone.
+    let after = t0 + BLEND as u64 + 5;
+    assert_close(at(after), second_loop[phase(after, start)], "anchor muted");
+    // Solo on the (muted) anchor silences everything else: muted and soloed stays silent.
+    let soloed = t0 + 10_000 + BLEND as u64 + 5;
+    assert_eq!(at(soloed), 0.0);
+}
+
+#[test]
+fn a_repeating_trigger_fires_at_each_boundary_the_set_number_of_times() {
+    let (mut engine, mut keeper, s0, l) = capture_setup();
+    let spec = TriggerSpec {
+        action: TriggerAction::ToggleMixMute,
+        time: TriggerTime::NextCycle,
+        repeat: Repeat::Times(3),
+    };
+    let press = engine.now_samples() + 100;
+    continue_run(&mut engine, &mut keeper, 1_000, &[(press, Command::Trigger(spec))], 0);
+    let shown = engine.status().triggers[0].expect("listed");
+    assert_eq!(shown.at_samples, s0 + 2 * l);
+    assert_eq!(shown.remaining, Some(3));
+    let mut muted = Vec::new();
+    for _ in 0..4 {
+        let next = engine.cycle().unwrap().boundary_after(engine.now_samples());
+        let frames = (next + 10 - engine.now_samples()) as usize;
+        continue_run(&mut engine, &mut keeper, frames, &[], 0);
+        muted.push(engine.status().mix_muted);
+    }
+    assert_eq!(muted, vec![true, false, true, true], "fired three times, then stopped");
+    assert_eq!(engine.status().pending_count, 0);
+
+    let forever = TriggerSpec {
+        repeat: Repeat::Forever,
+        action: TriggerAction::Restart,
+        ..spec
+    };
+    let press = engine.now_samples() + 10;
+    continue_run(&mut engine, &mut keeper, 5 * l as usize, &[(press, Command::Trigger(forever))], 0);
+    assert_eq!(engine.status().triggers[0].map(|t| t.remaining), Some(None));
+    let press = engine.now_samples() + 10;
+    continue_run(&mut engine, &mut keeper, 100, &[(press, Command::Trigger(forever))], 0);
+    assert_eq!(engine.status().pending_count, 0, "sending it again cancels it");
+}
+
+#[test]
+fn tracks_are_limited_by_memory_not_by_a_slot_count() {
+    // Small buffers (1 s history at 8 kHz) so that hundreds of tracks fit in a test.
+    let settings = EngineSettings {
+        lenience_ms: 0.0,
+        ..EngineSettings::default()
+    };
+    let (mut engine, mut keeper) = engine_at(8_000.0, 1.0, settings);
+    let l = 1_600u64;
+    let mut commands = vec![(100, Command::RecordToggle), (100 + l, Command::RecordToggle)];
+    for i in 0..400u64 {
+        let start = 100 + 3 * l + i * 900;
+        commands.push((start, Command::RecordToggle));
+        commands.push((start + 300, Command::RecordToggle));
+    }
+    let end = commands.last().unwrap().0 + 1_000;
+    let input = signal_until(end as usize, u64::MAX);
+    run(&mut engine, &mut keeper, &input, &commands, &[256]);
+    assert_eq!(engine.playing_tracks().count(), 401);
+    assert_ne!(engine.status().message, Some(EngineMessage::TooManyTracks));
+
+    // Clear gives every buffer back: memory returns to the spares alone.
+    continue_run(&mut engine, &mut keeper, 4_000, &[(end + 10, Command::Clear)], 0);
+    keeper.service().unwrap();
+    assert_eq!(engine.held_track_count(), 0);
+    assert_eq!(keeper.live_buffers(), crate::engine::SPARE_TAKES);
+}
