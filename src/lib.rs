@@ -138,7 +138,10 @@ impl Plugin for Loopmate {
         self.keeper = None;
         self.engine = None;
         let Some((engine, keeper)) = Engine::new(config) else {
-            nice_error!("Loopmate: not enough memory for a {} s history", config.history_secs);
+            nice_error!(
+                "Loopmate: not enough memory for a {} s history",
+                config.history_secs
+            );
             return false;
         };
         match keeper.spawn() {

@@ -57,7 +57,12 @@ impl HistoryFill {
     }
 
     /// Copies up to `budget_frames` more frames; returns true when the track is complete.
-    pub fn advance(&mut self, buffer: &mut TrackBuffer, history: &History, budget_frames: u64) -> bool {
+    pub fn advance(
+        &mut self,
+        buffer: &mut TrackBuffer,
+        history: &History,
+        budget_frames: u64,
+    ) -> bool {
         let mut budget = budget_frames.min(self.remaining_frames);
         while budget > 0 {
             let run = budget.min(self.length_frames - self.next_index);
@@ -86,7 +91,11 @@ impl HistoryFill {
             let w = seam_weight(j, blend as usize);
             let mut preroll = [0.0];
             if self.preroll_held {
-                history.read(channel, self.source_start_samples - blend + j as u64, &mut preroll);
+                history.read(
+                    channel,
+                    self.source_start_samples - blend + j as u64,
+                    &mut preroll,
+                );
             }
             *sample = *sample * (1.0 - w) + preroll[0] * w;
         }

@@ -426,7 +426,10 @@ impl Engine {
     }
 
     fn count_tracks(&self, state: TrackState) -> usize {
-        self.tracks.iter().filter(|track| track.state == state).count()
+        self.tracks
+            .iter()
+            .filter(|track| track.state == state)
+            .count()
     }
 
     fn recording_state(&self) -> RecordingState {
@@ -668,10 +671,7 @@ impl Engine {
         let now = self.now_samples;
         let cycles = u64::from(self.settings.capture_cycles.clamp(1, 8).next_power_of_two());
         let (end, length) = match (self.cycle, self.host_grid) {
-            (Some(cycle), _) => (
-                cycle.nearest_boundary(now),
-                cycle.length_samples * cycles,
-            ),
+            (Some(cycle), _) => (cycle.nearest_boundary(now), cycle.length_samples * cycles),
             (None, Some(grid)) => (
                 grid.nearest_bar(now),
                 (grid.bar_length_samples * cycles as f64).round() as u64,
@@ -752,7 +752,10 @@ impl Engine {
         track.state = TrackState::Playing;
         track.fade.ramp_to(1.0, blend);
         if self.cycle.is_none() {
-            let anchor = self.playing_tracks().next().expect("a track was just restored");
+            let anchor = self
+                .playing_tracks()
+                .next()
+                .expect("a track was just restored");
             self.cycle = Some(Cycle {
                 origin_samples: anchor.origin_samples,
                 length_samples: anchor.length_samples,
@@ -801,7 +804,8 @@ impl Engine {
 
     /// Schedules a trigger, or cancels the pending one with the same action.
     fn toggle_trigger(&mut self, spec: TriggerSpec) {
-        let same = |a: &Action| matches!(a, Action::Trigger { action, .. } if *action == spec.action);
+        let same =
+            |a: &Action| matches!(a, Action::Trigger { action, .. } if *action == spec.action);
         if self.schedule.cancel(same) > 0 {
             return;
         }
@@ -935,7 +939,11 @@ impl Engine {
                 track.gain.ramp_to(target, blend);
             }
             TrackControl::SetPan(pan) => {
-                let pan = if pan.is_finite() { pan.clamp(-1.0, 1.0) } else { 0.0 };
+                let pan = if pan.is_finite() {
+                    pan.clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                };
                 track.pan.ramp_to(pan, blend);
             }
             TrackControl::SetMute(muted) => track.muted = muted,

@@ -128,7 +128,10 @@ impl Track {
 
     /// True when none of the ramps shaping the output is moving (the fast path applies).
     fn ramps_idle(&self) -> bool {
-        self.gain.is_idle() && self.pan.is_idle() && self.audibility.is_idle() && self.fade.is_idle()
+        self.gain.is_idle()
+            && self.pan.is_idle()
+            && self.audibility.is_idle()
+            && self.fade.is_idle()
     }
 
     /// Adds this track's next `out[0].len()` samples, starting at absolute time `t_samples`, to the
@@ -242,7 +245,10 @@ mod tests {
             track.audibility.ramp_to(0.0, 29);
             track.fade.ramp_to(0.5, 7);
         }
-        assert_eq!(render(&mut a, 3, &[50]), render(&mut b, 3, &[2, 9, 1, 30, 8]));
+        assert_eq!(
+            render(&mut a, 3, &[50]),
+            render(&mut b, 3, &[2, 9, 1, 30, 8])
+        );
     }
 
     #[test]

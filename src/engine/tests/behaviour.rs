@@ -90,7 +90,10 @@ fn with_anchor(anchor: u64) -> (Engine, TrackPoolKeeper, u64) {
         &mut engine,
         &mut keeper,
         &input,
-        &[(s0, Command::RecordToggle), (s0 + anchor, Command::RecordToggle)],
+        &[
+            (s0, Command::RecordToggle),
+            (s0 + anchor, Command::RecordToggle),
+        ],
         &[512],
     );
     (engine, keeper, s0)
@@ -107,7 +110,13 @@ fn continue_run(
     let start = engine.now_samples();
     let input: [Vec<f32>; 2] = [0, 1].map(|c| {
         (start..start + frames as u64)
-            .map(|t| if t < input_until { test_signal(c, t) } else { 0.0 })
+            .map(|t| {
+                if t < input_until {
+                    test_signal(c, t)
+                } else {
+                    0.0
+                }
+            })
             .collect()
     });
     run(engine, keeper, &input, commands, &[333])
@@ -133,7 +142,10 @@ fn overdubs_pad_to_the_cycle_or_extend_to_a_power_of_two() {
         );
         let track = engine.playing_tracks().last().unwrap();
         assert_eq!(track.length_samples, expected_length);
-        assert_eq!(track.origin_samples, t, "the take keeps its offset in the cycle");
+        assert_eq!(
+            track.origin_samples, t,
+            "the take keeps its offset in the cycle"
+        );
         t = engine.cycle().unwrap().boundary_after(stop) + l / 2;
     }
     assert_eq!(engine.playing_tracks().count(), 4);
@@ -163,7 +175,10 @@ fn overdub_plays_at_its_offset_in_the_cycle_mixed_with_the_anchor() {
         &mut engine,
         &mut keeper,
         frames,
-        &[(take_start, Command::RecordToggle), (take_stop, Command::RecordToggle)],
+        &[
+            (take_start, Command::RecordToggle),
+            (take_stop, Command::RecordToggle),
+        ],
         take_stop,
     );
     let base = engine.now_samples() - out.main[0].len() as u64;
@@ -182,7 +197,11 @@ fn overdub_plays_at_its_offset_in_the_cycle_mixed_with_the_anchor() {
     // Outside the take and its pre-roll, only the anchor plays.
     for t in (take_stop + anchor + 10)..(take_start + 2 * anchor - BLEND as u64 - 10) {
         let anchor_part = anchor_loop[((t - s0) % anchor) as usize];
-        assert_close(out.main[0][(t - base) as usize], anchor_part, &format!("t={t}"));
+        assert_close(
+            out.main[0][(t - base) as usize],
+            anchor_part,
+            &format!("t={t}"),
+        );
     }
 }
 
@@ -198,15 +217,24 @@ fn presses_within_lenience_snap_to_the_cycle_boundary() {
         &mut engine,
         &mut keeper,
         frames,
-        &[(late_start, Command::RecordToggle), (early_stop, Command::RecordToggle)],
+        &[
+            (late_start, Command::RecordToggle),
+            (early_stop, Command::RecordToggle),
+        ],
         u64::MAX,
     );
     let track = engine.playing_tracks().last().unwrap();
     assert_eq!(track.origin_samples, boundary, "late start snapped back");
-    assert_eq!(track.length_samples, anchor, "early stop waited for the boundary");
+    assert_eq!(
+        track.length_samples, anchor,
+        "early stop waited for the boundary"
+    );
     // The take holds the audio from the boundary (taken from the history) on.
     assert_eq!(track.buffer.channel(0)[100], test_signal(0, boundary + 100));
-    assert_eq!(track.buffer.channel(0)[40_000], test_signal(0, boundary + 40_000));
+    assert_eq!(
+        track.buffer.channel(0)[40_000],
+        test_signal(0, boundary + 40_000)
+    );
 }
 
 #[test]
@@ -223,7 +251,10 @@ fn undo_fades_the_last_track_out_and_redo_restores_it_bit_identical() {
         0,
     );
     let base = undo_at - 1_000;
-    assert!(engine.cycle().is_none(), "undoing the anchor resets the cycle");
+    assert!(
+        engine.cycle().is_none(),
+        "undoing the anchor resets the cycle"
+    );
     let fade_end = (undo_at + BLEND as u64 - base) as usize;
     assert!(undone.main[0][fade_end..].iter().all(|&s| s == 0.0));
     assert!(undone.main[0][(undo_at - base) as usize] != 0.0);
@@ -255,7 +286,10 @@ fn undo_during_a_take_cancels_it() {
         &mut engine,
         &mut keeper,
         20_000,
-        &[(start, Command::RecordToggle), (start + 10_000, Command::Undo)],
+        &[
+            (start, Command::RecordToggle),
+            (start + 10_000, Command::Undo),
+        ],
         u64::MAX,
     );
     assert_eq!(engine.status().recording, RecordingState::Idle);
@@ -298,14 +332,25 @@ fn output_does_not_depend_on_the_block_size() {
         let (mut engine, mut keeper) = new_engine();
         run(&mut engine, &mut keeper, &input, &commands, &[512])
     };
-    assert!(reference.main[0][460_000..].iter().any(|&s| s != 0.0), "loops play at the end");
-    for sizes in [&[1][..], &[64], &[4096], &[1, 7, 64, 511, 512, 4096, 13, 300]] {
+    assert!(
+        reference.main[0][460_000..].iter().any(|&s| s != 0.0),
+        "loops play at the end"
+    );
+    for sizes in [
+        &[1][..],
+        &[64],
+        &[4096],
+        &[1, 7, 64, 511, 512, 4096, 13, 300],
+    ] {
         let (mut engine, mut keeper) = new_engine();
         let out = run(&mut engine, &mut keeper, &input, &commands, sizes);
         for c in 0..2 {
             let first_difference = (0..frames).find(|&t| out.main[c][t] != reference.main[c][t]);
             assert_eq!(first_difference, None, "main ch{c}, block sizes {sizes:?}");
-            assert_eq!(out.phones[c], reference.phones[c], "phones ch{c}, {sizes:?}");
+            assert_eq!(
+                out.phones[c], reference.phones[c],
+                "phones ch{c}, {sizes:?}"
+            );
         }
     }
 }
@@ -326,15 +371,25 @@ fn record_next_cycle_mutes_the_pa_for_exactly_one_cycle() {
     let start = s0 + 2 * anchor; // the boundary after the press
     assert_eq!(engine.playing_tracks().count(), 2);
     let track = engine.playing_tracks().last().unwrap();
-    assert_eq!((track.origin_samples, track.length_samples), (start, anchor));
+    assert_eq!(
+        (track.origin_samples, track.length_samples),
+        (start, anchor)
+    );
     let index = |t: u64| (t - base) as usize;
     for t in (start + BLEND as u64)..(start + anchor) {
         assert_eq!(out.main[0][index(t)], 0.0, "PA muted at t={t}");
         assert!(out.phones[0][index(t)] != 0.0, "headphones play at t={t}");
     }
-    assert_eq!(out.main[0][index(start - 1)], out.phones[0][index(start - 1)]);
+    assert_eq!(
+        out.main[0][index(start - 1)],
+        out.phones[0][index(start - 1)]
+    );
     let after = start + anchor + BLEND as u64;
-    assert_eq!(out.main[0][index(after)], out.phones[0][index(after)], "PA back");
+    assert_eq!(
+        out.main[0][index(after)],
+        out.phones[0][index(after)],
+        "PA back"
+    );
 }
 
 #[test]
@@ -358,7 +413,10 @@ fn a_second_trigger_press_cancels_it() {
         0,
     );
     assert_eq!(engine.status().pending_count, 0);
-    assert!(!engine.status().mix_muted, "the cancelled trigger never fired");
+    assert!(
+        !engine.status().mix_muted,
+        "the cancelled trigger never fired"
+    );
 }
 
 #[test]
@@ -373,13 +431,18 @@ fn nan_input_never_reaches_loops_or_output() {
         &mut engine,
         &mut keeper,
         &input,
-        &[(5_000, Command::RecordToggle), (55_000, Command::RecordToggle)],
+        &[
+            (5_000, Command::RecordToggle),
+            (55_000, Command::RecordToggle),
+        ],
         &[128],
     );
     assert!(out.main.iter().flatten().all(|s| s.is_finite()));
-    assert!(out.main[0][70_000..].iter().any(|&s| s != 0.0), "the loop plays");
+    assert!(
+        out.main[0][70_000..].iter().any(|&s| s != 0.0),
+        "the loop plays"
+    );
 }
-
 
 /// An engine with a one-second anchor recorded at 10 000: (engine, keeper, s0, L).
 fn capture_setup() -> (Engine, TrackPoolKeeper, u64, u64) {
@@ -410,13 +473,20 @@ fn capture_takes_the_last_cycle_ending_at_the_nearest_boundary() {
     assert!(captured.fill.is_none(), "the copy has completed");
     let anchor_loop = expected_anchor(0, s0, s0 + l);
     let captured_loop = expected_anchor(0, boundary - l, boundary);
-    assert_eq!(&captured.buffer.channel(0)[..l as usize], &captured_loop[..]);
+    assert_eq!(
+        &captured.buffer.channel(0)[..l as usize],
+        &captured_loop[..]
+    );
     // From the press on (input silent), the output is the anchor plus the capture at its phase,
     // including the very first samples, while the copy was still running.
     for t in press..press + 2 * l {
         let expected = anchor_loop[((t - s0) % l) as usize]
             + captured_loop[((t - (boundary - l)) % l) as usize];
-        assert_close(out.main[0][(t - base) as usize], expected, &format!("t={t}"));
+        assert_close(
+            out.main[0][(t - base) as usize],
+            expected,
+            &format!("t={t}"),
+        );
     }
 }
 
@@ -443,7 +513,10 @@ fn capture_waits_for_a_boundary_just_ahead_and_takes_the_chosen_cycle_count() {
     );
     let captured = engine.playing_tracks().last().unwrap();
     assert_eq!(engine.playing_tracks().count(), 2);
-    assert_eq!((captured.origin_samples, captured.length_samples), (boundary - 2 * l, 2 * l));
+    assert_eq!(
+        (captured.origin_samples, captured.length_samples),
+        (boundary - 2 * l, 2 * l)
+    );
 }
 
 #[test]
@@ -474,7 +547,13 @@ fn capture_of_more_than_the_history_is_refused_with_a_message() {
 fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
     let (mut engine, mut keeper) = new_engine();
     let input = signal_until(150_000, u64::MAX);
-    run(&mut engine, &mut keeper, &input, &[(140_000, Command::Capture)], &[512]);
+    run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[(140_000, Command::Capture)],
+        &[512],
+    );
     assert!(engine.cycle().is_none());
     assert_eq!(engine.status().message, Some(EngineMessage::NeedsAnchor));
 
@@ -484,7 +563,13 @@ fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
         bar_length_samples: 96_000.0,
     }));
     let press = 195_500; // nearest bar: 195 000
-    continue_run(&mut engine, &mut keeper, 60_000, &[(press, Command::Capture)], u64::MAX);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        60_000,
+        &[(press, Command::Capture)],
+        u64::MAX,
+    );
     let cycle = engine.cycle().expect("the capture is the anchor");
     assert_eq!(cycle.length_samples, 96_000);
     assert_eq!(cycle.origin_samples, 99_000);
@@ -500,7 +585,10 @@ fn track_controls_ramp_and_address_the_last_or_the_nth_track() {
         &mut engine,
         &mut keeper,
         frames,
-        &[(start, Command::RecordToggle), (start + l, Command::RecordToggle)],
+        &[
+            (start, Command::RecordToggle),
+            (start + l, Command::RecordToggle),
+        ],
         u64::MAX,
     );
     assert_eq!(engine.playing_tracks().count(), 2);
@@ -514,7 +602,11 @@ fn track_controls_ramp_and_address_the_last_or_the_nth_track() {
         &mut engine,
         &mut keeper,
         30_000,
-        &[(t0, mute_anchor), (t0 + 10_000, solo_anchor), (t0 + 20_000, pan_last)],
+        &[
+            (t0, mute_anchor),
+            (t0 + 10_000, solo_anchor),
+            (t0 + 20_000, pan_last),
+        ],
         0,
     );
     let base = t0 - 10;
@@ -546,7 +638,13 @@ fn a_repeating_trigger_fires_at_each_boundary_the_set_number_of_times() {
         repeat: Repeat::Times(3),
     };
     let press = engine.now_samples() + 100;
-    continue_run(&mut engine, &mut keeper, 1_000, &[(press, Command::Trigger(spec))], 0);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        1_000,
+        &[(press, Command::Trigger(spec))],
+        0,
+    );
     let shown = engine.status().triggers[0].expect("listed");
     assert_eq!(shown.at_samples, s0 + 2 * l);
     assert_eq!(shown.remaining, Some(3));
@@ -557,7 +655,11 @@ fn a_repeating_trigger_fires_at_each_boundary_the_set_number_of_times() {
         continue_run(&mut engine, &mut keeper, frames, &[], 0);
         muted.push(engine.status().mix_muted);
     }
-    assert_eq!(muted, vec![true, false, true, true], "fired three times, then stopped");
+    assert_eq!(
+        muted,
+        vec![true, false, true, true],
+        "fired three times, then stopped"
+    );
     assert_eq!(engine.status().pending_count, 0);
 
     let forever = TriggerSpec {
@@ -566,11 +668,27 @@ fn a_repeating_trigger_fires_at_each_boundary_the_set_number_of_times() {
         ..spec
     };
     let press = engine.now_samples() + 10;
-    continue_run(&mut engine, &mut keeper, 5 * l as usize, &[(press, Command::Trigger(forever))], 0);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        5 * l as usize,
+        &[(press, Command::Trigger(forever))],
+        0,
+    );
     assert_eq!(engine.status().triggers[0].map(|t| t.remaining), Some(None));
     let press = engine.now_samples() + 10;
-    continue_run(&mut engine, &mut keeper, 100, &[(press, Command::Trigger(forever))], 0);
-    assert_eq!(engine.status().pending_count, 0, "sending it again cancels it");
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        100,
+        &[(press, Command::Trigger(forever))],
+        0,
+    );
+    assert_eq!(
+        engine.status().pending_count,
+        0,
+        "sending it again cancels it"
+    );
 }
 
 #[test]
@@ -582,7 +700,10 @@ fn tracks_are_limited_by_memory_not_by_a_slot_count() {
     };
     let (mut engine, mut keeper) = engine_at(8_000.0, 1.0, settings);
     let l = 1_600u64;
-    let mut commands = vec![(100, Command::RecordToggle), (100 + l, Command::RecordToggle)];
+    let mut commands = vec![
+        (100, Command::RecordToggle),
+        (100 + l, Command::RecordToggle),
+    ];
     for i in 0..400u64 {
         let start = 100 + 3 * l + i * 900;
         commands.push((start, Command::RecordToggle));
@@ -595,7 +716,13 @@ fn tracks_are_limited_by_memory_not_by_a_slot_count() {
     assert_ne!(engine.status().message, Some(EngineMessage::TooManyTracks));
 
     // Clear gives every buffer back: memory returns to the spares alone.
-    continue_run(&mut engine, &mut keeper, 4_000, &[(end + 10, Command::Clear)], 0);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        4_000,
+        &[(end + 10, Command::Clear)],
+        0,
+    );
     keeper.service().unwrap();
     assert_eq!(engine.held_track_count(), 0);
     assert_eq!(keeper.live_buffers(), crate::engine::SPARE_TAKES);

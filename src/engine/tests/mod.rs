@@ -105,4 +105,3 @@ pub fn run(
     }
     Rendered { main, phones }
 }
-
