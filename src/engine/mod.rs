@@ -452,7 +452,10 @@ impl Engine {
     }
 
     fn schedule_action(&mut self, at_samples: u64, action: Action) {
-        if self.schedule.push(at_samples, action).is_err() {
+        // The engine's own actions due at a sample run before the player's commands at that
+        // sample, whichever block queued them.
+        let priority = u8::from(matches!(action, Action::Command(_)));
+        if self.schedule.push(at_samples, priority, action).is_err() {
             self.say(EngineMessage::ScheduleFull);
         }
     }

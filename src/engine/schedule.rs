@@ -9,6 +9,8 @@
 pub struct Scheduled<A> {
     /// Absolute time (samples since activation) at which it acts.
     pub at_samples: u64,
+    /// Among actions due at the same sample, lower priorities run first.
+    pub priority: u8,
     /// What to do.
     pub action: A,
 }
@@ -17,10 +19,12 @@ pub struct Scheduled<A> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduleFull;
 
-/// Time-ordered queue; actions due at the same sample run in the order they were scheduled.
+/// Time-ordered queue; actions due at the same sample run by priority, then in the order they
+/// were scheduled. Priorities make the order independent of when an action was queued (in this
+/// block or an earlier one), which keeps the engine's output independent of the block size.
 #[derive(Debug)]
 pub struct Schedule<A> {
-    /// Sorted by `at_samples`, stable; never grows past its initial capacity.
+    /// Sorted by time and priority, stable; never grows past its initial capacity.
     items: Vec<Scheduled<A>>,
 }
 
@@ -32,15 +36,23 @@ impl<A: Copy> Schedule<A> {
         }
     }
 
-    /// Schedules `action` at `at_samples`, after anything already due at that time.
-    pub fn push(&mut self, at_samples: u64, action: A) -> Result<(), ScheduleFull> {
+    /// Schedules `action` at `at_samples`, after anything due at that time with the same or a
+    /// lower priority.
+    pub fn push(&mut self, at_samples: u64, priority: u8, action: A) -> Result<(), ScheduleFull> {
         if self.items.len() == self.items.capacity() {
             return Err(ScheduleFull);
         }
         let index = self
             .items
-            .partition_point(|item| item.at_samples <= at_samples);
-        self.items.insert(index, Scheduled { at_samples, action });
+            .partition_point(|item| (item.at_samples, item.priority) <= (at_samples, priority));
+        self.items.insert(
+            index,
+            Scheduled {
+                at_samples,
+                priority,
+                action,
+            },
+        );
         Ok(())
     }
 
@@ -82,16 +94,18 @@ mod tests {
 
     #[test]
     fn orders_by_time_then_fifo_and_refuses_when_full() {
-        let mut schedule = Schedule::with_capacity(4);
-        schedule.push(10, 'a').unwrap();
-        schedule.push(5, 'b').unwrap();
-        schedule.push(10, 'c').unwrap();
-        schedule.push(7, 'd').unwrap();
-        assert_eq!(schedule.push(1, 'e'), Err(ScheduleFull));
+        let mut schedule = Schedule::with_capacity(5);
+        schedule.push(10, 1, 'a').unwrap();
+        schedule.push(5, 0, 'b').unwrap();
+        schedule.push(10, 1, 'c').unwrap();
+        schedule.push(7, 0, 'd').unwrap();
+        schedule.push(10, 0, 'f').unwrap();
+        assert_eq!(schedule.push(1, 0, 'e'), Err(ScheduleFull));
         assert_eq!(schedule.pop_due(4), None);
         assert_eq!(schedule.pop_due(9), Some('b'));
         assert_eq!(schedule.pop_due(9), Some('d'));
         assert_eq!(schedule.next_time(), Some(10));
+        assert_eq!(schedule.pop_due(10), Some('f'), "lower priority first");
         assert_eq!(schedule.cancel(|a| *a == 'a'), 1);
         assert_eq!(schedule.pop_due(10), Some('c'));
         assert_eq!(schedule.pop_due(u64::MAX), None);
