@@ -1,7 +1,9 @@
 //! Retroactive capture: a stretch of the history becomes a track. The copy is spread over the
 //! following blocks (a bounded amount per block, starting at the new track's playhead and
 //! running ahead of it) so that capturing even minutes of audio never costs one block more than
-//! a few microseconds, and playback never reads a frame not yet copied.
+//! a few microseconds, and playback never reads a frame not yet copied. If the playhead jumps
+//! out of the copied stretch (a restart), the copy starts again from the new playhead: copying
+//! is idempotent, so the audio is the same whenever each frame was copied.
 //!
 //! Realtime: runs on the audio thread; no allocation.
 
@@ -20,10 +22,10 @@ pub struct HistoryFill {
     source_start_samples: u64,
     /// Track length in frames.
     length_frames: u64,
-    /// Next track index to copy.
-    next_index: u64,
-    /// Frames still to copy.
-    remaining_frames: u64,
+    /// First index of the copied stretch (circular).
+    start_index: u64,
+    /// Frames copied from `start_index` on.
+    copied_frames: u64,
     /// Seam crossfade length in frames.
     blend_frames: u64,
     /// Whether the pre-roll before the source start is in the history (else the head fades in).
@@ -43,30 +45,35 @@ impl HistoryFill {
         Self {
             source_start_samples,
             length_frames,
-            next_index: playhead_index % length_frames,
-            remaining_frames: length_frames,
+            start_index: playhead_index % length_frames,
+            copied_frames: 0,
             blend_frames,
             preroll_held: source_start_samples >= blend_frames
                 && history.holds(source_start_samples - blend_frames, source_start_samples),
         }
     }
 
-    /// History frames the fill still needs that are oldest: the source and its pre-roll.
-    pub fn oldest_needed_samples(&self) -> u64 {
-        self.source_start_samples.saturating_sub(self.blend_frames)
-    }
-
-    /// Copies up to `budget_frames` more frames; returns true when the track is complete.
+    /// Copies up to `budget_frames` more frames ahead of `playhead_index`, which must be at least
+    /// the number of frames about to be played; returns true when the track is complete.
     pub fn advance(
         &mut self,
         buffer: &mut TrackBuffer,
         history: &History,
+        playhead_index: u64,
         budget_frames: u64,
     ) -> bool {
-        let mut budget = budget_frames.min(self.remaining_frames);
+        let playhead_offset =
+            (playhead_index + self.length_frames - self.start_index) % self.length_frames;
+        if playhead_offset >= self.copied_frames {
+            // The playhead left the copied stretch: copy again from where it is now.
+            self.start_index = playhead_index;
+            self.copied_frames = 0;
+        }
+        let mut budget = budget_frames.min(self.length_frames - self.copied_frames);
         while budget > 0 {
-            let run = budget.min(self.length_frames - self.next_index);
-            let (from, to) = (self.next_index as usize, (self.next_index + run) as usize);
+            let next = (self.start_index + self.copied_frames) % self.length_frames;
+            let run = budget.min(self.length_frames - next);
+            let (from, to) = (next as usize, (next + run) as usize);
             for c in 0..buffer.channels() {
                 let samples = &mut buffer.channel_mut(c)[from..to];
                 history.read(c, self.source_start_samples + from as u64, samples);
@@ -74,11 +81,10 @@ impl HistoryFill {
                     self.apply_seam(history, c, index as u64, sample);
                 }
             }
-            self.next_index = (self.next_index + run) % self.length_frames;
-            self.remaining_frames -= run;
+            self.copied_frames += run;
             budget -= run;
         }
-        self.remaining_frames == 0
+        self.copied_frames == self.length_frames
     }
 
     /// The same seam as a recorded take (see `Take::into_track`): the end crossfades into the
@@ -123,10 +129,20 @@ mod tests {
         let mut buffer = TrackBuffer::try_new(1, 2_000).unwrap();
         let mut fill = HistoryFill::new(1_000, 1_000, 637, 50, &history);
         let mut steps = 0;
-        while !fill.advance(&mut buffer, &history, 64) {
+        let mut playhead = 637;
+        while !fill.advance(&mut buffer, &history, playhead, 64) {
             steps += 1;
+            playhead = (playhead + 2) % 1_000;
+            if steps == 5 {
+                // A restart: the playhead jumps back behind the copied stretch.
+                playhead = 100;
+            }
         }
-        assert_eq!(steps, 1_000 / 64, "bounded work per step");
+        assert_eq!(
+            steps,
+            5 + 1_000 / 64,
+            "bounded work per step, copy restarted once"
+        );
         assert_eq!(
             &buffer.channel(0)[..1_000],
             &from_take.buffer.channel(0)[..1_000]

@@ -45,7 +45,7 @@ pub const SHOWN_TRIGGERS: usize = 8;
 /// Commands and scheduled actions that can wait at once.
 const SCHEDULE_CAPACITY: usize = 1024;
 /// Spare take buffers the keeper keeps ready.
-pub const SPARE_TAKES: usize = 2;
+pub const SPARE_TAKES: usize = 4;
 /// Shortest anchor loop accepted, in seconds (a double tap is not a loop).
 const MIN_ANCHOR_SECS: f32 = 0.1;
 /// Fade used around a restart's jump, in seconds.
@@ -157,6 +157,8 @@ pub struct EngineStatus {
     pub pending_count: usize,
     /// Pending triggers, earliest first.
     pub triggers: [Option<PendingTrigger>; SHOWN_TRIGGERS],
+    /// New takes or captures refused because no storage was ready.
+    pub storage_refusals: u64,
     /// The latest message, and a counter that changes with every new one.
     pub message: Option<EngineMessage>,
     /// Increments with every message.
@@ -189,6 +191,7 @@ impl EngineStatus {
             pa_muted: false,
             pending_count: 0,
             triggers: [None; SHOWN_TRIGGERS],
+            storage_refusals: 0,
             message: None,
             message_serial: 0,
         }
@@ -261,6 +264,8 @@ pub struct Engine {
     message: Option<EngineMessage>,
     /// Increments with every message.
     message_serial: u64,
+    /// New takes or captures refused because no storage was ready.
+    storage_refusals: u64,
 }
 
 impl Engine {
@@ -293,6 +298,7 @@ impl Engine {
             loop_bus: [scratch(), scratch()],
             message: None,
             message_serial: 0,
+            storage_refusals: 0,
         };
         Some((engine, keeper))
     }
@@ -388,6 +394,7 @@ impl Engine {
             pa_muted: self.gains.pa_muted(),
             pending_count,
             triggers,
+            storage_refusals: self.storage_refusals,
             message: self.message,
             message_serial: self.message_serial,
         }
@@ -550,8 +557,7 @@ impl Engine {
         if self.take.is_some() {
             return;
         }
-        let Some(buffer) = self.pool.take_spare() else {
-            self.say(EngineMessage::NoTrackStorage);
+        let Some(buffer) = self.take_spare() else {
             return;
         };
         // A new take ends the redo history.
@@ -574,15 +580,22 @@ impl Engine {
     fn stop_pressed(&mut self, now: u64) {
         let Some(take) = &self.take else { return };
         let start = take.start_samples();
+        let limit = self
+            .take_limit_samples(take.capacity_frames())
+            .map_or(now, |limit| start + limit);
         let stop = match self.cycle {
             None => now,
             Some(cycle) => {
                 let snapped = cycle.snap(now, self.lenience_samples());
-                if snapped > start { snapped } else { now }
+                // Never past the length limit (a restart can move the grid under a take).
+                if snapped > start {
+                    snapped.min(limit)
+                } else {
+                    now
+                }
             }
         };
         if stop > now {
-            // Replaces the length-limit stop, which is always later.
             self.schedule.cancel(|a| *a == Action::StopTake);
             self.schedule_action(stop, Action::StopTake);
         } else {
@@ -598,8 +611,14 @@ impl Engine {
         self.schedule.cancel(|a| *a == Action::StopTake);
         let Some(take) = self.take.take() else { return };
         self.end_take_pa_mute();
+        let mut take = take;
+        let limit = self.take_limit_samples(take.capacity_frames());
+        if let Some(limit) = limit {
+            // The track must fit its storage whatever happened to the grid meanwhile.
+            take.truncate_at(take.start_samples() + limit);
+        }
         let take_samples = take.len_frames() as u64;
-        let at_limit = self.take_limit_samples(take.capacity_frames()) == Some(take_samples);
+        let at_limit = limit == Some(take_samples);
         let (length, new_cycle) = match self.cycle {
             Some(cycle) => (cycle.track_length(take_samples.max(1)), None),
             None => {
@@ -632,6 +651,16 @@ impl Engine {
             self.gains.set_pa_muted(false, self.blend_samples() as u32);
             self.take_mutes_pa = false;
         }
+    }
+
+    /// Storage for a new take or capture; says so when none is ready.
+    fn take_spare(&mut self) -> Option<track::TrackBuffer> {
+        let spare = self.pool.take_spare();
+        if spare.is_none() {
+            self.storage_refusals += 1;
+            self.say(EngineMessage::NoTrackStorage);
+        }
+        spare
     }
 
     /// Adds a track to the mix; refuses (handing its storage back) when no slot is free yet.
@@ -688,15 +717,15 @@ impl Engine {
             self.schedule_action(end, Action::Capture);
             return;
         }
-        // The history must still hold the source and its pre-roll when the copy completes.
+        // The history must still hold the source and its pre-roll when the copy completes (with
+        // room for the copy to start over twice after restarts).
         let blend = self.blend_samples() as u64;
-        let needed = (now - end) + length + blend + length / FILL_SPEED + CHUNK_FRAMES as u64;
+        let needed = (now - end) + length + blend + 3 * length / FILL_SPEED + CHUNK_FRAMES as u64;
         if length == 0 || end < length || needed > self.history.capacity_frames() as u64 {
             self.say(EngineMessage::CaptureTooLong);
             return;
         }
-        let Some(buffer) = self.pool.take_spare() else {
-            self.say(EngineMessage::NoTrackStorage);
+        let Some(buffer) = self.take_spare() else {
             return;
         };
         let source = end - length;
@@ -1004,10 +1033,11 @@ impl Engine {
         bus[0].fill(0.0);
         bus[1].fill(0.0);
         for track in &mut self.tracks {
+            let playhead = track.index_at(self.now_samples);
             if let Some(fill) = &mut track.fill {
                 // Copy ahead of the playhead before it plays.
-                let budget = (frames as u64 * FILL_SPEED).max(frames as u64);
-                if fill.advance(&mut track.buffer, &self.history, budget) {
+                let budget = frames as u64 * FILL_SPEED;
+                if fill.advance(&mut track.buffer, &self.history, playhead, budget) {
                     track.fill = None;
                 }
             }

@@ -84,6 +84,11 @@ proptest! {
         let reference = run(&mut engine, &mut keeper, &input, &commands, &[512]);
         let (mut other, mut other_keeper) = engine_at(RATE_HZ, 4.0, EngineSettings::default());
         let out = run(&mut other, &mut other_keeper, &input, &commands, &sizes);
+        // The keeper runs between blocks here; with huge blocks and a burst of new tracks inside
+        // one block the spares can run out, and refusing is then the right, but block-size
+        // dependent, answer. Such sessions say nothing about invariance.
+        prop_assume!(engine.status().storage_refusals == 0);
+        prop_assume!(other.status().storage_refusals == 0);
 
         for c in 0..2 {
             prop_assert!(out.main[c] == reference.main[c], "main ch{} differs at {:?}", c, sizes);
