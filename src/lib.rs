@@ -6,6 +6,7 @@
 pub mod editor;
 pub mod engine;
 pub mod params;
+pub mod transport;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -172,13 +173,33 @@ impl Plugin for Loopmate {
             push_command(commands, 0, command);
         }
         while let Some(event) = context.next_event() {
-            if let NoteEvent::NoteOn { timing, key, .. } = event
+            if let NoteEvent::NoteOn {
+                timing,
+                key,
+                channel,
+                ..
+            } = event
+                && self.params.listens_on(channel.number())
                 && let Some(command) = key.number().and_then(|n| self.note_map.command_for_note(n))
             {
                 push_command(commands, timing, command);
             }
         }
-        engine.set_settings(self.params.engine_settings(engine.config().sample_rate_hz));
+        let sample_rate_hz = engine.config().sample_rate_hz;
+        engine.set_settings(self.params.engine_settings(sample_rate_hz));
+        let host = context.transport();
+        let host = transport::HostTransport {
+            playing: host.playing,
+            tempo_bpm: host.tempo,
+            time_signature: host.time_sig_numerator.zip(host.time_sig_denominator),
+            pos_beats: host.pos_beats,
+            bar_start_pos_beats: host.bar_start_pos_beats,
+        };
+        engine.set_host_grid(transport::host_grid(
+            &host,
+            engine.now_samples(),
+            sample_rate_hz,
+        ));
         let phones: &mut [&mut [f32]] = match aux.outputs.first_mut() {
             Some(phones) => phones.as_slice(),
             None => &mut [],

@@ -1,5 +1,7 @@
 //! The host-visible parameters. Ids are a contract with saved projects: never change one.
 
+use std::sync::Arc;
+
 use nice_plug::prelude::*;
 
 use crate::engine::{EngineSettings, ms_to_samples};
@@ -32,6 +34,9 @@ pub struct LoopmateParams {
     /// lines up with the audio played at that moment.
     #[id = "input_latency_ms"]
     pub input_latency_ms: FloatParam,
+    /// MIDI channel the commands listen on: 0 = any (omni), else 1-16.
+    #[id = "midi_channel"]
+    pub midi_channel: IntParam,
     /// Always-on history length in seconds (applies at the next activation).
     #[id = "history_secs"]
     pub history_secs: IntParam,
@@ -124,6 +129,11 @@ impl Default for LoopmateParams {
             )
             .with_unit(" ms")
             .with_step_size(0.1),
+            midi_channel: IntParam::new("MIDI channel", 0, IntRange::Linear { min: 0, max: 16 })
+                .with_value_to_string(Arc::new(|channel| match channel {
+                    0 => "Omni".to_owned(),
+                    n => n.to_string(),
+                })),
             history_secs: IntParam::new(
                 "History",
                 60,
@@ -139,6 +149,14 @@ impl Default for LoopmateParams {
 }
 
 impl LoopmateParams {
+    /// Whether a message on MIDI channel `channel` (0-15) is for Loopmate.
+    pub fn listens_on(&self, channel: Option<u8>) -> bool {
+        match self.midi_channel.value() {
+            0 => true,
+            wanted => channel.is_none_or(|c| i32::from(c) + 1 == wanted),
+        }
+    }
+
     /// The engine settings these parameters describe at `sample_rate_hz`, sanitized.
     pub fn engine_settings(&self, sample_rate_hz: f32) -> EngineSettings {
         let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };

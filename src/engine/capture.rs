@@ -74,11 +74,16 @@ impl HistoryFill {
             let next = (self.start_index + self.copied_frames) % self.length_frames;
             let run = budget.min(self.length_frames - next);
             let (from, to) = (next as usize, (next + run) as usize);
+            let blend = self.blend_frames as usize;
+            let tail_start = (self.length_frames - self.blend_frames) as usize;
             for c in 0..buffer.channels() {
                 let samples = &mut buffer.channel_mut(c)[from..to];
                 history.read(c, self.source_start_samples + from as u64, samples);
-                for (index, sample) in (from..to).zip(samples.iter_mut()) {
-                    self.apply_seam(history, c, index as u64, sample);
+                // Only the seam regions need more than a copy (each index once).
+                let seam_head = from..to.min(blend).min(tail_start);
+                let seam_tail = from.max(tail_start)..to;
+                for index in seam_head.chain(seam_tail) {
+                    self.apply_seam(history, c, index as u64, &mut samples[index - from]);
                 }
             }
             self.copied_frames += run;

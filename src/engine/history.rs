@@ -76,15 +76,30 @@ impl History {
     /// Copies channel `channel` of `[from_samples, from_samples + out.len())` into `out`; frames
     /// no longer (or not yet) held read as silence. Realtime-safe.
     pub fn read(&self, channel: usize, from_samples: u64, out: &mut [f32]) {
-        let start = self.start_samples();
         let base = channel.min(self.channels - 1) * self.capacity_frames;
-        for (i, sample) in out.iter_mut().enumerate() {
-            let t = from_samples + i as u64;
-            *sample = if t >= start && t < self.end_samples {
-                self.data[base + (t % self.capacity_frames as u64) as usize]
-            } else {
-                0.0
-            };
+        let capacity = self.capacity_frames as u64;
+        // Silence outside what is held; contiguous copies (at most two) inside.
+        let held_from = self
+            .start_samples()
+            .max(from_samples)
+            .min(from_samples + out.len() as u64);
+        let held_to = self
+            .end_samples
+            .max(held_from)
+            .min(from_samples + out.len() as u64);
+        let (lead, held) = (
+            (held_from - from_samples) as usize,
+            (held_to - held_from) as usize,
+        );
+        out[..lead].fill(0.0);
+        out[lead + held..].fill(0.0);
+        let mut done = 0;
+        while done < held {
+            let at = ((held_from + done as u64) % capacity) as usize;
+            let run = (held - done).min(self.capacity_frames - at);
+            out[lead + done..lead + done + run]
+                .copy_from_slice(&self.data[base + at..base + at + run]);
+            done += run;
         }
     }
 }

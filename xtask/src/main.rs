@@ -24,7 +24,13 @@ const BUILD_PACKAGES: &[&str] = &[
     "libgl1-mesa-dev",
 ];
 /// Extra Debian packages the tests need (a virtual X server with software GL, screenshots).
-const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "libgl1-mesa-dri", "x11-apps", "imagemagick"];
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "libgl1-mesa-dri",
+    "x11-apps",
+    "imagemagick",
+];
 /// Python packages the tests need.
 const TEST_PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest"];
 
@@ -174,13 +180,25 @@ fn test() -> Result<()> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     run("cargo", &["test", "--workspace"])?;
     let tests = root.join("tests");
     run(
         "python3",
-        &["-m", "pytest", "-q", tests.to_str().ok_or("non-UTF-8 path")?],
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            tests.to_str().ok_or("non-UTF-8 path")?,
+        ],
     )?;
     println!("all tests passed");
     Ok(())

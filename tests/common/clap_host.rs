@@ -1,0 +1,646 @@
+//! A minimal real CLAP host for integration tests, built on `clack-host`.
+//!
+//! It loads the bundled Loopmate plugin (a shared object exporting `clap_entry`), instantiates and
+//! activates it, then feeds it blocks of stereo input with timed note and parameter events and an
+//! optional host transport, returning what the plugin wrote to its main output and to its
+//! "Headphones" auxiliary output. Host buffers are separate for input and output (no in-place
+//! processing) and output buffers are filled with NaN before every call, so a sample the plugin
+//! fails to write cannot pass for a correct one.
+//!
+//! Times are absolute sample positions counted from activation (also passed to the plugin as its
+//! steady time), so a test states "note 47 at sample 10 007" once and the harness works out which
+//! block and which offset that is for any block-size sequence.
+
+use std::ffi::{CStr, c_char, c_void};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::ptr;
+
+use clack_host::events::event_types::{
+    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
+use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
+use clack_host::extensions::{Extension, PluginExtensionSide, RawExtension};
+use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
+
+/// The CLAP id of the plugin under test.
+pub const PLUGIN_ID: &CStr = c"com.loopmate.loopmate";
+/// Largest block the harness ever passes (the `max_frames_count` given at activation).
+pub const MAX_BLOCK: usize = 4096;
+/// Name of the auxiliary output port carrying the headphone mix.
+pub const HEADPHONES_PORT_NAME: &str = "Headphones";
+/// How long after its note-on a [`pedal_press`] sends the note-off, in samples.
+pub const NOTE_OFF_DELAY: u64 = 3;
+/// The environment variable overriding where the CLAP bundle is.
+pub const BUNDLE_ENV_VAR: &str = "LOOPMATE_CLAP";
+
+/// Where the plugin bundle is: `$LOOPMATE_CLAP`, else `<workspace>/target/bundled/Loopmate.clap`.
+///
+/// # Panics
+///
+/// If there is no file there: the test must fail, not skip, when the plugin has not been built.
+pub fn bundle_path() -> PathBuf {
+    let path = std::env::var_os(BUNDLE_ENV_VAR).map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bundled/Loopmate.clap"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "the Loopmate CLAP plugin was not found at {}: run `cargo xtask bundle loopmate` first \
+         (or point {BUNDLE_ENV_VAR} at a built Loopmate.clap)",
+        path.display()
+    );
+    path
+}
+
+/// Loads the plugin bundle's CLAP entry.
+fn load_entry() -> PluginEntry {
+    let path = bundle_path();
+    // SAFETY: loading a shared object runs its initialisers; this is our own plugin, built from
+    // this workspace, and it exports a CLAP entry as `clap_entry`.
+    unsafe { PluginEntry::load(&path) }
+        .unwrap_or_else(|error| panic!("cannot load the CLAP entry of {}: {error}", path.display()))
+}
+
+/// The ids of every plugin in the bundle's plugin factory, in factory order.
+pub fn factory_plugin_ids() -> Vec<String> {
+    let entry = load_entry();
+    let factory = entry
+        .get_plugin_factory()
+        .expect("the CLAP entry has no plugin factory");
+    factory
+        .plugin_descriptors()
+        .map(|descriptor| {
+            descriptor
+                .id()
+                .expect("a plugin descriptor has no id")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// A stereo signal: two channels of equal length.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stereo {
+    /// Left and right samples.
+    pub channels: [Vec<f32>; 2],
+}
+
+impl Stereo {
+    /// `len` samples of silence.
+    pub fn silence(len: usize) -> Self {
+        Self {
+            channels: [vec![0.0; len], vec![0.0; len]],
+        }
+    }
+
+    /// Number of samples per channel.
+    pub fn len(&self) -> usize {
+        self.channels[0].len()
+    }
+
+    /// Whether the signal has no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Both channels of the samples in `range`.
+    pub fn slice(&self, range: Range<usize>) -> [&[f32]; 2] {
+        let [left, right] = &self.channels;
+        [&left[range.clone()], &right[range]]
+    }
+
+    /// Appends the samples of both channels.
+    fn extend_from(&mut self, samples: [&[f32]; 2]) {
+        for (channel, more) in self.channels.iter_mut().zip(samples) {
+            channel.extend_from_slice(more);
+        }
+    }
+}
+
+/// What the plugin wrote to its two stereo outputs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rendered {
+    /// Output port 0, the main mix.
+    pub main: Stereo,
+    /// Output port 1, "Headphones".
+    pub phones: Stereo,
+}
+
+/// An event the host sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    /// A CLAP note-on (port 0, channel 0, velocity 1, no note id).
+    NoteOn {
+        /// MIDI key number.
+        key: u8,
+    },
+    /// A CLAP note-off (port 0, channel 0, velocity 0, no note id).
+    NoteOff {
+        /// MIDI key number.
+        key: u8,
+    },
+    /// A CLAP parameter value change. For a nice-plug plugin, `param_id` is [`param_id`] of the
+    /// parameter's string id and `value` is in the range the plugin's params extension declares.
+    ParamValue {
+        /// The CLAP parameter id.
+        param_id: u32,
+        /// The new value.
+        value: f64,
+    },
+}
+
+/// An event at an absolute sample position (counted from activation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimedEvent {
+    /// Absolute sample position.
+    pub time: u64,
+    /// The event.
+    pub kind: EventKind,
+}
+
+impl TimedEvent {
+    /// A note-on of `key` at `time`.
+    pub fn note_on(time: u64, key: u8) -> Self {
+        Self {
+            time,
+            kind: EventKind::NoteOn { key },
+        }
+    }
+
+    /// A note-off of `key` at `time`.
+    pub fn note_off(time: u64, key: u8) -> Self {
+        Self {
+            time,
+            kind: EventKind::NoteOff { key },
+        }
+    }
+
+    /// A parameter change at `time`.
+    pub fn param_value(time: u64, param_id: u32, value: f64) -> Self {
+        Self {
+            time,
+            kind: EventKind::ParamValue { param_id, value },
+        }
+    }
+
+    /// Appends this event to `buffer` as a CLAP event at `offset` samples into the block.
+    fn push_to(&self, buffer: &mut EventBuffer, offset: u32) {
+        let note = |key: u8| Pckn::new(0u16, 0u16, u16::from(key), Match::All);
+        match self.kind {
+            EventKind::NoteOn { key } => buffer.push(&NoteOnEvent::new(offset, note(key), 1.0)),
+            EventKind::NoteOff { key } => buffer.push(&NoteOffEvent::new(offset, note(key), 0.0)),
+            EventKind::ParamValue { param_id, value } => buffer.push(&ParamValueEvent::new(
+                offset,
+                ClapId::new(param_id),
+                Pckn::match_all(),
+                value,
+            )),
+        }
+    }
+}
+
+/// A foot-pedal press of `key` at `time`: the note-on, and its note-off [`NOTE_OFF_DELAY`] samples
+/// later (the plugin acts on the note-on; a real pedal sends both).
+pub fn pedal_press(time: u64, key: u8) -> [TimedEvent; 2] {
+    [
+        TimedEvent::note_on(time, key),
+        TimedEvent::note_off(time + NOTE_OFF_DELAY, key),
+    ]
+}
+
+/// The CLAP parameter id nice-plug gives the parameter with string id `id` (its Rabin
+/// fingerprint, top bit cleared; mirrors `hash_param_id` in nice-plug's wrapper).
+pub fn param_id(id: &str) -> u32 {
+    id.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    }) & !(1 << 31)
+}
+
+/// A playing host transport at a steady tempo, at song position 0 at activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transport {
+    /// Tempo in quarter notes per minute.
+    pub tempo_bpm: f64,
+    /// Time signature numerator.
+    pub beats_per_bar: u16,
+    /// Time signature denominator.
+    pub beat_unit: u16,
+}
+
+impl Transport {
+    /// The transport state at the start of the block beginning at absolute sample `position`.
+    fn event_at(&self, position: u64, sample_rate: f64) -> TransportEvent {
+        let seconds = position as f64 / sample_rate;
+        let beats = seconds * self.tempo_bpm / 60.0;
+        let bar_beats = f64::from(self.beats_per_bar) * 4.0 / f64::from(self.beat_unit);
+        let bar_number = (beats / bar_beats).floor();
+        TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags: TransportFlags::HAS_TEMPO
+                | TransportFlags::HAS_BEATS_TIMELINE
+                | TransportFlags::HAS_SECONDS_TIMELINE
+                | TransportFlags::HAS_TIME_SIGNATURE
+                | TransportFlags::IS_PLAYING,
+            song_pos_beats: BeatTime::from_float(beats),
+            song_pos_seconds: SecondsTime::from_float(seconds),
+            tempo: self.tempo_bpm,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_int(0),
+            loop_end_beats: BeatTime::from_int(0),
+            loop_start_seconds: SecondsTime::from_int(0),
+            loop_end_seconds: SecondsTime::from_int(0),
+            bar_start: BeatTime::from_float(bar_number * bar_beats),
+            bar_number: bar_number as i32,
+            time_signature_numerator: self.beats_per_bar,
+            time_signature_denominator: self.beat_unit,
+        }
+    }
+}
+
+/// The host's handler types: every callback is a no-op (the tests drive everything themselves).
+struct TestHost;
+
+/// The host's thread-safe handler.
+struct TestHostShared;
+
+impl SharedHandler<'_> for TestHostShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestHostShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+/// Number of bytes in a CLAP name (`CLAP_NAME_SIZE`).
+const CLAP_NAME_SIZE: usize = 256;
+
+/// `clap_audio_port_info`.
+#[repr(C)]
+struct RawAudioPortInfo {
+    id: u32,
+    name: [c_char; CLAP_NAME_SIZE],
+    flags: u32,
+    channel_count: u32,
+    port_type: *const c_char,
+    in_place_pair: u32,
+}
+
+/// `clap_plugin_audio_ports` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawAudioPorts {
+    count: Option<unsafe extern "C" fn(plugin: *const c_void, is_input: bool) -> u32>,
+    get: Option<
+        unsafe extern "C" fn(
+            plugin: *const c_void,
+            index: u32,
+            is_input: bool,
+            info: *mut RawAudioPortInfo,
+        ) -> bool,
+    >,
+}
+
+/// The plugin's `clap.audio-ports` extension (clack-host itself only ships the raw plumbing).
+#[derive(Clone, Copy)]
+struct PluginAudioPorts(RawExtension<PluginExtensionSide, RawAudioPorts>);
+
+// SAFETY: `RawAudioPorts` is `clap_plugin_audio_ports`, the struct behind "clap.audio-ports".
+unsafe impl Extension for PluginAudioPorts {
+    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.audio-ports"];
+    type ExtensionSide = PluginExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+/// One audio port as the plugin declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioPortInfo {
+    /// Display name.
+    pub name: String,
+    /// Number of channels.
+    pub channel_count: u32,
+}
+
+/// The input (`is_input`) or output audio ports the plugin declares.
+fn audio_ports(instance: &mut PluginInstance<TestHost>, is_input: bool) -> Vec<AudioPortInfo> {
+    let handle = instance.plugin_handle();
+    let extension = handle
+        .get_extension::<PluginAudioPorts>()
+        .expect("the plugin has no clap.audio-ports extension");
+    let functions = handle.use_extension(&extension.0);
+    let (Some(count), Some(get)) = (functions.count, functions.get) else {
+        panic!("the plugin's clap.audio-ports extension has null functions");
+    };
+    let plugin = extension
+        .0
+        .plugin_ptr()
+        .as_ptr()
+        .cast::<c_void>()
+        .cast_const();
+    // SAFETY: `plugin` is the live instance the extension came from, on its main thread.
+    let port_count = unsafe { count(plugin, is_input) };
+    (0..port_count)
+        .map(|index| {
+            let mut info = RawAudioPortInfo {
+                id: 0,
+                name: [0; CLAP_NAME_SIZE],
+                flags: 0,
+                channel_count: 0,
+                port_type: ptr::null(),
+                in_place_pair: 0,
+            };
+            // SAFETY: as above; `info` is a valid, writable `clap_audio_port_info`.
+            assert!(
+                unsafe { get(plugin, index, is_input, &mut info) },
+                "audio-ports get({index}, is_input: {is_input}) failed"
+            );
+            // SAFETY: CLAP names are NUL-terminated within CLAP_NAME_SIZE; force it regardless.
+            info.name[CLAP_NAME_SIZE - 1] = 0;
+            let name = unsafe { CStr::from_ptr(info.name.as_ptr()) };
+            AudioPortInfo {
+                name: name.to_string_lossy().into_owned(),
+                channel_count: info.channel_count,
+            }
+        })
+        .collect()
+}
+
+/// An activated, processing instance of the plugin.
+///
+/// Dropping it stops processing and deactivates the plugin (also when a test panics).
+pub struct TestPlugin {
+    /// The running audio processor; `None` once deactivated.
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    /// The plugin instance (keeps the entry loaded).
+    instance: PluginInstance<TestHost>,
+    /// Sample rate given at activation.
+    sample_rate: f64,
+    /// Absolute sample position of the next block.
+    position: u64,
+    /// Port descriptors for the input buffers.
+    input_ports: AudioPorts,
+    /// Port descriptors for the output buffers.
+    output_ports: AudioPorts,
+    /// Host input buffers, left and right, [`MAX_BLOCK`] long.
+    input: [Vec<f32>; 2],
+    /// Host output buffers: main left, main right, headphones left, headphones right.
+    outputs: [Vec<f32>; 4],
+    /// This block's input events.
+    events: EventBuffer,
+    /// Events the plugin sends back (ignored).
+    output_events: EventBuffer,
+}
+
+impl TestPlugin {
+    /// Loads the bundle, instantiates the plugin, checks its audio ports (stereo input; stereo
+    /// main output and a stereo "Headphones" output), activates it at `sample_rate` with blocks of
+    /// 1 ..= [`MAX_BLOCK`] samples, and starts processing.
+    pub fn activate(sample_rate: f64) -> Self {
+        let entry = load_entry();
+        let host_info = HostInfo::new(
+            "Loopmate test host",
+            "Loopmate",
+            "https://example.invalid/loopmate",
+            env!("CARGO_PKG_VERSION"),
+        )
+        .expect("host info strings contain no NUL");
+        let mut instance = PluginInstance::<TestHost>::new(
+            |_| TestHostShared,
+            |_| (),
+            &entry,
+            PLUGIN_ID,
+            &host_info,
+        )
+        .unwrap_or_else(|error| panic!("cannot instantiate {PLUGIN_ID:?}: {error}"));
+
+        let inputs = audio_ports(&mut instance, true);
+        let outputs = audio_ports(&mut instance, false);
+        assert!(
+            inputs.len() == 1 && inputs[0].channel_count == 2,
+            "expected one stereo input port, the plugin declares {inputs:?}"
+        );
+        assert!(
+            outputs.len() == 2
+                && outputs.iter().all(|port| port.channel_count == 2)
+                && outputs[1].name == HEADPHONES_PORT_NAME,
+            "expected a stereo main output and a stereo \"{HEADPHONES_PORT_NAME}\" output, \
+             the plugin declares {outputs:?}"
+        );
+
+        let configuration = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: MAX_BLOCK as u32,
+        };
+        let processor = instance
+            .activate(|_, _| (), configuration)
+            .unwrap_or_else(|error| panic!("activation at {sample_rate} Hz failed: {error}"))
+            .start_processing()
+            .unwrap_or_else(|error| panic!("start_processing failed: {error}"));
+
+        Self {
+            processor: Some(processor),
+            instance,
+            sample_rate,
+            position: 0,
+            // Capacities cover every channel: clack-host mis-slices its pointer list if it has to
+            // grow it while several ports are being set up.
+            input_ports: AudioPorts::with_capacity(2, 1),
+            output_ports: AudioPorts::with_capacity(4, 2),
+            input: [vec![0.0; MAX_BLOCK], vec![0.0; MAX_BLOCK]],
+            outputs: std::array::from_fn(|_| vec![0.0; MAX_BLOCK]),
+            events: EventBuffer::with_capacity(64),
+            output_events: EventBuffer::with_capacity(64),
+        }
+    }
+
+    /// The sample rate the plugin was activated at.
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// Absolute sample position of the next block.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Processes one block of `input` (both channels 1 ..= [`MAX_BLOCK`] samples long) starting
+    /// at [`position`](Self::position), with `events` (absolute times, all inside this block) and
+    /// the transport state at the block start, and returns what the plugin wrote.
+    pub fn process_block(
+        &mut self,
+        input: [&[f32]; 2],
+        events: &[TimedEvent],
+        transport: Option<&Transport>,
+    ) -> Rendered {
+        let frames = input[0].len();
+        assert_eq!(input[1].len(), frames, "input channels differ in length");
+        assert!(
+            (1..=MAX_BLOCK).contains(&frames),
+            "block of {frames} samples: must be 1 ..= {MAX_BLOCK}"
+        );
+        let start = self.position;
+        let block = start..start + frames as u64;
+
+        self.events.clear();
+        for event in events {
+            assert!(
+                block.contains(&event.time),
+                "event {event:?} is outside the block {block:?}"
+            );
+            event.push_to(&mut self.events, (event.time - start) as u32);
+        }
+        self.events.sort();
+
+        for (buffer, samples) in self.input.iter_mut().zip(input) {
+            buffer[..frames].copy_from_slice(samples);
+        }
+        for buffer in &mut self.outputs {
+            buffer[..frames].fill(f32::NAN);
+        }
+        let transport = transport.map(|transport| transport.event_at(start, self.sample_rate));
+
+        let [input_left, input_right] = &mut self.input;
+        let input_audio = self.input_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only([
+                InputChannel::variable(&mut input_left[..frames]),
+                InputChannel::variable(&mut input_right[..frames]),
+            ]),
+        }]);
+        let [main_left, main_right, phones_left, phones_right] = &mut self.outputs;
+        let mut output_audio = self.output_ports.with_output_buffers([
+            AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only([
+                    &mut main_left[..frames],
+                    &mut main_right[..frames],
+                ]),
+            },
+            AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only([
+                    &mut phones_left[..frames],
+                    &mut phones_right[..frames],
+                ]),
+            },
+        ]);
+        self.output_events.clear();
+        let processor = self
+            .processor
+            .as_mut()
+            .expect("process_block after deactivate");
+        processor
+            .process(
+                &input_audio,
+                &mut output_audio,
+                &self.events.as_input(),
+                &mut self.output_events.as_output(),
+                Some(start),
+                transport.as_ref(),
+            )
+            .unwrap_or_else(|error| panic!("process() of block {block:?} failed: {error}"));
+        self.position = block.end;
+
+        let [main_left, main_right, phones_left, phones_right] = &self.outputs;
+        Rendered {
+            main: Stereo {
+                channels: [main_left[..frames].to_vec(), main_right[..frames].to_vec()],
+            },
+            phones: Stereo {
+                channels: [
+                    phones_left[..frames].to_vec(),
+                    phones_right[..frames].to_vec(),
+                ],
+            },
+        }
+    }
+
+    /// Runs all of `input` through the plugin from the current position, in blocks whose sizes
+    /// are taken in turn from `block_sizes` (the last block is cut to what remains), sending each
+    /// of `events` (absolute times, in any order, all inside the signal) in its block.
+    ///
+    /// # Panics
+    ///
+    /// If `block_sizes` runs out before the signal does, or yields 0 or more than [`MAX_BLOCK`].
+    pub fn run(
+        &mut self,
+        input: &Stereo,
+        events: &[TimedEvent],
+        block_sizes: impl IntoIterator<Item = usize>,
+        transport: Option<&Transport>,
+    ) -> Rendered {
+        let start = self.position;
+        let span = start..start + input.len() as u64;
+        let mut events = events.to_vec();
+        events.sort_by_key(|event| event.time);
+        if let Some(outside) = events.iter().find(|event| !span.contains(&event.time)) {
+            panic!("event {outside:?} is outside the signal {span:?}");
+        }
+
+        let mut rendered = Rendered {
+            main: Stereo::default(),
+            phones: Stereo::default(),
+        };
+        let mut block_sizes = block_sizes.into_iter();
+        let mut offset = 0;
+        let mut pending = events.as_slice();
+        while offset < input.len() {
+            let size = block_sizes
+                .next()
+                .expect("the block size sequence ended before the signal")
+                .min(input.len() - offset);
+            let end = self.position + size as u64;
+            let in_block = pending.partition_point(|event| event.time < end);
+            let block = self.process_block(
+                input.slice(offset..offset + size),
+                &pending[..in_block],
+                transport,
+            );
+            pending = &pending[in_block..];
+            rendered.main.extend_from(block.main.slice(0..size));
+            rendered.phones.extend_from(block.phones.slice(0..size));
+            offset += size;
+        }
+        rendered
+    }
+
+    /// [`run`](Self::run) with every block `block_size` samples long.
+    pub fn run_fixed(
+        &mut self,
+        input: &Stereo,
+        events: &[TimedEvent],
+        block_size: usize,
+        transport: Option<&Transport>,
+    ) -> Rendered {
+        self.run(input, events, std::iter::repeat(block_size), transport)
+    }
+
+    /// Stops processing and deactivates the plugin (dropping does the same).
+    pub fn deactivate(mut self) {
+        self.shut_down();
+    }
+
+    /// Stops processing and deactivates, once.
+    fn shut_down(&mut self) {
+        if let Some(processor) = self.processor.take() {
+            self.instance.deactivate(processor.stop_processing());
+        }
+    }
+}
+
+impl Drop for TestPlugin {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
