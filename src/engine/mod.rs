@@ -11,6 +11,7 @@
 pub mod capture;
 pub mod command;
 pub mod cycle;
+pub mod fx;
 pub mod history;
 pub mod memory;
 pub mod mix;
