@@ -38,6 +38,8 @@ pub struct Loopmate {
     block_commands: Vec<TimedCommand>,
     /// Commands from the editor.
     editor_commands: rtrb::Consumer<Command>,
+    /// The master effect settings last sent to the engine.
+    master_fx_sent: Option<[engine::fx::chain::FxControl; 4]>,
     /// Status snapshots to the editor.
     status_in: triple_buffer::Input<EngineStatus>,
     /// The editor's ends of the links.
@@ -54,6 +56,7 @@ impl Default for Loopmate {
             keeper: None,
             note_map: NoteMap::default(),
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
+            master_fx_sent: None,
             editor_commands: commands_rx,
             status_in,
             editor_link: editor::EditorLink {
@@ -153,6 +156,7 @@ impl Plugin for Loopmate {
             }
         }
         self.engine = Some(engine);
+        self.master_fx_sent = None;
         true
     }
 
@@ -187,6 +191,13 @@ impl Plugin for Loopmate {
         }
         let sample_rate_hz = engine.config().sample_rate_hz;
         engine.set_settings(self.params.engine_settings(sample_rate_hz));
+        let master_fx = self.params.master_fx.controls();
+        if self.master_fx_sent != Some(master_fx) {
+            for control in master_fx {
+                engine.master_fx(control);
+            }
+            self.master_fx_sent = Some(master_fx);
+        }
         let host = context.transport();
         let host = transport::HostTransport {
             playing: host.playing,

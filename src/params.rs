@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::engine::{EngineSettings, ms_to_samples};
+use crate::engine::fx::chain::FxControl;
+use crate::engine::fx::filter::FilterMode;
+use crate::engine::mix::MAX_PHONES_DELAY_MS;
+use crate::engine::{EngineSettings, InputMode, ms_to_samples};
 
 /// Longest history a player can choose, in seconds.
 pub const MAX_HISTORY_SECS: i32 = 600;
@@ -12,15 +15,48 @@ pub const MAX_HISTORY_SECS: i32 = 600;
 /// Loopmate's parameters.
 #[derive(Params)]
 pub struct LoopmateParams {
-    /// Input monitor level on both outputs (linear gain, shown in dB).
+    /// Input monitor level on the PA (linear gain, shown in dB).
     #[id = "monitor_gain"]
     pub monitor_gain: FloatParam,
-    /// Loop mix level on both outputs (linear gain, shown in dB).
+    /// Loop mix level on the PA (linear gain, shown in dB).
     #[id = "loop_gain"]
     pub loop_gain: FloatParam,
+    /// Master gain before the PA limiter (linear gain, shown in dB).
+    #[id = "master_gain"]
+    pub master_gain: FloatParam,
+    /// PA limiter ceiling in dBFS.
+    #[id = "limiter_ceiling_db"]
+    pub limiter_ceiling_db: FloatParam,
+    /// Mute the PA while a take records (the headphones keep playing).
+    #[id = "pa_mute_recording"]
+    pub pa_mute_while_recording: BoolParam,
+    /// Input level in the headphones (linear gain, shown in dB).
+    #[id = "phones_monitor_gain"]
+    pub phones_monitor_gain: FloatParam,
+    /// Loop level in the headphones (linear gain, shown in dB).
+    #[id = "phones_loop_gain"]
+    pub phones_loop_gain: FloatParam,
     /// Headphone output level (linear gain, shown in dB).
     #[id = "phones_gain"]
     pub phones_gain: FloatParam,
+    /// Headphone delay in milliseconds, to line the in-ear mix up with the PA.
+    #[id = "phones_delay_ms"]
+    pub phones_delay_ms: FloatParam,
+    /// Metronome in the headphones on or off.
+    #[id = "metronome"]
+    pub metronome: BoolParam,
+    /// Metronome level (linear gain, shown in dB).
+    #[id = "metronome_gain"]
+    pub metronome_gain: FloatParam,
+    /// Beats in one anchor cycle (metronome without a host tempo).
+    #[id = "beats_per_cycle"]
+    pub beats_per_cycle: IntParam,
+    /// Which input channels are recorded.
+    #[id = "input_mode"]
+    pub input_mode: EnumParam<InputChannels>,
+    /// Master effects on the PA's loop mix.
+    #[nested(group = "Master FX")]
+    pub master_fx: MasterFxParams,
     /// Seam crossfade and fade length in milliseconds.
     #[id = "blend_ms"]
     pub blend_ms: FloatParam,
@@ -40,6 +76,141 @@ pub struct LoopmateParams {
     /// Always-on history length in seconds (applies at the next activation).
     #[id = "history_secs"]
     pub history_secs: IntParam,
+}
+
+/// Which input channels are recorded (a mono choice makes pannable mono tracks).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputChannels {
+    /// Both, as stereo.
+    #[id = "stereo"]
+    Stereo,
+    /// Left only.
+    #[id = "left"]
+    Left,
+    /// Right only.
+    #[id = "right"]
+    Right,
+    /// Both summed to mono.
+    #[id = "mono_sum"]
+    #[name = "Mono sum"]
+    MonoSum,
+}
+
+/// Filter type of the master filter.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterType {
+    /// Low-pass.
+    #[id = "low_pass"]
+    #[name = "Low-pass"]
+    LowPass,
+    /// High-pass.
+    #[id = "high_pass"]
+    #[name = "High-pass"]
+    HighPass,
+}
+
+/// The master effects' parameters.
+#[derive(Params)]
+pub struct MasterFxParams {
+    /// Filter on the loop mix on or off.
+    #[id = "master_filter"]
+    pub filter: BoolParam,
+    /// Filter type.
+    #[id = "master_filter_type"]
+    pub filter_type: EnumParam<FilterType>,
+    /// Filter cutoff in Hz.
+    #[id = "master_cutoff_hz"]
+    pub cutoff_hz: FloatParam,
+    /// Filter resonance (Q).
+    #[id = "master_resonance"]
+    pub resonance: FloatParam,
+    /// Delay on the loop mix on or off.
+    #[id = "master_delay"]
+    pub delay: BoolParam,
+    /// Delay time in milliseconds.
+    #[id = "master_delay_ms"]
+    pub delay_ms: FloatParam,
+    /// Delay feedback (0..0.95).
+    #[id = "master_delay_feedback"]
+    pub delay_feedback: FloatParam,
+    /// Echo level (0..1).
+    #[id = "master_delay_mix"]
+    pub delay_mix: FloatParam,
+}
+
+impl Default for MasterFxParams {
+    fn default() -> Self {
+        Self {
+            filter: BoolParam::new("Master filter", false),
+            filter_type: EnumParam::new("Master filter type", FilterType::LowPass),
+            cutoff_hz: FloatParam::new(
+                "Master cutoff",
+                2_000.0,
+                FloatRange::Skewed {
+                    min: 20.0,
+                    max: 20_000.0,
+                    factor: FloatRange::skew_factor(-2.0),
+                },
+            )
+            .with_unit(" Hz")
+            .with_step_size(1.0),
+            resonance: FloatParam::new(
+                "Master resonance",
+                0.707,
+                FloatRange::Linear {
+                    min: 0.5,
+                    max: 10.0,
+                },
+            ),
+            delay: BoolParam::new("Master delay", false),
+            delay_ms: FloatParam::new(
+                "Master delay time",
+                375.0,
+                FloatRange::Linear {
+                    min: 1.0,
+                    max: 2_000.0,
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(0.1),
+            delay_feedback: FloatParam::new(
+                "Master delay feedback",
+                0.35,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 0.95,
+                },
+            ),
+            delay_mix: FloatParam::new(
+                "Master delay mix",
+                0.5,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            ),
+        }
+    }
+}
+
+impl MasterFxParams {
+    /// The effect-chain changes these parameters describe, sanitized by the chain itself.
+    pub fn controls(&self) -> [FxControl; 4] {
+        [
+            FxControl::FilterSettings {
+                mode: match self.filter_type.value() {
+                    FilterType::LowPass => FilterMode::LowPass,
+                    FilterType::HighPass => FilterMode::HighPass,
+                },
+                cutoff_hz: self.cutoff_hz.value(),
+                q: self.resonance.value(),
+            },
+            FxControl::SetFilter(self.filter.value()),
+            FxControl::DelaySettings {
+                time_secs: self.delay_ms.value() / 1000.0,
+                feedback: self.delay_feedback.value(),
+                mix: self.delay_mix.value(),
+            },
+            FxControl::SetDelay(self.delay.value()),
+        ]
+    }
 }
 
 /// How many cycles a capture takes.
@@ -96,7 +267,40 @@ impl Default for LoopmateParams {
         Self {
             monitor_gain: level_param("Monitor"),
             loop_gain: level_param("Loops"),
+            master_gain: level_param("Master"),
+            limiter_ceiling_db: FloatParam::new(
+                "Limiter ceiling",
+                -0.3,
+                FloatRange::Linear {
+                    min: -24.0,
+                    max: 0.0,
+                },
+            )
+            .with_unit(" dBFS")
+            .with_step_size(0.1),
+            pa_mute_while_recording: BoolParam::new("PA mute while recording", false),
+            phones_monitor_gain: level_param("Headphone input"),
+            phones_loop_gain: level_param("Headphone loops"),
             phones_gain: level_param("Headphones"),
+            phones_delay_ms: FloatParam::new(
+                "Headphone delay",
+                0.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: MAX_PHONES_DELAY_MS,
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(0.1),
+            metronome: BoolParam::new("Metronome", false),
+            metronome_gain: level_param("Metronome level"),
+            beats_per_cycle: IntParam::new(
+                "Beats per cycle",
+                4,
+                IntRange::Linear { min: 1, max: 16 },
+            ),
+            input_mode: EnumParam::new("Input", InputChannels::Stereo),
+            master_fx: MasterFxParams::default(),
             blend_ms: FloatParam::new(
                 "Blend",
                 50.0,
@@ -160,12 +364,34 @@ impl LoopmateParams {
     /// The engine settings these parameters describe at `sample_rate_hz`, sanitized.
     pub fn engine_settings(&self, sample_rate_hz: f32) -> EngineSettings {
         let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
+        let level = |param: &FloatParam| finite(param.value(), 1.0).clamp(0.0, 2.0);
         EngineSettings {
             blend_ms: finite(self.blend_ms.value(), 50.0).clamp(1.0, 500.0),
             lenience_ms: finite(self.lenience_ms.value(), 200.0).clamp(0.0, 1000.0),
-            monitor_gain: finite(self.monitor_gain.value(), 1.0).clamp(0.0, 2.0),
-            loop_gain: finite(self.loop_gain.value(), 1.0).clamp(0.0, 2.0),
-            phones_gain: finite(self.phones_gain.value(), 1.0).clamp(0.0, 2.0),
+            monitor_gain: level(&self.monitor_gain),
+            loop_gain: level(&self.loop_gain),
+            master_gain: level(&self.master_gain),
+            limiter_ceiling: util::db_to_gain(
+                finite(self.limiter_ceiling_db.value(), -0.3).clamp(-24.0, 0.0),
+            ),
+            pa_mute_while_recording: self.pa_mute_while_recording.value(),
+            phones_monitor_gain: level(&self.phones_monitor_gain),
+            phones_loop_gain: level(&self.phones_loop_gain),
+            phones_gain: level(&self.phones_gain),
+            phones_delay_ms: finite(self.phones_delay_ms.value(), 0.0)
+                .clamp(0.0, MAX_PHONES_DELAY_MS),
+            metronome_gain: if self.metronome.value() {
+                level(&self.metronome_gain)
+            } else {
+                0.0
+            },
+            beats_per_cycle: self.beats_per_cycle.value().clamp(1, 16) as u32,
+            input_mode: match self.input_mode.value() {
+                InputChannels::Stereo => InputMode::Stereo,
+                InputChannels::Left => InputMode::Left,
+                InputChannels::Right => InputMode::Right,
+                InputChannels::MonoSum => InputMode::MonoSum,
+            },
             input_latency_samples: ms_to_samples(
                 finite(self.input_latency_ms.value(), 0.0).clamp(0.0, 200.0),
                 sample_rate_hz,

@@ -44,6 +44,7 @@ pub fn host_grid(
     Some(HostGrid {
         bar_origin_samples: block_start_samples as f64 + (bar_start - pos) * samples_per_quarter,
         bar_length_samples: quarters_per_bar * samples_per_quarter,
+        beats_per_bar: numerator as u32,
     })
 }
 

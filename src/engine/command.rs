@@ -1,6 +1,8 @@
 //! The one command type that MIDI, editor buttons, parameters and triggers all send to the
 //! engine, and the default MIDI note map of the spec.
 
+use super::fx::chain::FxControl;
+
 /// Something a player asks the looper to do.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Command {
@@ -62,7 +64,9 @@ pub enum TrackControl {
     SetSolo(bool),
     /// Solo toggled.
     ToggleSolo,
-    /// Gain, pan, mute and solo back to their defaults.
+    /// An effect change (filter, drive, delay, reverse).
+    Fx(FxControl),
+    /// Gain, pan, mute, solo and every effect back to their defaults.
     Reset,
 }
 

@@ -80,6 +80,8 @@ pub struct HostGrid {
     pub bar_origin_samples: f64,
     /// Length of one bar in samples (> 0).
     pub bar_length_samples: f64,
+    /// Beats in a bar (the time signature's numerator).
+    pub beats_per_bar: u32,
 }
 
 impl HostGrid {
@@ -116,6 +118,7 @@ mod tests {
         let grid = HostGrid {
             bar_origin_samples: 1000.5,
             bar_length_samples: 96_000.25,
+            beats_per_bar: 4,
         };
         assert_eq!(grid.bar_after(0), 1001);
         assert_eq!(grid.bar_after(1001), 97_001);

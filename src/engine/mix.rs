@@ -1,53 +1,132 @@
-//! The output stage: input monitor plus the loop bus, to the PA (main) output and the headphone
-//! output, each gain ramped so no level change ever clicks.
+//! The output stage. The PA (main) output is the input monitor plus the loop mix through the
+//! master effects, master gain and peak limiter, muted with a ramp while the PA must be quiet.
+//! The headphone output is its own mix of the input and the loops taken before the PA mute and
+//! the master effects, with its own level, a delay that lines it up with the PA, and the
+//! metronome. Every gain is ramped so no level change ever clicks.
 //!
-//! Realtime: runs on the audio thread; no allocation.
+//! Realtime: runs on the audio thread; memory (delay lines) is allocated in `OutputStage::new`.
 
+use super::fx::chain::{FxChain, FxControl};
+use super::fx::delay::delay_memory_frames;
+use super::fx::limiter::Limiter;
+use super::metronome::Metronome;
 use super::ramp::Ramp;
 
-/// The ramped gains of the output stage.
-#[derive(Debug, Clone)]
-pub struct MixGains {
-    /// Input monitor level (linear), both outputs.
-    monitor: Ramp,
-    /// Loop mix level (linear), both outputs.
-    loops: Ramp,
-    /// Loop mix mute (1 = sounding, 0 = muted).
-    mix_mute: Ramp,
-    /// Short fades of the loop bus around jumps (restart).
-    loop_fade: Ramp,
-    /// PA (main output) mute (1 = sounding, 0 = muted).
-    pa: Ramp,
+/// Longest headphone delay, in milliseconds.
+pub const MAX_PHONES_DELAY_MS: f32 = 100.0;
+
+/// Output levels and switches, from the player's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutputLevels {
+    /// Input monitor on the PA (linear).
+    pub monitor: f32,
+    /// Loop mix on the PA (linear).
+    pub loops: f32,
+    /// Master gain before the limiter (linear).
+    pub master: f32,
+    /// Limiter ceiling (linear, > 0).
+    pub ceiling: f32,
+    /// Input in the headphones (linear).
+    pub phones_monitor: f32,
+    /// Loops in the headphones (linear).
+    pub phones_loops: f32,
     /// Headphone output level (linear).
-    phones: Ramp,
+    pub phones: f32,
+    /// Headphone delay, in samples.
+    pub phones_delay_samples: usize,
 }
 
-impl Default for MixGains {
-    fn default() -> Self {
+/// The ramped gains, effects and delay lines of the output stage.
+#[derive(Debug)]
+pub struct OutputStage {
+    monitor: Ramp,
+    loops: Ramp,
+    master: Ramp,
+    phones_monitor: Ramp,
+    phones_loops: Ramp,
+    phones: Ramp,
+    /// Loop mix mute (1 = sounding, 0 = muted), both outputs.
+    mix_mute: Ramp,
+    /// Short fades of the loop mix around jumps (restart), both outputs.
+    loop_fade: Ramp,
+    /// PA mute (1 = sounding, 0 = muted).
+    pa: Ramp,
+    /// Limiter ceiling (linear).
+    ceiling: f32,
+    /// The PA's peak limiter.
+    limiter: Limiter,
+    /// Master effects on the PA's loop mix.
+    master_fx: FxChain,
+    /// The master delay's memory.
+    master_fx_memory: Box<[f32]>,
+    /// The headphone delay line (both channels, one after the other).
+    phones_delay: Box<[f32]>,
+    /// Next frame to write in `phones_delay`.
+    phones_write: usize,
+    /// Current headphone delay, and the previous one while crossfading to it.
+    phones_delay_samples: (usize, usize),
+    /// Crossfade from the previous delay to the current (1 = current only).
+    phones_delay_fade: Ramp,
+    /// Metronome clicks, headphones only.
+    pub metronome: Metronome,
+    /// The master effects' copy of the loop mix.
+    pa_bus: [Box<[f32]>; 2],
+}
+
+impl OutputStage {
+    /// Allocates the delay lines for `sample_rate_hz` and chunks of `chunk_frames`. Not
+    /// realtime-safe.
+    pub fn new(sample_rate_hz: f32, chunk_frames: usize) -> Self {
+        let phones_frames = (MAX_PHONES_DELAY_MS / 1000.0 * sample_rate_hz) as usize + 1;
         Self {
             monitor: Ramp::at(1.0),
             loops: Ramp::at(1.0),
+            master: Ramp::at(1.0),
+            phones_monitor: Ramp::at(1.0),
+            phones_loops: Ramp::at(1.0),
+            phones: Ramp::at(1.0),
             mix_mute: Ramp::at(1.0),
             loop_fade: Ramp::at(1.0),
             pa: Ramp::at(1.0),
-            phones: Ramp::at(1.0),
+            ceiling: 1.0,
+            limiter: Limiter::new(sample_rate_hz),
+            master_fx: FxChain::new(sample_rate_hz),
+            master_fx_memory: vec![0.0; 2 * delay_memory_frames(sample_rate_hz)].into_boxed_slice(),
+            phones_delay: vec![0.0; 2 * phones_frames].into_boxed_slice(),
+            phones_write: 0,
+            phones_delay_samples: (0, 0),
+            phones_delay_fade: Ramp::at(1.0),
+            metronome: Metronome::new(sample_rate_hz),
+            pa_bus: [0, 1].map(|_| vec![0.0; chunk_frames].into_boxed_slice()),
         }
     }
-}
 
-/// Starts a ramp to `target` unless the ramp already heads there.
-fn retarget(ramp: &mut Ramp, target: f32, ramp_samples: u32) {
-    if ramp.target() != target {
-        ramp.ramp_to(target, ramp_samples);
-    }
-}
-
-impl MixGains {
     /// Sets the player's levels, ramping over `ramp_samples` where they change.
-    pub fn set_levels(&mut self, monitor: f32, loops: f32, phones: f32, ramp_samples: u32) {
-        retarget(&mut self.monitor, monitor, ramp_samples);
-        retarget(&mut self.loops, loops, ramp_samples);
-        retarget(&mut self.phones, phones, ramp_samples);
+    pub fn set_levels(&mut self, levels: OutputLevels, ramp_samples: u32) {
+        for (ramp, target) in [
+            (&mut self.monitor, levels.monitor),
+            (&mut self.loops, levels.loops),
+            (&mut self.master, levels.master),
+            (&mut self.phones_monitor, levels.phones_monitor),
+            (&mut self.phones_loops, levels.phones_loops),
+            (&mut self.phones, levels.phones),
+        ] {
+            retarget(ramp, target, ramp_samples);
+        }
+        self.ceiling = levels.ceiling.max(1e-4);
+        let max_delay = self.phones_delay.len() / 2 - 1;
+        let delay = levels.phones_delay_samples.min(max_delay);
+        if delay != self.phones_delay_samples.0 {
+            // Crossfade from the old tap to the new one: no jump in the headphones.
+            self.phones_delay_samples = (delay, self.phones_delay_samples.0);
+            self.phones_delay_fade.set(0.0);
+            self.phones_delay_fade.ramp_to(1.0, ramp_samples);
+        }
+    }
+
+    /// Applies a change to the master effects.
+    pub fn master_fx(&mut self, control: FxControl, ramp_samples: u32) {
+        self.master_fx.apply(control, ramp_samples);
     }
 
     /// Mutes or unmutes the loop mix on both outputs.
@@ -74,18 +153,24 @@ impl MixGains {
         self.pa.target() == 0.0
     }
 
-    /// Fades the loop bus out (before a jump).
+    /// Fades the loop mix out (before a jump).
     pub fn fade_loops_out(&mut self, ramp_samples: u32) {
         self.loop_fade.ramp_to(0.0, ramp_samples);
     }
 
-    /// Fades the loop bus back in (after a jump).
+    /// Fades the loop mix back in (after a jump).
     pub fn fade_loops_in(&mut self, ramp_samples: u32) {
         retarget(&mut self.loop_fade, 1.0, ramp_samples);
     }
 
+    /// The limiter's current gain (1 = not limiting), for meters.
+    pub fn limiter_gain(&self) -> f32 {
+        self.limiter.gain()
+    }
+
     /// Writes `input` (monitor) plus `bus` (loops) to `main[c][at..]` and `phones[c][at..]` for
-    /// `bus[0].len()` frames. `main` may have 1 or 2 channels, `phones` 0 or 2.
+    /// `bus[0].len()` frames starting at absolute time `t_samples`. `main` may have 1 or 2
+    /// channels, `phones` 0 or 2.
     pub fn mix(
         &mut self,
         input: [&[f32]; 2],
@@ -93,39 +178,58 @@ impl MixGains {
         main: &mut [&mut [f32]],
         phones: &mut [&mut [f32]],
         at: usize,
+        t_samples: u64,
     ) {
         let frames = bus[0].len();
-        let ramps = [
-            &self.monitor,
-            &self.loops,
-            &self.mix_mute,
-            &self.loop_fade,
-            &self.pa,
-            &self.phones,
-        ];
-        if ramps.iter().all(|ramp| ramp.is_idle()) {
-            let monitor = self.monitor.value();
-            let loops = self.loops.value() * self.mix_mute.value() * self.loop_fade.value();
-            let (pa, phones_gain) = (self.pa.value(), self.phones.value());
-            for i in 0..frames {
-                for c in 0..2 {
-                    let dry = input[c][i] * monitor + bus[c][i] * loops;
-                    write_frame(main, phones, c, at + i, dry * pa, dry * phones_gain);
-                }
+        let [pa_left, pa_right] = &mut self.pa_bus;
+        let (pa_left, pa_right) = (&mut pa_left[..frames], &mut pa_right[..frames]);
+        pa_left.copy_from_slice(bus[0]);
+        pa_right.copy_from_slice(bus[1]);
+        self.master_fx
+            .process(pa_left, pa_right, &mut self.master_fx_memory);
+        let phones_frames = self.phones_delay.len() / 2;
+        for i in 0..frames {
+            let monitor = self.monitor.next_sample();
+            let loop_gain = self.mix_mute.next_sample() * self.loop_fade.next_sample();
+            let pa_loops = self.loops.next_sample() * loop_gain;
+            let master = self.master.next_sample();
+            let pa = self.pa.next_sample();
+            let phones_monitor = self.phones_monitor.next_sample();
+            let phones_loops = self.phones_loops.next_sample() * loop_gain;
+            let phones_level = self.phones.next_sample();
+            let pa_in = [pa_left[i], pa_right[i]];
+            let pa_frame = [0, 1].map(|c| (input[c][i] * monitor + pa_in[c] * pa_loops) * master);
+            let limited = self.limiter.process(pa_frame, self.ceiling);
+            // The headphone mix goes through its delay line; the click is added after it.
+            let dry = [0, 1]
+                .map(|c| (input[c][i] * phones_monitor + bus[c][i] * phones_loops) * phones_level);
+            for (c, &sample) in dry.iter().enumerate() {
+                self.phones_delay[c * phones_frames + self.phones_write] = sample;
             }
-        } else {
-            for i in 0..frames {
-                let monitor = self.monitor.next_sample();
-                let loops = self.loops.next_sample()
-                    * self.mix_mute.next_sample()
-                    * self.loop_fade.next_sample();
-                let (pa, phones_gain) = (self.pa.next_sample(), self.phones.next_sample());
-                for c in 0..2 {
-                    let dry = input[c][i] * monitor + bus[c][i] * loops;
-                    write_frame(main, phones, c, at + i, dry * pa, dry * phones_gain);
-                }
+            let fade = self.phones_delay_fade.next_sample();
+            let click = self.metronome.next_sample(t_samples + i as u64);
+            let tap = |delay: usize, c: usize| {
+                self.phones_delay[c * phones_frames
+                    + (self.phones_write + phones_frames - delay) % phones_frames]
+            };
+            let (current, previous) = self.phones_delay_samples;
+            for (c, limited) in limited.into_iter().enumerate() {
+                let delayed = if fade >= 1.0 {
+                    tap(current, c)
+                } else {
+                    tap(previous, c) + (tap(current, c) - tap(previous, c)) * fade
+                };
+                write_frame(main, phones, c, at + i, limited * pa, delayed + click);
             }
+            self.phones_write = (self.phones_write + 1) % phones_frames;
         }
+    }
+}
+
+/// Starts a ramp to `target` unless the ramp already heads there.
+fn retarget(ramp: &mut Ramp, target: f32, ramp_samples: u32) {
+    if ramp.target() != target {
+        ramp.ramp_to(target, ramp_samples);
     }
 }
 
@@ -151,21 +255,90 @@ fn write_frame(
 mod tests {
     use super::*;
 
+    fn levels() -> OutputLevels {
+        OutputLevels {
+            monitor: 1.0,
+            loops: 1.0,
+            master: 1.0,
+            ceiling: 1.0,
+            phones_monitor: 1.0,
+            phones_loops: 1.0,
+            phones: 1.0,
+            phones_delay_samples: 0,
+        }
+    }
+
+    /// Runs `frames` of `input`/`bus` (constant per channel) and returns (main L, phones L).
+    fn run(stage: &mut OutputStage, input: &[f32], bus: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let frames = input.len();
+        let (mut main_l, mut main_r) = (vec![0.0; frames], vec![0.0; frames]);
+        let (mut ph_l, mut ph_r) = (vec![0.0; frames], vec![0.0; frames]);
+        for start in (0..frames).step_by(64) {
+            let end = (start + 64).min(frames);
+            stage.mix(
+                [&input[start..end], &input[start..end]],
+                [&bus[start..end], &bus[start..end]],
+                &mut [&mut main_l, &mut main_r],
+                &mut [&mut ph_l, &mut ph_r],
+                start,
+                start as u64,
+            );
+        }
+        (main_l, ph_l)
+    }
+
     #[test]
     fn pa_mute_silences_main_but_not_phones() {
-        let mut gains = MixGains::default();
-        gains.set_pa_muted(true, 4);
-        let input = [1.0f32; 8];
-        let bus = [0.5f32; 8];
-        let (mut main_l, mut main_r, mut ph_l, mut ph_r) = ([0.0; 8], [0.0; 8], [0.0; 8], [0.0; 8]);
-        gains.mix(
-            [&input, &input],
-            [&bus, &bus],
-            &mut [&mut main_l, &mut main_r],
-            &mut [&mut ph_l, &mut ph_r],
+        let mut stage = OutputStage::new(48_000.0, 64);
+        stage.set_pa_muted(true, 4);
+        let (main, phones) = run(&mut stage, &[0.5; 8], &[0.25; 8]);
+        assert_eq!(main, [0.5625, 0.375, 0.1875, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(phones, [0.75; 8]);
+    }
+
+    #[test]
+    fn headphone_delay_shifts_by_exactly_the_rounded_samples() {
+        for (rate, ms) in [(48_000.0, 12.5), (44_100.0, 7.3), (96_000.0, 100.0)] {
+            let mut stage = OutputStage::new(rate, 64);
+            let delay = (ms * rate / 1000.0_f32).round() as usize;
+            stage.set_levels(
+                OutputLevels {
+                    phones_delay_samples: delay,
+                    ..levels()
+                },
+                0,
+            );
+            let input: Vec<f32> = (0..20_000)
+                .map(|t| ((t * 7919) % 1000) as f32 / 1000.0)
+                .collect();
+            let (main, phones) = run(&mut stage, &input, &vec![0.0; 20_000]);
+            assert_eq!(main, input, "the PA is not delayed");
+            assert!(phones[..delay].iter().all(|&s| s == 0.0));
+            assert_eq!(
+                &phones[delay..],
+                &input[..20_000 - delay],
+                "{rate} Hz, {ms} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn limiter_holds_the_ceiling_on_the_pa_only() {
+        let mut stage = OutputStage::new(48_000.0, 64);
+        let ceiling = 10f32.powf(-3.0 / 20.0);
+        stage.set_levels(
+            OutputLevels {
+                ceiling,
+                ..levels()
+            },
             0,
         );
-        assert_eq!(main_l, [1.125, 0.75, 0.375, 0.0, 0.0, 0.0, 0.0, 0.0]);
-        assert_eq!(ph_r, [1.5; 8]);
+        let loud: Vec<f32> = (0..48_000).map(|t| (t as f32 * 0.05).sin() * 2.0).collect();
+        let (main, phones) = run(&mut stage, &loud, &vec![0.0; 48_000]);
+        assert!(main.iter().all(|s| s.abs() <= ceiling));
+        assert_eq!(
+            phones, loud,
+            "the headphones take the mix before the master section"
+        );
     }
 }

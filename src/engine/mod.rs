@@ -14,6 +14,7 @@ pub mod cycle;
 pub mod fx;
 pub mod history;
 pub mod memory;
+pub mod metronome;
 pub mod mix;
 pub mod pool;
 pub mod ramp;
@@ -27,8 +28,10 @@ use command::{
     TriggerTime,
 };
 use cycle::{Cycle, HostGrid};
+use fx::chain::{FxChain, FxControl};
 use history::History;
-use mix::MixGains;
+use metronome::BeatGrid;
+use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use schedule::Schedule;
 use take::Take;
@@ -72,12 +75,30 @@ pub struct EngineSettings {
     pub blend_ms: f32,
     /// Distance in milliseconds within which record presses snap to a cycle boundary.
     pub lenience_ms: f32,
-    /// Input monitor level on both outputs (linear gain).
+    /// Input monitor level on the PA (linear gain).
     pub monitor_gain: f32,
-    /// Loop mix level on both outputs (linear gain).
+    /// Loop mix level on the PA (linear gain).
     pub loop_gain: f32,
+    /// Master gain of the PA before its limiter (linear gain).
+    pub master_gain: f32,
+    /// Limiter ceiling of the PA (linear, e.g. 0.966 for -0.3 dBFS).
+    pub limiter_ceiling: f32,
+    /// Mute the PA while a take records (the headphones keep playing).
+    pub pa_mute_while_recording: bool,
+    /// Input level in the headphones (linear gain).
+    pub phones_monitor_gain: f32,
+    /// Loop level in the headphones (linear gain).
+    pub phones_loop_gain: f32,
     /// Headphone output level (linear gain).
     pub phones_gain: f32,
+    /// Headphone delay in milliseconds (0..=100), to line the in-ear mix up with the PA.
+    pub phones_delay_ms: f32,
+    /// Metronome click level in the headphones (linear; 0 = off).
+    pub metronome_gain: f32,
+    /// Beats in one anchor cycle, for the metronome when the host gives no tempo.
+    pub beats_per_cycle: u32,
+    /// Which input channels are recorded and monitored.
+    pub input_mode: InputMode,
     /// Input latency in samples: commands act this much later, when the audio the player was
     /// playing at the press reaches the plugin.
     pub input_latency_samples: u32,
@@ -92,11 +113,33 @@ impl Default for EngineSettings {
             lenience_ms: 200.0,
             monitor_gain: 1.0,
             loop_gain: 1.0,
+            master_gain: 1.0,
+            limiter_ceiling: 1.0,
+            pa_mute_while_recording: false,
+            phones_monitor_gain: 1.0,
+            phones_loop_gain: 1.0,
             phones_gain: 1.0,
+            phones_delay_ms: 0.0,
+            metronome_gain: 0.0,
+            beats_per_cycle: 4,
+            input_mode: InputMode::Stereo,
             input_latency_samples: 0,
             capture_cycles: 1,
         }
     }
+}
+
+/// Which input channels are recorded (and monitored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMode {
+    /// Left and right as a stereo pair.
+    Stereo,
+    /// The left input alone, as a mono source (pannable).
+    Left,
+    /// The right input alone, as a mono source (pannable).
+    Right,
+    /// Left and right summed to mono (pannable).
+    MonoSum,
 }
 
 /// Something the engine wants the player to know (shown by the editor).
@@ -160,6 +203,10 @@ pub struct EngineStatus {
     pub triggers: [Option<PendingTrigger>; SHOWN_TRIGGERS],
     /// New takes or captures refused because no storage was ready.
     pub storage_refusals: u64,
+    /// Input chunks replaced by silence because they held NaN or infinite samples.
+    pub bad_input_chunks: u64,
+    /// The PA limiter's gain (1 = not limiting).
+    pub limiter_gain: f32,
     /// The latest message, and a counter that changes with every new one.
     pub message: Option<EngineMessage>,
     /// Increments with every message.
@@ -193,6 +240,8 @@ impl EngineStatus {
             pending_count: 0,
             triggers: [None; SHOWN_TRIGGERS],
             storage_refusals: 0,
+            bad_input_chunks: 0,
+            limiter_gain: 1.0,
             message: None,
             message_serial: 0,
         }
@@ -255,18 +304,22 @@ pub struct Engine {
     pool: TrackPool,
     /// Commands and actions waiting for their sample.
     schedule: Schedule<Action>,
-    /// Output gains (monitor, loops, mix mute, PA mute, headphones).
-    gains: MixGains,
+    /// The PA and headphone outputs: gains, master effects, limiter, delay, metronome.
+    output: OutputStage,
     /// Input of the current chunk, sanitized (per recorded channel).
     input: [Box<[f32]>; 2],
     /// Loop mix of the current chunk (stereo).
     loop_bus: [Box<[f32]>; 2],
+    /// One track's signal while its effects run (stereo).
+    track_scratch: [Box<[f32]>; 2],
     /// Latest message for the editor.
     message: Option<EngineMessage>,
     /// Increments with every message.
     message_serial: u64,
     /// New takes or captures refused because no storage was ready.
     storage_refusals: u64,
+    /// Input chunks replaced by silence because they held NaN or infinite samples.
+    bad_input_chunks: u64,
 }
 
 impl Engine {
@@ -277,7 +330,8 @@ impl Engine {
         let channels = config.recorded_channels.clamp(1, 2);
         let history_frames = (config.history_secs.max(1.0) * config.sample_rate_hz) as usize;
         let history = History::try_new(channels, history_frames)?;
-        let (pool, keeper) = track_pool(channels, history_frames, SPARE_TAKES)?;
+        let fx_memory_frames = fx::delay::delay_memory_frames(config.sample_rate_hz);
+        let (pool, keeper) = track_pool(channels, history_frames, fx_memory_frames, SPARE_TAKES)?;
         let scratch = || vec![0.0; CHUNK_FRAMES].into_boxed_slice();
         let engine = Self {
             config: EngineConfig {
@@ -294,12 +348,14 @@ impl Engine {
             take_mutes_pa: false,
             pool,
             schedule: Schedule::with_capacity(SCHEDULE_CAPACITY),
-            gains: MixGains::default(),
+            output: OutputStage::new(config.sample_rate_hz, CHUNK_FRAMES),
             input: [scratch(), scratch()],
             loop_bus: [scratch(), scratch()],
+            track_scratch: [scratch(), scratch()],
             message: None,
             message_serial: 0,
             storage_refusals: 0,
+            bad_input_chunks: 0,
         };
         Some((engine, keeper))
     }
@@ -313,18 +369,55 @@ impl Engine {
     pub fn set_settings(&mut self, settings: EngineSettings) {
         self.settings = settings;
         let blend = self.blend_samples() as u32;
-        self.gains.set_levels(
-            settings.monitor_gain,
-            settings.loop_gain,
-            settings.phones_gain,
+        let phones_delay_ms = settings
+            .phones_delay_ms
+            .clamp(0.0, mix::MAX_PHONES_DELAY_MS);
+        self.output.set_levels(
+            OutputLevels {
+                monitor: settings.monitor_gain,
+                loops: settings.loop_gain,
+                master: settings.master_gain,
+                ceiling: settings.limiter_ceiling,
+                phones_monitor: settings.phones_monitor_gain,
+                phones_loops: settings.phones_loop_gain,
+                phones: settings.phones_gain,
+                phones_delay_samples: ms_to_samples(phones_delay_ms, self.config.sample_rate_hz),
+            },
             blend,
         );
+        self.output.metronome.level = settings.metronome_gain.clamp(0.0, 2.0);
     }
 
     /// Sets the host's bar grid for this block (`None`: the transport is stopped or unknown).
     /// The grid is in the engine's absolute time. Realtime-safe.
     pub fn set_host_grid(&mut self, grid: Option<HostGrid>) {
         self.host_grid = grid.filter(|g| g.bar_length_samples >= 1.0);
+    }
+
+    /// Applies a change to the master effects (on the PA's loop mix). Realtime-safe.
+    pub fn master_fx(&mut self, control: FxControl) {
+        let blend = self.blend_samples() as u32;
+        self.output.master_fx(control, blend);
+    }
+
+    /// Points the metronome at the host's beats, else at the anchor cycle's.
+    fn update_metronome_grid(&mut self) {
+        self.output.metronome.grid = match (self.host_grid, self.cycle) {
+            (Some(host), _) => Some(BeatGrid {
+                origin_samples: host.bar_origin_samples,
+                beat_samples: host.bar_length_samples / f64::from(host.beats_per_bar.max(1)),
+                beats_per_bar: host.beats_per_bar.max(1),
+            }),
+            (None, Some(cycle)) => {
+                let beats = self.settings.beats_per_cycle.clamp(1, 64);
+                Some(BeatGrid {
+                    origin_samples: cycle.origin_samples as f64,
+                    beat_samples: cycle.length_samples as f64 / f64::from(beats),
+                    beats_per_bar: beats,
+                })
+            }
+            (None, None) => None,
+        };
     }
 
     /// Processes one block in place. `main` holds the input on entry (1 or 2 channels) and the
@@ -391,11 +484,13 @@ impl Engine {
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),
-            mix_muted: self.gains.mix_muted(),
-            pa_muted: self.gains.pa_muted(),
+            mix_muted: self.output.mix_muted(),
+            pa_muted: self.output.pa_muted(),
             pending_count,
             triggers,
             storage_refusals: self.storage_refusals,
+            bad_input_chunks: self.bad_input_chunks,
+            limiter_gain: self.output.limiter_gain(),
             message: self.message,
             message_serial: self.message_serial,
         }
@@ -517,7 +612,9 @@ impl Engine {
             Command::ResetLastTrack => self.control_track(TrackTarget::Last, TrackControl::Reset),
             Command::Track(target, control) => self.control_track(target, control),
             Command::Trigger(spec) => self.toggle_trigger(spec),
-            Command::ToggleLastTrackDelay => self.say(EngineMessage::NotImplemented(command)),
+            Command::ToggleLastTrackDelay => {
+                self.control_track(TrackTarget::Last, TrackControl::Fx(FxControl::ToggleDelay))
+            }
         }
     }
 
@@ -573,9 +670,6 @@ impl Engine {
         self.schedule_action(start_samples + limit, Action::StopTake);
         self.take = Some(take);
         self.take_mutes_pa = pa_muted;
-        if pa_muted {
-            self.gains.set_pa_muted(true, self.blend_samples() as u32);
-        }
     }
 
     fn stop_pressed(&mut self, now: u64) {
@@ -611,7 +705,7 @@ impl Engine {
     fn finish_take(&mut self) {
         self.schedule.cancel(|a| *a == Action::StopTake);
         let Some(take) = self.take.take() else { return };
-        self.end_take_pa_mute();
+        self.take_mutes_pa = false;
         let mut take = take;
         let limit = self.take_limit_samples(take.capacity_frames());
         if let Some(limit) = limit {
@@ -647,13 +741,6 @@ impl Engine {
         }
     }
 
-    fn end_take_pa_mute(&mut self) {
-        if self.take_mutes_pa {
-            self.gains.set_pa_muted(false, self.blend_samples() as u32);
-            self.take_mutes_pa = false;
-        }
-    }
-
     /// Storage for a new take or capture; says so when none is ready.
     fn take_spare(&mut self) -> Option<track::TrackBuffer> {
         let spare = self.pool.take_spare();
@@ -665,7 +752,8 @@ impl Engine {
     }
 
     /// Adds a track to the mix; refuses (handing its storage back) when no slot is free yet.
-    fn push_track(&mut self, track: Track) -> bool {
+    fn push_track(&mut self, mut track: Track) -> bool {
+        track.fx = FxChain::new(self.config.sample_rate_hz);
         self.adopt_larger_track_list();
         if self.tracks.len() == self.tracks.capacity() {
             self.pool.retire_buffer(track.buffer);
@@ -750,7 +838,7 @@ impl Engine {
     fn undo(&mut self) {
         if let Some(take) = self.take.take() {
             self.schedule.cancel(|a| *a == Action::StopTake);
-            self.end_take_pa_mute();
+            self.take_mutes_pa = false;
             self.pool.retire_buffer(take.into_buffer());
             return;
         }
@@ -804,8 +892,7 @@ impl Engine {
         self.take_mutes_pa = false;
         let blend = self.blend_samples() as u32;
         // A clean slate: the next loop must be heard.
-        self.gains.set_pa_muted(false, blend);
-        self.gains.set_mix_muted(false, blend);
+        self.output.set_mix_muted(false, blend);
         for track in &mut self.tracks {
             track.state = TrackState::Discarding;
             track.fade.ramp_to(0.0, blend);
@@ -818,7 +905,7 @@ impl Engine {
         self.cycle = None;
         self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
         // A cancelled restart must not leave the loop bus faded out.
-        self.gains.fade_loops_in(self.blend_samples() as u32);
+        self.output.fade_loops_in(self.blend_samples() as u32);
     }
 
     /// Drops the redo history (a new take or capture): undone tracks are handed back.
@@ -831,8 +918,9 @@ impl Engine {
     }
 
     fn toggle_mix_mute(&mut self) {
-        let muted = !self.gains.mix_muted();
-        self.gains.set_mix_muted(muted, self.blend_samples() as u32);
+        let muted = !self.output.mix_muted();
+        self.output
+            .set_mix_muted(muted, self.blend_samples() as u32);
     }
 
     /// Schedules a trigger, or cancels the pending one with the same action.
@@ -915,7 +1003,7 @@ impl Engine {
             return;
         }
         let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
-        self.gains.fade_loops_out(declick as u32);
+        self.output.fade_loops_out(declick as u32);
         self.schedule.cancel(|a| *a == Action::RestartJump);
         self.schedule_action(self.now_samples + declick as u64, Action::RestartJump);
     }
@@ -937,7 +1025,7 @@ impl Engine {
             origin_samples: cycle.origin_samples + shift,
             ..cycle
         });
-        self.gains.fade_loops_in(self.blend_samples() as u32);
+        self.output.fade_loops_in(self.blend_samples() as u32);
     }
 
     fn last_playing_track(&mut self) -> Option<&mut Track> {
@@ -983,9 +1071,15 @@ impl Engine {
             TrackControl::ToggleMute => track.muted = !track.muted,
             TrackControl::SetSolo(soloed) => track.soloed = soloed,
             TrackControl::ToggleSolo => track.soloed = !track.soloed,
+            TrackControl::Fx(FxControl::SetReverse(on)) => {
+                track.reverse.ramp_to(if on { 1.0 } else { 0.0 }, blend);
+            }
+            TrackControl::Fx(control) => track.fx.apply(control, blend),
             TrackControl::Reset => {
                 track.gain.ramp_to(1.0, blend);
                 track.pan.ramp_to(0.0, blend);
+                track.reverse.ramp_to(0.0, blend);
+                track.fx.apply(FxControl::Reset, blend);
                 track.muted = false;
                 track.soloed = false;
             }
@@ -1006,6 +1100,42 @@ impl Engine {
         }
     }
 
+    /// Copies this chunk's input into `self.input`, mapped to the recorded channels. A chunk
+    /// holding NaN or infinite samples becomes silence (and is counted): it must not poison the
+    /// history, the loops or the outputs.
+    fn read_input(&mut self, main: &[&mut [f32]], at: usize, frames: usize) {
+        let left = &main[0][at..at + frames];
+        let right = &main[main.len().min(2) - 1][at..at + frames];
+        if !left.iter().chain(right).all(|s| s.is_finite()) {
+            self.bad_input_chunks += 1;
+            self.input[0][..frames].fill(0.0);
+            self.input[1][..frames].fill(0.0);
+            return;
+        }
+        let [first, second] = &mut self.input;
+        let (first, second) = (&mut first[..frames], &mut second[..frames]);
+        match self.settings.input_mode {
+            InputMode::Stereo => {
+                first.copy_from_slice(left);
+                second.copy_from_slice(right);
+            }
+            InputMode::Left => {
+                first.copy_from_slice(left);
+                second.copy_from_slice(left);
+            }
+            InputMode::Right => {
+                first.copy_from_slice(right);
+                second.copy_from_slice(right);
+            }
+            InputMode::MonoSum => {
+                for ((m, l), r) in first.iter_mut().zip(left).zip(right) {
+                    *m = 0.5 * (l + r);
+                }
+                second.copy_from_slice(first);
+            }
+        }
+    }
+
     /// Renders `frames` frames at offset `at` of the host block.
     fn render(
         &mut self,
@@ -1015,13 +1145,14 @@ impl Engine {
         frames: usize,
     ) {
         let channels = self.config.recorded_channels;
-        // Input, sanitized: NaN or infinite samples must not poison the history and loops.
-        for c in 0..channels {
-            let source = &main[c.min(main.len() - 1)][at..at + frames];
-            for (d, &s) in self.input[c][..frames].iter_mut().zip(source) {
-                *d = if s.is_finite() { s } else { 0.0 };
-            }
-        }
+        self.read_input(main, at, frames);
+        // The PA is quiet while a take that asks for it records; the chunk starts where the
+        // take starts or stops, so the mute ramp begins on exactly that sample.
+        let pa_quiet =
+            self.take.is_some() && (self.take_mutes_pa || self.settings.pa_mute_while_recording);
+        self.output
+            .set_pa_muted(pa_quiet, self.blend_samples() as u32);
+        self.update_metronome_grid();
         let [input_0, input_1] = &self.input;
         let input: [&[f32]; 2] = [&input_0[..frames], &input_1[..frames]];
         self.history.write(&input[..channels]);
@@ -1042,16 +1173,17 @@ impl Engine {
                     track.fill = None;
                 }
             }
-            track.mix_into(self.now_samples, &mut bus);
+            track.mix_into(self.now_samples, &mut bus, &mut self.track_scratch);
         }
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
-        self.gains.mix(
+        self.output.mix(
             [input[0], input[monitor_right]],
             [&bus[0][..], &bus[1][..]],
             main,
             phones,
             at,
+            self.now_samples,
         );
 
         self.now_samples += frames as u64;

@@ -54,13 +54,17 @@ pub struct TrackPoolKeeper {
     channels: usize,
     /// Frames per channel per buffer.
     capacity_frames: usize,
+    /// Stereo frames of effect (delay) memory per buffer.
+    fx_memory_frames: usize,
 }
 
-/// Creates both ends, with `spare_count` buffers of `channels` x `capacity_frames` allocated now.
-/// Returns `None` if that memory cannot be had. Not realtime-safe.
+/// Creates both ends, with `spare_count` buffers of `channels` x `capacity_frames` (plus
+/// `fx_memory_frames` of effect memory) allocated now. Returns `None` if that memory cannot be
+/// had. Not realtime-safe.
 pub fn track_pool(
     channels: usize,
     capacity_frames: usize,
+    fx_memory_frames: usize,
     spare_count: usize,
 ) -> Option<(TrackPool, TrackPoolKeeper)> {
     let (spares_tx, spares_rx) = rtrb::RingBuffer::new(spare_count.max(1));
@@ -76,6 +80,7 @@ pub fn track_pool(
         retired: retired_rx,
         channels,
         capacity_frames,
+        fx_memory_frames,
     };
     keeper.service().ok()?;
     let pool = TrackPool {
@@ -217,8 +222,12 @@ impl TrackPoolKeeper {
             self.provided_list_capacity = wanted;
         }
         while !self.spares.is_full() {
-            let buffer =
-                TrackBuffer::try_new(self.channels, self.capacity_frames).ok_or(OutOfMemory)?;
+            let buffer = TrackBuffer::try_with_fx_memory(
+                self.channels,
+                self.capacity_frames,
+                self.fx_memory_frames,
+            )
+            .ok_or(OutOfMemory)?;
             let _ = self.spares.push(buffer);
             self.live_buffers += 1;
             added += 1;
@@ -233,7 +242,7 @@ mod tests {
 
     #[test]
     fn spares_are_prepared_and_retired_buffers_recycled_zeroed() {
-        let (mut pool, mut keeper) = track_pool(2, 8, 2).unwrap();
+        let (mut pool, mut keeper) = track_pool(2, 8, 0, 2).unwrap();
         assert_eq!(pool.spares_ready(), 2);
         let mut a = pool.take_spare().unwrap();
         let b = pool.take_spare().unwrap();
@@ -248,7 +257,7 @@ mod tests {
 
     #[test]
     fn larger_track_lists_come_on_request() {
-        let (mut pool, mut keeper) = track_pool(1, 8, 1).unwrap();
+        let (mut pool, mut keeper) = track_pool(1, 8, 0, 1).unwrap();
         assert!(pool.take_list().is_none());
         pool.request_list(100);
         pool.request_list(40);

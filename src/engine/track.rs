@@ -5,13 +5,16 @@
 //! allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
 
 use super::capture::HistoryFill;
+use super::fx::chain::FxChain;
 use super::memory::try_alloc_touched;
 use super::ramp::Ramp;
 
-/// Planar audio storage for a track or a take in progress, sized when allocated.
+/// Planar audio storage for a track or a take in progress, sized when allocated, followed by the
+/// memory of the track's delay effect.
 #[derive(Debug)]
 pub struct TrackBuffer {
-    /// Planar samples: channel `c` is `data[c * capacity_frames..(c + 1) * capacity_frames]`.
+    /// Planar samples: channel `c` is `data[c * capacity_frames..(c + 1) * capacity_frames]`;
+    /// after the audio, the delay effect's memory.
     data: Box<[f32]>,
     /// Frames per channel.
     capacity_frames: usize,
@@ -23,11 +26,27 @@ impl TrackBuffer {
     /// Allocates a silent buffer, or `None` when out of memory. Not realtime-safe: called by the
     /// pool keeper.
     pub fn try_new(channels: usize, capacity_frames: usize) -> Option<Self> {
+        Self::try_with_fx_memory(channels, capacity_frames, 0)
+    }
+
+    /// A silent buffer with `fx_memory_frames` stereo frames of delay memory after the audio.
+    pub fn try_with_fx_memory(
+        channels: usize,
+        capacity_frames: usize,
+        fx_memory_frames: usize,
+    ) -> Option<Self> {
+        let audio = channels.checked_mul(capacity_frames)?;
         Some(Self {
-            data: try_alloc_touched(channels.checked_mul(capacity_frames)?)?,
+            data: try_alloc_touched(audio.checked_add(fx_memory_frames.checked_mul(2)?)?)?,
             capacity_frames,
             channels,
         })
+    }
+
+    /// The audio (all channels, planar) and the delay memory, borrowed together.
+    pub fn audio_and_fx_memory(&mut self) -> (&[f32], &mut [f32]) {
+        let (audio, fx) = self.data.split_at_mut(self.channels * self.capacity_frames);
+        (audio, fx)
     }
 
     /// Frames per channel.
@@ -58,6 +77,10 @@ impl TrackBuffer {
     }
 }
 
+/// The rate a new track's effect chain assumes; the engine replaces the chain with one at its
+/// own rate when it adds the track to the mix.
+const DEFAULT_FX_RATE_HZ: f32 = 48_000.0;
+
 /// Whether a track sounds, or is fading out on its way to the redo stack or to be freed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackState {
@@ -87,6 +110,10 @@ pub struct Track {
     pub audibility: Ramp,
     /// Fade for undo/redo/clear (0..1, linear), ramped.
     pub fade: Ramp,
+    /// Reverse playback (0 forward, 1 reversed), ramped: a crossfade between the two readings.
+    pub reverse: Ramp,
+    /// Filter, drive and delay, applied on playback (the audio is never altered).
+    pub fx: FxChain,
     /// The player muted this track.
     pub muted: bool,
     /// The player soloed this track.
@@ -98,7 +125,7 @@ pub struct Track {
 }
 
 impl Track {
-    /// A playing track at unity gain, centred, audible.
+    /// A playing track at unity gain, centred, audible, without effects.
     pub fn new(buffer: TrackBuffer, length_samples: u64, origin_samples: u64) -> Self {
         Self {
             buffer,
@@ -108,6 +135,8 @@ impl Track {
             pan: Ramp::at(0.0),
             audibility: Ramp::at(1.0),
             fade: Ramp::at(1.0),
+            reverse: Ramp::at(0.0),
+            fx: FxChain::new(DEFAULT_FX_RATE_HZ),
             muted: false,
             soloed: false,
             state: TrackState::Playing,
@@ -126,61 +155,148 @@ impl Track {
         self.fade.is_idle() && self.fade.target() == 0.0
     }
 
-    /// True when none of the ramps shaping the output is moving (the fast path applies).
-    fn ramps_idle(&self) -> bool {
-        self.gain.is_idle()
-            && self.pan.is_idle()
-            && self.audibility.is_idle()
-            && self.fade.is_idle()
-    }
-
     /// Adds this track's next `out[0].len()` samples, starting at absolute time `t_samples`, to the
-    /// stereo bus `out`. Realtime-safe.
-    pub fn mix_into(&mut self, t_samples: u64, out: &mut [&mut [f32]; 2]) {
+    /// stereo bus `out`. `scratch` (at least as long) holds the track's signal while its effects
+    /// run. Realtime-safe.
+    pub fn mix_into(
+        &mut self,
+        t_samples: u64,
+        out: &mut [&mut [f32]; 2],
+        scratch: &mut [Box<[f32]>; 2],
+    ) {
         let frames = out[0].len();
         if self.is_faded_out() {
-            for ramp in [&mut self.gain, &mut self.pan, &mut self.audibility] {
+            for ramp in [
+                &mut self.gain,
+                &mut self.pan,
+                &mut self.audibility,
+                &mut self.reverse,
+            ] {
                 ramp.skip(frames as u32);
             }
             return;
         }
+        if self.fx.is_bypassed() && self.reverse.is_idle() && self.reverse.target() == 0.0 {
+            self.mix_plain(t_samples, out);
+            return;
+        }
+        let [left, right] = scratch;
+        let (left, right) = (&mut left[..frames], &mut right[..frames]);
+        self.read_with_reverse(t_samples, left, right);
+        let (_, fx_memory) = self.buffer.audio_and_fx_memory();
+        self.fx.process(left, right, fx_memory);
+        let source: [&[f32]; 2] = [left, right];
+        self.apply_gains(&source, out, 0);
+    }
+
+    /// The common case: no effect, forward playback, straight from the buffer to the bus.
+    fn mix_plain(&mut self, t_samples: u64, out: &mut [&mut [f32]; 2]) {
+        let frames = out[0].len();
         let length = self.length_samples as usize;
         let mut index = self.index_at(t_samples) as usize;
         let mut done = 0;
         while done < frames {
             let run = (frames - done).min(length - index);
-            if self.ramps_idle() {
-                let level = self.gain.value() * self.audibility.value() * self.fade.value();
-                let pans = balance(self.pan.value());
-                for (c, out_channel) in out.iter_mut().enumerate() {
-                    let source = &self.source(c)[index..index + run];
-                    let g = level * if c == 0 { pans.0 } else { pans.1 };
-                    for (d, s) in out_channel[done..done + run].iter_mut().zip(source) {
-                        *d += s * g;
-                    }
-                }
-            } else {
-                for i in 0..run {
-                    let level = self.gain.next_sample()
-                        * self.audibility.next_sample()
-                        * self.fade.next_sample();
-                    let (left, right) = balance(self.pan.next_sample());
-                    let left_source = self.source(0)[index + i];
-                    let right_source = self.source(1)[index + i];
-                    // Same association as the fast path, so the result never depends on
-                    // where a block split falls.
-                    out[0][done + i] += left_source * (level * left);
-                    out[1][done + i] += right_source * (level * right);
-                }
-            }
+            let source = [self.source(0), self.source(1)].map(|s| &s[index..index + run]);
+            // Split borrows: gains read `self`, sources borrow `self.buffer`.
+            let mut gains = TrackGains::of(self);
+            gains.apply(&source, out, done);
+            gains.store(self);
             done += run;
             index = (index + run) % length;
         }
     }
 
+    /// Reads the loop into `left`/`right`, crossfading to the time-reversed loop by `reverse`.
+    fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
+        let length = self.length_samples as usize;
+        let start = self.index_at(t_samples) as usize;
+        let channels = self.buffer.channels();
+        for (c, dest) in [left, right].into_iter().enumerate() {
+            let source = &self.buffer.channel(c.min(channels - 1))[..length];
+            let mut reverse = self.reverse;
+            for (i, d) in dest.iter_mut().enumerate() {
+                let index = (start + i) % length;
+                let w = reverse.next_sample();
+                let (forward, backward) = (source[index], source[length - 1 - index]);
+                *d = match w {
+                    0.0 => forward,
+                    1.0 => backward,
+                    _ => forward + (backward - forward) * w,
+                };
+            }
+            if c == 1 {
+                self.reverse = reverse;
+            }
+        }
+    }
+
+    /// Gains and pan from `source` into `out[..][at..]`, advancing the ramps.
+    fn apply_gains(&mut self, source: &[&[f32]; 2], out: &mut [&mut [f32]; 2], at: usize) {
+        let mut gains = TrackGains::of(self);
+        gains.apply(source, out, at);
+        gains.store(self);
+    }
+
     /// The samples feeding output channel `c` (a mono track feeds both).
     fn source(&self, c: usize) -> &[f32] {
         self.buffer.channel(c.min(self.buffer.channels() - 1))
+    }
+}
+
+/// A track's gain ramps, copied out so the audio can be borrowed at the same time.
+struct TrackGains {
+    gain: Ramp,
+    pan: Ramp,
+    audibility: Ramp,
+    fade: Ramp,
+}
+
+impl TrackGains {
+    fn of(track: &Track) -> Self {
+        Self {
+            gain: track.gain,
+            pan: track.pan,
+            audibility: track.audibility,
+            fade: track.fade,
+        }
+    }
+
+    fn store(self, track: &mut Track) {
+        track.gain = self.gain;
+        track.pan = self.pan;
+        track.audibility = self.audibility;
+        track.fade = self.fade;
+    }
+
+    /// Adds `source` with gain and pan to `out[..][at..]`.
+    fn apply(&mut self, source: &[&[f32]; 2], out: &mut [&mut [f32]; 2], at: usize) {
+        let run = source[0].len();
+        let idle = self.gain.is_idle()
+            && self.pan.is_idle()
+            && self.audibility.is_idle()
+            && self.fade.is_idle();
+        if idle {
+            let level = self.gain.value() * self.audibility.value() * self.fade.value();
+            let pans = balance(self.pan.value());
+            for (c, out_channel) in out.iter_mut().enumerate() {
+                let g = level * if c == 0 { pans.0 } else { pans.1 };
+                for (d, s) in out_channel[at..at + run].iter_mut().zip(source[c]) {
+                    *d += s * g;
+                }
+            }
+        } else {
+            for i in 0..run {
+                let level = self.gain.next_sample()
+                    * self.audibility.next_sample()
+                    * self.fade.next_sample();
+                let (left, right) = balance(self.pan.next_sample());
+                // Same association as the idle path, so the result never depends on where a
+                // block split falls.
+                out[0][at + i] += source[0][i] * (level * left);
+                out[1][at + i] += source[1][i] * (level * right);
+            }
+        }
     }
 }
 
@@ -209,7 +325,8 @@ mod tests {
         for &size in sizes {
             let mut left = vec![0.0; size];
             let mut right = vec![0.0; size];
-            track.mix_into(t, &mut [&mut left, &mut right]);
+            let mut scratch = [0, 1].map(|_| vec![0.0; size].into_boxed_slice());
+            track.mix_into(t, &mut [&mut left, &mut right], &mut scratch);
             all.extend(left);
             t += size as u64;
         }

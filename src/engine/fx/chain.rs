@@ -169,13 +169,16 @@ impl FxChain {
                 }
                 switch(&mut self.delay.wet, on);
             }
-            FxControl::ToggleDelay => self.apply(FxControl::SetDelay(!self.delay_on()), ramp_samples),
+            FxControl::ToggleDelay => {
+                self.apply(FxControl::SetDelay(!self.delay_on()), ramp_samples)
+            }
             FxControl::DelaySettings {
                 time_secs,
                 feedback,
                 mix,
             } => {
-                let time = finite_or(time_secs, DEFAULT_DELAY_SECS).clamp(0.001, super::delay::MAX_DELAY_SECS);
+                let time = finite_or(time_secs, DEFAULT_DELAY_SECS)
+                    .clamp(0.001, super::delay::MAX_DELAY_SECS);
                 self.delay.time_frames.ramp_to(time * rate, ramp_samples);
                 self.delay.feedback = finite_or(feedback, 0.35).clamp(0.0, 0.95);
                 self.delay.mix = finite_or(mix, 0.5).clamp(0.0, 1.0);
@@ -186,11 +189,17 @@ impl FxChain {
                 switch(&mut self.filter.wet, false);
                 switch(&mut self.drive.wet, false);
                 switch(&mut self.delay.wet, false);
-                self.filter.cutoff_hz.ramp_to(DEFAULT_CUTOFF_HZ, ramp_samples);
+                self.filter
+                    .cutoff_hz
+                    .ramp_to(DEFAULT_CUTOFF_HZ, ramp_samples);
                 self.filter.mode = fresh.filter.mode;
                 self.filter.q = fresh.filter.q;
-                self.drive.amount.ramp_to(fresh.drive.amount.target(), ramp_samples);
-                self.delay.time_frames.ramp_to(fresh.delay.time_frames.target(), ramp_samples);
+                self.drive
+                    .amount
+                    .ramp_to(fresh.drive.amount.target(), ramp_samples);
+                self.delay
+                    .time_frames
+                    .ramp_to(fresh.delay.time_frames.target(), ramp_samples);
                 self.delay.feedback = fresh.delay.feedback;
                 self.delay.mix = fresh.delay.mix;
             }
@@ -266,7 +275,9 @@ impl FxChain {
         for i in 0..left.len() {
             let wet = d.wet.next_sample() * d.mix;
             let time = d.time_frames.next_sample();
-            let echo = d.state.process(memory, [left[i], right[i]], time, d.feedback);
+            let echo = d
+                .state
+                .process(memory, [left[i], right[i]], time, d.feedback);
             left[i] += echo[0] * wet;
             right[i] += echo[1] * wet;
         }
@@ -285,11 +296,17 @@ mod tests {
 
     /// Largest sample-to-sample step of a signal.
     fn max_step(x: &[f32]) -> f32 {
-        x.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max)
+        x.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max)
     }
 
     /// Runs a 220 Hz sine through `chain` in 64-frame runs, toggling with `at_frame`.
-    fn run(chain: &mut FxChain, frames: usize, mut at_frame: impl FnMut(usize, &mut FxChain)) -> Vec<f32> {
+    fn run(
+        chain: &mut FxChain,
+        frames: usize,
+        mut at_frame: impl FnMut(usize, &mut FxChain),
+    ) -> Vec<f32> {
         let mut memory = vec![0.0; 2 * delay_memory_frames(48_000.0)];
         let mut out = Vec::new();
         for start in (0..frames).step_by(64) {
@@ -306,7 +323,11 @@ mod tests {
 
     #[test]
     fn switching_effects_on_and_off_never_clicks() {
-        for control in [FxControl::SetFilter, FxControl::SetDrive, FxControl::SetDelay] {
+        for control in [
+            FxControl::SetFilter,
+            FxControl::SetDrive,
+            FxControl::SetDelay,
+        ] {
             let configured = || {
                 let mut chain = FxChain::new(48_000.0);
                 chain.apply(
@@ -350,7 +371,14 @@ mod tests {
     #[test]
     fn delay_echo_lands_at_its_time_and_level() {
         let mut chain = FxChain::new(48_000.0);
-        chain.apply(FxControl::DelaySettings { time_secs: 0.01, feedback: 0.0, mix: 0.5 }, 0);
+        chain.apply(
+            FxControl::DelaySettings {
+                time_secs: 0.01,
+                feedback: 0.0,
+                mix: 0.5,
+            },
+            0,
+        );
         chain.apply(FxControl::SetDelay(true), 0);
         let mut memory = vec![0.0; 2 * delay_memory_frames(48_000.0)];
         let mut left = vec![0.0; 1_000];

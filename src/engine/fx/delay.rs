@@ -92,7 +92,10 @@ mod tests {
         delay.process(&mut memory, [1.0, 1.0], 10.0, 0.0);
         delay.restart();
         for _ in 0..20 {
-            assert_eq!(delay.process(&mut memory, [0.0, 0.0], 10.0, 0.0), [0.0, 0.0]);
+            assert_eq!(
+                delay.process(&mut memory, [0.0, 0.0], 10.0, 0.0),
+                [0.0, 0.0]
+            );
         }
     }
 }

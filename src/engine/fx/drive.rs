@@ -34,7 +34,10 @@ mod tests {
         assert!((saturate(1.0, 8.0, m) - 1.0).abs() < 1e-6);
         assert!(saturate(0.25, 8.0, m) > 0.9, "quiet parts are pushed up");
         assert!(saturate(-0.25, 8.0, m) < -0.9, "symmetric");
-        assert!(saturate(3.0, 8.0, m) <= 1.0 + 1e-6, "never above full scale beyond it");
+        assert!(
+            saturate(3.0, 8.0, m) <= 1.0 + 1e-6,
+            "never above full scale beyond it"
+        );
         assert!((saturate(0.01, 1.0, makeup(1.0)) - 0.01 * makeup(1.0)).abs() < 1e-4);
     }
 }

@@ -54,7 +54,10 @@ mod tests {
                 let y = limiter.process([x, -0.5 * x], ceiling);
                 peak = peak.max(y[0].abs()).max(y[1].abs());
             }
-            assert!(peak <= ceiling, "{rate} Hz: peak {peak} above ceiling {ceiling}");
+            assert!(
+                peak <= ceiling,
+                "{rate} Hz: peak {peak} above ceiling {ceiling}"
+            );
             // Below the ceiling, after release, the limiter is transparent.
             for _ in 0..(rate as usize) {
                 limiter.process([0.1, 0.1], ceiling);

@@ -420,10 +420,11 @@ fn a_second_trigger_press_cancels_it() {
 }
 
 #[test]
-fn nan_input_never_reaches_loops_or_output() {
+fn nan_input_becomes_silence_for_its_chunk_and_is_counted() {
     let (mut engine, mut keeper) = new_engine();
     let mut input = signal_until(100_000, 60_000);
-    for t in (0..60_000).step_by(97) {
+    // A burst of bad samples inside the take.
+    for t in (20_000..20_300).step_by(7) {
         input[0][t] = f32::NAN;
         input[1][t] = f32::INFINITY;
     }
@@ -437,11 +438,18 @@ fn nan_input_never_reaches_loops_or_output() {
         ],
         &[128],
     );
-    assert!(out.main.iter().flatten().all(|s| s.is_finite()));
     assert!(
-        out.main[0][70_000..].iter().any(|&s| s != 0.0),
-        "the loop plays"
+        out.main
+            .iter()
+            .chain(&out.phones)
+            .flatten()
+            .all(|s| s.is_finite())
     );
+    assert!(engine.status().bad_input_chunks >= 2);
+    // The loop plays, with silence where the bad chunks were.
+    let loop_at = |t: u64| out.main[0][(55_000 + (t - 5_000)) as usize];
+    assert!(loop_at(30_000) != 0.0);
+    assert_eq!(loop_at(20_100), 0.0);
 }
 
 /// An engine with a one-second anchor recorded at 10 000: (engine, keeper, s0, L).
@@ -561,6 +569,7 @@ fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
     engine.set_host_grid(Some(HostGrid {
         bar_origin_samples: 3_000.0,
         bar_length_samples: 96_000.0,
+        beats_per_bar: 4,
     }));
     let press = 195_500; // nearest bar: 195 000
     continue_run(

@@ -3,6 +3,7 @@
 
 mod behaviour;
 mod long_session;
+mod outputs;
 mod properties;
 
 use crate::engine::command::{Command, TimedCommand};
