@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 //! Shared set-up for the engine benchmarks: an engine at 48 kHz with N loops playing.
 
-use loopmate::engine::command::{Command, TimedCommand};
+use loopmate::engine::command::{Command, TimedCommand, TrackControl, TrackTarget};
+use loopmate::engine::fx::chain::FxControl;
 use loopmate::engine::pool::TrackPoolKeeper;
 use loopmate::engine::{Engine, EngineConfig, EngineSettings};
 
@@ -67,4 +68,23 @@ pub fn engine_with_tracks(tracks: usize) -> (Engine, TrackPoolKeeper) {
     }
     keeper.service().expect("memory");
     (engine, keeper)
+}
+
+/// Switches filter, drive and delay on for every playing track (and lets the ramps finish).
+pub fn all_effects_on(engine: &mut Engine) {
+    let tracks = engine.playing_tracks().count() as u32;
+    let mut commands = Vec::new();
+    for n in 0..tracks {
+        for fx in [
+            FxControl::SetFilter(true),
+            FxControl::SetDrive(true),
+            FxControl::SetDelay(true),
+        ] {
+            commands.push(Command::Track(TrackTarget::Index(n), TrackControl::Fx(fx)));
+        }
+    }
+    step(engine, &commands);
+    for _ in 0..100 {
+        step(engine, &[]);
+    }
 }

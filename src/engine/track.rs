@@ -212,6 +212,20 @@ impl Track {
         let length = self.length_samples as usize;
         let start = self.index_at(t_samples) as usize;
         let channels = self.buffer.channels();
+        if self.reverse.is_idle() && self.reverse.target() == 0.0 {
+            // Forward only: contiguous copies.
+            for (c, dest) in [left, right].into_iter().enumerate() {
+                let source = &self.buffer.channel(c.min(channels - 1))[..length];
+                let (mut index, mut done) = (start, 0);
+                while done < dest.len() {
+                    let run = (dest.len() - done).min(length - index);
+                    dest[done..done + run].copy_from_slice(&source[index..index + run]);
+                    done += run;
+                    index = (index + run) % length;
+                }
+            }
+            return;
+        }
         for (c, dest) in [left, right].into_iter().enumerate() {
             let source = &self.buffer.channel(c.min(channels - 1))[..length];
             let mut reverse = self.reverse;

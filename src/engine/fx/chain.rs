@@ -227,11 +227,15 @@ impl FxChain {
             let c = SvfCoefficients::new(f.cutoff_hz.value(), f.q, self.sample_rate_hz);
             f.coefficients = c;
             let wet = f.wet.value();
-            for (channel, state) in [&mut *left, &mut *right].into_iter().zip(&mut f.state) {
-                for x in channel.iter_mut() {
-                    let y = state.process(*x, &c, f.mode);
-                    *x += (y - *x) * wet;
-                }
+            let [state_left, state_right] = &mut f.state;
+            // Both channels in one loop: two independent recursions run side by side.
+            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+                let (yl, yr) = (
+                    state_left.process(*l, &c, f.mode),
+                    state_right.process(*r, &c, f.mode),
+                );
+                *l += (yl - *l) * wet;
+                *r += (yr - *r) * wet;
             }
         } else {
             for i in 0..left.len() {
@@ -253,8 +257,10 @@ impl FxChain {
         if d.wet.is_idle() && d.amount.is_idle() {
             let (wet, amount) = (d.wet.value(), d.amount.value());
             let gain = makeup(amount);
-            for x in left.iter_mut().chain(right.iter_mut()) {
-                *x += (saturate(*x, amount, gain) - *x) * wet;
+            for channel in [left, right] {
+                for x in channel.iter_mut() {
+                    *x += (saturate(*x, amount, gain) - *x) * wet;
+                }
             }
         } else {
             for i in 0..left.len() {

@@ -38,24 +38,34 @@ impl DelayState {
         let delay = delay_frames.clamp(1.0, (frames - 2) as f32);
         let whole = delay as usize;
         let fraction = delay - whole as f32;
-        let mut echo = [0.0; 2];
-        for (c, out) in echo.iter_mut().enumerate() {
-            let channel = &memory[c * frames..(c + 1) * frames];
-            let read = |back: usize| {
-                if back > self.valid_frames {
-                    0.0
-                } else {
-                    channel[(self.write_index + frames - back) % frames]
-                }
+        // Two taps around the fractional position; older than what was written reads as silence.
+        let tap = |back: usize| {
+            let index = if self.write_index >= back {
+                self.write_index - back
+            } else {
+                self.write_index + frames - back
             };
-            *out = read(whole) * (1.0 - fraction) + read(whole + 1) * fraction;
+            (index, back <= self.valid_frames)
+        };
+        let (near, near_valid) = tap(whole);
+        let (far, far_valid) = tap(whole + 1);
+        let (left, right) = memory.split_at_mut(frames);
+        let mut echo = [0.0; 2];
+        for (out, channel) in echo.iter_mut().zip([&*left, &*right]) {
+            let a = if near_valid { channel[near] } else { 0.0 };
+            let b = if far_valid { channel[far] } else { 0.0 };
+            *out = a + (b - a) * fraction;
         }
-        for c in 0..2 {
-            let value = input[c] + feedback.clamp(0.0, 0.95) * echo[c];
-            // Keep denormals and runaway values out of the loop.
-            memory[c * frames + self.write_index] = if value.abs() < 1e-20 { 0.0 } else { value };
+        let feedback = feedback.clamp(0.0, 0.95);
+        for (channel, (x, e)) in [left, right].into_iter().zip(input.into_iter().zip(echo)) {
+            let value = x + feedback * e;
+            // Keep denormals out of the loop.
+            channel[self.write_index] = if value.abs() < 1e-20 { 0.0 } else { value };
         }
-        self.write_index = (self.write_index + 1) % frames;
+        self.write_index += 1;
+        if self.write_index == frames {
+            self.write_index = 0;
+        }
         self.valid_frames = (self.valid_frames + 1).min(frames);
         echo
     }
