@@ -4,6 +4,10 @@
 
 mod command_buttons;
 mod status_panel;
+mod triggers;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +50,10 @@ impl LoopmateApp {
         let status = *self.link.status.lock().read();
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
+        let cancel = triggers::show(ui, &status);
         ui.separator();
-        if let Some(command) = command_buttons::show(ui, &self.note_map) {
+        let pressed = command_buttons::show(ui, &self.note_map);
+        for command in cancel.into_iter().chain(pressed) {
             // A full queue (the audio thread stopped) drops the press rather than block.
             let _ = self.link.commands.lock().push(command);
         }

@@ -41,11 +41,17 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
     if status.pa_muted {
         flags.push("PA muted");
     }
-    if status.pending_count > 0 {
-        flags.push("trigger pending");
+    if status.limiter_gain < 0.99 {
+        flags.push("limiting");
     }
     if !flags.is_empty() {
         ui.label(flags.join(", "));
+    }
+    if status.bad_input_chunks > 0 {
+        ui.label(format!(
+            "Bad input (NaN/inf) silenced {} times",
+            status.bad_input_chunks
+        ));
     }
     if let Some(message) = status.message {
         ui.label(message_text(message));
