@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Opens the real editor (the standalone, dummy audio backend) in a virtual X server and saves a
+# screenshot: `tests/editor/screenshot.sh [OUT.png]` (default assets/editor.png).
+# Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
+# installs them). Exits non-zero if the program dies or panics before the screenshot.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+out="${1:-$root/assets/editor.png}"
+binary="${LOOPMATE_BIN:-$root/target/debug/loopmate}"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+inner() {
+  "$binary" --backend dummy >"$log" 2>&1 &
+  pid=$!
+  # Give the window time to map and draw a few frames (software GL is slow).
+  sleep "${LOOPMATE_SCREENSHOT_DELAY:-4}"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "loopmate exited early:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  import -window root "$out"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  if grep -qi "panicked" "$log"; then
+    echo "loopmate panicked:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
+if [ "${LOOPMATE_INSIDE_XVFB:-}" = 1 ]; then
+  inner
+else
+  LOOPMATE_INSIDE_XVFB=1 LIBGL_ALWAYS_SOFTWARE=1 \
+    xvfb-run -a -s "-screen 0 760x480x24" bash "$0" "$out"
+  echo "saved $out"
+fi
