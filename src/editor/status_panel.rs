@@ -59,30 +59,24 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
 }
 
 /// What a message says to the player.
-pub fn message_text(message: EngineMessage) -> String {
+pub fn message_text(message: EngineMessage) -> &'static str {
     match message {
-        EngineMessage::NoTrackStorage => {
-            "No memory ready for a new take: the take was refused.".to_owned()
-        }
-        EngineMessage::TakeTooShort => "Take too short for a loop: dropped.".to_owned(),
+        EngineMessage::NoTrackStorage => "No memory ready for a new take: the take was refused.",
+        EngineMessage::TakeTooShort => "Take too short for a loop: dropped.",
         EngineMessage::TakeStoppedAtLimit => {
-            "Take stopped at the longest loop the history length allows.".to_owned()
+            "Take stopped at the longest loop the history length allows."
         }
-        EngineMessage::ScheduleFull => "Too many commands at once: one was dropped.".to_owned(),
-        EngineMessage::TooManyTracks => "No free track slot: the take was refused.".to_owned(),
+        EngineMessage::ScheduleFull => "Too many commands at once: one was dropped.",
+        EngineMessage::TooManyTracks => "No free track slot: the take was refused.",
         EngineMessage::NeedsAnchor => {
-            "Record a first loop (or start the host transport) before using that.".to_owned()
+            "Record a first loop (or start the host transport) before using that."
         }
         EngineMessage::NeedsHostTransport => {
-            "That waits for the host's bars: start the host transport.".to_owned()
+            "That waits for the host's bars: start the host transport."
         }
         EngineMessage::CaptureTooLong => {
             "Capture refused: the history does not hold that much. Lengthen the history or \
              capture fewer cycles."
-                .to_owned()
-        }
-        EngineMessage::NotImplemented(command) => {
-            format!("'{}' is not available yet.", command.label())
         }
     }
 }

@@ -161,8 +161,6 @@ pub enum EngineMessage {
     NeedsHostTransport,
     /// A capture asked for more audio than the history holds.
     CaptureTooLong,
-    /// The command is not available yet in this version.
-    NotImplemented(Command),
 }
 
 /// What the take recorder is doing.
