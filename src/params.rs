@@ -18,6 +18,9 @@ pub struct LoopmateParams {
     /// Input monitor level on the PA (linear gain, shown in dB).
     #[id = "monitor_gain"]
     pub monitor_gain: FloatParam,
+    /// Input monitor on the PA on or off (the level is kept).
+    #[id = "monitor_on"]
+    pub monitor_on: BoolParam,
     /// Loop mix level on the PA (linear gain, shown in dB).
     #[id = "loop_gain"]
     pub loop_gain: FloatParam,
@@ -266,6 +269,7 @@ impl Default for LoopmateParams {
     fn default() -> Self {
         Self {
             monitor_gain: level_param("Monitor"),
+            monitor_on: BoolParam::new("Monitor on", true),
             loop_gain: level_param("Loops"),
             master_gain: level_param("Master"),
             limiter_ceiling_db: FloatParam::new(
@@ -368,7 +372,11 @@ impl LoopmateParams {
         EngineSettings {
             blend_ms: finite(self.blend_ms.value(), 50.0).clamp(1.0, 500.0),
             lenience_ms: finite(self.lenience_ms.value(), 200.0).clamp(0.0, 1000.0),
-            monitor_gain: level(&self.monitor_gain),
+            monitor_gain: if self.monitor_on.value() {
+                level(&self.monitor_gain)
+            } else {
+                0.0
+            },
             loop_gain: level(&self.loop_gain),
             master_gain: level(&self.master_gain),
             limiter_ceiling: util::db_to_gain(
