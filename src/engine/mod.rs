@@ -1033,8 +1033,34 @@ impl Engine {
             .find(|track| track.state == TrackState::Playing)
     }
 
+    /// The current beat length in seconds: the host's, else the anchor cycle's.
+    fn beat_secs(&self) -> Option<f32> {
+        self.output
+            .metronome
+            .grid
+            .map(|grid| (grid.beat_samples / f64::from(self.config.sample_rate_hz)) as f32)
+    }
+
     fn control_track(&mut self, target: TrackTarget, control: TrackControl) {
         let blend = self.blend_samples() as u32;
+        let control = match control {
+            TrackControl::Fx(FxControl::DelayBeats {
+                beats,
+                feedback,
+                mix,
+            }) => match self.beat_secs() {
+                Some(beat) => TrackControl::Fx(FxControl::DelaySettings {
+                    time_secs: beats * beat,
+                    feedback,
+                    mix,
+                }),
+                None => {
+                    self.say(EngineMessage::NeedsAnchor);
+                    return;
+                }
+            },
+            other => other,
+        };
         let track = match target {
             TrackTarget::Last => self.last_playing_track(),
             TrackTarget::Index(n) => self

@@ -32,6 +32,10 @@ pub enum FxControl {
         feedback: f32,
         mix: f32,
     },
+    /// Delay time as a note value in beats (e.g. 0.75 = dotted eighth in 4/4), feedback and
+    /// echo level. The engine turns beats into seconds at the current tempo (host, else the
+    /// anchor cycle); without a tempo it refuses.
+    DelayBeats { beats: f32, feedback: f32, mix: f32 },
     /// Reverse playback on or off (tracks only).
     SetReverse(bool),
     /// Every effect off, settings back to defaults.
@@ -183,7 +187,7 @@ impl FxChain {
                 self.delay.feedback = finite_or(feedback, 0.35).clamp(0.0, 0.95);
                 self.delay.mix = finite_or(mix, 0.5).clamp(0.0, 1.0);
             }
-            FxControl::SetReverse(_) => {}
+            FxControl::SetReverse(_) | FxControl::DelayBeats { .. } => {}
             FxControl::Reset => {
                 let fresh = Self::new(rate);
                 switch(&mut self.filter.wet, false);

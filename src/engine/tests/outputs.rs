@@ -225,3 +225,32 @@ fn note_53_echoes_the_last_track_and_55_resets_it() {
         assert_eq!(with_delay.main[0][t as usize], dry(t), "t={t}");
     }
 }
+
+#[test]
+fn a_delay_in_note_values_follows_the_tempo() {
+    // Anchor of one second = 4 beats (the default beats per cycle): a beat is 12 000 samples.
+    let half_beat = Command::Track(
+        TrackTarget::Last,
+        TrackControl::Fx(FxControl::DelayBeats {
+            beats: 0.5,
+            feedback: 0.0,
+            mix: 0.5,
+        }),
+    );
+    let on = Command::Track(
+        TrackTarget::Last,
+        TrackControl::Fx(FxControl::SetDelay(true)),
+    );
+    let (engine, out) = anchor_session(
+        EngineSettings::default(),
+        200_000,
+        58_000,
+        &[(60_000, half_beat), (60_000, on)],
+    );
+    let track = engine.playing_tracks().next().unwrap();
+    let dry = |t: u64| track.buffer.channel(0)[((t - 10_000) % 48_000) as usize];
+    for t in (60_000 + 6_000 + BLEND as u64)..200_000 {
+        let expected = dry(t) + 0.5 * dry(t - 6_000);
+        assert!((out.main[0][t as usize] - expected).abs() < 1e-5, "t={t}");
+    }
+}
