@@ -4,6 +4,7 @@
 
 mod command_buttons;
 mod status_panel;
+mod track_rows;
 mod triggers;
 
 #[cfg(test)]
@@ -53,7 +54,11 @@ impl LoopmateApp {
         let cancel = triggers::show(ui, &status);
         ui.separator();
         let pressed = command_buttons::show(ui, &self.note_map);
-        for command in cancel.into_iter().chain(pressed) {
+        ui.separator();
+        let track_control = egui::ScrollArea::vertical()
+            .show(ui, |ui| track_rows::show(ui, &status))
+            .inner;
+        for command in cancel.into_iter().chain(pressed).chain(track_control) {
             // A full queue (the audio thread stopped) drops the press rather than block.
             let _ = self.link.commands.lock().push(command);
         }

@@ -8,8 +8,9 @@ use egui_kittest::kittest::Queryable;
 use parking_lot::Mutex;
 
 use super::{EditorLink, LoopmateApp};
-use crate::engine::command::{Command, NoteMap, TriggerAction};
-use crate::engine::{EngineStatus, PendingTrigger, RecordingState};
+use crate::engine::command::{Command, NoteMap, TrackControl, TrackTarget, TriggerAction};
+use crate::engine::fx::chain::FxControl;
+use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
 
 /// An editor showing `status`, and the consumer end of its command queue.
 fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
@@ -24,7 +25,22 @@ fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
 }
 
 fn playing_status() -> EngineStatus {
+    let track = TrackStatus {
+        cycles: 1,
+        gain: 1.0,
+        pan: 0.0,
+        muted: false,
+        soloed: false,
+        filter_on: false,
+        drive_on: false,
+        delay_on: true,
+        reversed: false,
+    };
+    let mut tracks = [None; crate::engine::SHOWN_TRACKS];
+    tracks[0] = Some(track);
+    tracks[1] = Some(TrackStatus { cycles: 2, ..track });
     EngineStatus {
+        tracks,
         now_samples: 500_000,
         cycle_length_samples: Some(96_000),
         cycle_position_samples: 24_000,
@@ -78,4 +94,30 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
         Ok(Command::Trigger(spec)) => assert_eq!(spec.action, TriggerAction::ToggleMixMute),
         other => panic!("expected the trigger again, got {other:?}"),
     }
+}
+
+#[test]
+fn track_rows_switch_that_tracks_effects() {
+    let (mut app, mut commands) = editor(playing_status());
+    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("Track 2 (2 cycles)");
+    harness.get_by_label("Filter 2").click();
+    harness.run();
+    harness.get_by_label("Delay 1").click();
+    harness.run();
+    assert_eq!(
+        commands.pop(),
+        Ok(Command::Track(
+            TrackTarget::Index(1),
+            TrackControl::Fx(FxControl::SetFilter(true))
+        ))
+    );
+    assert_eq!(
+        commands.pop(),
+        Ok(Command::Track(
+            TrackTarget::Index(0),
+            TrackControl::Fx(FxControl::SetDelay(false))
+        )),
+        "the delay was on: the switch turns it off"
+    );
 }

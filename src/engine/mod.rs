@@ -195,6 +195,8 @@ pub struct EngineStatus {
     pub mix_muted: bool,
     /// Whether the PA (main output) is muted.
     pub pa_muted: bool,
+    /// The first `SHOWN_TRACKS` playing tracks.
+    pub tracks: [Option<TrackStatus>; SHOWN_TRACKS],
     /// Triggers waiting to fire (the first `SHOWN_TRIGGERS` are listed in `triggers`).
     pub pending_count: usize,
     /// Pending triggers, earliest first.
@@ -209,6 +211,32 @@ pub struct EngineStatus {
     pub message: Option<EngineMessage>,
     /// Increments with every message.
     pub message_serial: u64,
+}
+
+/// Tracks whose controls the status reports (the first ones in the mix).
+pub const SHOWN_TRACKS: usize = 16;
+
+/// One track's state, as the editor shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackStatus {
+    /// Loop length in cycles of the anchor.
+    pub cycles: u32,
+    /// Gain (linear) the track is heading to.
+    pub gain: f32,
+    /// Pan (-1 ..= 1) the track is heading to.
+    pub pan: f32,
+    /// Muted by the player.
+    pub muted: bool,
+    /// Soloed by the player.
+    pub soloed: bool,
+    /// Filter on.
+    pub filter_on: bool,
+    /// Drive on.
+    pub drive_on: bool,
+    /// Delay on.
+    pub delay_on: bool,
+    /// Playing backwards.
+    pub reversed: bool,
 }
 
 /// A trigger waiting to fire, as the editor lists it.
@@ -235,6 +263,7 @@ impl EngineStatus {
             recording: RecordingState::Idle,
             mix_muted: false,
             pa_muted: false,
+            tracks: [None; SHOWN_TRACKS],
             pending_count: 0,
             triggers: [None; SHOWN_TRIGGERS],
             storage_refusals: 0,
@@ -474,7 +503,23 @@ impl Engine {
                 pending_count += 1;
             }
         }
+        let mut tracks = [None; SHOWN_TRACKS];
+        let cycle_length = self.cycle.map_or(1, |c| c.length_samples.max(1));
+        for (slot, track) in tracks.iter_mut().zip(self.playing_tracks()) {
+            *slot = Some(TrackStatus {
+                cycles: (track.length_samples / cycle_length) as u32,
+                gain: track.gain.target(),
+                pan: track.pan.target(),
+                muted: track.muted,
+                soloed: track.soloed,
+                filter_on: track.fx.filter_on(),
+                drive_on: track.fx.drive_on(),
+                delay_on: track.fx.delay_on(),
+                reversed: track.reverse.target() > 0.0,
+            });
+        }
         EngineStatus {
+            tracks,
             sample_rate_hz: self.config.sample_rate_hz,
             now_samples: self.now_samples,
             cycle_length_samples: self.cycle.map(|c| c.length_samples),

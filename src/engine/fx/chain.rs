@@ -140,6 +140,16 @@ impl FxChain {
         self.delay.wet.target() > 0.0
     }
 
+    /// Whether the filter is on (or turning on).
+    pub fn filter_on(&self) -> bool {
+        self.filter.wet.target() > 0.0
+    }
+
+    /// Whether the drive is on (or turning on).
+    pub fn drive_on(&self) -> bool {
+        self.drive.wet.target() > 0.0
+    }
+
     /// Applies a change, ramped over `ramp_samples`. Reverse is the owner's business.
     pub fn apply(&mut self, control: FxControl, ramp_samples: u32) {
         let rate = self.sample_rate_hz;
