@@ -4,6 +4,7 @@
 
 mod command_buttons;
 mod status_panel;
+mod track_fx;
 mod track_rows;
 mod triggers;
 
@@ -38,12 +39,18 @@ pub struct LoopmateApp {
     link: EditorLink,
     /// The note map, for button labels.
     note_map: NoteMap,
+    /// The effect settings being edited.
+    track_fx: track_fx::TrackFxSettings,
 }
 
 impl LoopmateApp {
     /// An editor drawing from and sending to `link`.
     pub fn new(link: EditorLink, note_map: NoteMap) -> Self {
-        Self { link, note_map }
+        Self {
+            link,
+            note_map,
+            track_fx: track_fx::TrackFxSettings::default(),
+        }
     }
 
     /// Draws one frame (also used headless in tests).
@@ -55,10 +62,17 @@ impl LoopmateApp {
         ui.separator();
         let pressed = command_buttons::show(ui, &self.note_map);
         ui.separator();
+        let track_count = status.tracks.iter().flatten().count();
+        let fx_changes = track_fx::show(ui, &mut self.track_fx, track_count);
         let track_control = egui::ScrollArea::vertical()
             .show(ui, |ui| track_rows::show(ui, &status))
             .inner;
-        for command in cancel.into_iter().chain(pressed).chain(track_control) {
+        let commands = cancel
+            .into_iter()
+            .chain(pressed)
+            .chain(track_control)
+            .chain(fx_changes);
+        for command in commands {
             // A full queue (the audio thread stopped) drops the press rather than block.
             let _ = self.link.commands.lock().push(command);
         }
@@ -77,7 +91,7 @@ impl NiceEguiApp for LoopmateApp {
 /// Builds the plugin's editor.
 pub fn create(link: EditorLink, note_map: NoteMap) -> Option<EguiEditor<LoopmateApp>> {
     nice_plug_egui::create_egui_editor(
-        EguiEditorState::from_size(LogicalSize::new(720.0, 420.0), 1.0),
+        EguiEditorState::from_size(LogicalSize::new(820.0, 640.0), 1.0),
         RepaintNotifier::new(),
         EguiNiceSettings::new().with_tile("Loopmate"),
         LoopmateApp::new(link, note_map),

@@ -121,3 +121,18 @@ fn track_rows_switch_that_tracks_effects() {
         "the delay was on: the switch turns it off"
     );
 }
+
+#[test]
+fn the_effect_sliders_send_settings_for_the_chosen_track() {
+    let (mut app, mut commands) = editor(playing_status());
+    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("High-pass").click();
+    harness.run();
+    match commands.pop() {
+        Ok(Command::Track(
+            TrackTarget::Index(0),
+            TrackControl::Fx(FxControl::FilterSettings { mode, .. }),
+        )) => assert_eq!(mode, crate::engine::fx::filter::FilterMode::HighPass),
+        other => panic!("expected the filter settings of track 1, got {other:?}"),
+    }
+}

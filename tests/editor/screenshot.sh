@@ -34,6 +34,6 @@ if [ "${LOOPMATE_INSIDE_XVFB:-}" = 1 ]; then
   inner
 else
   LOOPMATE_INSIDE_XVFB=1 LIBGL_ALWAYS_SOFTWARE=1 \
-    xvfb-run -a -s "-screen 0 760x480x24" bash "$0" "$out"
+    xvfb-run -a -s "-screen 0 820x640x24" bash "$0" "$out"
   echo "saved $out"
 fi
