@@ -4,6 +4,7 @@ use crate::engine::{EngineMessage, EngineStatus, RecordingState};
 
 /// Draws `status`.
 pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
+    input_meter(ui, status);
     let rate = status.sample_rate_hz.max(1.0) as f64;
     match status.cycle_length_samples {
         Some(length) => {
@@ -56,6 +57,29 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
     if let Some(message) = status.message {
         ui.label(message_text(message));
     }
+}
+
+/// The input level in dBFS over -60..0 dB, red once the input has clipped.
+fn input_meter(ui: &mut egui::Ui, status: &EngineStatus) {
+    let db = 20.0 * status.input_peak.max(1e-6).log10();
+    let fill = ((db + 60.0) / 60.0).clamp(0.0, 1.0);
+    let clipped = status.input_clips > 0;
+    let text = if clipped {
+        format!("Input {db:.0} dBFS - CLIPPED {} times", status.input_clips)
+    } else {
+        format!("Input {db:.0} dBFS")
+    };
+    let colour = if clipped {
+        egui::Color32::from_rgb(220, 40, 40)
+    } else {
+        egui::Color32::from_rgb(40, 170, 80)
+    };
+    ui.add(
+        egui::ProgressBar::new(fill)
+            .text(text)
+            .fill(colour)
+            .desired_height(16.0),
+    );
 }
 
 /// What a message says to the player.

@@ -136,3 +136,16 @@ fn the_effect_sliders_send_settings_for_the_chosen_track() {
         other => panic!("expected the filter settings of track 1, got {other:?}"),
     }
 }
+
+#[test]
+fn the_input_meter_shows_the_level_and_clipping() {
+    let mut status = playing_status();
+    status.input_peak = 0.1;
+    let (mut app, _) = editor(status);
+    let harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("Input -20 dBFS");
+    status.input_clips = 3;
+    let (mut app, _) = editor(status);
+    let harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("Input -20 dBFS - CLIPPED 3 times");
+}

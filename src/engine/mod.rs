@@ -54,6 +54,8 @@ pub const SPARE_TAKES: usize = 4;
 const MIN_ANCHOR_SECS: f32 = 0.1;
 /// Fade used around a restart's jump, in seconds.
 const DECLICK_SECS: f32 = 0.005;
+/// Fall time constant of the input peak meter, in seconds.
+const METER_FALL_SECS: f32 = 0.3;
 /// Highest track gain reachable with gain-up presses (+12 dB).
 const MAX_TRACK_GAIN: f32 = 4.0;
 
@@ -207,6 +209,10 @@ pub struct EngineStatus {
     pub bad_input_chunks: u64,
     /// The PA limiter's gain (1 = not limiting).
     pub limiter_gain: f32,
+    /// Input peak level with a 300 ms fall (linear, both channels).
+    pub input_peak: f32,
+    /// Chunks whose input reached full scale (clipping at the interface), since activation.
+    pub input_clips: u64,
     /// The latest message, and a counter that changes with every new one.
     pub message: Option<EngineMessage>,
     /// Increments with every message.
@@ -269,6 +275,8 @@ impl EngineStatus {
             storage_refusals: 0,
             bad_input_chunks: 0,
             limiter_gain: 1.0,
+            input_peak: 0.0,
+            input_clips: 0,
             message: None,
             message_serial: 0,
         }
@@ -347,6 +355,10 @@ pub struct Engine {
     storage_refusals: u64,
     /// Input chunks replaced by silence because they held NaN or infinite samples.
     bad_input_chunks: u64,
+    /// Input peak level with a 300 ms fall (linear).
+    input_peak: f32,
+    /// Chunks whose input reached full scale.
+    input_clips: u64,
 }
 
 impl Engine {
@@ -383,6 +395,8 @@ impl Engine {
             message_serial: 0,
             storage_refusals: 0,
             bad_input_chunks: 0,
+            input_peak: 0.0,
+            input_clips: 0,
         };
         Some((engine, keeper))
     }
@@ -534,6 +548,8 @@ impl Engine {
             storage_refusals: self.storage_refusals,
             bad_input_chunks: self.bad_input_chunks,
             limiter_gain: self.output.limiter_gain(),
+            input_peak: self.input_peak,
+            input_clips: self.input_clips,
             message: self.message,
             message_serial: self.message_serial,
         }
@@ -1181,6 +1197,16 @@ impl Engine {
             self.input[1][..frames].fill(0.0);
             return;
         }
+        let chunk_peak = left
+            .iter()
+            .chain(right)
+            .fold(0.0f32, |peak, s| peak.max(s.abs()));
+        if chunk_peak >= 1.0 {
+            self.input_clips += 1;
+        }
+        // Peak hold with a 300 ms fall, so a meter read at the display rate misses no peak.
+        let fall = (-(frames as f32) / (METER_FALL_SECS * self.config.sample_rate_hz)).exp();
+        self.input_peak = chunk_peak.max(self.input_peak * fall);
         let [first, second] = &mut self.input;
         let (first, second) = (&mut first[..frames], &mut second[..frames]);
         match self.settings.input_mode {
