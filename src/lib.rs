@@ -38,6 +38,8 @@ pub struct Loopmate {
     block_commands: Vec<TimedCommand>,
     /// Commands from the editor.
     editor_commands: rtrb::Consumer<Command>,
+    /// The command switches' states at the end of the last block (a command fires on off -> on).
+    command_switches: [bool; 9],
     /// The master effect settings last sent to the engine.
     master_fx_sent: Option<[engine::fx::chain::FxControl; 4]>,
     /// Status snapshots to the editor.
@@ -57,6 +59,7 @@ impl Default for Loopmate {
             note_map: NoteMap::default(),
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             master_fx_sent: None,
+            command_switches: [false; 9],
             editor_commands: commands_rx,
             status_in,
             editor_link: editor::EditorLink {
@@ -175,6 +178,20 @@ impl Plugin for Loopmate {
         // time order, so the list stays sorted).
         while let Ok(command) = self.editor_commands.pop() {
             push_command(commands, 0, command);
+        }
+        // Command switches (host automation): nice-plug splits the block at every automation
+        // point, so a switch turned on acts at exactly its sample.
+        for ((on, command), was_on) in self
+            .params
+            .commands
+            .switches()
+            .into_iter()
+            .zip(&mut self.command_switches)
+        {
+            if on && !*was_on {
+                push_command(commands, 0, command);
+            }
+            *was_on = on;
         }
         while let Some(event) = context.next_event() {
             if let NoteEvent::NoteOn {

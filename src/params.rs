@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::engine::command::Command;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
@@ -60,6 +61,9 @@ pub struct LoopmateParams {
     /// Master effects on the PA's loop mix.
     #[nested(group = "Master FX")]
     pub master_fx: MasterFxParams,
+    /// The commands as momentary switches, for host automation, MIDI learn and control surfaces.
+    #[nested(group = "Commands")]
+    pub commands: CommandParams,
     /// Seam crossfade and fade length in milliseconds.
     #[id = "blend_ms"]
     pub blend_ms: FloatParam,
@@ -216,6 +220,72 @@ impl MasterFxParams {
     }
 }
 
+/// One momentary switch per command: a command fires when its switch goes from off to on.
+#[derive(Params)]
+pub struct CommandParams {
+    /// Record toggle.
+    #[id = "cmd_record"]
+    pub record: BoolParam,
+    /// Capture the last cycles.
+    #[id = "cmd_capture"]
+    pub capture: BoolParam,
+    /// Undo.
+    #[id = "cmd_undo"]
+    pub undo: BoolParam,
+    /// Redo.
+    #[id = "cmd_redo"]
+    pub redo: BoolParam,
+    /// Clear everything.
+    #[id = "cmd_clear"]
+    pub clear: BoolParam,
+    /// Mute/unmute the mix at the cycle end (trigger).
+    #[id = "cmd_mute_cycle_end"]
+    pub mute_at_cycle_end: BoolParam,
+    /// Mute/unmute the mix now.
+    #[id = "cmd_mute_mix"]
+    pub mute_mix: BoolParam,
+    /// Record the next cycle with the PA muted (trigger).
+    #[id = "cmd_record_next_cycle"]
+    pub record_next_cycle: BoolParam,
+    /// Restart the loops.
+    #[id = "cmd_restart"]
+    pub restart: BoolParam,
+}
+
+impl Default for CommandParams {
+    fn default() -> Self {
+        let switch = |name: &str| BoolParam::new(name, false);
+        Self {
+            record: switch("Record"),
+            capture: switch("Capture"),
+            undo: switch("Undo"),
+            redo: switch("Redo"),
+            clear: switch("Clear"),
+            mute_at_cycle_end: switch("Mute at cycle end"),
+            mute_mix: switch("Mute mix"),
+            record_next_cycle: switch("Record next cycle"),
+            restart: switch("Restart"),
+        }
+    }
+}
+
+impl CommandParams {
+    /// Each switch's state with the command it sends.
+    pub fn switches(&self) -> [(bool, Command); 9] {
+        [
+            (self.record.value(), Command::RecordToggle),
+            (self.capture.value(), Command::Capture),
+            (self.undo.value(), Command::Undo),
+            (self.redo.value(), Command::Redo),
+            (self.clear.value(), Command::Clear),
+            (self.mute_at_cycle_end.value(), Command::MuteMixAtCycleEnd),
+            (self.mute_mix.value(), Command::ToggleMixMute),
+            (self.record_next_cycle.value(), Command::RecordNextCycle),
+            (self.restart.value(), Command::Restart),
+        ]
+    }
+}
+
 /// How many cycles a capture takes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureCycles {
@@ -305,6 +375,7 @@ impl Default for LoopmateParams {
             ),
             input_mode: EnumParam::new("Input", InputChannels::Stereo),
             master_fx: MasterFxParams::default(),
+            commands: CommandParams::default(),
             blend_ms: FloatParam::new(
                 "Blend",
                 50.0,

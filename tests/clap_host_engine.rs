@@ -143,3 +143,29 @@ fn a_trigger_sent_twice_before_it_fires_is_cancelled() {
         );
     }
 }
+
+#[test]
+fn the_record_switch_parameter_records_at_its_automation_sample() {
+    // A host automating the "cmd_record" switch (on at s, off a few samples later) records the
+    // anchor exactly like note 47 does.
+    let record = common::clap_host::param_id("cmd_record");
+    let (s0, s1) = (S0 as u64, (S0 + L) as u64);
+    let events: Vec<TimedEvent> = [s0, s1]
+        .iter()
+        .flat_map(|&at| {
+            [
+                TimedEvent::param_value(at, record, 1.0),
+                TimedEvent::param_value(at + 8, record, 0.0),
+            ]
+        })
+        .collect();
+    let input = tones(S0 + 3 * L, S0 + L);
+    let mut plugin = TestPlugin::activate(RATE);
+    let automated = plugin.run_fixed(&input, &events, BLOCK, None);
+    plugin.deactivate();
+    let by_note = render(&input, &[]);
+    assert_eq!(
+        automated, by_note,
+        "same loop, same samples as with note 47"
+    );
+}
