@@ -52,14 +52,15 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) -> Option<Command> {
                 }
             }
             ui.label(format!("{:+.1} dB", 20.0 * track.gain.max(1e-6).log10()));
-            if ui.button(format!("- {}", n + 1)).clicked() {
-                send(TrackControl::ScaleGain(0.8));
-            }
-            if ui.button(format!("+ {}", n + 1)).clicked() {
-                send(TrackControl::ScaleGain(1.2));
-            }
-            if ui.button(format!("Reset {}", n + 1)).clicked() {
-                send(TrackControl::Reset);
+            let buttons = [
+                ("-", TrackControl::ScaleGain(0.8)),
+                ("+", TrackControl::ScaleGain(1.2)),
+                ("Reset", TrackControl::Reset),
+            ];
+            for (name, control) in buttons {
+                if ui.button(format!("{name} {}", n + 1)).clicked() {
+                    send(control);
+                }
             }
         });
     }
