@@ -1287,12 +1287,10 @@ impl Engine {
 
     /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.
     fn hand_back_discarded_tracks(&mut self) {
-        while let Some(index) = self
-            .tracks
-            .iter()
-            .position(|track| track.state == TrackState::Discarding && track.is_faded_out())
-        {
-            let track = self.tracks.remove(index);
+        // One pass, no allocation: `extract_if` moves the matching tracks out in place.
+        let silent =
+            |track: &mut Track| track.state == TrackState::Discarding && track.is_faded_out();
+        for track in self.tracks.extract_if(.., silent) {
             self.pool.retire_buffer(track.buffer);
         }
     }
