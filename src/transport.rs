@@ -45,6 +45,7 @@ pub fn host_grid(
         bar_origin_samples: block_start_samples as f64 + (bar_start - pos) * samples_per_quarter,
         bar_length_samples: quarters_per_bar * samples_per_quarter,
         beats_per_bar: numerator as u32,
+        origin_bar: (bar_start / quarters_per_bar).round(),
     })
 }
 
@@ -64,6 +65,10 @@ mod tests {
         let grid = host_grid(&transport, 100_000, 48_000.0).unwrap();
         assert_eq!(grid.bar_length_samples, 96_000.0);
         assert_eq!(grid.bar_origin_samples, 100_000.0 - 24_000.0);
+        assert_eq!(
+            grid.origin_bar, 1.0,
+            "quarter 4 starts bar 1 (bar 0 starts at 0)"
+        );
         transport.time_signature = Some((3, 4));
         transport.bar_start_pos_beats = None;
         let grid = host_grid(&transport, 0, 48_000.0).unwrap();

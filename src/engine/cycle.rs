@@ -82,6 +82,9 @@ pub struct HostGrid {
     pub bar_length_samples: f64,
     /// Beats in a bar (the time signature's numerator).
     pub beats_per_bar: u32,
+    /// The host's bar count at `bar_origin_samples` (bar 0 starts at song position 0), so that
+    /// loops can follow the host's bar positions, not only its bar lines.
+    pub origin_bar: f64,
 }
 
 impl HostGrid {
@@ -119,6 +122,7 @@ mod tests {
             bar_origin_samples: 1000.5,
             bar_length_samples: 96_000.25,
             beats_per_bar: 4,
+            origin_bar: 0.0,
         };
         assert_eq!(grid.bar_after(0), 1001);
         assert_eq!(grid.bar_after(1001), 97_001);

@@ -19,6 +19,7 @@ pub mod mix;
 pub mod pool;
 pub mod ramp;
 pub mod schedule;
+pub mod sync;
 pub mod take;
 pub mod track;
 
@@ -34,6 +35,7 @@ use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use schedule::Schedule;
+use sync::{HostSync, SyncSettings};
 use take::Take;
 use track::{Track, TrackState};
 
@@ -106,6 +108,8 @@ pub struct EngineSettings {
     pub input_latency_samples: u32,
     /// Cycles a capture takes from the history (1, 2, 4 or 8).
     pub capture_cycles: u32,
+    /// Host sync: free or following the host's bars, the anchor's bar count, transport stop.
+    pub sync: SyncSettings,
 }
 
 impl Default for EngineSettings {
@@ -127,6 +131,7 @@ impl Default for EngineSettings {
             input_mode: InputMode::Stereo,
             input_latency_samples: 0,
             capture_cycles: 1,
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -312,6 +317,8 @@ enum Action {
     },
     /// The jump of a restart, after its declick fade-out.
     RestartJump,
+    /// Host sync: align the loops to the host's bars (fading them in after a jump's fade-out).
+    HostAlign { fade_in: bool },
 }
 
 /// The loop engine. Owned by the audio thread.
@@ -328,6 +335,8 @@ pub struct Engine {
     cycle: Option<Cycle>,
     /// The host's bar grid while its transport plays.
     host_grid: Option<HostGrid>,
+    /// How the loops follow the host's bars (host sync).
+    sync: HostSync,
     /// Every track, oldest (the anchor) first: playing ones, undone ones kept (silent) for redo
     /// after the last playing one, and cleared ones fading out until they are handed back.
     tracks: Vec<Track>,
@@ -382,6 +391,7 @@ impl Engine {
             history,
             cycle: None,
             host_grid: None,
+            sync: HostSync::default(),
             tracks: Vec::with_capacity(INITIAL_TRACK_SLOTS),
             take: None,
             take_mutes_pa: false,
@@ -478,6 +488,7 @@ impl Engine {
                 + u64::from(self.settings.input_latency_samples);
             self.schedule_action(at, Action::Command(timed.command));
         }
+        self.follow_host();
         self.pool.flush_backlog();
         self.adopt_larger_track_list();
 
@@ -615,8 +626,13 @@ impl Engine {
 
     fn schedule_action(&mut self, at_samples: u64, action: Action) {
         // The engine's own actions due at a sample run before the player's commands at that
-        // sample, whichever block queued them.
-        let priority = u8::from(matches!(action, Action::Command(_)));
+        // sample, whichever block queued them; host alignment runs first of all, so that what
+        // starts or ends at that sample sees the aligned loops.
+        let priority = match action {
+            Action::HostAlign { .. } => 0,
+            Action::Command(_) => 2,
+            _ => 1,
+        };
         if self.schedule.push(at_samples, priority, action).is_err() {
             self.say(EngineMessage::ScheduleFull);
         }
@@ -635,6 +651,7 @@ impl Engine {
                     remaining,
                 } => self.fire_trigger(action, every, remaining),
                 Action::RestartJump => self.restart_jump(),
+                Action::HostAlign { fade_in } => self.host_align(fade_in),
             }
         }
     }
@@ -687,16 +704,14 @@ impl Engine {
         if self.schedule.cancel(|a| *a == Action::StartTake) > 0 {
             return;
         }
-        match self.cycle {
-            None => self.begin_take(now, false),
-            Some(cycle) => {
-                let start = cycle.snap(now, self.lenience_samples());
-                if start > now {
-                    self.schedule_action(start, Action::StartTake);
-                } else {
-                    self.begin_take(start, false);
-                }
-            }
+        let start = match self.cycle {
+            None => self.host_take_start(now).unwrap_or(now),
+            Some(cycle) => cycle.snap(now, self.lenience_samples()),
+        };
+        if start > now {
+            self.schedule_action(start, Action::StartTake);
+        } else {
+            self.begin_take(start, false);
         }
     }
 
@@ -727,6 +742,9 @@ impl Engine {
             return;
         };
         self.schedule_action(start_samples + limit, Action::StopTake);
+        if let Some(end) = self.host_fixed_take_end(start_samples) {
+            self.schedule_action(end.min(start_samples + limit), Action::StopTake);
+        }
         self.take = Some(take);
         self.take_mutes_pa = pa_muted;
     }
@@ -738,7 +756,9 @@ impl Engine {
             .take_limit_samples(take.capacity_frames())
             .map_or(now, |limit| start + limit);
         let stop = match self.cycle {
-            None => now,
+            None => self
+                .host_take_stop(start, now)
+                .map_or(now, |stop| stop.min(limit)),
             Some(cycle) => {
                 let snapped = cycle.snap(now, self.lenience_samples());
                 // Never past the length limit (a restart can move the grid under a take).
@@ -774,7 +794,13 @@ impl Engine {
         let take_samples = take.len_frames() as u64;
         let at_limit = limit == Some(take_samples);
         let (length, new_cycle) = match self.cycle {
-            Some(cycle) => (cycle.track_length(take_samples.max(1)), None),
+            Some(cycle) => {
+                // Following the host, the grid may have slipped a sample under the take.
+                let slack = self.host_slip_samples();
+                let length = cycle.track_length(take_samples.saturating_sub(slack).max(1));
+                take.truncate_at(take.start_samples() + length);
+                (length, None)
+            }
             None => {
                 let min = ms_to_samples(MIN_ANCHOR_SECS * 1000.0, self.config.sample_rate_hz);
                 if take.len_frames() < min.max(1) {
@@ -789,10 +815,12 @@ impl Engine {
                 (take_samples, Some(cycle))
             }
         };
+        let lock = new_cycle.map(|cycle| self.bar_lock_for(cycle));
         let track = take.into_track(length, self.blend_samples(), &self.history);
         if self.push_track(track) {
             if new_cycle.is_some() {
                 self.cycle = new_cycle;
+                self.sync.lock = lock.flatten();
             }
             if at_limit {
                 self.say(EngineMessage::TakeStoppedAtLimit);
@@ -887,10 +915,12 @@ impl Engine {
         ));
         self.discard_redo();
         if self.push_track(track) && self.cycle.is_none() {
-            self.cycle = Some(Cycle {
+            let cycle = Cycle {
                 origin_samples: source,
                 length_samples: length,
-            });
+            };
+            self.cycle = Some(cycle);
+            self.sync.lock = self.bar_lock_for(cycle);
         }
     }
 
@@ -1058,7 +1088,8 @@ impl Engine {
     }
 
     fn restart(&mut self) {
-        if self.cycle.is_none() {
+        // Locked to the host, the loops are where the host's bars say; only the host moves them.
+        if self.cycle.is_none() || self.host_locked() {
             return;
         }
         let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);

@@ -77,6 +77,10 @@ impl TrackBuffer {
     }
 }
 
+/// Declick fade of a loop restarting before or after its audio ends (host tempo changed), in
+/// frames (5 ms at 48 kHz).
+pub const RESTART_FADE_FRAMES: u64 = 240;
+
 /// The rate a new track's effect chain assumes; the engine replaces the chain with one at its
 /// own rate when it adds the track to the mix.
 const DEFAULT_FX_RATE_HZ: f32 = 48_000.0;
@@ -99,6 +103,10 @@ pub struct Track {
     pub buffer: TrackBuffer,
     /// Loop length in samples: the cycle length times a power of two.
     pub length_samples: u64,
+    /// Frames of recorded audio (the loop length it was recorded at). Differs from
+    /// `length_samples` only after the host tempo changed under a host-synced loop: the audio
+    /// then restarts every `length_samples`, cut short or followed by silence (see `sync.rs`).
+    pub content_samples: u64,
     /// Absolute time (samples since activation) at which buffer index 0 plays; the index played at
     /// time `t` is `(t - origin_samples) mod length_samples`.
     pub origin_samples: u64,
@@ -130,6 +138,7 @@ impl Track {
         Self {
             buffer,
             length_samples,
+            content_samples: length_samples,
             origin_samples,
             gain: Ramp::at(1.0),
             pan: Ramp::at(0.0),
@@ -176,13 +185,21 @@ impl Track {
             }
             return;
         }
-        if self.fx.is_bypassed() && self.reverse.is_idle() && self.reverse.target() == 0.0 {
+        let restarts = self.content_samples != self.length_samples;
+        if !restarts
+            && self.fx.is_bypassed()
+            && self.reverse.is_idle()
+            && self.reverse.target() == 0.0
+        {
             self.mix_plain(t_samples, out);
             return;
         }
         let [left, right] = scratch;
         let (left, right) = (&mut left[..frames], &mut right[..frames]);
         self.read_with_reverse(t_samples, left, right);
+        if restarts {
+            self.apply_restart_fades(t_samples, left, right);
+        }
         let (_, fx_memory) = self.buffer.audio_and_fx_memory();
         self.fx.process(left, right, fx_memory);
         let source: [&[f32]; 2] = [left, right];
@@ -241,6 +258,31 @@ impl Track {
             }
             if c == 1 {
                 self.reverse = reverse;
+            }
+        }
+    }
+
+    /// Declicks a loop whose audio no longer fills its length (after a host tempo change): each
+    /// pass fades in over its first [`RESTART_FADE_FRAMES`] and out over the last ones before the
+    /// audio ends or is cut by the loop's restart, silent past the audio. A pure function of the
+    /// playback index, so block splits never change it.
+    fn apply_restart_fades(&self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
+        let end = self.content_samples.min(self.length_samples);
+        let fade = RESTART_FADE_FRAMES.min(end / 2).max(1) as f32;
+        let mut index = self.index_at(t_samples);
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let gain = if index >= end {
+                0.0
+            } else {
+                ((index + 1) as f32 / fade)
+                    .min((end - index) as f32 / fade)
+                    .min(1.0)
+            };
+            *l *= gain;
+            *r *= gain;
+            index += 1;
+            if index == self.length_samples {
+                index = 0;
             }
         }
     }

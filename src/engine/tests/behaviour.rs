@@ -10,15 +10,7 @@ use crate::engine::{EngineMessage, RecordingState};
 
 /// The anchor loop expected from a take of `[s0, s1)` of the test signal (seam crossfaded).
 fn expected_anchor(channel: usize, s0: u64, s1: u64) -> Vec<f32> {
-    let length = (s1 - s0) as usize;
-    let mut loop_: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
-    for j in 0..BLEND {
-        let w = (j + 1) as f32 / (BLEND + 1) as f32;
-        let end = test_signal(channel, s1 - BLEND as u64 + j as u64);
-        let pre = test_signal(channel, s0 - BLEND as u64 + j as u64);
-        loop_[length - BLEND + j] = end * (1.0 - w) + pre * w;
-    }
-    loop_
+    expected_loop(channel, s0, s1, BLEND)
 }
 
 fn assert_close(got: f32, expected: f32, what: &str) {
@@ -570,6 +562,7 @@ fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
         bar_origin_samples: 3_000.0,
         bar_length_samples: 96_000.0,
         beats_per_bar: 4,
+        origin_bar: 0.0,
     }));
     let press = 195_500; // nearest bar: 195 000
     continue_run(

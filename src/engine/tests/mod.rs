@@ -5,6 +5,7 @@ mod behaviour;
 mod long_session;
 mod outputs;
 mod properties;
+mod sync;
 
 use crate::engine::command::{Command, TimedCommand};
 use crate::engine::pool::TrackPoolKeeper;
@@ -23,6 +24,20 @@ pub fn test_signal(channel: usize, t: u64) -> f32 {
     h ^= h >> 29;
     let noise = (h % 1000) as f32 / 1000.0 - 0.5;
     (0.3 * phase.sin()) as f32 + 0.02 * noise
+}
+
+/// The loop expected from a take of `[s0, s1)` of the test signal: its end crossfaded into the
+/// `blend` samples before `s0` (the seam).
+pub fn expected_loop(channel: usize, s0: u64, s1: u64, blend: usize) -> Vec<f32> {
+    let length = (s1 - s0) as usize;
+    let mut loop_: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
+    for j in 0..blend {
+        let w = (j + 1) as f32 / (blend + 1) as f32;
+        let end = test_signal(channel, s1 - blend as u64 + j as u64);
+        let pre = test_signal(channel, s0 - blend as u64 + j as u64);
+        loop_[length - blend + j] = end * (1.0 - w) + pre * w;
+    }
+    loop_
 }
 
 /// Stereo input: the test signal until `until`, silence after (so loops are heard alone).
@@ -74,6 +89,19 @@ pub fn run(
     commands: &[(u64, Command)],
     block_sizes: &[usize],
 ) -> Rendered {
+    run_with(engine, keeper, input, commands, block_sizes, |_| {})
+}
+
+/// [`run`], calling `before_block` with the engine before each block (as a host sets the
+/// transport and parameters).
+pub fn run_with(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    input: &[Vec<f32>; 2],
+    commands: &[(u64, Command)],
+    block_sizes: &[usize],
+    mut before_block: impl FnMut(&mut Engine),
+) -> Rendered {
     let frames = input[0].len();
     let mut main = input.clone();
     let mut phones = [vec![0.0; frames], vec![0.0; frames]];
@@ -82,6 +110,7 @@ pub fn run(
     let mut sizes = block_sizes.iter().cycle();
     while at < frames {
         let size = (*sizes.next().unwrap()).min(frames - at);
+        before_block(engine);
         let start = engine.now_samples();
         block_commands.clear();
         for &(time, command) in commands {

@@ -100,6 +100,7 @@ fn metronome_clicks_on_host_beats_in_the_headphones_only_and_is_never_recorded()
         bar_origin_samples: 4_000.0,
         bar_length_samples: 96_000.0,
         beats_per_bar: 3,
+        origin_bar: 0.0,
     }));
     // Silent input: anything in the loop would be the click.
     let input = signal_until(300_000, 0);

@@ -1,0 +1,441 @@
+//! Host sync: loops that follow the host's bars.
+//!
+//! In host mode, with the transport playing and no anchor yet, a take starts on a host bar line
+//! and stops on one, so the anchor cycle is a whole number of bars at the host tempo. The anchor
+//! is then *locked* to the host: it knows which host bar it started on and how many bars it
+//! spans. At every block the engine compares where its loops are with where the host says they
+//! should be, and:
+//! - at every anchor-cycle boundary on the host's grid, moves all loops by the rounding error
+//!   (at most a sample or two: a bar is rarely a whole number of samples, so loop positions are
+//!   derived from the host's bar positions instead of accumulating a rounded length);
+//! - after a jump of the host timeline (a loop region, scrubbing) or a tempo change, fades the
+//!   loops out, puts them where the host is, and fades them back in;
+//! - when the transport stops, keeps them running or fades them out, as the player chose.
+//!
+//! Tempo changes *restart* the loops: each loop's length becomes its bar count at the new tempo
+//! and its audio plays at the recorded speed from every loop start (never resampled: the pitch
+//! of an acoustic instrument must not change), cut short or followed by silence, with 5 ms
+//! declick fades (see `Track::apply_restart_fades`).
+//!
+//! Realtime: everything here runs on the audio thread; nothing allocates.
+
+use super::cycle::{Cycle, HostGrid};
+use super::{Action, DECLICK_SECS, Engine, ms_to_samples};
+
+/// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
+/// without a fade; larger ones are a jump of the host timeline.
+const JUMP_TOLERANCE_MS: f32 = 1.0;
+/// Longest anchor the "auto" bar count picks, in bars.
+const MAX_AUTO_BARS: u32 = 64;
+
+/// Where the loops take their tempo from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// The anchor loop defines the tempo; the host transport is ignored (except by triggers on
+    /// the next bar, capture without an anchor and the metronome).
+    Free,
+    /// Follow the host transport while it plays: whole bars, started and stopped on the host's
+    /// bar grid, kept aligned to its bar positions and tempo.
+    Host,
+}
+
+/// How many bars a host-synced anchor spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarCount {
+    /// 1, 2, 4, 8... bars: the power of two nearest to the recorded length.
+    Auto,
+    /// Exactly this many bars: the take stops by itself after them.
+    Fixed(u32),
+}
+
+/// What loops do when the host transport stops (host mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportStop {
+    /// Loops run on freely from where they are (and re-align when the transport plays again).
+    KeepRunning,
+    /// Loops fade out, and fade back in aligned to the host when the transport plays again.
+    StopLoops,
+}
+
+/// The player's host-sync settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Free or host.
+    pub mode: SyncMode,
+    /// Bars of a host-synced anchor.
+    pub bars: BarCount,
+    /// Loops when the transport stops.
+    pub on_stop: TransportStop,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            mode: SyncMode::Free,
+            bars: BarCount::Auto,
+            on_stop: TransportStop::KeepRunning,
+        }
+    }
+}
+
+/// The anchor cycle's place on the host's bar grid: cycle `k` starts on host bar
+/// `start_bar + k * bars`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarLock {
+    /// Host bar (counted from song position 0) on which the anchor started.
+    pub start_bar: f64,
+    /// Bars in one anchor cycle.
+    pub bars: u32,
+}
+
+/// Host-sync state of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HostSync {
+    /// The anchor's lock to the host bars, when it was made in host mode.
+    pub lock: Option<BarLock>,
+    /// The loops are faded out because the transport stopped ("stop loops").
+    stopped: bool,
+}
+
+/// A host time (fractional samples) as an engine sample: rounded, half up.
+fn to_sample(t_samples: f64) -> i64 {
+    (t_samples + 0.5).floor() as i64
+}
+
+impl HostGrid {
+    /// The host's bar position (bars since song position 0) at absolute time `t_samples`.
+    pub fn bars_at(&self, t_samples: f64) -> f64 {
+        self.origin_bar + (t_samples - self.bar_origin_samples) / self.bar_length_samples
+    }
+
+    /// Absolute time (fractional samples) of host bar position `bar`.
+    pub fn time_of_bar(&self, bar: f64) -> f64 {
+        self.bar_origin_samples + (bar - self.origin_bar) * self.bar_length_samples
+    }
+
+    /// The lines `first_bar + k * step_bars` on the grid: the last one at or before `t_samples`,
+    /// as `(k, sample)`, each line rounded to a sample.
+    fn line_at_or_before(&self, t_samples: u64, first_bar: f64, step_bars: f64) -> (i64, i64) {
+        let line = |k: i64| to_sample(self.time_of_bar(first_bar + k as f64 * step_bars));
+        let t = t_samples as i64;
+        let mut k = ((self.bars_at(t_samples as f64) - first_bar) / step_bars).floor() as i64;
+        // Rounding can put a line a sample either side of the division's floor.
+        while line(k) > t {
+            k -= 1;
+        }
+        while line(k + 1) <= t {
+            k += 1;
+        }
+        (k, line(k))
+    }
+
+    /// The length of `bars` bars in whole samples.
+    pub fn bars_length(&self, bars: u32) -> u64 {
+        to_sample(f64::from(bars) * self.bar_length_samples).max(1) as u64
+    }
+}
+
+/// Where a record press at `now_samples` starts the first take on the host grid: the bar line
+/// just before it if it is at most `lenience_samples` back (the history holds the audio),
+/// else the next bar line.
+pub fn take_start(grid: &HostGrid, now_samples: u64, lenience_samples: u64) -> u64 {
+    let (k, before) = grid.line_at_or_before(now_samples, 0.0, 1.0);
+    if before >= 0 && now_samples - before as u64 <= lenience_samples {
+        before as u64
+    } else {
+        to_sample(grid.time_of_bar((k + 1) as f64)).max(0) as u64
+    }
+}
+
+/// The anchor's bar count for a take recorded for `recorded_samples` (the stop press): the
+/// nearest of 1, 2, 4, 8... bars, the longer one on a tie.
+pub fn auto_bars(recorded_samples: u64, bar_length_samples: f64) -> u32 {
+    let recorded_bars = recorded_samples as f64 / bar_length_samples;
+    let mut bars = 1;
+    while bars < MAX_AUTO_BARS && recorded_bars >= 1.5 * f64::from(bars) {
+        bars *= 2;
+    }
+    bars
+}
+
+impl Engine {
+    /// The host grid when loops follow it: host mode and a playing transport.
+    fn sync_grid(&self) -> Option<HostGrid> {
+        self.host_grid
+            .filter(|_| self.settings.sync.mode == SyncMode::Host)
+    }
+
+    /// Whether the loops are locked to the host bars right now.
+    pub(super) fn host_locked(&self) -> bool {
+        self.cycle.is_some() && self.sync.lock.is_some() && self.sync_grid().is_some()
+    }
+
+    /// Samples by which the host grid may have slipped under a take (the jump tolerance while
+    /// locked to the host, else 0): a take this much longer than a loop length is that length.
+    pub(super) fn host_slip_samples(&self) -> u64 {
+        if self.host_locked() {
+            ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64
+        } else {
+            0
+        }
+    }
+
+    /// Realtime hook of `record_toggle` with no anchor: where the take starts on the host grid.
+    pub(super) fn host_take_start(&self, now_samples: u64) -> Option<u64> {
+        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
+        Some(take_start(&grid, now_samples, self.lenience_samples()))
+    }
+
+    /// Realtime hook of the stop of a first take started at `start_samples`, pressed at
+    /// `now_samples` (`None` with a fixed bar count: the take ends by itself): where it ends on
+    /// the host grid, so that the anchor is a whole number of bars.
+    pub(super) fn host_take_stop(&self, start_samples: u64, now_samples: u64) -> Option<u64> {
+        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
+        let bars = match self.settings.sync.bars {
+            BarCount::Fixed(bars) => bars,
+            BarCount::Auto => auto_bars(now_samples - start_samples, grid.bar_length_samples),
+        };
+        Some(start_samples + grid.bars_length(bars))
+    }
+
+    /// Realtime hook of `begin_take`: a first take with a fixed bar count in host mode stops by
+    /// itself after those bars.
+    pub(super) fn host_fixed_take_end(&self, start_samples: u64) -> Option<u64> {
+        match self.settings.sync.bars {
+            BarCount::Fixed(_) => self.host_take_stop(start_samples, start_samples),
+            BarCount::Auto => None,
+        }
+    }
+
+    /// The lock of a new anchor `cycle`: when made in host mode from whole bars starting on a
+    /// bar line, its place on the host grid; else `None` (the anchor runs free).
+    pub(super) fn bar_lock_for(&self, cycle: Cycle) -> Option<BarLock> {
+        let grid = self.sync_grid()?;
+        let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
+        let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
+        let on_bar_line = to_sample(grid.time_of_bar(start_bar)) == cycle.origin_samples as i64;
+        let whole_bars = bars >= 1.0 && grid.bars_length(bars as u32) == cycle.length_samples;
+        (on_bar_line && whole_bars).then_some(BarLock {
+            start_bar,
+            bars: bars as u32,
+        })
+    }
+
+    /// Realtime hook at the start of every block: compares the loops with the host and
+    /// schedules what keeps them aligned.
+    pub(super) fn follow_host(&mut self) {
+        self.schedule
+            .cancel(|a| *a == Action::HostAlign { fade_in: false });
+        let blend = self.blend_samples() as u32;
+        let (Some(lock), Some(_)) = (self.sync.lock, self.cycle) else {
+            self.resume_loops(blend);
+            return;
+        };
+        if self.settings.sync.mode == SyncMode::Free {
+            self.resume_loops(blend);
+            return;
+        }
+        let Some(grid) = self.host_grid else {
+            // Transport stopped or unknown: loops run free, or stop.
+            if self.settings.sync.on_stop == TransportStop::StopLoops && !self.sync.stopped {
+                self.output.fade_loops_out(blend);
+                self.sync.stopped = true;
+            }
+            return;
+        };
+        if self.sync.stopped {
+            // The transport plays again: start the silent loops where the host is.
+            self.align_to_host(grid, lock);
+            self.resume_loops(blend);
+        }
+        let pending_fade = Action::HostAlign { fade_in: true };
+        if self.schedule.iter().any(|s| s.action == pending_fade) {
+            return;
+        }
+        let now = self.now_samples;
+        let (error, _) = self.host_phase_error(grid, lock, now);
+        let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64;
+        let tempo_changed = self.cycle.map(|c| c.length_samples) != Some(lock_length(grid, lock));
+        if tempo_changed || error.unsigned_abs() > tolerance {
+            let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+            self.output.fade_loops_out(declick as u32);
+            self.schedule_action(now + declick as u64, pending_fade);
+            return;
+        }
+        // The rounding error is corrected on the next anchor boundary of the host's grid.
+        let step = f64::from(lock.bars);
+        let (k, at_or_before) = grid.line_at_or_before(now, lock.start_bar, step);
+        let next = if at_or_before as u64 == now {
+            now
+        } else {
+            to_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
+        };
+        self.schedule_action(next, Action::HostAlign { fade_in: false });
+    }
+
+    /// Runs a scheduled alignment: puts the loops where the host is (the host may have stopped
+    /// meanwhile: then they stay as they are), fading them back in after a jump.
+    pub(super) fn host_align(&mut self, fade_in: bool) {
+        if let (Some(grid), Some(lock)) = (self.sync_grid(), self.sync.lock)
+            && self.cycle.is_some()
+        {
+            self.align_to_host(grid, lock);
+        }
+        if fade_in && !self.sync.stopped {
+            let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+            self.output.fade_loops_in(declick as u32);
+        }
+    }
+
+    /// Fades stopped loops back in.
+    fn resume_loops(&mut self, blend: u32) {
+        if self.sync.stopped {
+            self.sync.stopped = false;
+            self.output.fade_loops_in(blend);
+        }
+    }
+
+    /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
+    fn loop_set_cycles(&self, cycle: Cycle) -> u64 {
+        self.tracks
+            .iter()
+            .map(|track| (track.length_samples / cycle.length_samples).max(1))
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// How far (samples, forward positive) the loops' position in the loop set is behind the
+    /// host's at `t_samples`, in `-period/2 ..= period/2`; and the period.
+    fn host_phase_error(&self, grid: HostGrid, lock: BarLock, t_samples: u64) -> (i64, u64) {
+        let Some(cycle) = self.cycle else {
+            return (0, 1);
+        };
+        let cycles = self.loop_set_cycles(cycle);
+        let period = cycles * cycle.length_samples;
+        let (k, start) = grid.line_at_or_before(t_samples, lock.start_bar, f64::from(lock.bars));
+        let wanted = (t_samples as i64 - start) as i128
+            + k.rem_euclid(cycles as i64) as i128 * cycle.length_samples as i128;
+        let actual = (t_samples as i128 - cycle.origin_samples as i128).rem_euclid(period as i128);
+        let mut error = (wanted - actual).rem_euclid(period as i128);
+        if error > period as i128 / 2 {
+            error -= period as i128;
+        }
+        (error as i64, period)
+    }
+
+    /// Makes every loop's length its bar count at the host tempo (after a tempo change) and moves
+    /// all loops together so that the anchor is where the host's bars say it is.
+    fn align_to_host(&mut self, grid: HostGrid, lock: BarLock) {
+        let length = lock_length(grid, lock);
+        if let Some(cycle) = self.cycle
+            && cycle.length_samples != length
+        {
+            self.follow_tempo(cycle, length);
+        }
+        let (error, period) = self.host_phase_error(grid, lock, self.now_samples);
+        // Playing `error` samples further on is an origin `error` earlier (modulo the period,
+        // which every loop length divides).
+        let shift = (-(error as i128)).rem_euclid(period as i128) as u64;
+        for track in &mut self.tracks {
+            track.origin_samples += shift;
+        }
+        if let Some(cycle) = &mut self.cycle {
+            cycle.origin_samples += shift;
+        }
+    }
+
+    /// A tempo change: every loop becomes its cycle count times `length_samples` (its audio is
+    /// kept, so it restarts on its new boundaries), and loops that do not start on the anchor's
+    /// boundaries keep their place in the bar.
+    fn follow_tempo(&mut self, cycle: Cycle, length_samples: u64) {
+        for track in &mut self.tracks {
+            let cycles = (track.length_samples / cycle.length_samples).max(1);
+            let offset = (track.origin_samples as i128 - cycle.origin_samples as i128)
+                .rem_euclid(track.length_samples as i128) as u64;
+            let scaled = (offset as f64 * length_samples as f64 / cycle.length_samples as f64)
+                .round() as u64;
+            track.origin_samples = cycle.origin_samples + scaled;
+            track.length_samples =
+                (cycles * length_samples).min(track.buffer.capacity_frames() as u64);
+        }
+        self.cycle = Some(Cycle {
+            length_samples,
+            ..cycle
+        });
+    }
+}
+
+/// The anchor cycle's length in samples at the grid's tempo.
+fn lock_length(grid: HostGrid, lock: BarLock) -> u64 {
+    grid.bars_length(lock.bars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(bar_length_samples: f64) -> HostGrid {
+        HostGrid {
+            bar_origin_samples: 1_000.0,
+            bar_length_samples,
+            beats_per_bar: 4,
+            origin_bar: 2.0,
+        }
+    }
+
+    #[test]
+    fn a_press_just_after_a_bar_starts_there_else_at_the_next_bar() {
+        let grid = grid(82_285.714_285_714_29);
+        assert_eq!(take_start(&grid, 1_000, 9_600), 1_000);
+        assert_eq!(
+            take_start(&grid, 10_600, 9_600),
+            1_000,
+            "within lenience: back"
+        );
+        assert_eq!(
+            take_start(&grid, 10_601, 9_600),
+            83_286,
+            "later: the next bar"
+        );
+        assert_eq!(
+            take_start(&grid, 999, 9_600),
+            1_000,
+            "just before a bar: that bar"
+        );
+        assert_eq!(grid.bars_at(1_000.0), 2.0);
+        assert_eq!(grid.bars_length(7), 576_000);
+    }
+
+    #[test]
+    fn auto_bars_rounds_to_the_nearest_power_of_two() {
+        let bar = 96_000.0;
+        for (recorded_bars, bars) in [
+            (0.2, 1),
+            (1.4, 1),
+            (1.5, 2),
+            (2.9, 2),
+            (3.0, 4),
+            (5.9, 4),
+            (6.0, 8),
+            (11.0, 8),
+            (13.0, 16),
+            (1000.0, MAX_AUTO_BARS),
+        ] {
+            let samples = (recorded_bars * bar) as u64;
+            assert_eq!(auto_bars(samples, bar), bars, "{recorded_bars} bars");
+        }
+    }
+
+    #[test]
+    fn grid_lines_are_rounded_host_positions_without_drift() {
+        // 140 BPM at 48 kHz: a bar is 82 285.714... samples; bar k must start at the rounded
+        // exact position, however far from the origin.
+        let grid = grid(82_285.714_285_714_29);
+        for k in [1i64, 7, 100, 10_000] {
+            let exact = 1_000.0 + k as f64 * 82_285.714_285_714_29;
+            let t = exact.round() as u64;
+            assert_eq!(grid.line_at_or_before(t, 2.0, 1.0), (k, t as i64));
+            assert_eq!(grid.line_at_or_before(t - 1, 2.0, 1.0).0, k - 1);
+        }
+    }
+}
