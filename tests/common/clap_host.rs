@@ -219,7 +219,8 @@ pub fn param_id(id: &str) -> u32 {
     }) & !(1 << 31)
 }
 
-/// A playing host transport at a steady tempo, at song position 0 at activation.
+/// A playing host transport at a steady tempo, at song position 0 at activation, with an
+/// optional change (tempo, jump, stop or start) from a given sample on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transport {
     /// Tempo in quarter notes per minute.
@@ -228,25 +229,127 @@ pub struct Transport {
     pub beats_per_bar: u16,
     /// Time signature denominator.
     pub beat_unit: u16,
+    /// What changes, and from when.
+    pub change: Option<TransportChange>,
+}
+
+/// A change of the host transport from sample `at` on (give `at` as a block start: hosts send
+/// the transport once per block).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransportChange {
+    /// Absolute sample from which the change applies.
+    pub at: u64,
+    /// The tempo from then on, in quarter notes per minute.
+    pub tempo_bpm: f64,
+    /// The song position at `at` in quarter notes (a jump), or `None` to continue.
+    pub jump_to_beats: Option<f64>,
+    /// Whether the transport plays from then on (a stopped transport holds its position).
+    pub playing: bool,
 }
 
 impl Transport {
+    /// A steady, playing transport.
+    pub fn steady(tempo_bpm: f64, beats_per_bar: u16, beat_unit: u16) -> Self {
+        Self {
+            tempo_bpm,
+            beats_per_bar,
+            beat_unit,
+            change: None,
+        }
+    }
+
+    /// The same transport with `change`.
+    pub fn with_change(self, change: TransportChange) -> Self {
+        Self {
+            change: Some(change),
+            ..self
+        }
+    }
+
+    /// Quarter notes in a bar.
+    pub fn quarters_per_bar(&self) -> f64 {
+        f64::from(self.beats_per_bar) * 4.0 / f64::from(self.beat_unit)
+    }
+
+    /// The stretch holding `position`: (its start sample, song position there, tempo, playing).
+    fn segment(&self, position: u64, sample_rate: f64) -> (u64, f64, f64, bool) {
+        match self.change {
+            Some(change) if position >= change.at => {
+                let beats = change
+                    .jump_to_beats
+                    .unwrap_or_else(|| change.at as f64 / sample_rate * self.tempo_bpm / 60.0);
+                (change.at, beats, change.tempo_bpm, change.playing)
+            }
+            _ => (0, 0.0, self.tempo_bpm, true),
+        }
+    }
+
+    /// Song position in quarter notes at absolute sample `position`.
+    pub fn beats_at(&self, position: u64, sample_rate: f64) -> f64 {
+        let (from, beats, tempo, playing) = self.segment(position, sample_rate);
+        if !playing {
+            return beats;
+        }
+        beats + (position - from) as f64 / sample_rate * tempo / 60.0
+    }
+
+    /// Bar length in samples at `position`.
+    pub fn bar_samples(&self, position: u64, sample_rate: f64) -> f64 {
+        let (_, _, tempo, _) = self.segment(position, sample_rate);
+        self.quarters_per_bar() * 60.0 / tempo * sample_rate
+    }
+
+    /// The sample (rounded half up) at which bar position `bar` lies, on the stretch of the
+    /// timeline holding `position`.
+    pub fn bar_line(&self, position: u64, bar: f64, sample_rate: f64) -> i64 {
+        let (from, beats, tempo, _) = self.segment(position, sample_rate);
+        let samples_per_quarter = 60.0 / tempo * sample_rate;
+        (from as f64 + (bar * self.quarters_per_bar() - beats) * samples_per_quarter + 0.5).floor()
+            as i64
+    }
+
+    /// Where a loop of `bars` bars first started on bar `start_bar` is at `position` by the
+    /// host's bars: the samples since its last start on the grid (rounded), modulo `length`.
+    pub fn loop_index(
+        &self,
+        position: u64,
+        start_bar: f64,
+        bars: f64,
+        length: u64,
+        sample_rate: f64,
+    ) -> u64 {
+        let bar_now = self.beats_at(position, sample_rate) / self.quarters_per_bar();
+        let line = |k: i64| self.bar_line(position, start_bar + k as f64 * bars, sample_rate);
+        let mut k = ((bar_now - start_bar) / bars).floor() as i64;
+        while line(k) > position as i64 {
+            k -= 1;
+        }
+        while line(k + 1) <= position as i64 {
+            k += 1;
+        }
+        (position as i64 - line(k)) as u64 % length
+    }
+
     /// The transport state at the start of the block beginning at absolute sample `position`.
     fn event_at(&self, position: u64, sample_rate: f64) -> TransportEvent {
         let seconds = position as f64 / sample_rate;
-        let beats = seconds * self.tempo_bpm / 60.0;
-        let bar_beats = f64::from(self.beats_per_bar) * 4.0 / f64::from(self.beat_unit);
+        let beats = self.beats_at(position, sample_rate);
+        let (_, _, tempo, playing) = self.segment(position, sample_rate);
+        let bar_beats = self.quarters_per_bar();
         let bar_number = (beats / bar_beats).floor();
+        let mut flags = TransportFlags::HAS_TEMPO
+            | TransportFlags::HAS_BEATS_TIMELINE
+            | TransportFlags::HAS_SECONDS_TIMELINE
+            | TransportFlags::HAS_TIME_SIGNATURE;
+        if playing {
+            flags |= TransportFlags::IS_PLAYING;
+        }
         TransportEvent {
             header: EventHeader::new_core(0, EventFlags::empty()),
-            flags: TransportFlags::HAS_TEMPO
-                | TransportFlags::HAS_BEATS_TIMELINE
-                | TransportFlags::HAS_SECONDS_TIMELINE
-                | TransportFlags::HAS_TIME_SIGNATURE
-                | TransportFlags::IS_PLAYING,
+            flags,
             song_pos_beats: BeatTime::from_float(beats),
             song_pos_seconds: SecondsTime::from_float(seconds),
-            tempo: self.tempo_bpm,
+            tempo,
             tempo_inc: 0.0,
             loop_start_beats: BeatTime::from_int(0),
             loop_end_beats: BeatTime::from_int(0),
@@ -375,6 +478,28 @@ fn audio_ports(instance: &mut PluginInstance<TestHost>, is_input: bool) -> Vec<A
         .collect()
 }
 
+/// `clap_plugin_latency` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawLatency {
+    get: Option<unsafe extern "C" fn(plugin: *const c_void) -> u32>,
+}
+
+/// The plugin's `clap.latency` extension.
+#[derive(Clone, Copy)]
+struct PluginLatency(RawExtension<PluginExtensionSide, RawLatency>);
+
+// SAFETY: `RawLatency` is `clap_plugin_latency`, the struct behind "clap.latency".
+unsafe impl Extension for PluginLatency {
+    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.latency"];
+    type ExtensionSide = PluginExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
+        Self(unsafe { raw.cast() })
+    }
+}
+
 /// An activated, processing instance of the plugin.
 ///
 /// Dropping it stops processing and deactivates the plugin (also when a test panics).
@@ -467,6 +592,27 @@ impl TestPlugin {
     /// The sample rate the plugin was activated at.
     pub fn sample_rate(&self) -> f64 {
         self.sample_rate
+    }
+
+    /// The latency the plugin reports to the host (`clap.latency`), in samples.
+    pub fn latency_samples(&mut self) -> u32 {
+        let handle = self.instance.plugin_handle();
+        let extension = handle
+            .get_extension::<PluginLatency>()
+            .expect("the plugin has no clap.latency extension");
+        let get = handle
+            .use_extension(&extension.0)
+            .get
+            .expect("the plugin's clap.latency extension has a null get()");
+        let plugin = extension
+            .0
+            .plugin_ptr()
+            .as_ptr()
+            .cast::<c_void>()
+            .cast_const();
+        // SAFETY: `plugin` is the live, activated instance the extension came from, on its main
+        // thread (where the host asks for the latency).
+        unsafe { get(plugin) }
     }
 
     /// Absolute sample position of the next block.
