@@ -61,12 +61,13 @@ def render(audio: np.ndarray, presses: list[tuple[int, int]], bpm: float | None 
     return out[:, : audio.shape[1]]
 
 
-def expected_loop(x: np.ndarray) -> np.ndarray:
-    length = S1 - S0
-    loop = x[:, S0:S1].astype(np.float64).copy()
+def expected_loop(x: np.ndarray, s0: int = S0, s1: int = S1) -> np.ndarray:
+    """The loop a take of [s0, s1) makes: its end crossfaded into the pre-roll over BLEND."""
+    length = s1 - s0
+    loop = x[:, s0:s1].astype(np.float64).copy()
     j = np.arange(BLEND)
     w = (j + 1) / (BLEND + 1)
-    loop[:, length - BLEND :] = x[:, S1 - BLEND : S1] * (1 - w) + x[:, S0 - BLEND : S0] * w
+    loop[:, length - BLEND :] = x[:, s1 - BLEND : s1] * (1 - w) + x[:, s0 - BLEND : s0] * w
     return loop
 
 
