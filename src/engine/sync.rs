@@ -213,8 +213,12 @@ impl Engine {
         let grid = self.sync_grid()?;
         let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
         let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
-        let on_bar_line = to_sample(grid.time_of_bar(start_bar)) == cycle.origin_samples as i64;
-        let whole_bars = bars >= 1.0 && grid.bars_length(bars as u32) == cycle.length_samples;
+        // Within a sample (a capture rounds its end and length separately); the first alignment
+        // takes up the difference.
+        let on_bar_line =
+            to_sample(grid.time_of_bar(start_bar)).abs_diff(cycle.origin_samples as i64) <= 1;
+        let whole_bars =
+            bars >= 1.0 && grid.bars_length(bars as u32).abs_diff(cycle.length_samples) <= 1;
         (on_bar_line && whole_bars).then_some(BarLock {
             start_bar,
             bars: bars as u32,
@@ -255,7 +259,7 @@ impl Engine {
         let now = self.now_samples;
         let (error, _) = self.host_phase_error(grid, lock, now);
         let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64;
-        let tempo_changed = self.cycle.map(|c| c.length_samples) != Some(lock_length(grid, lock));
+        let tempo_changed = self.cycle.is_some_and(|c| tempo_changed(c, grid, lock));
         if tempo_changed || error.unsigned_abs() > tolerance {
             let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
             self.output.fade_loops_out(declick as u32);
@@ -326,11 +330,10 @@ impl Engine {
     /// Makes every loop's length its bar count at the host tempo (after a tempo change) and moves
     /// all loops together so that the anchor is where the host's bars say it is.
     fn align_to_host(&mut self, grid: HostGrid, lock: BarLock) {
-        let length = lock_length(grid, lock);
         if let Some(cycle) = self.cycle
-            && cycle.length_samples != length
+            && tempo_changed(cycle, grid, lock)
         {
-            self.follow_tempo(cycle, length);
+            self.follow_tempo(cycle, grid.bars_length(lock.bars));
         }
         let (error, period) = self.host_phase_error(grid, lock, self.now_samples);
         // Playing `error` samples further on is an origin `error` earlier (modulo the period,
@@ -365,9 +368,10 @@ impl Engine {
     }
 }
 
-/// The anchor cycle's length in samples at the grid's tempo.
-fn lock_length(grid: HostGrid, lock: BarLock) -> u64 {
-    grid.bars_length(lock.bars)
+/// Whether the anchor `cycle` is no longer its bars at the grid's tempo (a sample of difference
+/// is rounding, corrected by the alignment's slips).
+fn tempo_changed(cycle: Cycle, grid: HostGrid, lock: BarLock) -> bool {
+    cycle.length_samples.abs_diff(grid.bars_length(lock.bars)) > 1
 }
 
 #[cfg(test)]

@@ -307,12 +307,25 @@ fn host_sync_does_not_depend_on_the_block_size() {
     }
 }
 
-/// The output from `from` on: the loop at the host's position, scaled by the restart fades of
-/// a loop of `length` whose audio is `content` long.
+/// The output over `range`: the two-bar loop from bar 1 at the host's position, scaled by the
+/// restart fades of a loop of `length` whose audio is `loops[c].len()` long.
 fn assert_loop_follows_host(
     out: &[Vec<f32>; 2],
     host: &Host,
     loops: &[Vec<f32>; 2],
+    range: std::ops::Range<u64>,
+    length: u64,
+    what: &str,
+) {
+    assert_bars_follow_host(out, host, loops, (1.0, 2.0), range, length, what);
+}
+
+/// [`assert_loop_follows_host`] for a loop of `bars.1` bars that started on bar `bars.0`.
+fn assert_bars_follow_host(
+    out: &[Vec<f32>; 2],
+    host: &Host,
+    loops: &[Vec<f32>; 2],
+    bars: (f64, f64),
     range: std::ops::Range<u64>,
     length: u64,
     what: &str,
@@ -322,7 +335,7 @@ fn assert_loop_follows_host(
     let fade = RESTART_FADE_FRAMES as f32;
     for c in 0..2 {
         for t in range.clone() {
-            let i = host.loop_index(t, 1.0, 2.0, length);
+            let i = host.loop_index(t, bars.0, bars.1, length);
             let expected = if content == length {
                 loops[c][i as usize]
             } else if i >= end {
@@ -522,6 +535,31 @@ fn when_the_transport_stops_loops_keep_running_or_stop_and_resume_aligned() {
             }
         }
     }
+}
+
+#[test]
+fn a_capture_without_an_anchor_in_host_mode_is_locked_to_the_bars_it_took() {
+    let plain = Host::playing(48_000.0, 90.0, (4, 4));
+    let bar = plain.bar_samples(0) as u64; // 128 000
+    let press = 4 * bar + 1_000;
+    let jump = (6.3 * bar as f64) as u64 / 512 * 512;
+    let host = plain.then(jump, 90.0, Some(1.5 * 4.0), true);
+    let frames = 9 * bar as usize;
+    let input = signal_until(frames, press);
+    let (mut engine, mut keeper) = engine_at(
+        48_000.0,
+        20.0,
+        host_settings(BarCount::Auto, TransportStop::KeepRunning),
+    );
+    let commands = [(press, Command::Capture)];
+    let out = run_host(&mut engine, &mut keeper, &host, &input, &commands, &[512]);
+    // The last bar before the press, bar 3, is the anchor; after the jump to bar 1.5 it plays
+    // from its middle, where the host is.
+    let loops = [0, 1].map(|c| expected_loop(c, 3 * bar, 4 * bar, BLEND));
+    let what = "capture";
+    assert_bars_follow_host(&out.main, &host, &loops, (3.0, 1.0), press..jump, bar, what);
+    let after = jump + 480..frames as u64;
+    assert_bars_follow_host(&out.main, &host, &loops, (3.0, 1.0), after, bar, what);
 }
 
 #[test]
