@@ -7,6 +7,7 @@ mod common;
 
 use common::clap_host::{Rendered, Stereo, TestPlugin, TimedEvent, param_id, pedal_press};
 use common::signal::gliding_tones;
+use loopmate::midi_map::file;
 use loopmate::params::LoopmateParams;
 use nice_plug::prelude::Param;
 
@@ -27,6 +28,17 @@ fn render(
     events: &[TimedEvent],
     blocks: &[usize],
 ) -> Rendered {
+    render_with_map(input, presses, events, blocks, None)
+}
+
+/// [`render`] after loading a state whose MIDI map is `map_file` (if given).
+fn render_with_map(
+    input: &Stereo,
+    presses: &[(usize, u8)],
+    events: &[TimedEvent],
+    blocks: &[usize],
+    map_file: Option<&str>,
+) -> Rendered {
     let mut all: Vec<TimedEvent> = presses
         .iter()
         .flat_map(|&(at, note)| pedal_press(at as u64, note))
@@ -34,9 +46,44 @@ fn render(
         .collect();
     all.sort_by_key(|event| event.time);
     let mut plugin = TestPlugin::activate(RATE);
+    if let Some(map_file) = map_file {
+        let state = with_midi_map(&plugin.save_state(), map_file);
+        assert!(plugin.load_state(&state), "the state loads");
+        let ids = loopmate::params::mappable_param_ids();
+        let saved = file::parse(&saved_midi_map(&plugin.save_state()), ids);
+        assert_eq!(
+            saved,
+            file::parse(map_file, ids),
+            "the loaded map is saved again"
+        );
+    }
     let rendered = plugin.run(input, &all, blocks.iter().copied().cycle(), None);
     plugin.deactivate();
     rendered
+}
+
+/// A nice-plug CLAP state: the JSON's length (8 bytes, little-endian), then the JSON.
+fn state_json(state: &[u8]) -> serde_json::Value {
+    assert!(state.len() > 8, "a state has a length and a body");
+    serde_json::from_slice(&state[8..]).expect("the state is JSON")
+}
+
+/// The mapping-file text in a saved state.
+fn saved_midi_map(state: &[u8]) -> String {
+    let state = state_json(state);
+    let field = state["fields"]["midi_map"]
+        .as_str()
+        .expect("the state has a midi_map field");
+    serde_json::from_str(field).expect("the field holds a string")
+}
+
+/// `state` with its MIDI map replaced by `map_file`.
+fn with_midi_map(state: &[u8], map_file: &str) -> Vec<u8> {
+    let mut state = state_json(state);
+    state["fields"]["midi_map"] =
+        serde_json::Value::String(serde_json::to_string(map_file).expect("a string serializes"));
+    let json = serde_json::to_vec(&state).expect("JSON serializes");
+    [(json.len() as u64).to_le_bytes().to_vec(), json].concat()
 }
 
 /// The test tones for `len` samples, silent from `silent_from` on.
@@ -114,7 +161,10 @@ fn loop_gain_automation_changes_the_gain_at_exactly_its_samples() {
             };
             assert_close(got[t], reference[t] * gain, &format!("ch{c} t={t}"));
         }
-        assert_eq!(got[a..], automated.phones.channels[c][a..], "the PA only");
+        assert!(
+            automated.phones.channels[c] == plain.phones.channels[c],
+            "ch{c}: the headphones keep their own loop level"
+        );
     }
 }
 
@@ -179,4 +229,96 @@ fn input_gain_scales_what_is_recorded() {
     // The parameter's range reaches +12 dB.
     let params = LoopmateParams::default();
     assert!((params.input_gain.preview_plain(1.0) - 3.981).abs() < 1e-3);
+}
+
+#[test]
+fn the_state_holds_the_default_map_as_a_mapping_file() {
+    let mut plugin = TestPlugin::activate(RATE);
+    let text = saved_midi_map(&plugin.save_state());
+    assert!(text.contains("version = 1"), "{text}");
+    assert!(
+        text.contains("[[binding]]\ncommand = \"record\"\nnote = 47\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_cc_foot_switch_from_the_saved_map_records_at_its_samples() {
+    // A foot switch on channel 3 sending CC 80 (127 pressed, 0 released) mapped to record: the
+    // same anchor, sample for sample, as note 47 at the same times.
+    let map = "version = 1\n[[binding]]\ncommand = \"record\"\ncc = 80\nchannel = 3\n";
+    let input = tones(S0 + 3 * L, S0 + L);
+    let switch: Vec<TimedEvent> = [S0, S0 + L]
+        .iter()
+        .flat_map(|&at| {
+            [
+                TimedEvent::cc(at as u64, 2, 80, 127),
+                // A second value above the threshold, another channel's CC 80 and values below
+                // the threshold do nothing.
+                TimedEvent::cc(at as u64 + 20, 2, 80, 100),
+                TimedEvent::cc(at as u64 + 40, 2, 80, 0),
+                TimedEvent::cc(at as u64 + 90, 5, 80, 127),
+                TimedEvent::cc(at as u64 + 100, 2, 80, 63),
+            ]
+        })
+        .collect();
+    let by_cc = render_with_map(&input, &[], &switch, &VARYING_BLOCKS, Some(map));
+    let by_note = render(&input, &anchor(), &[], &[512]);
+    assert!(by_cc == by_note, "the same loop as with note 47");
+    let silent = render(&input, &[], &[], &[512]);
+    assert!(by_cc != silent, "something was recorded");
+}
+
+#[test]
+fn a_cc_mapped_to_a_track_parameter_sets_it_from_its_block() {
+    // CC 7 on channel 1 mapped to slot 1's gain: value 0 silences the anchor. The change acts
+    // from the start of the host block carrying the CC (nice-plug splits blocks at parameter
+    // automation, not at MIDI).
+    let map = "version = 1\n[[binding]]\nparam = \"track_gain_1\"\ncc = 7\nchannel = 1\n\
+               [[binding]]\ncommand = \"record\"\nnote = 47\n";
+    let input = tones(S0 + 4 * L, S0 + L);
+    let cc_at = S0 + 2 * L + 300;
+    let block_start = cc_at / 512 * 512;
+    let cc = [TimedEvent::cc(cc_at as u64, 0, 7, 0)];
+    let got = render_with_map(&input, &anchor(), &cc, &[512], Some(map));
+    let by_param = render(
+        &input,
+        &anchor(),
+        &[set(block_start, "track_gain_1", 0.0)],
+        &[512],
+    );
+    assert!(
+        got == by_param,
+        "the same as automating track_gain_1 to -inf at the block"
+    );
+    for c in 0..2 {
+        let tail = &got.main.channels[c][block_start + BLEND..];
+        assert!(
+            tail.iter().all(|&s| s == 0.0),
+            "ch{c}: the anchor is silent"
+        );
+    }
+}
+
+#[test]
+fn a_corrupt_map_in_the_state_falls_back_to_the_default() {
+    let input = tones(S0 + 3 * L, S0 + L);
+    let corrupt = "version = 1\n[[binding]\ncommand = 4\n";
+    let mut plugin = TestPlugin::activate(RATE);
+    let state = with_midi_map(&plugin.save_state(), corrupt);
+    assert!(
+        plugin.load_state(&state),
+        "the rest of the state still loads"
+    );
+    let text = saved_midi_map(&plugin.save_state());
+    assert!(text.contains("note = 47"), "the default map: {text}");
+    let events: Vec<TimedEvent> = anchor()
+        .iter()
+        .flat_map(|&(at, note)| pedal_press(at as u64, note))
+        .collect();
+    let got = plugin.run(&input, &events, std::iter::repeat(512), None);
+    assert!(
+        got == render(&input, &anchor(), &[], &[512]),
+        "note 47 records"
+    );
 }
