@@ -587,3 +587,30 @@ impl LoopmateParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_automatable_parameter_is_mappable_by_its_stable_id() {
+        let ids = mappable_param_ids();
+        for id in [
+            "input_gain",
+            "loop_gain",
+            "cmd_record",
+            "track_gain_1",
+            "track_solo_16",
+        ] {
+            assert!(ids.iter().any(|known| known == id), "{id}");
+        }
+        assert!(
+            !ids.iter().any(|id| id == "history_secs"),
+            "not automatable"
+        );
+        assert_eq!(
+            ids.iter().filter(|id| id.starts_with("track_")).count(),
+            4 * TRACK_SLOTS
+        );
+    }
+}

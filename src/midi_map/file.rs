@@ -261,6 +261,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_default_map_file_is_the_default_map() {
+        let text = include_str!("../../assets/default-midi-map.toml");
+        let ids = crate::params::mappable_param_ids();
+        assert_eq!(parse(text, ids), Ok(MidiMap::default()));
+        assert_eq!(export(&MidiMap::default(), ids), text, "what Export writes");
+    }
+
+    #[test]
     fn a_malformed_file_names_the_line() {
         let cases = [
             (
