@@ -5,7 +5,11 @@
 
 pub mod editor;
 pub mod engine;
+pub mod midi_link;
+pub mod midi_map;
+pub mod param_overrides;
 pub mod params;
+pub mod track_bank;
 pub mod transport;
 
 use std::num::NonZeroU32;
@@ -14,10 +18,14 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
-use engine::command::{Command, NoteMap, TimedCommand};
+use engine::command::{Command, TimedCommand};
 use engine::pool::KeeperThread;
 use engine::{Engine, EngineConfig, EngineStatus};
-use params::LoopmateParams;
+use midi_link::{AudioReports, ParamReport};
+use midi_map::{Action, MidiMap, MidiMessage, MidiRouter};
+use param_overrides::ParamOverrides;
+use params::{LoopmateParams, TRACK_SLOTS};
+use track_bank::TrackBank;
 
 /// Commands the editor can queue between two blocks.
 const EDITOR_COMMAND_CAPACITY: usize = 256;
@@ -32,14 +40,24 @@ pub struct Loopmate {
     engine: Option<Engine>,
     /// Background thread preparing and freeing track storage for `engine`.
     keeper: Option<KeeperThread>,
-    /// MIDI note to command map.
-    note_map: NoteMap,
+    /// The MIDI map (the latest the editor or the state published).
+    midi_map: triple_buffer::Output<MidiMap>,
+    /// MIDI map lookups and each CC's side of the trigger threshold.
+    midi_router: MidiRouter,
+    /// The parameters MIDI bindings target, by index (see `params::mappable_param_ids`).
+    mappable: Box<[ParamPtr]>,
+    /// Messages heard while the editor learns, and CC parameter values, to the editor.
+    midi_reports: AudioReports,
     /// This block's commands (capacity reserved; never grows on the audio thread).
     block_commands: Vec<TimedCommand>,
     /// Commands from the editor.
     editor_commands: rtrb::Consumer<Command>,
     /// The command switches' states at the end of the last block (a command fires on off -> on).
     command_switches: [bool; 9],
+    /// Parameter values set by MIDI CCs over the host's.
+    overrides: ParamOverrides,
+    /// The track bank parameters' values last sent to the engine.
+    track_bank: TrackBank<TRACK_SLOTS>,
     /// The master effect settings last sent to the engine.
     master_fx_sent: Option<[engine::fx::chain::FxControl; 4]>,
     /// Status snapshots to the editor.
@@ -52,20 +70,31 @@ impl Default for Loopmate {
     fn default() -> Self {
         let (commands_tx, commands_rx) = rtrb::RingBuffer::new(EDITOR_COMMAND_CAPACITY);
         let (status_in, status_out) = triple_buffer::triple_buffer(&EngineStatus::idle(48_000.0));
+        let params = Arc::new(LoopmateParams::default());
+        let midi_map = (params.midi_map.take_audio_end()).expect("a new map's audio end is there");
+        let mappable = params.mappable_params().into_iter().map(|(_, ptr)| ptr);
+        let (midi_reports, editor_reports) = midi_link::reports();
         Self {
-            params: Arc::new(LoopmateParams::default()),
             engine: None,
             keeper: None,
-            note_map: NoteMap::default(),
+            midi_map,
+            midi_router: MidiRouter::default(),
+            mappable: mappable.collect(),
+            midi_reports,
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             master_fx_sent: None,
+            overrides: ParamOverrides::default(),
+            track_bank: TrackBank::default(),
             command_switches: [false; 9],
             editor_commands: commands_rx,
             status_in,
             editor_link: editor::EditorLink {
                 status: Arc::new(Mutex::new(status_out)),
                 commands: Arc::new(Mutex::new(commands_tx)),
+                params: params.clone(),
+                midi: Arc::new(Mutex::new(editor_reports)),
             },
+            params,
         }
     }
 }
@@ -118,7 +147,7 @@ impl Plugin for Loopmate {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.editor_link.clone(), self.note_map.clone())
+        editor::create(self.editor_link.clone())
     }
 
     fn activate(
@@ -174,41 +203,89 @@ impl Plugin for Loopmate {
         };
         let commands = &mut self.block_commands;
         commands.clear();
-        // Editor presses act at the start of the block; MIDI at its sample (hosts send events in
-        // time order, so the list stays sorted).
+        // Editor presses act at the start of the block, MIDI at its sample (the engine orders
+        // commands by time).
         while let Ok(command) = self.editor_commands.pop() {
             push_command(commands, 0, command);
         }
-        // Command switches (host automation): nice-plug splits the block at every automation
-        // point, so a switch turned on acts at exactly its sample.
-        for ((on, command), was_on) in self
-            .params
-            .commands
-            .switches()
-            .into_iter()
-            .zip(&mut self.command_switches)
+        // MIDI through the map: commands at their sample, CC values over the parameters.
+        self.overrides.refresh();
+        let map = self.midi_map.read();
+        while let Some(event) = context.next_event() {
+            let (timing, message) = match event {
+                NoteEvent::NoteOn {
+                    timing,
+                    key,
+                    channel,
+                    ..
+                } => match (key.number(), channel.number()) {
+                    (Some(note), Some(channel)) => (timing, MidiMessage::NoteOn { channel, note }),
+                    _ => continue,
+                },
+                NoteEvent::MidiCC {
+                    timing,
+                    channel,
+                    cc,
+                    value,
+                } => (
+                    timing,
+                    MidiMessage::Cc {
+                        channel,
+                        cc,
+                        value: (value * 127.0).round() as u8,
+                    },
+                ),
+                _ => continue,
+            };
+            self.midi_reports.heard(message);
+            let (MidiMessage::NoteOn { channel, .. } | MidiMessage::Cc { channel, .. }) = message;
+            let omni_listens = self.params.listens_on(Some(channel));
+            let (index, normalized) = match self.midi_router.route(map, message, omni_listens) {
+                Some(Action::Command(command)) => {
+                    push_command(commands, timing, command);
+                    continue;
+                }
+                Some(Action::SetParam { index, normalized }) => (index, normalized),
+                Some(Action::ToggleParam { index }) => {
+                    let Some(&param) = self.mappable.get(usize::from(index)) else {
+                        continue;
+                    };
+                    (
+                        index,
+                        if self.overrides.normalized(param) >= 0.5 {
+                            0.0
+                        } else {
+                            1.0
+                        },
+                    )
+                }
+                None => continue,
+            };
+            if let Some(&param) = self.mappable.get(usize::from(index)) {
+                self.overrides.set(param, normalized);
+                let _ = self
+                    .midi_reports
+                    .params
+                    .push(ParamReport { index, normalized });
+            }
+        }
+        // Command switches and track slots (host automation, CC overrides): nice-plug splits the
+        // block at every automation point, so a change acts at exactly its sample.
+        let overrides = &self.overrides;
+        for ((on, command), was_on) in
+            (self.params.commands.switches(overrides).into_iter()).zip(&mut self.command_switches)
         {
             if on && !*was_on {
                 push_command(commands, 0, command);
             }
             *was_on = on;
         }
-        while let Some(event) = context.next_event() {
-            if let NoteEvent::NoteOn {
-                timing,
-                key,
-                channel,
-                ..
-            } = event
-                && self.params.listens_on(channel.number())
-                && let Some(command) = key.number().and_then(|n| self.note_map.command_for_note(n))
-            {
-                push_command(commands, timing, command);
-            }
-        }
+        let slots = (self.params.tracks.each_ref()).map(|slot| slot.values(overrides));
+        self.track_bank
+            .changes(slots, |command| push_command(commands, 0, command));
         let sample_rate_hz = engine.config().sample_rate_hz;
-        engine.set_settings(self.params.engine_settings(sample_rate_hz));
-        let master_fx = self.params.master_fx.controls();
+        engine.set_settings(self.params.engine_settings(sample_rate_hz, overrides));
+        let master_fx = self.params.master_fx.controls(overrides);
         if self.master_fx_sent != Some(master_fx) {
             for control in master_fx {
                 engine.master_fx(control);

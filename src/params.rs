@@ -9,7 +9,10 @@ use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
-use crate::engine::{EngineSettings, InputMode, ms_to_samples};
+use crate::engine::{EngineSettings, InputMode, MAX_INPUT_GAIN, MAX_TRACK_GAIN, ms_to_samples};
+use crate::midi_link::SharedMidiMap;
+use crate::param_overrides::ParamOverrides;
+use crate::track_bank::SlotValues;
 
 /// Longest history a player can choose, in seconds.
 pub const MAX_HISTORY_SECS: i32 = 600;
@@ -65,6 +68,16 @@ pub struct LoopmateParams {
     /// The commands as momentary switches, for host automation, MIDI learn and control surfaces.
     #[nested(group = "Commands")]
     pub commands: CommandParams,
+    /// Input gain before the history (linear gain, shown in dB): recordings follow it.
+    #[id = "input_gain"]
+    pub input_gain: FloatParam,
+    /// Gain, pan, mute and solo of the first [`TRACK_SLOTS`] tracks in the mix (ids
+    /// `track_gain_1` .. `track_solo_16`).
+    #[nested(array, group = "Track")]
+    pub tracks: [TrackSlotParams; TRACK_SLOTS],
+    /// The MIDI map, saved with the state as mapping-file text.
+    #[persist = "midi_map"]
+    pub midi_map: SharedMidiMap,
     /// Seam crossfade and fade length in milliseconds.
     #[id = "blend_ms"]
     pub blend_ms: FloatParam,
@@ -168,14 +181,14 @@ impl Default for SyncParams {
 }
 
 impl SyncParams {
-    /// The engine's host-sync settings.
-    pub fn settings(&self) -> SyncSettings {
+    /// The engine's host-sync settings (a mapped CC's value wins over the host's).
+    pub fn settings(&self, v: &ParamOverrides) -> SyncSettings {
         SyncSettings {
-            mode: match self.mode.value() {
+            mode: match v.get(&self.mode) {
                 SyncModeChoice::Free => SyncMode::Free,
                 SyncModeChoice::Host => SyncMode::Host,
             },
-            bars: match self.bars.value() {
+            bars: match v.get(&self.bars) {
                 BarsChoice::Auto => BarCount::Auto,
                 BarsChoice::One => BarCount::Fixed(1),
                 BarsChoice::Two => BarCount::Fixed(2),
@@ -183,7 +196,7 @@ impl SyncParams {
                 BarsChoice::Eight => BarCount::Fixed(8),
                 BarsChoice::Sixteen => BarCount::Fixed(16),
             },
-            on_stop: match self.transport_stop.value() {
+            on_stop: match v.get(&self.transport_stop) {
                 TransportStopChoice::KeepRunning => TransportStop::KeepRunning,
                 TransportStopChoice::StopLoops => TransportStop::StopLoops,
             },
@@ -306,24 +319,24 @@ impl Default for MasterFxParams {
 }
 
 impl MasterFxParams {
-    /// The effect-chain changes these parameters describe, sanitized by the chain itself.
-    pub fn controls(&self) -> [FxControl; 4] {
+    /// The effect-chain changes these parameters (with CC overrides `v`) describe, sanitized by the chain itself.
+    pub fn controls(&self, v: &ParamOverrides) -> [FxControl; 4] {
         [
             FxControl::FilterSettings {
-                mode: match self.filter_type.value() {
+                mode: match v.get(&self.filter_type) {
                     FilterType::LowPass => FilterMode::LowPass,
                     FilterType::HighPass => FilterMode::HighPass,
                 },
-                cutoff_hz: self.cutoff_hz.value(),
-                q: self.resonance.value(),
+                cutoff_hz: v.get(&self.cutoff_hz),
+                q: v.get(&self.resonance),
             },
-            FxControl::SetFilter(self.filter.value()),
+            FxControl::SetFilter(v.get(&self.filter)),
             FxControl::DelaySettings {
-                time_secs: self.delay_ms.value() / 1000.0,
-                feedback: self.delay_feedback.value(),
-                mix: self.delay_mix.value(),
+                time_secs: v.get(&self.delay_ms) / 1000.0,
+                feedback: v.get(&self.delay_feedback),
+                mix: v.get(&self.delay_mix),
             },
-            FxControl::SetDelay(self.delay.value()),
+            FxControl::SetDelay(v.get(&self.delay)),
         ]
     }
 }
@@ -378,19 +391,104 @@ impl Default for CommandParams {
 }
 
 impl CommandParams {
-    /// Each switch's state with the command it sends.
-    pub fn switches(&self) -> [(bool, Command); 9] {
+    /// Each switch's state (CC overrides included) with the command it sends.
+    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); 9] {
         [
-            (self.record.value(), Command::RecordToggle),
-            (self.capture.value(), Command::Capture),
-            (self.undo.value(), Command::Undo),
-            (self.redo.value(), Command::Redo),
-            (self.clear.value(), Command::Clear),
-            (self.mute_at_cycle_end.value(), Command::MuteMixAtCycleEnd),
-            (self.mute_mix.value(), Command::ToggleMixMute),
-            (self.record_next_cycle.value(), Command::RecordNextCycle),
-            (self.restart.value(), Command::Restart),
+            (&self.record, Command::RecordToggle),
+            (&self.capture, Command::Capture),
+            (&self.undo, Command::Undo),
+            (&self.redo, Command::Redo),
+            (&self.clear, Command::Clear),
+            (&self.mute_at_cycle_end, Command::MuteMixAtCycleEnd),
+            (&self.mute_mix, Command::ToggleMixMute),
+            (&self.record_next_cycle, Command::RecordNextCycle),
+            (&self.restart, Command::Restart),
         ]
+        .map(|(switch, command)| (overrides.get(switch), command))
+    }
+}
+
+/// The ids of the parameters a MIDI binding can target: every automatable parameter, in
+/// declaration order (a binding's `Target::Param` index points into this list).
+pub fn mappable_param_ids() -> &'static [String] {
+    static IDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        LoopmateParams::default()
+            .mappable_params()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    })
+}
+
+impl LoopmateParams {
+    /// The parameters a MIDI binding can target with their ids, in the order of
+    /// [`mappable_param_ids`]. Not realtime-safe (allocates).
+    pub fn mappable_params(&self) -> Vec<(String, ParamPtr)> {
+        self.param_map()
+            .into_iter()
+            // SAFETY: the pointers point into `self`, alive during this call.
+            .filter(|(_, ptr, _)| !unsafe { ptr.flags() }.contains(ParamFlags::NON_AUTOMATABLE))
+            .map(|(id, ptr, _)| (id, ptr))
+            .collect()
+    }
+}
+
+/// Track slots the host sees as parameters: slot n addresses the n-th track in the mix.
+pub const TRACK_SLOTS: usize = 16;
+/// Highest input gain, in dB.
+const MAX_INPUT_GAIN_DB: f32 = 12.0;
+/// Highest track gain, in dB (the engine's limit).
+const MAX_TRACK_GAIN_DB: f32 = 12.0;
+
+/// One track slot's parameters. A slot's value is sent to its track when it changes (see
+/// [`crate::track_bank`]), so the editor and MIDI can change the same track in between.
+#[derive(Params)]
+pub struct TrackSlotParams {
+    /// Track gain (linear, shown in dB).
+    #[id = "track_gain"]
+    pub gain: FloatParam,
+    /// Track pan (-1 left ..= 1 right).
+    #[id = "track_pan"]
+    pub pan: FloatParam,
+    /// Track mute.
+    #[id = "track_mute"]
+    pub mute: BoolParam,
+    /// Track solo.
+    #[id = "track_solo"]
+    pub solo: BoolParam,
+}
+
+impl TrackSlotParams {
+    /// The parameters of track slot `number` (1-based, as shown).
+    fn new(number: usize) -> Self {
+        Self {
+            gain: gain_param(&format!("Track {number} gain"), MAX_TRACK_GAIN_DB),
+            pan: FloatParam::new(
+                format!("Track {number} pan"),
+                0.0,
+                FloatRange::Linear {
+                    min: -1.0,
+                    max: 1.0,
+                },
+            )
+            .with_step_size(0.01)
+            .with_value_to_string(formatters::v2s_f32_panning())
+            .with_string_to_value(formatters::s2v_f32_panning()),
+            mute: BoolParam::new(format!("Track {number} mute"), false),
+            solo: BoolParam::new(format!("Track {number} solo"), false),
+        }
+    }
+
+    /// The slot's values as the plugin uses them (CC overrides included), sanitized.
+    pub fn values(&self, overrides: &ParamOverrides) -> SlotValues {
+        let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
+        SlotValues {
+            gain: finite(overrides.get(&self.gain), 1.0).clamp(0.0, MAX_TRACK_GAIN),
+            pan: finite(overrides.get(&self.pan), 0.0).clamp(-1.0, 1.0),
+            mute: overrides.get(&self.mute),
+            solo: overrides.get(&self.solo),
+        }
     }
 }
 
@@ -429,13 +527,18 @@ impl CaptureCycles {
 
 /// A level from silence to +6 dB, shown in dB.
 fn level_param(name: &str) -> FloatParam {
+    gain_param(name, 6.0)
+}
+
+/// A gain from silence to `max_db`, default 0 dB, shown in dB.
+fn gain_param(name: &str, max_db: f32) -> FloatParam {
     FloatParam::new(
         name,
         1.0,
         FloatRange::Skewed {
             min: 0.0,
-            max: util::db_to_gain(6.0),
-            factor: FloatRange::gain_skew_factor(-60.0, 6.0),
+            max: util::db_to_gain(max_db),
+            factor: FloatRange::gain_skew_factor(-60.0, max_db),
         },
     )
     .with_unit(" dB")
@@ -484,6 +587,9 @@ impl Default for LoopmateParams {
             input_mode: EnumParam::new("Input", InputChannels::Stereo),
             master_fx: MasterFxParams::default(),
             commands: CommandParams::default(),
+            input_gain: gain_param("Input gain", MAX_INPUT_GAIN_DB),
+            tracks: std::array::from_fn(|slot| TrackSlotParams::new(slot + 1)),
+            midi_map: SharedMidiMap::default(),
             blend_ms: FloatParam::new(
                 "Blend",
                 50.0,
@@ -545,14 +651,15 @@ impl LoopmateParams {
         }
     }
 
-    /// The engine settings these parameters describe at `sample_rate_hz`, sanitized.
-    pub fn engine_settings(&self, sample_rate_hz: f32) -> EngineSettings {
+    /// The engine settings these parameters (with CC overrides `v`) describe at `sample_rate_hz`,
+    /// sanitized.
+    pub fn engine_settings(&self, sample_rate_hz: f32, v: &ParamOverrides) -> EngineSettings {
         let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
-        let level = |param: &FloatParam| finite(param.value(), 1.0).clamp(0.0, 2.0);
+        let level = |param: &FloatParam| finite(v.get(param), 1.0).clamp(0.0, 2.0);
         EngineSettings {
-            blend_ms: finite(self.blend_ms.value(), 50.0).clamp(1.0, 500.0),
-            lenience_ms: finite(self.lenience_ms.value(), 200.0).clamp(0.0, 1000.0),
-            monitor_gain: if self.monitor_on.value() {
+            blend_ms: finite(v.get(&self.blend_ms), 50.0).clamp(1.0, 500.0),
+            lenience_ms: finite(v.get(&self.lenience_ms), 200.0).clamp(0.0, 1000.0),
+            monitor_gain: if v.get(&self.monitor_on) {
                 level(&self.monitor_gain)
             } else {
                 0.0
@@ -560,32 +667,60 @@ impl LoopmateParams {
             loop_gain: level(&self.loop_gain),
             master_gain: level(&self.master_gain),
             limiter_ceiling: util::db_to_gain(
-                finite(self.limiter_ceiling_db.value(), -0.3).clamp(-24.0, 0.0),
+                finite(v.get(&self.limiter_ceiling_db), -0.3).clamp(-24.0, 0.0),
             ),
-            pa_mute_while_recording: self.pa_mute_while_recording.value(),
+            pa_mute_while_recording: v.get(&self.pa_mute_while_recording),
             phones_monitor_gain: level(&self.phones_monitor_gain),
             phones_loop_gain: level(&self.phones_loop_gain),
             phones_gain: level(&self.phones_gain),
-            phones_delay_ms: finite(self.phones_delay_ms.value(), 0.0)
+            phones_delay_ms: finite(v.get(&self.phones_delay_ms), 0.0)
                 .clamp(0.0, MAX_PHONES_DELAY_MS),
-            metronome_gain: if self.metronome.value() {
+            metronome_gain: if v.get(&self.metronome) {
                 level(&self.metronome_gain)
             } else {
                 0.0
             },
-            beats_per_cycle: self.beats_per_cycle.value().clamp(1, 16) as u32,
-            input_mode: match self.input_mode.value() {
+            beats_per_cycle: v.get(&self.beats_per_cycle).clamp(1, 16) as u32,
+            input_mode: match v.get(&self.input_mode) {
                 InputChannels::Stereo => InputMode::Stereo,
                 InputChannels::Left => InputMode::Left,
                 InputChannels::Right => InputMode::Right,
                 InputChannels::MonoSum => InputMode::MonoSum,
             },
             input_latency_samples: ms_to_samples(
-                finite(self.input_latency_ms.value(), 0.0).clamp(0.0, 200.0),
+                finite(v.get(&self.input_latency_ms), 0.0).clamp(0.0, 200.0),
                 sample_rate_hz,
             ) as u32,
-            capture_cycles: self.capture_cycles.value().count(),
-            sync: self.sync.settings(),
+            capture_cycles: v.get(&self.capture_cycles).count(),
+            input_gain: finite(v.get(&self.input_gain), 1.0).clamp(0.0, MAX_INPUT_GAIN),
+            sync: self.sync.settings(v),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_automatable_parameter_is_mappable_by_its_stable_id() {
+        let ids = mappable_param_ids();
+        for id in [
+            "input_gain",
+            "loop_gain",
+            "cmd_record",
+            "track_gain_1",
+            "track_solo_16",
+        ] {
+            assert!(ids.iter().any(|known| known == id), "{id}");
+        }
+        assert!(
+            !ids.iter().any(|id| id == "history_secs"),
+            "not automatable"
+        );
+        assert_eq!(
+            ids.iter().filter(|id| id.starts_with("track_")).count(),
+            4 * TRACK_SLOTS
+        );
     }
 }

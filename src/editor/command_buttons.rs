@@ -1,16 +1,14 @@
-//! One button per command, labelled with its MIDI note.
+//! One button per command, labelled with its MIDI binding.
 
-use crate::engine::command::{Command, NoteMap};
+use crate::engine::command::Command;
 
-/// Draws the buttons; returns the command whose button was clicked this frame.
-pub fn show(ui: &mut egui::Ui, note_map: &NoteMap) -> Option<Command> {
+/// Draws the buttons, labelled by `label`; returns the command whose button was clicked this
+/// frame.
+pub fn show(ui: &mut egui::Ui, mut label: impl FnMut(Command) -> String) -> Option<Command> {
     let mut clicked = None;
     ui.horizontal_wrapped(|ui| {
         for command in Command::ALL {
-            let label = match note_map.note_for(command) {
-                Some(note) => format!("{} ({note})", command.label()),
-                None => command.label().to_owned(),
-            };
+            let label = label(command);
             if ui
                 .add(egui::Button::new(label).min_size(egui::vec2(110.0, 36.0)))
                 .clicked()

@@ -3,6 +3,7 @@
 //! through a triple buffer, commands through a wait-free ring).
 
 mod command_buttons;
+mod midi_panel;
 mod status_panel;
 mod track_fx;
 mod track_rows;
@@ -14,12 +15,16 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::ParamPtr;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use parking_lot::Mutex;
 
 use crate::engine::EngineStatus;
-use crate::engine::command::{Command, NoteMap};
+use crate::engine::command::Command;
+use crate::midi_link::EditorReports;
+use crate::params::LoopmateParams;
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
@@ -31,36 +36,93 @@ pub struct EditorLink {
     pub status: Arc<Mutex<triple_buffer::Output<EngineStatus>>>,
     /// Commands to the audio thread.
     pub commands: Arc<Mutex<rtrb::Producer<Command>>>,
+    /// The parameters (and the shared MIDI map among them).
+    pub params: Arc<LoopmateParams>,
+    /// Messages heard while learning and CC parameter values, from the audio thread.
+    pub midi: Arc<Mutex<EditorReports>>,
 }
 
 /// The editor application: what one frame draws.
 pub struct LoopmateApp {
     /// Links to the audio thread.
     link: EditorLink,
-    /// The note map, for button labels.
-    note_map: NoteMap,
+    /// The MIDI map panel (learn, export, import).
+    midi: midi_panel::MidiPanel,
+    /// The parameters MIDI can target, by index, and their display names.
+    mappable: Vec<ParamPtr>,
+    /// Display names of `mappable`.
+    mappable_names: Vec<String>,
+    /// The host link while the window is open (to mirror CC parameter values to the host).
+    gui_context: Option<GuiContext>,
     /// The effect settings being edited.
     track_fx: track_fx::TrackFxSettings,
 }
 
 impl LoopmateApp {
     /// An editor drawing from and sending to `link`.
-    pub fn new(link: EditorLink, note_map: NoteMap) -> Self {
+    pub fn new(link: EditorLink) -> Self {
+        let (mappable, mappable_names) = (link.params.mappable_params().into_iter())
+            // SAFETY: the pointers point into `link.params`, which this app keeps alive.
+            .map(|(_, ptr)| (ptr, unsafe { ptr.name() }.to_owned()))
+            .unzip();
         Self {
             link,
-            note_map,
+            midi: midi_panel::MidiPanel::default(),
+            mappable,
+            mappable_names,
+            gui_context: None,
             track_fx: track_fx::TrackFxSettings::default(),
+        }
+    }
+
+    /// The MIDI learn state (for tests).
+    #[cfg(test)]
+    pub fn midi_learn(&self) -> crate::midi_map::learn::MidiLearn {
+        self.midi.learn
+    }
+
+    /// Sends the parameter values CCs set to the host, when the window is open; else drops
+    /// them (the plugin uses them either way).
+    fn mirror_cc_values(&mut self, reports: &mut EditorReports) {
+        let mut latest: Vec<(u16, f32)> = Vec::new();
+        while let Ok(report) = reports.params.pop() {
+            match latest.iter_mut().find(|(index, _)| *index == report.index) {
+                Some(entry) => entry.1 = report.normalized,
+                None => latest.push((report.index, report.normalized)),
+            }
+        }
+        let Some(context) = &self.gui_context else {
+            return;
+        };
+        for (index, normalized) in latest {
+            if let Some(&param) = self.mappable.get(usize::from(index)) {
+                // SAFETY: `param` points into the plugin's parameters, alive with the editor.
+                unsafe {
+                    context.raw_begin_set_parameter(param);
+                    context.raw_set_parameter_normalized(param, normalized);
+                    context.raw_end_set_parameter(param);
+                }
+            }
         }
     }
 
     /// Draws one frame (also used headless in tests).
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let status = *self.link.status.lock().read();
+        let midi = self.link.midi.clone();
+        let mut reports = midi.lock();
+        let shared = self.link.params.midi_map.clone();
+        self.midi.poll(&shared, &mut reports, &self.mappable_names);
+        self.mirror_cc_values(&mut reports);
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
         let cancel = triggers::show(ui, &status);
         ui.separator();
-        let pressed = command_buttons::show(ui, &self.note_map);
+        let pressed =
+            command_buttons::show(ui, |command| self.midi.command_label(&shared, command));
+        ui.separator();
+        self.midi
+            .show(ui, &shared, &mut reports, &self.mappable_names);
         ui.separator();
         let track_count = status.tracks.iter().flatten().count();
         let fx_changes = track_fx::show(ui, &mut self.track_fx, track_count);
@@ -80,6 +142,20 @@ impl LoopmateApp {
 }
 
 impl NiceEguiApp for LoopmateApp {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui_context: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        self.gui_context = Some(gui_context);
+        Ok(())
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui_context = None;
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         ui.ctx().set_visuals(egui::Visuals::dark());
         self.draw(ui);
@@ -89,11 +165,11 @@ impl NiceEguiApp for LoopmateApp {
 }
 
 /// Builds the plugin's editor.
-pub fn create(link: EditorLink, note_map: NoteMap) -> Option<EguiEditor<LoopmateApp>> {
+pub fn create(link: EditorLink) -> Option<EguiEditor<LoopmateApp>> {
     nice_plug_egui::create_egui_editor(
-        EguiEditorState::from_size(LogicalSize::new(820.0, 640.0), 1.0),
+        EguiEditorState::from_size(LogicalSize::new(820.0, 760.0), 1.0),
         RepaintNotifier::new(),
         EguiNiceSettings::new().with_tile("Loopmate"),
-        LoopmateApp::new(link, note_map),
+        LoopmateApp::new(link),
     )
 }

@@ -8,20 +8,41 @@ use egui_kittest::kittest::Queryable;
 use parking_lot::Mutex;
 
 use super::{EditorLink, LoopmateApp};
-use crate::engine::command::{Command, NoteMap, TrackControl, TrackTarget, TriggerAction};
+use crate::engine::command::{Command, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
+use crate::midi_link::AudioReports;
+use crate::midi_map::{Binding, Control, MidiMessage, Target};
+use crate::params::LoopmateParams;
 
 /// An editor showing `status`, and the consumer end of its command queue.
 fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
+    let (app, commands, _, _) = editor_with_midi(status);
+    (app, commands)
+}
+
+/// An editor showing `status`, its command queue, the audio thread's MIDI reports to it, and
+/// its parameters.
+fn editor_with_midi(
+    status: EngineStatus,
+) -> (
+    LoopmateApp,
+    rtrb::Consumer<Command>,
+    AudioReports,
+    Arc<LoopmateParams>,
+) {
     let (mut status_in, status_out) = triple_buffer::triple_buffer(&status);
     status_in.write(status);
     let (commands_tx, commands_rx) = rtrb::RingBuffer::new(16);
+    let (audio, midi) = crate::midi_link::reports();
+    let params = Arc::new(LoopmateParams::default());
     let link = EditorLink {
         status: Arc::new(Mutex::new(status_out)),
         commands: Arc::new(Mutex::new(commands_tx)),
+        params: params.clone(),
+        midi: Arc::new(Mutex::new(midi)),
     };
-    (LoopmateApp::new(link, NoteMap::default()), commands_rx)
+    (LoopmateApp::new(link), commands_rx, audio, params)
 }
 
 fn playing_status() -> EngineStatus {
@@ -148,4 +169,64 @@ fn the_input_meter_shows_the_level_and_clipping() {
     let (mut app, _) = editor(status);
     let harness = Harness::new_ui(|ui| app.draw(ui));
     harness.get_by_label("Input -20 dBFS - CLIPPED 3 times");
+}
+
+#[test]
+fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
+    let (mut app, _commands, mut audio, params) = editor_with_midi(playing_status());
+    let learning = audio.learning.clone();
+    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("Learn Undo").click();
+    harness.run();
+    harness.get_by_label("Waiting: Undo");
+    assert!(learning.load(std::sync::atomic::Ordering::Relaxed));
+    // A foot switch on channel 2 sending CC 80.
+    let pedal = MidiMessage::Cc {
+        channel: 1,
+        cc: 80,
+        value: 127,
+    };
+    audio.heard(pedal);
+    harness.run();
+    harness.get_by_label("CC 80 ch 2 now controls Undo");
+    harness.get_by_label("Undo (CC 80 ch 2)");
+    let undo = Target::Command(Command::Undo);
+    let cc_80 = Binding {
+        channel: Some(1),
+        control: Control::Cc(80),
+    };
+    assert_eq!(
+        params.midi_map.map().bindings_of(undo).collect::<Vec<_>>(),
+        [cc_80],
+        "note 27 is replaced"
+    );
+    assert!(!learning.load(std::sync::atomic::Ordering::Relaxed));
+
+    // The same pedal learned for record moves from undo (and record loses note 47).
+    harness.get_by_label("Learn Record").click();
+    harness.run();
+    audio.heard(pedal);
+    harness.run();
+    harness.get_by_label("CC 80 ch 2 now controls Record (moved from Undo)");
+    harness.get_by_label("Record (CC 80 ch 2)");
+    harness.get_by_label("Undo");
+    assert_eq!(params.midi_map.map().bindings_of(undo).count(), 0);
+
+    // Clicking again cancels; so does Escape: what is played then is not learned.
+    let before = params.midi_map.map();
+    harness.get_by_label("Learn Capture").click();
+    harness.run();
+    harness.get_by_label("Waiting: Capture").click();
+    harness.run();
+    harness.get_by_label("Learn Capture").click();
+    harness.run();
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    audio.heard(MidiMessage::NoteOn {
+        channel: 0,
+        note: 1,
+    });
+    harness.run();
+    harness.get_by_label("Learn Capture");
+    assert_eq!(params.midi_map.map(), before);
 }

@@ -1,5 +1,5 @@
 //! The one command type that MIDI, editor buttons, parameters and triggers all send to the
-//! engine, and the default MIDI note map of the spec.
+//! engine, and the spec's default MIDI notes.
 
 use super::fx::chain::FxControl;
 
@@ -184,61 +184,38 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 13] = [
     (26, Command::Clear),
 ];
 
-/// Maps MIDI note-ons to commands. A fixed table: lookups never allocate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NoteMap {
-    /// Command for each of the 128 notes.
-    commands: [Option<Command>; 128],
-}
-
-impl Default for NoteMap {
-    fn default() -> Self {
-        let mut commands = [None; 128];
-        for (note, command) in DEFAULT_NOTE_MAP {
-            commands[note as usize] = Some(command);
-        }
-        Self { commands }
-    }
-}
-
-impl NoteMap {
-    /// The command a note-on of `note` sends, if any.
-    pub fn command_for_note(&self, note: u8) -> Option<Command> {
-        self.commands.get(note as usize).copied().flatten()
-    }
-
-    /// The first note mapped to `command`, if any (for labels).
-    pub fn note_for(&self, command: Command) -> Option<u8> {
-        (0u8..128).find(|&note| self.commands[note as usize] == Some(command))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn default_map_is_the_specs() {
-        let map = NoteMap::default();
-        assert_eq!(map.command_for_note(47), Some(Command::RecordToggle));
-        assert_eq!(map.command_for_note(48), Some(Command::Capture));
-        assert_eq!(map.command_for_note(27), Some(Command::Undo));
-        assert_eq!(map.command_for_note(30), Some(Command::MuteMixAtCycleEnd));
-        assert_eq!(map.command_for_note(35), Some(Command::ToggleMixMute));
-        assert_eq!(map.command_for_note(57), Some(Command::RecordNextCycle));
-        assert_eq!(map.command_for_note(25), Some(Command::Restart));
-        assert_eq!(map.command_for_note(50), Some(Command::LastTrackGainUp));
-        assert_eq!(map.command_for_note(52), Some(Command::LastTrackGainDown));
-        assert_eq!(
-            map.command_for_note(53),
-            Some(Command::ToggleLastTrackDelay)
-        );
-        assert_eq!(map.command_for_note(55), Some(Command::ResetLastTrack));
-        assert_eq!(map.command_for_note(60), None);
-        assert_eq!(map.command_for_note(200), None);
-        assert_eq!(map.note_for(Command::Undo), Some(27));
+        let map = crate::midi_map::MidiMap::default();
+        let command_for_note =
+            |note| match map.lookup(0, crate::midi_map::Control::Note(note), true) {
+                Some(crate::midi_map::Target::Command(command)) => Some(command),
+                _ => None,
+            };
+        assert_eq!(command_for_note(47), Some(Command::RecordToggle));
+        assert_eq!(command_for_note(48), Some(Command::Capture));
+        assert_eq!(command_for_note(27), Some(Command::Undo));
+        assert_eq!(command_for_note(30), Some(Command::MuteMixAtCycleEnd));
+        assert_eq!(command_for_note(35), Some(Command::ToggleMixMute));
+        assert_eq!(command_for_note(57), Some(Command::RecordNextCycle));
+        assert_eq!(command_for_note(25), Some(Command::Restart));
+        assert_eq!(command_for_note(50), Some(Command::LastTrackGainUp));
+        assert_eq!(command_for_note(52), Some(Command::LastTrackGainDown));
+        assert_eq!(command_for_note(53), Some(Command::ToggleLastTrackDelay));
+        assert_eq!(command_for_note(55), Some(Command::ResetLastTrack));
+        assert_eq!(command_for_note(28), Some(Command::Redo));
+        assert_eq!(command_for_note(26), Some(Command::Clear));
+        assert_eq!(command_for_note(60), None);
         for command in Command::ALL {
-            assert!(map.note_for(command).is_some(), "{command:?} has no note");
+            let target = crate::midi_map::Target::Command(command);
+            assert!(
+                map.bindings_of(target).next().is_some(),
+                "{command:?} has no note"
+            );
         }
     }
 }

@@ -34,6 +34,7 @@ use history::History;
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
+use ramp::Ramp;
 use schedule::Schedule;
 use sync::{HostSync, SyncSettings};
 use take::Take;
@@ -59,7 +60,9 @@ const DECLICK_SECS: f32 = 0.005;
 /// Fall time constant of the input peak meter, in seconds.
 const METER_FALL_SECS: f32 = 0.3;
 /// Highest track gain reachable with gain-up presses (+12 dB).
-const MAX_TRACK_GAIN: f32 = 4.0;
+pub const MAX_TRACK_GAIN: f32 = 4.0;
+/// Highest input gain (+12 dB).
+pub const MAX_INPUT_GAIN: f32 = 4.0;
 
 /// Fixed at activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +82,8 @@ pub struct EngineSettings {
     pub blend_ms: f32,
     /// Distance in milliseconds within which record presses snap to a cycle boundary.
     pub lenience_ms: f32,
+    /// Input gain (linear), applied before the history: recordings and the monitors follow it.
+    pub input_gain: f32,
     /// Input monitor level on the PA (linear gain).
     pub monitor_gain: f32,
     /// Loop mix level on the PA (linear gain).
@@ -117,6 +122,7 @@ impl Default for EngineSettings {
         Self {
             blend_ms: 50.0,
             lenience_ms: 200.0,
+            input_gain: 1.0,
             monitor_gain: 1.0,
             loop_gain: 1.0,
             master_gain: 1.0,
@@ -350,7 +356,9 @@ pub struct Engine {
     schedule: Schedule<Action>,
     /// The PA and headphone outputs: gains, master effects, limiter, delay, metronome.
     output: OutputStage,
-    /// Input of the current chunk, sanitized (per recorded channel).
+    /// Input gain, ramped over the blend length.
+    input_gain: Ramp,
+    /// Input of the current chunk, sanitized and scaled by `input_gain` (per recorded channel).
     input: [Box<[f32]>; 2],
     /// Loop mix of the current chunk (stereo).
     loop_bus: [Box<[f32]>; 2],
@@ -398,6 +406,7 @@ impl Engine {
             pool,
             schedule: Schedule::with_capacity(SCHEDULE_CAPACITY),
             output: OutputStage::new(config.sample_rate_hz, CHUNK_FRAMES),
+            input_gain: Ramp::at(1.0),
             input: [scratch(), scratch()],
             loop_bus: [scratch(), scratch()],
             track_scratch: [scratch(), scratch()],
@@ -437,6 +446,14 @@ impl Engine {
             blend,
         );
         self.output.metronome.level = settings.metronome_gain.clamp(0.0, 2.0);
+        let input_gain = if settings.input_gain.is_finite() {
+            settings.input_gain.clamp(0.0, MAX_INPUT_GAIN)
+        } else {
+            1.0
+        };
+        if self.input_gain.target() != input_gain {
+            self.input_gain.ramp_to(input_gain, blend);
+        }
     }
 
     /// Sets the host's bar grid for this block (`None`: the transport is stopped or unknown).
@@ -1226,6 +1243,7 @@ impl Engine {
             self.bad_input_chunks += 1;
             self.input[0][..frames].fill(0.0);
             self.input[1][..frames].fill(0.0);
+            self.input_gain.skip(frames as u32);
             return;
         }
         let chunk_peak = left
@@ -1258,6 +1276,13 @@ impl Engine {
                     *m = 0.5 * (l + r);
                 }
                 second.copy_from_slice(first);
+            }
+        }
+        if !self.input_gain.is_idle() || self.input_gain.target() != 1.0 {
+            for (a, b) in first.iter_mut().zip(second.iter_mut()) {
+                let gain = self.input_gain.next_sample();
+                *a *= gain;
+                *b *= gain;
             }
         }
     }

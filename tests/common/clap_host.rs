@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::ptr;
 
 use clack_host::events::event_types::{
-    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
 use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
 use clack_host::extensions::{Extension, PluginExtensionSide, RawExtension};
@@ -142,6 +142,11 @@ pub enum EventKind {
         /// MIDI key number.
         key: u8,
     },
+    /// A raw MIDI 1.0 message on port 0 (e.g. a CC: `[0xB0 | channel, cc, value]`).
+    Midi {
+        /// The three MIDI bytes.
+        data: [u8; 3],
+    },
     /// A CLAP parameter value change. For a nice-plug plugin, `param_id` is [`param_id`] of the
     /// parameter's string id and `value` is in the range the plugin's params extension declares.
     ParamValue {
@@ -178,6 +183,16 @@ impl TimedEvent {
         }
     }
 
+    /// A MIDI control change on `channel` (0-15) at `time`.
+    pub fn cc(time: u64, channel: u8, cc: u8, value: u8) -> Self {
+        Self {
+            time,
+            kind: EventKind::Midi {
+                data: [0xb0 | (channel & 0x0f), cc & 0x7f, value & 0x7f],
+            },
+        }
+    }
+
     /// A parameter change at `time`.
     pub fn param_value(time: u64, param_id: u32, value: f64) -> Self {
         Self {
@@ -192,6 +207,7 @@ impl TimedEvent {
         match self.kind {
             EventKind::NoteOn { key } => buffer.push(&NoteOnEvent::new(offset, note(key), 1.0)),
             EventKind::NoteOff { key } => buffer.push(&NoteOffEvent::new(offset, note(key), 0.0)),
+            EventKind::Midi { data } => buffer.push(&MidiEvent::new(offset, 0, data)),
             EventKind::ParamValue { param_id, value } => buffer.push(&ParamValueEvent::new(
                 offset,
                 ClapId::new(param_id),
@@ -788,5 +804,119 @@ impl TestPlugin {
 impl Drop for TestPlugin {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+/// `clap_ostream`.
+#[repr(C)]
+struct RawOutStream {
+    ctx: *mut c_void,
+    write:
+        unsafe extern "C" fn(stream: *const RawOutStream, buffer: *const c_void, size: u64) -> i64,
+}
+
+/// `clap_istream`.
+#[repr(C)]
+struct RawInStream {
+    ctx: *mut c_void,
+    read: unsafe extern "C" fn(stream: *const RawInStream, buffer: *mut c_void, size: u64) -> i64,
+}
+
+/// `clap_plugin_state` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawState {
+    save: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawOutStream) -> bool>,
+    load: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawInStream) -> bool>,
+}
+
+/// The plugin's `clap.state` extension.
+#[derive(Clone, Copy)]
+struct PluginStateExtension(RawExtension<PluginExtensionSide, RawState>);
+
+// SAFETY: `RawState` is `clap_plugin_state`, the struct behind "clap.state".
+unsafe impl Extension for PluginStateExtension {
+    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.state"];
+    type ExtensionSide = PluginExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+unsafe extern "C" fn write_to_vec(
+    stream: *const RawOutStream,
+    buffer: *const c_void,
+    size: u64,
+) -> i64 {
+    // SAFETY: `ctx` is the `Vec<u8>` `save_state` passes; `buffer` holds `size` bytes.
+    unsafe {
+        let bytes = &mut *(*stream).ctx.cast::<Vec<u8>>();
+        bytes.extend_from_slice(std::slice::from_raw_parts(
+            buffer.cast::<u8>(),
+            size as usize,
+        ));
+    }
+    size as i64
+}
+
+unsafe extern "C" fn read_from_slice(
+    stream: *const RawInStream,
+    buffer: *mut c_void,
+    size: u64,
+) -> i64 {
+    // SAFETY: `ctx` is the `&[u8]` cursor `load_state` passes; `buffer` has room for `size`.
+    unsafe {
+        let rest = &mut *(*stream).ctx.cast::<&[u8]>();
+        let n = rest.len().min(size as usize);
+        ptr::copy_nonoverlapping(rest.as_ptr(), buffer.cast::<u8>(), n);
+        *rest = &rest[n..];
+        n as i64
+    }
+}
+
+impl TestPlugin {
+    /// The plugin's `clap.state` functions and its plugin pointer.
+    fn state_extension(&mut self) -> (RawState, *const c_void) {
+        let handle = self.instance.plugin_handle();
+        let extension = handle
+            .get_extension::<PluginStateExtension>()
+            .expect("the plugin has no clap.state extension");
+        let functions = *handle.use_extension(&extension.0);
+        let plugin = extension
+            .0
+            .plugin_ptr()
+            .as_ptr()
+            .cast::<c_void>()
+            .cast_const();
+        (functions, plugin)
+    }
+
+    /// The plugin's saved state (as a host stores it in a project).
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let (functions, plugin) = self.state_extension();
+        let mut bytes: Vec<u8> = Vec::new();
+        let stream = RawOutStream {
+            ctx: (&mut bytes as *mut Vec<u8>).cast(),
+            write: write_to_vec,
+        };
+        let save = functions.save.expect("clap.state has no save");
+        // SAFETY: `plugin` is the live instance; `stream` writes into `bytes`, alive here.
+        assert!(unsafe { save(plugin, &stream) }, "state save failed");
+        bytes
+    }
+
+    /// Loads a saved state; returns what the plugin's `load` returned.
+    pub fn load_state(&mut self, bytes: &[u8]) -> bool {
+        let (functions, plugin) = self.state_extension();
+        let mut rest: &[u8] = bytes;
+        let stream = RawInStream {
+            ctx: (&mut rest as *mut &[u8]).cast(),
+            read: read_from_slice,
+        };
+        let load = functions.load.expect("clap.state has no load");
+        // SAFETY: `plugin` is the live instance; `stream` reads from `bytes`, alive here.
+        unsafe { load(plugin, &stream) }
     }
 }
