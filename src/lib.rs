@@ -6,7 +6,9 @@
 pub mod editor;
 pub mod engine;
 pub mod params;
+pub mod state;
 pub mod transport;
+pub mod wav;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -52,8 +54,10 @@ impl Default for Loopmate {
     fn default() -> Self {
         let (commands_tx, commands_rx) = rtrb::RingBuffer::new(EDITOR_COMMAND_CAPACITY);
         let (status_in, status_out) = triple_buffer::triple_buffer(&EngineStatus::idle(48_000.0));
+        let params = Arc::new(LoopmateParams::default());
+        let session = params.performance.store.clone();
         Self {
-            params: Arc::new(LoopmateParams::default()),
+            params,
             engine: None,
             keeper: None,
             note_map: NoteMap::default(),
@@ -65,6 +69,7 @@ impl Default for Loopmate {
             editor_link: editor::EditorLink {
                 status: Arc::new(Mutex::new(status_out)),
                 commands: Arc::new(Mutex::new(commands_tx)),
+                session,
             },
         }
     }
@@ -144,14 +149,18 @@ impl Plugin for Loopmate {
         // Stop the old keeper before its engine goes; both are dropped here, off the audio thread.
         self.keeper = None;
         self.engine = None;
-        let Some((engine, keeper)) = Engine::new(config) else {
+        let Some((mut engine, keeper)) = Engine::new(config) else {
             nice_error!(
                 "Loopmate: not enough memory for a {} s history",
                 config.history_secs
             );
             return false;
         };
-        match keeper.spawn() {
+        // The performance (loaded with the project, or what the previous engine played) moves
+        // to the new engine through the session mirror.
+        let store = self.params.performance.store.clone();
+        store.attach(engine.connect_session(), config.sample_rate_hz);
+        match keeper.spawn_with(move || store.tick()) {
             Ok(thread) => self.keeper = Some(thread),
             Err(error) => {
                 nice_error!("Loopmate: cannot start the track pool thread: {error}");

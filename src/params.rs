@@ -9,6 +9,7 @@ use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
 use crate::engine::{EngineSettings, InputMode, ms_to_samples};
+use crate::state::persist::PerformanceField;
 
 /// Longest history a player can choose, in seconds.
 pub const MAX_HISTORY_SECS: i32 = 600;
@@ -83,6 +84,9 @@ pub struct LoopmateParams {
     /// Always-on history length in seconds (applies at the next activation).
     #[id = "history_secs"]
     pub history_secs: IntParam,
+    /// The performance (tracks, audio, cycle position), saved with the host's project.
+    #[persist = "performance"]
+    pub performance: PerformanceField,
 }
 
 /// Which input channels are recorded (a mono choice makes pannable mono tracks).
@@ -423,6 +427,7 @@ impl Default for LoopmateParams {
             )
             .with_unit(" s")
             .non_automatable(),
+            performance: PerformanceField::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! through a triple buffer, commands through a wait-free ring).
 
 mod command_buttons;
+mod session_panel;
 mod status_panel;
 mod track_fx;
 mod track_rows;
@@ -20,6 +21,7 @@ use parking_lot::Mutex;
 
 use crate::engine::EngineStatus;
 use crate::engine::command::{Command, NoteMap};
+use crate::state::store::SessionStore;
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
@@ -31,6 +33,8 @@ pub struct EditorLink {
     pub status: Arc<Mutex<triple_buffer::Output<EngineStatus>>>,
     /// Commands to the audio thread.
     pub commands: Arc<Mutex<rtrb::Producer<Command>>>,
+    /// The saved performance: messages about loading it, WAV export and import.
+    pub session: Arc<SessionStore>,
 }
 
 /// The editor application: what one frame draws.
@@ -41,6 +45,8 @@ pub struct LoopmateApp {
     note_map: NoteMap,
     /// The effect settings being edited.
     track_fx: track_fx::TrackFxSettings,
+    /// The session panel's message and fields.
+    session_panel: session_panel::SessionPanel,
 }
 
 impl LoopmateApp {
@@ -50,6 +56,7 @@ impl LoopmateApp {
             link,
             note_map,
             track_fx: track_fx::TrackFxSettings::default(),
+            session_panel: session_panel::SessionPanel::default(),
         }
     }
 
@@ -58,6 +65,7 @@ impl LoopmateApp {
         let status = *self.link.status.lock().read();
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
+        self.session_panel.show(ui, &self.link.session);
         let cancel = triggers::show(ui, &status);
         ui.separator();
         let pressed = command_buttons::show(ui, &self.note_map);

@@ -20,6 +20,7 @@ fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
     let link = EditorLink {
         status: Arc::new(Mutex::new(status_out)),
         commands: Arc::new(Mutex::new(commands_tx)),
+        session: Arc::default(),
     };
     (LoopmateApp::new(link, NoteMap::default()), commands_rx)
 }
