@@ -165,6 +165,8 @@ pub enum EngineMessage {
     NeedsHostTransport,
     /// A capture asked for more audio than the history holds.
     CaptureTooLong,
+    /// An imported track's length no longer fits the cycle (it changed meanwhile): not added.
+    ImportDoesNotFit,
 }
 
 /// What the take recorder is doing.
@@ -501,6 +503,7 @@ impl Engine {
         self.pool.flush_backlog();
         self.adopt_larger_track_list();
         self.receive_restore();
+        self.receive_import();
         self.resync_session_if_due();
 
         let mut done = 0;
@@ -1085,6 +1088,39 @@ impl Engine {
         self.set_audibility(0);
         self.output.fade_loops_out(0);
         self.output.fade_loops_in(self.blend_samples() as u32);
+    }
+
+    /// Adds an imported track: on a cycle boundary (its length must be a cycle x 2^k), or as
+    /// the anchor starting now; it fades in over the blend length.
+    fn receive_import(&mut self) {
+        let Some(mut track) = self.session.take_import() else {
+            return;
+        };
+        let length = track.length_samples;
+        let new_cycle = match self.cycle {
+            Some(cycle) if cycle.track_length(length) != length => {
+                self.pool.retire_buffer(track.buffer);
+                self.say(EngineMessage::ImportDoesNotFit);
+                return;
+            }
+            Some(cycle) => {
+                track.origin_samples = cycle.origin_samples;
+                None
+            }
+            None => {
+                track.origin_samples = self.now_samples;
+                Some(Cycle {
+                    origin_samples: self.now_samples,
+                    length_samples: length,
+                })
+            }
+        };
+        track.fade = ramp::Ramp::at(0.0);
+        track.fade.ramp_to(1.0, self.blend_samples() as u32);
+        self.discard_redo();
+        if self.push_track(track) && new_cycle.is_some() {
+            self.set_cycle(new_cycle);
+        }
     }
 
     /// After a refused event, sends the whole performance again once the queue has room.

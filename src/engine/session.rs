@@ -26,6 +26,8 @@ use super::track::{Track, TrackAudio, TrackBuffer, TrackState};
 pub const EVENT_CAPACITY: usize = 4096;
 /// Restored sessions that can wait for the audio thread.
 const RESTORE_CAPACITY: usize = 4;
+/// Imported tracks that can wait for the audio thread.
+const IMPORT_CAPACITY: usize = 8;
 
 /// A track's identity, length, position and controls: what a saved performance keeps besides the
 /// audio. Fixed-size.
@@ -152,6 +154,8 @@ pub struct SessionFeed {
     pub events: rtrb::Consumer<TaggedEvent>,
     /// Sessions to install.
     pub restores: rtrb::Producer<Box<RestoredSession>>,
+    /// Imported tracks to add (built off the audio thread; the engine places them on the cycle).
+    pub imports: rtrb::Producer<Track>,
     /// Clock and counters.
     pub shared: Arc<SessionShared>,
 }
@@ -160,6 +164,7 @@ pub struct SessionFeed {
 struct Link {
     events: rtrb::Producer<TaggedEvent>,
     restores: rtrb::Consumer<Box<RestoredSession>>,
+    imports: rtrb::Consumer<Track>,
     shared: Arc<SessionShared>,
 }
 
@@ -179,16 +184,19 @@ impl SessionOut {
     pub fn connect(&mut self) -> SessionFeed {
         let (events_tx, events_rx) = rtrb::RingBuffer::new(EVENT_CAPACITY);
         let (restores_tx, restores_rx) = rtrb::RingBuffer::new(RESTORE_CAPACITY);
+        let (imports_tx, imports_rx) = rtrb::RingBuffer::new(IMPORT_CAPACITY);
         let shared = Arc::new(SessionShared::default());
         self.link = Some(Link {
             events: events_tx,
             restores: restores_rx,
+            imports: imports_rx,
             shared: shared.clone(),
         });
         self.resync_pending = false;
         SessionFeed {
             events: events_rx,
             restores: restores_tx,
+            imports: imports_tx,
             shared,
         }
     }
@@ -233,6 +241,11 @@ impl SessionOut {
     /// A session waiting to be installed. Realtime-safe.
     pub fn take_restore(&mut self) -> Option<Box<RestoredSession>> {
         self.link.as_mut()?.restores.pop().ok()
+    }
+
+    /// An imported track waiting to be added. Realtime-safe.
+    pub fn take_import(&mut self) -> Option<Track> {
+        self.link.as_mut()?.imports.pop().ok()
     }
 
     /// Tags later events with `generation` (after installing that session).

@@ -130,3 +130,25 @@ fn refuse(store: &SessionStore, why: String) {
         "Saved performance refused: {why}. Nothing was loaded."
     ));
 }
+
+/// The performance in a file: the binary container itself, or a host state in nice-plug's JSON
+/// (optionally behind CLAP's 8-byte length), whose `performance` field holds it.
+pub fn performance_from_file(bytes: &[u8]) -> Result<super::mirror::SessionModel, String> {
+    if bytes.starts_with(super::format::MAGIC) {
+        return super::format::decode(bytes).map_err(|error| error.to_string());
+    }
+    let json = if bytes.len() > 8 && bytes[8] == b'{' {
+        &bytes[8..]
+    } else {
+        bytes
+    };
+    let state: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|_| "neither a performance nor a host state".to_owned())?;
+    let field = state["fields"]["performance"]
+        .as_str()
+        .ok_or("the host state holds no Loopmate performance")?;
+    let text: String =
+        serde_json::from_str(field).map_err(|_| "the performance is not a string")?;
+    let binary = text::decode(&text).map_err(|_| "the performance is not valid base64")?;
+    super::format::decode(&binary).map_err(|error| error.to_string())
+}

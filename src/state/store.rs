@@ -2,12 +2,15 @@
 //! about saving or loading. Lives as long as the plugin; only non-audio threads lock it (the
 //! host's main thread to save and load, the pool keeper thread to catch up with events).
 
+use std::path::{Path, PathBuf};
+
 use parking_lot::Mutex;
 
 use super::format::{self, StateError};
 use super::mirror::SessionModel;
 use crate::engine::fx::delay::delay_memory_frames;
 use crate::engine::session::SessionFeed;
+use crate::wav::{self, WavError};
 
 /// The store. See the module documentation.
 pub struct SessionStore {
@@ -128,6 +131,54 @@ impl SessionStore {
         }
         let now = inner.model.now_samples(inner.feed.as_ref());
         f(&inner.model, now)
+    }
+
+    /// Exports every playing track and the mix as WAV files into `dir` (see `crate::wav`).
+    pub fn export_wav(&self, dir: &Path) -> Result<Vec<PathBuf>, WavError> {
+        let model = self.with_model(|model, _| model.clone());
+        wav::export(&model, dir)
+    }
+
+    /// Imports a WAV file as a new track of the running engine (resampled to its rate, aligned
+    /// to the cycle); returns what was imported, in words.
+    pub fn import_wav(&self, path: &Path) -> Result<String, String> {
+        let (rate, cycle_length) = {
+            let mut inner = self.inner.lock();
+            let inner = &mut *inner;
+            let Some(feed) = &mut inner.feed else {
+                return Err("the plugin is not running yet: start playback, then import".into());
+            };
+            inner.model.catch_up(feed);
+            (
+                inner.engine_rate_hz.unwrap_or(48_000.0),
+                inner.model.cycle.map(|c| c.length_samples),
+            )
+        };
+        let audio = wav::read(path, rate).map_err(|error| error.to_string())?;
+        let frames = audio.channels[0].len();
+        let track = wav::prepare_track(&audio, cycle_length, rate)
+            .ok_or("not enough memory for the imported track")?;
+        let mut inner = self.inner.lock();
+        let feed = inner.feed.as_mut().ok_or("the plugin stopped")?;
+        feed.imports
+            .push(track)
+            .map_err(|_| "the engine is busy (not processing?): try again")?;
+        Ok(format!(
+            "Imported {}: {:.2} s, {} channel(s){}{}.",
+            path.display(),
+            frames as f64 / f64::from(rate),
+            audio.channels.len(),
+            if audio.file_rate_hz as f32 != rate {
+                format!(", resampled from {} Hz", audio.file_rate_hz)
+            } else {
+                String::new()
+            },
+            if cycle_length.is_some() {
+                ", on the cycle"
+            } else {
+                ", as the anchor"
+            }
+        ))
     }
 
     /// Events the engine could not queue since activation (each caused a full re-send).

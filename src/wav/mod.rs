@@ -21,6 +21,12 @@ use crate::engine::fx::delay::delay_memory_frames;
 use crate::engine::track::balance;
 use crate::state::mirror::{ModelTrack, SessionModel};
 
+pub mod resample;
+#[cfg(test)]
+mod tests;
+
+pub use resample::resample;
+
 /// Longest file accepted for import, in seconds (the longest history a player can choose).
 pub const MAX_IMPORT_SECS: f64 = 600.0;
 
@@ -289,43 +295,50 @@ pub fn read(path: &Path, session_rate_hz: f32) -> Result<ImportedAudio, WavError
     })
 }
 
-/// Zero crossings of the sinc kernel on each side of the interpolated point.
-const SINC_ZEROS: usize = 24;
+/// Fade at the edges of an imported file that does not fill its track, in seconds.
+const IMPORT_FADE_SECS: f64 = 0.005;
 
-/// Resamples `x` from `from_hz` to `to_hz` (same rates: returned as is) by windowed-sinc
-/// interpolation: a Blackman-windowed sinc with 24 zero crossings per side, its cutoff at the
-/// lower of the two Nyquist frequencies (times 0.95, so the transition band sits below it),
-/// evaluated exactly at each output time (no polyphase table). Output length: `round(len x to /
-/// from)`. Off the audio thread only (it is O(len x 48 x max(1, from/to))).
-pub fn resample(x: &[f32], from_hz: f64, to_hz: f64) -> Vec<f32> {
-    if from_hz == to_hz || x.is_empty() {
-        return x.to_vec();
+/// The track an imported file becomes at `rate_hz`: with a cycle of `cycle_length`, the
+/// smallest cycle x 2^k that holds it (silence after the file, whose edges fade over 5 ms so the
+/// loop never clicks); without one, exactly the file (the new anchor). Not realtime-safe.
+pub fn prepare_track(
+    audio: &ImportedAudio,
+    cycle_length: Option<u64>,
+    rate_hz: f32,
+) -> Option<crate::engine::track::Track> {
+    use crate::engine::cycle::Cycle;
+    use crate::engine::track::{Track, TrackAudio, TrackBuffer};
+    let frames = audio.channels.first()?.len() as u64;
+    let length = match cycle_length {
+        Some(length) => Cycle {
+            origin_samples: 0,
+            length_samples: length.max(1),
+        }
+        .track_length(frames),
+        None => frames,
+    } as usize;
+    let mut samples = Vec::new();
+    samples
+        .try_reserve_exact(length.checked_mul(audio.channels.len())?)
+        .ok()?;
+    let fade = if length > frames as usize {
+        ((IMPORT_FADE_SECS * f64::from(rate_hz)) as usize).min(frames as usize / 2)
+    } else {
+        0
+    };
+    for channel in &audio.channels {
+        let start = samples.len();
+        samples.extend_from_slice(channel);
+        let written = &mut samples[start..];
+        let n = written.len();
+        for j in 0..fade {
+            let w = (j + 1) as f32 / (fade + 1) as f32;
+            written[j] *= w;
+            written[n - 1 - j] *= w;
+        }
+        samples.resize(start + length, 0.0);
     }
-    let ratio = to_hz / from_hz;
-    let out_len = ((x.len() as f64) * ratio).round().max(1.0) as usize;
-    // Cutoff relative to the input's Nyquist frequency.
-    let cutoff = ratio.min(1.0) * 0.95;
-    let half_width = SINC_ZEROS as f64 / cutoff;
-    (0..out_len)
-        .map(|n| {
-            let t = n as f64 / ratio;
-            let first = (t - half_width).ceil().max(0.0) as usize;
-            let last = ((t + half_width).floor() as usize).min(x.len() - 1);
-            let mut acc = 0.0f64;
-            for (k, &sample) in x.iter().enumerate().take(last + 1).skip(first) {
-                let d = k as f64 - t;
-                let arg = std::f64::consts::PI * d * cutoff;
-                let sinc = if arg.abs() < 1e-12 {
-                    1.0
-                } else {
-                    arg.sin() / arg
-                };
-                // Blackman window over [-half_width, half_width].
-                let p = (d / half_width + 1.0) * std::f64::consts::PI;
-                let window = 0.42 - 0.5 * p.cos() + 0.08 * (2.0 * p).cos();
-                acc += f64::from(sample) * sinc * cutoff * window;
-            }
-            acc as f32
-        })
-        .collect()
+    let audio = TrackAudio::from_planar(audio.channels.len(), length, samples.into())?;
+    let buffer = TrackBuffer::with_audio(std::sync::Arc::new(audio), delay_memory_frames(rate_hz))?;
+    Some(Track::new(buffer, length as u64, 0))
 }
