@@ -593,6 +593,15 @@ impl Engine {
             .filter(|track| track.state == TrackState::Playing)
     }
 
+    /// Every track held that is complete and not on its way out (what the session mirror
+    /// should hold), in order.
+    #[cfg(test)]
+    pub fn tracks_for_test(&self) -> impl Iterator<Item = &Track> {
+        self.tracks
+            .iter()
+            .filter(|t| t.fill.is_none() && t.state != TrackState::Discarding)
+    }
+
     /// Tracks held in memory, playing or kept for redo (what `clear` gives back).
     pub fn held_track_count(&self) -> usize {
         self.tracks.len()

@@ -18,6 +18,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::store::SessionStore;
 use super::text;
 
+/// The largest state nice-plug's CLAP wrapper loads is 256 MiB (`MAX_STATE_BYTES`); this leaves
+/// a megabyte for the parameters and the rest of its JSON.
+const HOST_STATE_LIMIT_BYTES: usize = 255 << 20;
+
 /// The persisted field: a handle on the plugin's session store.
 #[derive(Default)]
 pub struct PerformanceField {
@@ -119,8 +123,19 @@ impl PersistentField<'_, PerformanceText> for PerformanceField {
     where
         F: Fn(&PerformanceText) -> R,
     {
-        let bytes = self.store.save();
-        f(&PerformanceText(Some(text::encode(&bytes))))
+        let text = text::encode(&self.store.save());
+        if text.len() > HOST_STATE_LIMIT_BYTES {
+            let why = format!(
+                "the performance takes {:.0} MB in the host's project, more than nice-plug's \
+                 CLAP loader accepts ({:.0} MB): it will not load back in a CLAP host. Export \
+                 the loops as WAV files (or save a performance file) to keep them",
+                text.len() as f64 / 1e6,
+                HOST_STATE_LIMIT_BYTES as f64 / 1e6
+            );
+            nice_error!("Loopmate: {why}");
+            self.store.say(format!("Warning: {why}."));
+        }
+        f(&PerformanceText(Some(text)))
     }
 }
 

@@ -280,3 +280,50 @@ fn header_errors_say_what_is_wrong() {
         Some(StateError::ChecksumMismatch)
     );
 }
+
+#[test]
+fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
+    let (mut engine, mut keeper, store) = performance();
+    // 6 000 gain changes without the mirror draining: more than the queue holds.
+    let start = engine.now_samples();
+    let commands: Vec<(u64, Command)> = (0..6_000u64)
+        .map(|i| {
+            let gain = 0.1 + (i % 50) as f32 / 100.0;
+            (
+                start + 10 * i,
+                Command::Track(
+                    TrackTarget::Index((i % 2) as u32),
+                    TrackControl::SetGain(gain),
+                ),
+            )
+        })
+        .collect();
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(60_100, 0),
+        &commands,
+        &[512],
+    );
+    assert!(store.overflows() > 0, "the queue overflowed");
+    // Once the mirror drains, the engine re-sends everything at its next block.
+    store.tick();
+    silence(&mut engine, &mut keeper, 512);
+    store.with_model(|model, _| {
+        let engine_tracks: Vec<_> = engine
+            .tracks_for_test()
+            .map(crate::engine::session::TrackRecord::of)
+            .collect();
+        let mirrored: Vec<_> = model.tracks.iter().map(|t| t.record).collect();
+        assert_eq!(mirrored, engine_tracks);
+        assert_eq!(model.cycle, engine.cycle());
+    });
+    // And what it saves plays like the engine.
+    let loaded = SessionStore::default();
+    loaded.load(&store.save()).unwrap();
+    let (mut fresh, mut fresh_keeper) = new_engine();
+    loaded.attach(fresh.connect_session(), RATE);
+    let a = silence(&mut engine, &mut keeper, 50_000);
+    let b = silence(&mut fresh, &mut fresh_keeper, 50_000);
+    assert_eq!(a[0][BLEND..], b[0][BLEND..]);
+}
