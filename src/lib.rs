@@ -9,8 +9,10 @@ pub mod midi_link;
 pub mod midi_map;
 pub mod param_overrides;
 pub mod params;
+pub mod state;
 pub mod track_bank;
 pub mod transport;
+pub mod wav;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -74,6 +76,7 @@ impl Default for Loopmate {
         let midi_map = (params.midi_map.take_audio_end()).expect("a new map's audio end is there");
         let mappable = params.mappable_params().into_iter().map(|(_, ptr)| ptr);
         let (midi_reports, editor_reports) = midi_link::reports();
+        let session = params.performance.store.clone();
         Self {
             engine: None,
             keeper: None,
@@ -93,6 +96,7 @@ impl Default for Loopmate {
                 commands: Arc::new(Mutex::new(commands_tx)),
                 params: params.clone(),
                 midi: Arc::new(Mutex::new(editor_reports)),
+                session,
             },
             params,
         }
@@ -173,14 +177,18 @@ impl Plugin for Loopmate {
         // Stop the old keeper before its engine goes; both are dropped here, off the audio thread.
         self.keeper = None;
         self.engine = None;
-        let Some((engine, keeper)) = Engine::new(config) else {
+        let Some((mut engine, keeper)) = Engine::new(config) else {
             nice_error!(
                 "Loopmate: not enough memory for a {} s history",
                 config.history_secs
             );
             return false;
         };
-        match keeper.spawn() {
+        // The performance (loaded with the project, or what the previous engine played) moves
+        // to the new engine through the session mirror.
+        let store = self.params.performance.store.clone();
+        store.attach(engine.connect_session(), config.sample_rate_hz);
+        match keeper.spawn_with(move || store.tick()) {
             Ok(thread) => self.keeper = Some(thread),
             Err(error) => {
                 nice_error!("Loopmate: cannot start the track pool thread: {error}");

@@ -12,6 +12,7 @@ use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
 use crate::engine::{EngineSettings, InputMode, MAX_INPUT_GAIN, MAX_TRACK_GAIN, ms_to_samples};
 use crate::midi_link::SharedMidiMap;
 use crate::param_overrides::ParamOverrides;
+use crate::state::persist::PerformanceField;
 use crate::track_bank::SlotValues;
 
 /// Longest history a player can choose, in seconds.
@@ -100,6 +101,9 @@ pub struct LoopmateParams {
     /// Host sync.
     #[nested(group = "Host sync")]
     pub sync: SyncParams,
+    /// The performance (tracks, audio, cycle position), saved with the host's project.
+    #[persist = "performance"]
+    pub performance: PerformanceField,
 }
 
 // ----- Host sync -----
@@ -638,6 +642,7 @@ impl Default for LoopmateParams {
             .with_unit(" s")
             .non_automatable(),
             sync: SyncParams::default(),
+            performance: PerformanceField::default(),
         }
     }
 }

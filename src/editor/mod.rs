@@ -4,6 +4,7 @@
 
 mod command_buttons;
 mod midi_panel;
+mod session_panel;
 mod status_panel;
 mod track_fx;
 mod track_rows;
@@ -25,6 +26,7 @@ use crate::engine::EngineStatus;
 use crate::engine::command::Command;
 use crate::midi_link::EditorReports;
 use crate::params::LoopmateParams;
+use crate::state::store::SessionStore;
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
@@ -40,6 +42,8 @@ pub struct EditorLink {
     pub params: Arc<LoopmateParams>,
     /// Messages heard while learning and CC parameter values, from the audio thread.
     pub midi: Arc<Mutex<EditorReports>>,
+    /// The saved performance: messages about loading it, WAV export and import.
+    pub session: Arc<SessionStore>,
 }
 
 /// The editor application: what one frame draws.
@@ -56,6 +60,8 @@ pub struct LoopmateApp {
     gui_context: Option<GuiContext>,
     /// The effect settings being edited.
     track_fx: track_fx::TrackFxSettings,
+    /// The session panel's message and fields.
+    session_panel: session_panel::SessionPanel,
 }
 
 impl LoopmateApp {
@@ -72,6 +78,7 @@ impl LoopmateApp {
             mappable_names,
             gui_context: None,
             track_fx: track_fx::TrackFxSettings::default(),
+            session_panel: session_panel::SessionPanel::default(),
         }
     }
 
@@ -116,6 +123,7 @@ impl LoopmateApp {
         self.mirror_cc_values(&mut reports);
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
+        self.session_panel.show(ui, &self.link.session);
         let cancel = triggers::show(ui, &status);
         ui.separator();
         let pressed =

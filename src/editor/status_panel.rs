@@ -98,6 +98,9 @@ pub fn message_text(message: EngineMessage) -> &'static str {
         EngineMessage::NeedsHostTransport => {
             "That waits for the host's bars: start the host transport."
         }
+        EngineMessage::ImportDoesNotFit => {
+            "Import refused: the cycle changed while the file was read. Import it again."
+        }
         EngineMessage::CaptureTooLong => {
             "Capture refused: the history does not hold that much. Lengthen the history or \
              capture fewer cycles."

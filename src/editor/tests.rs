@@ -41,6 +41,7 @@ fn editor_with_midi(
         commands: Arc::new(Mutex::new(commands_tx)),
         params: params.clone(),
         midi: Arc::new(Mutex::new(midi)),
+        session: Arc::default(),
     };
     (LoopmateApp::new(link), commands_rx, audio, params)
 }

@@ -19,6 +19,7 @@ pub mod mix;
 pub mod pool;
 pub mod ramp;
 pub mod schedule;
+pub mod session;
 pub mod sync;
 pub mod take;
 pub mod track;
@@ -36,6 +37,7 @@ use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use ramp::Ramp;
 use schedule::Schedule;
+use session::{RestoredSession, SessionEvent, SessionFeed, SessionOut, TrackRecord};
 use sync::{HostSync, SyncSettings};
 use take::Take;
 use track::{Track, TrackState};
@@ -174,6 +176,8 @@ pub enum EngineMessage {
     NeedsHostTransport,
     /// A capture asked for more audio than the history holds.
     CaptureTooLong,
+    /// An imported track's length no longer fits the cycle (it changed meanwhile): not added.
+    ImportDoesNotFit,
 }
 
 /// What the take recorder is doing.
@@ -325,6 +329,8 @@ enum Action {
     RestartJump,
     /// Host sync: align the loops to the host's bars (fading them in after a jump's fade-out).
     HostAlign { fade_in: bool },
+    /// Swap in the restored session waiting in `pending_install`, after a declick fade-out.
+    InstallSession,
 }
 
 /// The loop engine. Owned by the audio thread.
@@ -376,6 +382,12 @@ pub struct Engine {
     input_peak: f32,
     /// Chunks whose input reached full scale.
     input_clips: u64,
+    /// The link to the session mirror (what gets saved) and restores from it.
+    session: SessionOut,
+    /// The id the next track gets.
+    next_track_id: u64,
+    /// A restored session waiting for the fade-out before it is swapped in.
+    pending_install: Option<Box<RestoredSession>>,
 }
 
 impl Engine {
@@ -416,8 +428,18 @@ impl Engine {
             bad_input_chunks: 0,
             input_peak: 0.0,
             input_clips: 0,
+            session: SessionOut::default(),
+            next_track_id: 0,
+            pending_install: None,
         };
         Some((engine, keeper))
+    }
+
+    /// Connects a session mirror: from now on the engine reports every change to the performance
+    /// to it and installs the sessions it sends. Not realtime-safe (allocates the queues): call
+    /// before the audio thread runs the engine.
+    pub fn connect_session(&mut self) -> SessionFeed {
+        self.session.connect()
     }
 
     /// The activation settings.
@@ -508,6 +530,9 @@ impl Engine {
         self.follow_host();
         self.pool.flush_backlog();
         self.adopt_larger_track_list();
+        self.receive_restore();
+        self.receive_import();
+        self.resync_session_if_due();
 
         let mut done = 0;
         while done < frames {
@@ -524,6 +549,7 @@ impl Engine {
         }
         // Actions due exactly at the block's end run at the start of the next block, at the same
         // sample, so the split point is the same whatever the block size.
+        self.session.publish_time(self.now_samples);
     }
 
     /// A fixed-size picture of the engine for the editor. Realtime-safe.
@@ -593,6 +619,15 @@ impl Engine {
         self.tracks
             .iter()
             .filter(|track| track.state == TrackState::Playing)
+    }
+
+    /// Every track held that is complete and not on its way out (what the session mirror
+    /// should hold), in order.
+    #[cfg(test)]
+    pub fn tracks_for_test(&self) -> impl Iterator<Item = &Track> {
+        self.tracks
+            .iter()
+            .filter(|t| t.fill.is_none() && t.state != TrackState::Discarding)
     }
 
     /// Tracks held in memory, playing or kept for redo (what `clear` gives back).
@@ -669,6 +704,11 @@ impl Engine {
                 } => self.fire_trigger(action, every, remaining),
                 Action::RestartJump => self.restart_jump(),
                 Action::HostAlign { fade_in } => self.host_align(fade_in),
+                Action::InstallSession => {
+                    if let Some(session) = self.pending_install.take() {
+                        self.install_session(session);
+                    }
+                }
             }
         }
     }
@@ -836,7 +876,7 @@ impl Engine {
         let track = take.into_track(length, self.blend_samples(), &self.history);
         if self.push_track(track) {
             if new_cycle.is_some() {
-                self.cycle = new_cycle;
+                self.set_cycle(new_cycle);
                 self.sync.lock = lock.flatten();
             }
             if at_limit {
@@ -864,11 +904,21 @@ impl Engine {
             self.say(EngineMessage::TooManyTracks);
             return false;
         }
+        track.id = self.next_track_id;
+        self.next_track_id += 1;
+        if track.fill.is_none() {
+            self.session.track_added(&track);
+        }
         self.tracks.push(track);
+        self.request_list_if_half_full();
+        true
+    }
+
+    /// Asks the keeper for a larger track list once this one is half full.
+    fn request_list_if_half_full(&mut self) {
         if self.tracks.len() * 2 >= self.tracks.capacity() {
             self.pool.request_list(self.tracks.capacity() * 2);
         }
-        true
     }
 
     /// Moves the tracks into a larger list from the keeper, if one came. Moving is a copy of the
@@ -936,7 +986,7 @@ impl Engine {
                 origin_samples: source,
                 length_samples: length,
             };
-            self.cycle = Some(cycle);
+            self.set_cycle(Some(cycle));
             self.sync.lock = self.bar_lock_for(cycle);
         }
     }
@@ -955,6 +1005,8 @@ impl Engine {
         if let Some(track) = self.last_playing_track() {
             track.state = TrackState::Undoing;
             track.fade.ramp_to(0.0, blend);
+            let record = track.fill.is_none().then(|| TrackRecord::of(track));
+            self.tell_updated(record);
         }
         if self.playing_tracks().next().is_none() {
             self.reset_cycle();
@@ -978,15 +1030,18 @@ impl Engine {
         };
         track.state = TrackState::Playing;
         track.fade.ramp_to(1.0, blend);
+        let record = track.fill.is_none().then(|| TrackRecord::of(track));
+        self.tell_updated(record);
         if self.cycle.is_none() {
             let anchor = self
                 .playing_tracks()
                 .next()
                 .expect("a track was just restored");
-            self.cycle = Some(Cycle {
+            let cycle = Cycle {
                 origin_samples: anchor.origin_samples,
                 length_samples: anchor.length_samples,
-            });
+            };
+            self.set_cycle(Some(cycle));
         }
         self.update_audibility();
     }
@@ -1003,13 +1058,15 @@ impl Engine {
             track.state = TrackState::Discarding;
             track.fade.ramp_to(0.0, blend);
         }
+        self.session.tell(SessionEvent::Cleared);
         self.reset_cycle();
     }
 
     /// Forgets the cycle and everything that waits on it.
     fn reset_cycle(&mut self) {
-        self.cycle = None;
-        self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
+        self.set_cycle(None);
+        self.schedule
+            .cancel(|a| !matches!(a, Action::Command(_) | Action::InstallSession));
         // A cancelled restart must not leave the loop bus faded out.
         self.output.fade_loops_in(self.blend_samples() as u32);
     }
@@ -1021,6 +1078,120 @@ impl Engine {
                 track.state = TrackState::Discarding;
             }
         }
+        self.session.tell(SessionEvent::RedoDiscarded);
+    }
+
+    /// Sets the anchor cycle and tells the session mirror.
+    fn set_cycle(&mut self, cycle: Option<Cycle>) {
+        self.cycle = cycle;
+        self.session.tell(SessionEvent::Cycle(cycle));
+    }
+
+    /// Tells the mirror a complete track's new record (`None`: the track is still filling; its
+    /// record goes with it when it completes).
+    fn tell_updated(&mut self, record: Option<TrackRecord>) {
+        if let Some(record) = record {
+            self.session.tell(SessionEvent::Updated(record));
+        }
+    }
+
+    /// Takes a restored session from the mirror: installed now if nothing plays, else after a
+    /// declick fade-out of the loops.
+    fn receive_restore(&mut self) {
+        let Some(session) = self.session.take_restore() else {
+            return;
+        };
+        if self.tracks.is_empty() && self.take.is_none() && self.pending_install.is_none() {
+            self.install_session(session);
+            return;
+        }
+        if let Some(superseded) = self.pending_install.replace(session) {
+            self.pool.retire(Garbage::Session(superseded));
+        }
+        let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+        self.output.fade_loops_out(declick as u32);
+        self.schedule.cancel(|a| *a == Action::InstallSession);
+        self.schedule_action(self.now_samples + declick as u64, Action::InstallSession);
+    }
+
+    /// Replaces the performance with `session` at the current sample: the take and the tracks go
+    /// to the keeper, the session's tracks continue from their saved cycle positions, and the
+    /// loops fade in. Realtime-safe (the session was allocated off this thread).
+    fn install_session(&mut self, mut session: Box<RestoredSession>) {
+        if let Some(take) = self.take.take() {
+            self.pool.retire_buffer(take.into_buffer());
+        }
+        self.take_mutes_pa = false;
+        self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
+        std::mem::swap(&mut self.tracks, &mut session.tracks);
+        for track in session.tracks.drain(..) {
+            self.pool.retire_buffer(track.buffer);
+        }
+        let now = self.now_samples;
+        for track in &mut self.tracks {
+            track.origin_samples += now;
+        }
+        self.cycle = session.cycle.map(|cycle| Cycle {
+            origin_samples: cycle.origin_samples + now,
+            ..cycle
+        });
+        self.next_track_id = session.next_track_id;
+        self.session.set_generation(session.generation);
+        self.session
+            .tell(SessionEvent::Installed { at_samples: now });
+        self.pool.retire(Garbage::Session(session));
+        self.request_list_if_half_full();
+        self.set_audibility(0);
+        self.output.fade_loops_out(0);
+        self.output.fade_loops_in(self.blend_samples() as u32);
+    }
+
+    /// Adds an imported track: on a cycle boundary (its length must be a cycle x 2^k), or as
+    /// the anchor starting now; it fades in over the blend length.
+    fn receive_import(&mut self) {
+        let Some(mut track) = self.session.take_import() else {
+            return;
+        };
+        let length = track.length_samples;
+        let new_cycle = match self.cycle {
+            Some(cycle) if cycle.track_length(length) != length => {
+                self.pool.retire_buffer(track.buffer);
+                self.say(EngineMessage::ImportDoesNotFit);
+                return;
+            }
+            Some(cycle) => {
+                track.origin_samples = cycle.origin_samples;
+                None
+            }
+            None => {
+                track.origin_samples = self.now_samples;
+                Some(Cycle {
+                    origin_samples: self.now_samples,
+                    length_samples: length,
+                })
+            }
+        };
+        track.fade = ramp::Ramp::at(0.0);
+        track.fade.ramp_to(1.0, self.blend_samples() as u32);
+        self.discard_redo();
+        if self.push_track(track) && new_cycle.is_some() {
+            self.set_cycle(new_cycle);
+        }
+    }
+
+    /// After a refused event, sends the whole performance again once the queue has room.
+    fn resync_session_if_due(&mut self) {
+        if !self.session.resync_fits(self.tracks.len() + 2) {
+            return;
+        }
+        self.session.tell(SessionEvent::Resync);
+        for track in &self.tracks {
+            if track.fill.is_none() && track.state != TrackState::Discarding {
+                self.session.track_added(track);
+            }
+        }
+        self.session.tell(SessionEvent::Cycle(self.cycle));
+        self.session.resync_sent();
     }
 
     fn toggle_mix_mute(&mut self) {
@@ -1128,10 +1299,13 @@ impl Engine {
         for track in &mut self.tracks {
             track.origin_samples += shift;
         }
-        self.cycle = Some(Cycle {
+        self.session.tell(SessionEvent::Shifted {
+            shift_samples: shift,
+        });
+        self.set_cycle(Some(Cycle {
             origin_samples: cycle.origin_samples + shift,
             ..cycle
-        });
+        }));
         self.output.fade_loops_in(self.blend_samples() as u32);
     }
 
@@ -1217,12 +1391,19 @@ impl Engine {
                 track.soloed = false;
             }
         }
+        let record = track.fill.is_none().then(|| TrackRecord::of(track));
+        self.tell_updated(record);
         self.update_audibility();
     }
 
     /// Ramps every track to audible or silent from its mute and the solos.
     fn update_audibility(&mut self) {
-        let blend = self.blend_samples() as u32;
+        self.set_audibility(self.blend_samples() as u32);
+    }
+
+    /// Ramps every track to audible or silent from its mute and the solos over `ramp_samples`.
+    fn set_audibility(&mut self, ramp_samples: u32) {
+        let blend = ramp_samples;
         let any_solo = self.playing_tracks().any(|track| track.soloed);
         for track in &mut self.tracks {
             let audible = !track.muted && (!any_solo || track.soloed);
@@ -1322,6 +1503,9 @@ impl Engine {
                 let budget = frames as u64 * FILL_SPEED;
                 if fill.advance(&mut track.buffer, &self.history, playhead, budget) {
                     track.fill = None;
+                    if track.state != TrackState::Discarding {
+                        self.session.track_added(track);
+                    }
                 }
             }
             track.mix_into(self.now_samples, &mut bus, &mut self.track_scratch);
@@ -1358,4 +1542,4 @@ pub fn ms_to_samples(ms: f32, sample_rate_hz: f32) -> usize {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::session::RestoredSession;
 use super::track::{Track, TrackBuffer};
 
 /// What the audio thread hands back to be freed or recycled.
@@ -16,6 +17,8 @@ pub enum Garbage {
     Buffer(TrackBuffer),
     /// A track list replaced by a larger one (empty).
     List(Vec<Track>),
+    /// A restored session once installed (holding the replaced, empty track list).
+    Session(Box<RestoredSession>),
 }
 
 /// How many retired buffers can wait for the keeper before the audio thread keeps them itself.
@@ -173,7 +176,16 @@ pub struct OutOfMemory;
 impl TrackPoolKeeper {
     /// Runs `service` every few milliseconds on a background thread until the handle is dropped.
     /// When memory runs out it keeps trying; the audio thread refuses new takes meanwhile.
-    pub fn spawn(mut self) -> std::io::Result<KeeperThread> {
+    pub fn spawn(self) -> std::io::Result<KeeperThread> {
+        self.spawn_with(|| {})
+    }
+
+    /// Like [`TrackPoolKeeper::spawn`], also calling `also` every period (the session mirror
+    /// catching up with the engine's events).
+    pub fn spawn_with(
+        mut self,
+        mut also: impl FnMut() + Send + 'static,
+    ) -> std::io::Result<KeeperThread> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread_stop = stop.clone();
         let handle = std::thread::Builder::new()
@@ -181,6 +193,7 @@ impl TrackPoolKeeper {
             .spawn(move || {
                 while !thread_stop.load(std::sync::atomic::Ordering::Acquire) {
                     let _ = self.service();
+                    also();
                     std::thread::sleep(KEEPER_PERIOD);
                 }
             })?;
@@ -190,8 +203,8 @@ impl TrackPoolKeeper {
         })
     }
 
-    /// Track buffers allocated and not yet freed: what the engine holds plus the spares. Back to
-    /// the spare count once every track is gone and handed back.
+    /// Track buffers of the keeper's own shape allocated and not yet dropped: what the engine
+    /// holds plus the spares. Back to the spare count once every track is gone and handed back.
     pub fn live_buffers(&self) -> usize {
         self.live_buffers
     }
@@ -202,16 +215,25 @@ impl TrackPoolKeeper {
         let mut added = 0;
         while let Ok(garbage) = self.retired.pop() {
             match garbage {
-                Garbage::Buffer(mut buffer) if !self.spares.is_full() => {
-                    buffer.clear();
-                    let _ = self.spares.push(buffer);
-                    added += 1;
-                }
-                Garbage::Buffer(buffer) => {
-                    drop(buffer);
-                    self.live_buffers -= 1;
+                Garbage::Buffer(mut buffer) => {
+                    let own_shape = buffer.channels() == self.channels
+                        && buffer.capacity_frames() == self.capacity_frames
+                        && buffer.fx_memory_frames() == self.fx_memory_frames;
+                    // Audio the session mirror still holds is not reused: dropping this reference
+                    // leaves it to the mirror, which frees it when it lets go.
+                    if own_shape && buffer.is_sole_owner() && !self.spares.is_full() {
+                        buffer.clear();
+                        let _ = self.spares.push(buffer);
+                        added += 1;
+                    } else {
+                        drop(buffer);
+                        if own_shape {
+                            self.live_buffers -= 1;
+                        }
+                    }
                 }
                 Garbage::List(list) => drop(list),
+                Garbage::Session(session) => drop(session),
             }
         }
         let wanted = self.wanted_list_capacity.load(Ordering::Acquire);

@@ -516,6 +516,135 @@ unsafe impl Extension for PluginLatency {
     }
 }
 
+/// `clap_ostream`.
+#[repr(C)]
+struct RawOStream {
+    ctx: *mut c_void,
+    write: unsafe extern "C" fn(stream: *const RawOStream, buffer: *const c_void, size: u64) -> i64,
+}
+
+/// `clap_istream`.
+#[repr(C)]
+struct RawIStream {
+    ctx: *mut c_void,
+    read: unsafe extern "C" fn(stream: *const RawIStream, buffer: *mut c_void, size: u64) -> i64,
+}
+
+/// `clap_plugin_state` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawState {
+    save: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawOStream) -> bool>,
+    load: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawIStream) -> bool>,
+}
+
+/// The plugin's `clap.state` extension.
+#[derive(Clone, Copy)]
+struct PluginStateExt(RawExtension<PluginExtensionSide, RawState>);
+
+// SAFETY: `RawState` is `clap_plugin_state`, the struct behind "clap.state".
+unsafe impl Extension for PluginStateExt {
+    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.state"];
+    type ExtensionSide = PluginExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+/// Appends what the plugin writes to the `Vec<u8>` behind `ctx`.
+unsafe extern "C" fn write_to_vec(
+    stream: *const RawOStream,
+    buffer: *const c_void,
+    size: u64,
+) -> i64 {
+    // SAFETY: `stream` is the stream `save_state` passed, whose `ctx` is a live `Vec<u8>`, and
+    // the plugin hands a buffer of `size` readable bytes.
+    unsafe {
+        let out = &mut *((*stream).ctx as *mut Vec<u8>);
+        out.extend_from_slice(std::slice::from_raw_parts(
+            buffer as *const u8,
+            size as usize,
+        ));
+    }
+    size as i64
+}
+
+/// A byte slice being read by the plugin, and how far.
+struct ReadCursor<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+/// Copies the next bytes of the `ReadCursor` behind `ctx` (at most `size`); 0 at the end.
+unsafe extern "C" fn read_from_slice(
+    stream: *const RawIStream,
+    buffer: *mut c_void,
+    size: u64,
+) -> i64 {
+    // SAFETY: `stream` is the stream `load_state` passed, whose `ctx` is a live `ReadCursor`, and
+    // the plugin hands a buffer of `size` writable bytes.
+    unsafe {
+        let cursor = &mut *((*stream).ctx as *mut ReadCursor);
+        let n = (cursor.data.len() - cursor.at).min(size as usize);
+        std::ptr::copy_nonoverlapping(cursor.data[cursor.at..].as_ptr(), buffer as *mut u8, n);
+        cursor.at += n;
+        n as i64
+    }
+}
+
+/// Saves the instance's state through `clap.state` (on its main thread).
+fn save_state(instance: &mut PluginInstance<TestHost>) -> Vec<u8> {
+    let handle = instance.plugin_handle();
+    let extension = handle
+        .get_extension::<PluginStateExt>()
+        .expect("the plugin has no clap.state extension");
+    let save = handle
+        .use_extension(&extension.0)
+        .save
+        .expect("null state.save");
+    let plugin = extension
+        .0
+        .plugin_ptr()
+        .as_ptr()
+        .cast::<c_void>()
+        .cast_const();
+    let mut out: Vec<u8> = Vec::new();
+    let stream = RawOStream {
+        ctx: (&mut out as *mut Vec<u8>).cast(),
+        write: write_to_vec,
+    };
+    // SAFETY: `plugin` is the live instance, on its main thread; `stream` outlives the call.
+    assert!(unsafe { save(plugin, &stream) }, "state.save failed");
+    out
+}
+
+/// Loads `data` through `clap.state` (on the instance's main thread); the plugin's answer.
+fn load_state(instance: &mut PluginInstance<TestHost>, data: &[u8]) -> bool {
+    let handle = instance.plugin_handle();
+    let extension = handle
+        .get_extension::<PluginStateExt>()
+        .expect("the plugin has no clap.state extension");
+    let load = handle
+        .use_extension(&extension.0)
+        .load
+        .expect("null state.load");
+    let plugin = extension
+        .0
+        .plugin_ptr()
+        .as_ptr()
+        .cast::<c_void>()
+        .cast_const();
+    let mut cursor = ReadCursor { data, at: 0 };
+    let stream = RawIStream {
+        ctx: (&mut cursor as *mut ReadCursor).cast(),
+        read: read_from_slice,
+    };
+    // SAFETY: `plugin` is the live instance, on its main thread; `stream` outlives the call.
+    unsafe { load(plugin, &stream) }
+}
+
 /// An activated, processing instance of the plugin.
 ///
 /// Dropping it stops processing and deactivates the plugin (also when a test panics).
@@ -547,6 +676,12 @@ impl TestPlugin {
     /// main output and a stereo "Headphones" output), activates it at `sample_rate` with blocks of
     /// 1 ..= [`MAX_BLOCK`] samples, and starts processing.
     pub fn activate(sample_rate: f64) -> Self {
+        Self::activate_after_loading(sample_rate, None).0
+    }
+
+    /// Like [`activate`](Self::activate), loading `state` (through `clap.state`) into the fresh
+    /// instance before activating it; also returns what the plugin answered to the load.
+    pub fn activate_after_loading(sample_rate: f64, state: Option<&[u8]>) -> (Self, bool) {
         let entry = load_entry();
         let host_info = HostInfo::new(
             "Loopmate test host",
@@ -564,6 +699,7 @@ impl TestPlugin {
         )
         .unwrap_or_else(|error| panic!("cannot instantiate {PLUGIN_ID:?}: {error}"));
 
+        let loaded = state.is_none_or(|state| load_state(&mut instance, state));
         let inputs = audio_ports(&mut instance, true);
         let outputs = audio_ports(&mut instance, false);
         assert!(
@@ -589,7 +725,7 @@ impl TestPlugin {
             .start_processing()
             .unwrap_or_else(|error| panic!("start_processing failed: {error}"));
 
-        Self {
+        let plugin = Self {
             processor: Some(processor),
             instance,
             sample_rate,
@@ -602,7 +738,19 @@ impl TestPlugin {
             outputs: std::array::from_fn(|_| vec![0.0; MAX_BLOCK]),
             events: EventBuffer::with_capacity(64),
             output_events: EventBuffer::with_capacity(64),
-        }
+        };
+        (plugin, loaded)
+    }
+
+    /// The plugin's state as the host would save it with a project (`clap.state` save, on the
+    /// main thread, while the plugin is processing).
+    pub fn save_state(&mut self) -> Vec<u8> {
+        save_state(&mut self.instance)
+    }
+
+    /// Loads a state into the running plugin (`clap.state` load); the plugin's answer.
+    pub fn load_state(&mut self, data: &[u8]) -> bool {
+        load_state(&mut self.instance, data)
     }
 
     /// The sample rate the plugin was activated at.
@@ -807,116 +955,3 @@ impl Drop for TestPlugin {
     }
 }
 
-/// `clap_ostream`.
-#[repr(C)]
-struct RawOutStream {
-    ctx: *mut c_void,
-    write:
-        unsafe extern "C" fn(stream: *const RawOutStream, buffer: *const c_void, size: u64) -> i64,
-}
-
-/// `clap_istream`.
-#[repr(C)]
-struct RawInStream {
-    ctx: *mut c_void,
-    read: unsafe extern "C" fn(stream: *const RawInStream, buffer: *mut c_void, size: u64) -> i64,
-}
-
-/// `clap_plugin_state` (the plugin pointer is passed as an untyped pointer).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct RawState {
-    save: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawOutStream) -> bool>,
-    load: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawInStream) -> bool>,
-}
-
-/// The plugin's `clap.state` extension.
-#[derive(Clone, Copy)]
-struct PluginStateExtension(RawExtension<PluginExtensionSide, RawState>);
-
-// SAFETY: `RawState` is `clap_plugin_state`, the struct behind "clap.state".
-unsafe impl Extension for PluginStateExtension {
-    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.state"];
-    type ExtensionSide = PluginExtensionSide;
-
-    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
-        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
-        Self(unsafe { raw.cast() })
-    }
-}
-
-unsafe extern "C" fn write_to_vec(
-    stream: *const RawOutStream,
-    buffer: *const c_void,
-    size: u64,
-) -> i64 {
-    // SAFETY: `ctx` is the `Vec<u8>` `save_state` passes; `buffer` holds `size` bytes.
-    unsafe {
-        let bytes = &mut *(*stream).ctx.cast::<Vec<u8>>();
-        bytes.extend_from_slice(std::slice::from_raw_parts(
-            buffer.cast::<u8>(),
-            size as usize,
-        ));
-    }
-    size as i64
-}
-
-unsafe extern "C" fn read_from_slice(
-    stream: *const RawInStream,
-    buffer: *mut c_void,
-    size: u64,
-) -> i64 {
-    // SAFETY: `ctx` is the `&[u8]` cursor `load_state` passes; `buffer` has room for `size`.
-    unsafe {
-        let rest = &mut *(*stream).ctx.cast::<&[u8]>();
-        let n = rest.len().min(size as usize);
-        ptr::copy_nonoverlapping(rest.as_ptr(), buffer.cast::<u8>(), n);
-        *rest = &rest[n..];
-        n as i64
-    }
-}
-
-impl TestPlugin {
-    /// The plugin's `clap.state` functions and its plugin pointer.
-    fn state_extension(&mut self) -> (RawState, *const c_void) {
-        let handle = self.instance.plugin_handle();
-        let extension = handle
-            .get_extension::<PluginStateExtension>()
-            .expect("the plugin has no clap.state extension");
-        let functions = *handle.use_extension(&extension.0);
-        let plugin = extension
-            .0
-            .plugin_ptr()
-            .as_ptr()
-            .cast::<c_void>()
-            .cast_const();
-        (functions, plugin)
-    }
-
-    /// The plugin's saved state (as a host stores it in a project).
-    pub fn save_state(&mut self) -> Vec<u8> {
-        let (functions, plugin) = self.state_extension();
-        let mut bytes: Vec<u8> = Vec::new();
-        let stream = RawOutStream {
-            ctx: (&mut bytes as *mut Vec<u8>).cast(),
-            write: write_to_vec,
-        };
-        let save = functions.save.expect("clap.state has no save");
-        // SAFETY: `plugin` is the live instance; `stream` writes into `bytes`, alive here.
-        assert!(unsafe { save(plugin, &stream) }, "state save failed");
-        bytes
-    }
-
-    /// Loads a saved state; returns what the plugin's `load` returned.
-    pub fn load_state(&mut self, bytes: &[u8]) -> bool {
-        let (functions, plugin) = self.state_extension();
-        let mut rest: &[u8] = bytes;
-        let stream = RawInStream {
-            ctx: (&mut rest as *mut &[u8]).cast(),
-            read: read_from_slice,
-        };
-        let load = functions.load.expect("clap.state has no load");
-        // SAFETY: `plugin` is the live instance; `stream` reads from `bytes`, alive here.
-        unsafe { load(plugin, &stream) }
-    }
-}

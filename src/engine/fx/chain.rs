@@ -82,6 +82,31 @@ struct DelayStage {
     state: DelayState,
 }
 
+/// An effect chain's settings (the targets of its ramps), what a saved performance keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FxSettings {
+    /// Filter on.
+    pub filter_on: bool,
+    /// Filter mode.
+    pub filter_mode: FilterMode,
+    /// Filter cutoff in Hz.
+    pub cutoff_hz: f32,
+    /// Filter resonance (Q).
+    pub q: f32,
+    /// Drive on.
+    pub drive_on: bool,
+    /// Drive amount (1..=20).
+    pub drive_amount: f32,
+    /// Delay on.
+    pub delay_on: bool,
+    /// Delay time in frames (at the chain's sample rate).
+    pub delay_frames: f32,
+    /// Delay feedback (0..=0.95).
+    pub delay_feedback: f32,
+    /// Delay echo level (0..=1).
+    pub delay_mix: f32,
+}
+
 /// Default filter cutoff, in Hz.
 const DEFAULT_CUTOFF_HZ: f32 = 1_000.0;
 /// Default delay time, in seconds.
@@ -126,6 +151,49 @@ impl FxChain {
                 state: DelayState::default(),
             },
         }
+    }
+
+    /// The settings the chain is heading to.
+    pub fn settings(&self) -> FxSettings {
+        FxSettings {
+            filter_on: self.filter_on(),
+            filter_mode: self.filter.mode,
+            cutoff_hz: self.filter.cutoff_hz.target(),
+            q: self.filter.q,
+            drive_on: self.drive_on(),
+            drive_amount: self.drive.amount.target(),
+            delay_on: self.delay_on(),
+            delay_frames: self.delay.time_frames.target(),
+            delay_feedback: self.delay.feedback,
+            delay_mix: self.delay.mix,
+        }
+    }
+
+    /// A chain at `sample_rate_hz` resting at `settings` (out-of-range values are clamped, as
+    /// for live changes). Its filter and delay start without memory.
+    pub fn with_settings(sample_rate_hz: f32, settings: &FxSettings) -> Self {
+        let mut chain = Self::new(sample_rate_hz);
+        let on = |on: bool| Ramp::at(if on { 1.0 } else { 0.0 });
+        let f = &mut chain.filter;
+        f.wet = on(settings.filter_on);
+        f.mode = settings.filter_mode;
+        f.q = finite_or(settings.q, f.q).clamp(0.5, 10.0);
+        f.cutoff_hz =
+            Ramp::at(finite_or(settings.cutoff_hz, DEFAULT_CUTOFF_HZ).clamp(10.0, 20_000.0));
+        f.coefficients = SvfCoefficients::new(f.cutoff_hz.value(), f.q, sample_rate_hz);
+        chain.drive.wet = on(settings.drive_on);
+        chain.drive.amount =
+            Ramp::at(finite_or(settings.drive_amount, 4.0).clamp(DRIVE_RANGE.0, DRIVE_RANGE.1));
+        let d = &mut chain.delay;
+        d.wet = on(settings.delay_on);
+        let max_frames = super::delay::MAX_DELAY_SECS * sample_rate_hz;
+        d.time_frames = Ramp::at(
+            finite_or(settings.delay_frames, DEFAULT_DELAY_SECS * sample_rate_hz)
+                .clamp(0.001 * sample_rate_hz, max_frames),
+        );
+        d.feedback = finite_or(settings.delay_feedback, 0.35).clamp(0.0, 0.95);
+        d.mix = finite_or(settings.delay_mix, 0.5).clamp(0.0, 1.0);
+        chain
     }
 
     /// True when no effect sounds or is fading: the chain can be skipped.

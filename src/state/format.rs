@@ -1,0 +1,507 @@
+//! The saved performance: a versioned binary container.
+//!
+//! ```text
+//! header   "LOOPMATE" | format version u32 | flags u32 | payload length u64 | checksum u64
+//! payload  sections: tag [u8; 4] | length u64 | body
+//!   SESS   sample rate f32 | has cycle u8 | cycle phase u64 | cycle length u64 | tracks u32
+//!   TRAK   (one per track, in id order) id u64 | length u64 | phase u64 | gain f32 | pan f32 |
+//!          flags u8 (muted, soloed, reversed, undone) | effects (see `write_fx`) |
+//!          channels u8 | per channel: encoded length u64 | `codec` data
+//! ```
+//! All integers little-endian. Positions are saved as *phases* (where in its loop each track
+//! and the cycle are at the moment of saving), so a load continues from there whenever and in
+//! whichever engine it is installed. Unknown section tags are skipped (sections may be added
+//! without a version change); anything else new needs a new format version and a migration in
+//! [`decode`], the one place that knows old versions.
+//!
+//! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
+//! state is an error with a message.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::codec;
+use super::mirror::{Clock, ModelTrack, SessionModel};
+use crate::engine::cycle::Cycle;
+use crate::engine::fx::chain::FxSettings;
+use crate::engine::fx::filter::FilterMode;
+use crate::engine::session::TrackRecord;
+use crate::engine::track::TrackAudio;
+
+/// The container's first bytes.
+pub const MAGIC: &[u8; 8] = b"LOOPMATE";
+/// The format version this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u32 = 1;
+/// Header bytes before the payload.
+const HEADER_BYTES: usize = 32;
+/// Longest track accepted, in frames per channel (about 6 hours at 48 kHz): bounds what a
+/// damaged length could make the loader allocate.
+const MAX_TRACK_FRAMES: u64 = 1 << 30;
+/// Threads that encode and decode channels in parallel.
+const CODEC_THREADS: usize = 2;
+
+/// Why a saved performance was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateError {
+    /// The data ends early.
+    Truncated,
+    /// Not a Loopmate performance.
+    BadMagic,
+    /// Saved by a newer Loopmate.
+    FutureVersion(u32),
+    /// The checksum does not match: the data was damaged.
+    ChecksumMismatch,
+    /// A value is impossible (the text says which).
+    Malformed(&'static str),
+    /// Not enough memory for the audio.
+    OutOfMemory,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => write!(f, "the saved performance is truncated"),
+            Self::BadMagic => write!(f, "the saved data is not a Loopmate performance"),
+            Self::FutureVersion(v) => write!(
+                f,
+                "the performance was saved by a newer Loopmate (format {v}; this one reads up to \
+                 {FORMAT_VERSION})"
+            ),
+            Self::ChecksumMismatch => write!(f, "the saved performance is damaged (checksum)"),
+            Self::Malformed(what) => write!(f, "the saved performance is damaged ({what})"),
+            Self::OutOfMemory => write!(f, "not enough memory to load the saved performance"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl From<codec::CodecError> for StateError {
+    fn from(error: codec::CodecError) -> Self {
+        match error {
+            codec::CodecError::Truncated => Self::Truncated,
+            codec::CodecError::Malformed => Self::Malformed("audio data"),
+        }
+    }
+}
+
+/// A 64-bit checksum, four lanes of multiply-xor (each step a bijection, so any one changed
+/// word changes the result), fast enough to be negligible next to the codec.
+pub fn checksum(data: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut lanes = [
+        0x243F_6A88_85A3_08D3u64,
+        0x1319_8A2E_0370_7344,
+        0xA409_3822_299F_31D0,
+        0x082E_FA98_EC4E_6C89,
+    ];
+    let mut chunks = data.chunks_exact(32);
+    for chunk in &mut chunks {
+        for (lane, word) in lanes.iter_mut().zip(chunk.chunks_exact(8)) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            *lane = (*lane ^ word).wrapping_mul(K).rotate_left(29);
+        }
+    }
+    for (i, &byte) in chunks.remainder().iter().enumerate() {
+        let lane = &mut lanes[i % 4];
+        *lane = (*lane ^ u64::from(byte)).wrapping_mul(K).rotate_left(29);
+    }
+    lanes.iter().fold(data.len() as u64, |h, &lane| {
+        (h ^ lane).wrapping_mul(K).rotate_left(31)
+    })
+}
+
+/// Encodes the model as saved at `now_samples` (the model's time).
+pub fn encode(model: &SessionModel, now_samples: u64) -> Vec<u8> {
+    let phase = |origin: u64, length: u64| {
+        (i128::from(now_samples) - i128::from(origin)).rem_euclid(i128::from(length.max(1))) as u64
+    };
+    let channels: Vec<(&[f32], usize)> = model
+        .tracks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, track)| {
+            let length = track.record.length_samples as usize;
+            (0..track.audio.channels()).map(move |c| (&track.audio.channel(c)[..length], i))
+        })
+        .collect();
+    let encoded = parallel_map(&channels, |(samples, _)| {
+        let mut out = Vec::new();
+        codec::encode(samples, &mut out);
+        out
+    });
+
+    let mut payload = Vec::with_capacity(encoded.iter().map(Vec::len).sum::<usize>() + 4096);
+    let mut body = Vec::new();
+    put_u32(&mut body, model.sample_rate_hz.to_bits());
+    let (has_cycle, cycle_phase, cycle_length) = match model.cycle {
+        Some(c) => (
+            1,
+            phase(c.origin_samples, c.length_samples),
+            c.length_samples,
+        ),
+        None => (0, 0, 0),
+    };
+    body.push(has_cycle);
+    put_u64(&mut body, cycle_phase);
+    put_u64(&mut body, cycle_length);
+    put_u32(&mut body, model.tracks.len() as u32);
+    put_section(&mut payload, b"SESS", &body);
+
+    let mut encoded = encoded.iter();
+    for track in &model.tracks {
+        let r = &track.record;
+        body.clear();
+        put_u64(&mut body, r.id);
+        put_u64(&mut body, r.length_samples);
+        put_u64(&mut body, phase(r.origin_samples, r.length_samples));
+        put_u32(&mut body, r.gain.to_bits());
+        put_u32(&mut body, r.pan.to_bits());
+        body.push(
+            u8::from(r.muted)
+                | u8::from(r.soloed) << 1
+                | u8::from(r.reversed) << 2
+                | u8::from(r.undone) << 3,
+        );
+        write_fx(&mut body, &r.fx);
+        body.push(track.audio.channels() as u8);
+        payload.extend_from_slice(b"TRAK");
+        let audio_bytes: usize = (0..track.audio.channels())
+            .map(|c| 8 + encoded.as_slice()[c].len())
+            .sum();
+        put_u64(&mut payload, (body.len() + audio_bytes) as u64);
+        payload.extend_from_slice(&body);
+        for _ in 0..track.audio.channels() {
+            let data = encoded.next().map_or(&[][..], Vec::as_slice);
+            put_u64(&mut payload, data.len() as u64);
+            payload.extend_from_slice(data);
+        }
+    }
+
+    let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
+    out.extend_from_slice(MAGIC);
+    put_u32(&mut out, FORMAT_VERSION);
+    put_u32(&mut out, 0);
+    put_u64(&mut out, payload.len() as u64);
+    put_u64(&mut out, checksum(&payload));
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Decodes a saved performance into a frozen model (generation 0). The one place that knows
+/// every format version.
+pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
+    let mut header = Reader::new(data);
+    if header
+        .bytes(MAGIC.len())
+        .map_err(|_| StateError::BadMagic)?
+        != MAGIC
+    {
+        return Err(StateError::BadMagic);
+    }
+    let version = header.u32()?;
+    let flags = header.u32()?;
+    let payload_len = header.u64()?;
+    let expected_checksum = header.u64()?;
+    let payload = &data[HEADER_BYTES..];
+    match version {
+        v if v > FORMAT_VERSION => return Err(StateError::FutureVersion(v)),
+        0 => return Err(StateError::Malformed("format version 0")),
+        // Version 1 is the only one so far; older versions would be migrated here.
+        _ => {}
+    }
+    if flags != 0 {
+        return Err(StateError::Malformed("header flags"));
+    }
+    if (payload.len() as u64) < payload_len {
+        return Err(StateError::Truncated);
+    }
+    if payload.len() as u64 != payload_len {
+        return Err(StateError::Malformed("trailing data"));
+    }
+    if checksum(payload) != expected_checksum {
+        return Err(StateError::ChecksumMismatch);
+    }
+    decode_v1(payload)
+}
+
+/// A track as parsed, its audio still encoded.
+struct ParsedTrack<'a> {
+    record: TrackRecord,
+    channels: Vec<&'a [u8]>,
+}
+
+fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
+    let mut sections = Reader::new(payload);
+    let mut session = None;
+    let mut parsed: Vec<ParsedTrack> = Vec::new();
+    while !sections.is_empty() {
+        let tag = sections.bytes(4)?;
+        let len = sections.u64()?;
+        let body = sections.bytes(usize::try_from(len).map_err(|_| StateError::Truncated)?)?;
+        let mut r = Reader::new(body);
+        match tag {
+            b"SESS" => {
+                let rate = f32::from_bits(r.u32()?);
+                if !(rate.is_finite() && (1_000.0..=1_000_000.0).contains(&rate)) {
+                    return Err(StateError::Malformed("sample rate"));
+                }
+                let has_cycle = r.u8()?;
+                let (phase, length) = (r.u64()?, r.u64()?);
+                let cycle = match has_cycle {
+                    0 => None,
+                    1 if length > 0 && length <= MAX_TRACK_FRAMES && phase < length => {
+                        Some(Cycle {
+                            origin_samples: (length - phase) % length,
+                            length_samples: length,
+                        })
+                    }
+                    _ => return Err(StateError::Malformed("cycle")),
+                };
+                session = Some((rate, cycle, r.u32()?));
+            }
+            b"TRAK" => parsed.push(parse_track(&mut r)?),
+            _ => {}
+        }
+    }
+    let (rate, cycle, track_count) = session.ok_or(StateError::Malformed("no session section"))?;
+    if parsed.len() != track_count as usize {
+        return Err(StateError::Malformed("track count"));
+    }
+    if parsed.windows(2).any(|w| w[0].record.id >= w[1].record.id) {
+        return Err(StateError::Malformed("track order"));
+    }
+
+    let mut audio = Vec::with_capacity(parsed.len());
+    for track in &parsed {
+        let frames = track.record.length_samples as usize;
+        let len = frames * track.channels.len();
+        let mut samples: Vec<f32> = Vec::new();
+        samples
+            .try_reserve_exact(len)
+            .map_err(|_| StateError::OutOfMemory)?;
+        samples.resize(len, 0.0);
+        audio.push(samples);
+    }
+    let mut jobs: Vec<(&[u8], &mut [f32])> = Vec::new();
+    for (track, samples) in parsed.iter().zip(&mut audio) {
+        let frames = track.record.length_samples as usize;
+        for (data, out) in track.channels.iter().zip(samples.chunks_mut(frames)) {
+            jobs.push((data, out));
+        }
+    }
+    let results = parallel_map_mut(&mut jobs, |(data, out)| match codec::decode(data, out) {
+        Ok(used) if used == data.len() => Ok(()),
+        Ok(_) => Err(StateError::Malformed("audio length")),
+        Err(error) => Err(StateError::from(error)),
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
+
+    let tracks = parsed
+        .into_iter()
+        .zip(audio)
+        .map(|(track, samples)| {
+            let frames = track.record.length_samples as usize;
+            let audio = TrackAudio::from_planar(track.channels.len(), frames, samples.into())
+                .ok_or(StateError::Malformed("channels"))?;
+            Ok(ModelTrack {
+                record: track.record,
+                audio: Arc::new(audio),
+            })
+        })
+        .collect::<Result<Vec<_>, StateError>>()?;
+    Ok(SessionModel {
+        generation: 0,
+        sample_rate_hz: rate,
+        cycle,
+        tracks,
+        clock: Clock::Frozen,
+    })
+}
+
+fn parse_track<'a>(r: &mut Reader<'a>) -> Result<ParsedTrack<'a>, StateError> {
+    let id = r.u64()?;
+    let length = r.u64()?;
+    let phase = r.u64()?;
+    if length == 0 || length > MAX_TRACK_FRAMES || phase >= length {
+        return Err(StateError::Malformed("track length"));
+    }
+    let gain = finite(r.u32()?, "track gain")?;
+    let pan = finite(r.u32()?, "track pan")?;
+    let flags = r.u8()?;
+    if flags > 0xF {
+        return Err(StateError::Malformed("track flags"));
+    }
+    let fx = read_fx(r)?;
+    let channel_count = r.u8()?;
+    if !(1..=2).contains(&channel_count) {
+        return Err(StateError::Malformed("channels"));
+    }
+    let mut channels = Vec::with_capacity(2);
+    for _ in 0..channel_count {
+        let len = usize::try_from(r.u64()?).map_err(|_| StateError::Truncated)?;
+        channels.push(r.bytes(len)?);
+    }
+    if !r.is_empty() {
+        return Err(StateError::Malformed("track section length"));
+    }
+    Ok(ParsedTrack {
+        record: TrackRecord {
+            id,
+            length_samples: length,
+            origin_samples: (length - phase) % length,
+            gain,
+            pan,
+            muted: flags & 1 != 0,
+            soloed: flags & 2 != 0,
+            reversed: flags & 4 != 0,
+            undone: flags & 8 != 0,
+            fx,
+        },
+        channels,
+    })
+}
+
+/// Effects: filter on u8 | mode u8 | cutoff f32 | q f32 | drive on u8 | amount f32 | delay on u8 |
+/// delay frames f32 | feedback f32 | mix f32.
+fn write_fx(out: &mut Vec<u8>, fx: &FxSettings) {
+    out.push(u8::from(fx.filter_on));
+    out.push(match fx.filter_mode {
+        FilterMode::LowPass => 0,
+        FilterMode::HighPass => 1,
+    });
+    put_u32(out, fx.cutoff_hz.to_bits());
+    put_u32(out, fx.q.to_bits());
+    out.push(u8::from(fx.drive_on));
+    put_u32(out, fx.drive_amount.to_bits());
+    out.push(u8::from(fx.delay_on));
+    put_u32(out, fx.delay_frames.to_bits());
+    put_u32(out, fx.delay_feedback.to_bits());
+    put_u32(out, fx.delay_mix.to_bits());
+}
+
+fn read_fx(r: &mut Reader) -> Result<FxSettings, StateError> {
+    let flag = |v: u8| match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(StateError::Malformed("effect switch")),
+    };
+    let filter_on = flag(r.u8()?)?;
+    let filter_mode = match r.u8()? {
+        0 => FilterMode::LowPass,
+        1 => FilterMode::HighPass,
+        _ => return Err(StateError::Malformed("filter mode")),
+    };
+    Ok(FxSettings {
+        filter_on,
+        filter_mode,
+        cutoff_hz: finite(r.u32()?, "filter cutoff")?,
+        q: finite(r.u32()?, "filter resonance")?,
+        drive_on: flag(r.u8()?)?,
+        drive_amount: finite(r.u32()?, "drive")?,
+        delay_on: flag(r.u8()?)?,
+        delay_frames: finite(r.u32()?, "delay time")?,
+        delay_feedback: finite(r.u32()?, "delay feedback")?,
+        delay_mix: finite(r.u32()?, "delay level")?,
+    })
+}
+
+fn finite(bits: u32, what: &'static str) -> Result<f32, StateError> {
+    let value = f32::from_bits(bits);
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(StateError::Malformed(what))
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_section(out: &mut Vec<u8>, tag: &[u8; 4], body: &[u8]) {
+    out.extend_from_slice(tag);
+    put_u64(out, body.len() as u64);
+    out.extend_from_slice(body);
+}
+
+/// Bounds-checked little-endian reads.
+struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self { data }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn bytes(&mut self, len: usize) -> Result<&'a [u8], StateError> {
+        if len > self.data.len() {
+            return Err(StateError::Truncated);
+        }
+        let (head, tail) = self.data.split_at(len);
+        self.data = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StateError> {
+        let mut out = [0; N];
+        out.copy_from_slice(self.bytes(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, StateError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, StateError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, StateError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+}
+
+/// Runs `f` over `items` on up to [`CODEC_THREADS`] threads (each takes the next item when done),
+/// the results in `items`' order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<&mut Option<R>>> =
+        results.iter_mut().map(std::sync::Mutex::new).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..CODEC_THREADS.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = f(item);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        **slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    drop(slots);
+    results.into_iter().flatten().collect()
+}
+
+/// [`parallel_map`] over mutable items.
+fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
+    let cells: Vec<std::sync::Mutex<&mut T>> =
+        items.iter_mut().map(std::sync::Mutex::new).collect();
+    parallel_map(&cells, |cell| match cell.lock() {
+        Ok(mut item) => f(&mut item),
+        Err(poisoned) => f(&mut poisoned.into_inner()),
+    })
+}

@@ -1,0 +1,157 @@
+//! The session mirror: a model of the performance (tracks with their shared audio, the cycle)
+//! kept off the audio thread from the engine's events, so that saving never waits for the audio
+//! thread. Only non-audio threads touch it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::engine::cycle::Cycle;
+use crate::engine::session::{
+    RestoredSession, SessionEvent, SessionFeed, TaggedEvent, TrackRecord,
+};
+use crate::engine::track::{TrackAudio, TrackBuffer};
+
+/// Track slots a restored session reserves beyond its own tracks (more come from the keeper).
+const RESTORE_SPARE_SLOTS: usize = 256;
+
+/// One track of the model.
+#[derive(Debug, Clone)]
+pub struct ModelTrack {
+    /// Its record (origin in the model's time).
+    pub record: TrackRecord,
+    /// Its audio, shared with the engine (or about to be).
+    pub audio: Arc<TrackAudio>,
+}
+
+/// What the model's track origins are relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Not playing in an engine: origins are relative to time 0, which stands for "now".
+    Frozen,
+    /// Installed: origins are engine times; "now" is the engine's published time.
+    Live,
+}
+
+/// The performance as the mirror knows it.
+#[derive(Debug, Clone)]
+pub struct SessionModel {
+    /// The session generation; engine events of another generation are ignored.
+    pub generation: u64,
+    /// Sample rate of the audio in Hz.
+    pub sample_rate_hz: f32,
+    /// The anchor cycle.
+    pub cycle: Option<Cycle>,
+    /// Complete tracks (playing and undone), in id order.
+    pub tracks: Vec<ModelTrack>,
+    /// What the origins are relative to.
+    pub clock: Clock,
+}
+
+impl SessionModel {
+    /// No tracks, no cycle.
+    pub fn empty(sample_rate_hz: f32) -> Self {
+        Self {
+            generation: 0,
+            sample_rate_hz,
+            cycle: None,
+            tracks: Vec::new(),
+            clock: Clock::Frozen,
+        }
+    }
+
+    /// Applies every event waiting in `feed`.
+    pub fn catch_up(&mut self, feed: &mut SessionFeed) {
+        while let Ok(event) = feed.events.pop() {
+            self.apply(event);
+        }
+    }
+
+    /// "Now" in the model's time: 0 when frozen, else the engine's last published time.
+    pub fn now_samples(&self, feed: Option<&SessionFeed>) -> u64 {
+        match (self.clock, feed) {
+            (Clock::Live, Some(feed)) => feed.shared.now_samples.load(Ordering::Acquire),
+            _ => 0,
+        }
+    }
+
+    /// Re-expresses the origins relative to `now_samples` (which becomes time 0): the model then
+    /// no longer depends on an engine.
+    pub fn freeze_at(&mut self, now_samples: u64) {
+        let relative = |origin: u64, length: u64| {
+            (i128::from(origin) - i128::from(now_samples)).rem_euclid(i128::from(length.max(1)))
+                as u64
+        };
+        for track in &mut self.tracks {
+            track.record.origin_samples =
+                relative(track.record.origin_samples, track.record.length_samples);
+        }
+        if let Some(cycle) = &mut self.cycle {
+            cycle.origin_samples = relative(cycle.origin_samples, cycle.length_samples);
+        }
+        self.clock = Clock::Frozen;
+    }
+
+    /// Builds the session an engine at the model's rate installs: buffers sharing the model's
+    /// audio, fresh effect memory of `fx_memory_frames`. Call on a frozen model. `None` when out
+    /// of memory. Not realtime-safe.
+    pub fn to_restore(&self, fx_memory_frames: usize) -> Option<Box<RestoredSession>> {
+        let mut tracks = Vec::new();
+        tracks
+            .try_reserve_exact(self.tracks.len() + RESTORE_SPARE_SLOTS)
+            .ok()?;
+        for track in &self.tracks {
+            let buffer = TrackBuffer::with_audio(track.audio.clone(), fx_memory_frames)?;
+            tracks.push(track.record.to_track(buffer, self.sample_rate_hz));
+        }
+        Some(Box::new(RestoredSession {
+            generation: self.generation,
+            cycle: self.cycle,
+            next_track_id: self.tracks.last().map_or(0, |t| t.record.id + 1),
+            tracks,
+        }))
+    }
+
+    fn apply(&mut self, tagged: TaggedEvent) {
+        if tagged.generation != self.generation {
+            return;
+        }
+        match tagged.event {
+            SessionEvent::Added { record, audio } => {
+                let at = self.tracks.partition_point(|t| t.record.id < record.id);
+                if self
+                    .tracks
+                    .get(at)
+                    .is_some_and(|t| t.record.id == record.id)
+                {
+                    self.tracks[at] = ModelTrack { record, audio };
+                } else {
+                    self.tracks.insert(at, ModelTrack { record, audio });
+                }
+            }
+            SessionEvent::Updated(record) => {
+                if let Some(track) = self.tracks.iter_mut().find(|t| t.record.id == record.id) {
+                    track.record = record;
+                }
+            }
+            SessionEvent::RedoDiscarded => self.tracks.retain(|t| !t.record.undone),
+            SessionEvent::Cleared | SessionEvent::Resync => self.tracks.clear(),
+            SessionEvent::Shifted { shift_samples } => {
+                for track in &mut self.tracks {
+                    track.record.origin_samples += shift_samples;
+                }
+            }
+            SessionEvent::Cycle(cycle) => self.cycle = cycle,
+            SessionEvent::Installed { at_samples } => {
+                if self.clock == Clock::Frozen {
+                    for track in &mut self.tracks {
+                        track.record.origin_samples += at_samples;
+                    }
+                    if let Some(cycle) = &mut self.cycle {
+                        cycle.origin_samples += at_samples;
+                    }
+                    self.clock = Clock::Live;
+                }
+            }
+        }
+    }
+}

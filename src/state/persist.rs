@@ -1,0 +1,169 @@
+//! The performance as a nice-plug persisted field (`#[persist = "performance"]`): the part of
+//! the state code that knows the framework.
+//!
+//! nice-plug saves persisted fields as JSON strings inside its JSON state, on the host's main
+//! thread (CLAP `state.save`/`state.load`, VST3 `getState`/`setState`), and on load only calls
+//! `set` (no re-activation or reset follows). So the field's serde form is the binary container
+//! in base64; saving serializes the session mirror, loading decodes it and hands it to the
+//! engine. A value that is not a string is also handed to `set` (and refused there with a
+//! message), so a damaged field never passes silently.
+
+use std::sync::Arc;
+
+use nice_plug::params::persist::PersistentField;
+use nice_plug::prelude::*;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::store::SessionStore;
+use super::text;
+
+/// The largest state nice-plug's CLAP wrapper loads is 256 MiB (`MAX_STATE_BYTES`); this leaves
+/// a megabyte for the parameters and the rest of its JSON.
+const HOST_STATE_LIMIT_BYTES: usize = 255 << 20;
+
+/// The persisted field: a handle on the plugin's session store.
+#[derive(Default)]
+pub struct PerformanceField {
+    /// The store saved from and loaded into.
+    pub store: Arc<SessionStore>,
+}
+
+/// The field's serde form: base64 of the binary container (`None`: the saved value was not a
+/// string).
+pub struct PerformanceText(Option<String>);
+
+impl Serialize for PerformanceText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_deref().unwrap_or(""))
+    }
+}
+
+impl<'de> Deserialize<'de> for PerformanceText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+/// Accepts a string, and anything else as "not a string".
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = PerformanceText;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PerformanceText(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(PerformanceText(Some(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(PerformanceText(None))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(PerformanceText(None))
+    }
+}
+
+impl PersistentField<'_, PerformanceText> for PerformanceField {
+    fn set(&self, value: PerformanceText) {
+        let Some(text) = value.0 else {
+            refuse(
+                &self.store,
+                "the saved performance is not a string".to_owned(),
+            );
+            return;
+        };
+        let Ok(bytes) = text::decode(&text) else {
+            refuse(
+                &self.store,
+                "the saved performance is not valid base64".to_owned(),
+            );
+            return;
+        };
+        drop(text);
+        if let Err(error) = self.store.load(&bytes) {
+            nice_error!("Loopmate: saved performance refused: {error}");
+        }
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&PerformanceText) -> R,
+    {
+        let text = text::encode(&self.store.save());
+        if text.len() > HOST_STATE_LIMIT_BYTES {
+            let why = format!(
+                "the performance takes {:.0} MB in the host's project, more than nice-plug's \
+                 CLAP loader accepts ({:.0} MB): it will not load back in a CLAP host. Export \
+                 the loops as WAV files (or save a performance file) to keep them",
+                text.len() as f64 / 1e6,
+                HOST_STATE_LIMIT_BYTES as f64 / 1e6
+            );
+            nice_error!("Loopmate: {why}");
+            self.store.say(format!("Warning: {why}."));
+        }
+        f(&PerformanceText(Some(text)))
+    }
+}
+
+fn refuse(store: &SessionStore, why: String) {
+    nice_error!("Loopmate: saved performance refused: {why}");
+    store.say(format!(
+        "Saved performance refused: {why}. Nothing was loaded."
+    ));
+}
+
+/// The performance in a file: the binary container itself, or a host state in nice-plug's JSON
+/// (optionally behind CLAP's 8-byte length), whose `performance` field holds it.
+pub fn performance_from_file(bytes: &[u8]) -> Result<super::mirror::SessionModel, String> {
+    if bytes.starts_with(super::format::MAGIC) {
+        return super::format::decode(bytes).map_err(|error| error.to_string());
+    }
+    let json = if bytes.len() > 8 && bytes[8] == b'{' {
+        &bytes[8..]
+    } else {
+        bytes
+    };
+    let state: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|_| "neither a performance nor a host state".to_owned())?;
+    let field = state["fields"]["performance"]
+        .as_str()
+        .ok_or("the host state holds no Loopmate performance")?;
+    let text: String =
+        serde_json::from_str(field).map_err(|_| "the performance is not a string")?;
+    let binary = text::decode(&text).map_err(|_| "the performance is not valid base64")?;
+    super::format::decode(&binary).map_err(|error| error.to_string())
+}

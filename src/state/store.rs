@@ -1,0 +1,225 @@
+//! The session store: the mirror's model, its link to the running engine, and the last message
+//! about saving or loading. Lives as long as the plugin; only non-audio threads lock it (the
+//! host's main thread to save and load, the pool keeper thread to catch up with events).
+
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+
+use super::format::{self, StateError};
+use super::mirror::SessionModel;
+use crate::engine::fx::delay::delay_memory_frames;
+use crate::engine::session::SessionFeed;
+use crate::wav::{self, WavError};
+
+/// The store. See the module documentation.
+pub struct SessionStore {
+    inner: Mutex<StoreInner>,
+}
+
+struct StoreInner {
+    /// The performance as it will be saved.
+    model: SessionModel,
+    /// The running engine's link, once activated.
+    feed: Option<SessionFeed>,
+    /// The running engine's sample rate in Hz.
+    engine_rate_hz: Option<f32>,
+    /// The last generation handed out.
+    generation: u64,
+    /// The last message for the player, and a counter that changes with each.
+    message: Option<String>,
+    /// Increments with every message.
+    message_serial: u64,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(StoreInner {
+                model: SessionModel::empty(48_000.0),
+                feed: None,
+                engine_rate_hz: None,
+                generation: 0,
+                message: None,
+                message_serial: 0,
+            }),
+        }
+    }
+}
+
+impl SessionStore {
+    /// A newly activated engine connected `feed`: the performance (loaded before, or what the
+    /// previous engine played) is handed to it, continuing from where it was.
+    pub fn attach(&self, feed: SessionFeed, sample_rate_hz: f32) {
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        if let Some(old) = &mut inner.feed {
+            inner.model.catch_up(old);
+        }
+        let now = inner.model.now_samples(inner.feed.as_ref());
+        inner.model.freeze_at(now);
+        if inner.model.tracks.is_empty() {
+            inner.model.sample_rate_hz = sample_rate_hz;
+        }
+        inner.feed = Some(feed);
+        inner.engine_rate_hz = Some(sample_rate_hz);
+        inner.install();
+    }
+
+    /// The performance as saved now (the format's bytes).
+    pub fn save(&self) -> Vec<u8> {
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        if let Some(feed) = &mut inner.feed {
+            inner.model.catch_up(feed);
+        }
+        let now = inner.model.now_samples(inner.feed.as_ref());
+        format::encode(&inner.model, now)
+    }
+
+    /// Loads a saved performance: it replaces the current one (in the engine at its next block,
+    /// with a short fade). A refused one changes nothing and leaves a message.
+    pub fn load(&self, data: &[u8]) -> Result<(), StateError> {
+        let model = match format::decode(data) {
+            Ok(model) => model,
+            Err(error) => {
+                self.say(format!(
+                    "Saved performance refused: {error}. Nothing was loaded."
+                ));
+                return Err(error);
+            }
+        };
+        let mut inner = self.inner.lock();
+        inner.model = model;
+        inner.message = None;
+        inner.message_serial += 1;
+        inner.install();
+        Ok(())
+    }
+
+    /// Catches up with the engine's events if nobody else holds the store (called every few
+    /// milliseconds by the keeper thread; never blocks).
+    pub fn tick(&self) {
+        if let Some(mut inner) = self.inner.try_lock() {
+            let inner = &mut *inner;
+            if let Some(feed) = &mut inner.feed {
+                inner.model.catch_up(feed);
+            }
+        }
+    }
+
+    /// Leaves a message for the player (shown by the editor).
+    pub fn say(&self, message: String) {
+        let mut inner = self.inner.lock();
+        inner.message = Some(message);
+        inner.message_serial += 1;
+    }
+
+    /// The last message and its serial (changes with every message); `None` while the store is
+    /// busy (saving or loading), so that the editor never waits.
+    pub fn try_message(&self) -> Option<(u64, Option<String>)> {
+        let inner = self.inner.try_lock()?;
+        Some((inner.message_serial, inner.message.clone()))
+    }
+
+    /// Runs `f` on the model, caught up with the engine, and "now" in its time (export).
+    pub fn with_model<R>(&self, f: impl FnOnce(&SessionModel, u64) -> R) -> R {
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        if let Some(feed) = &mut inner.feed {
+            inner.model.catch_up(feed);
+        }
+        let now = inner.model.now_samples(inner.feed.as_ref());
+        f(&inner.model, now)
+    }
+
+    /// Exports every playing track and the mix as WAV files into `dir` (see `crate::wav`).
+    pub fn export_wav(&self, dir: &Path) -> Result<Vec<PathBuf>, WavError> {
+        let model = self.with_model(|model, _| model.clone());
+        wav::export(&model, dir)
+    }
+
+    /// Imports a WAV file as a new track of the running engine (resampled to its rate, aligned
+    /// to the cycle); returns what was imported, in words.
+    pub fn import_wav(&self, path: &Path) -> Result<String, String> {
+        let (rate, cycle_length) = {
+            let mut inner = self.inner.lock();
+            let inner = &mut *inner;
+            let Some(feed) = &mut inner.feed else {
+                return Err("the plugin is not running yet: start playback, then import".into());
+            };
+            inner.model.catch_up(feed);
+            (
+                inner.engine_rate_hz.unwrap_or(48_000.0),
+                inner.model.cycle.map(|c| c.length_samples),
+            )
+        };
+        let audio = wav::read(path, rate).map_err(|error| error.to_string())?;
+        let frames = audio.channels[0].len();
+        let track = wav::prepare_track(&audio, cycle_length, rate)
+            .ok_or("not enough memory for the imported track")?;
+        let mut inner = self.inner.lock();
+        let feed = inner.feed.as_mut().ok_or("the plugin stopped")?;
+        feed.imports
+            .push(track)
+            .map_err(|_| "the engine is busy (not processing?): try again")?;
+        Ok(format!(
+            "Imported {}: {:.2} s, {} channel(s){}{}.",
+            path.display(),
+            frames as f64 / f64::from(rate),
+            audio.channels.len(),
+            if audio.file_rate_hz as f32 != rate {
+                format!(", resampled from {} Hz", audio.file_rate_hz)
+            } else {
+                String::new()
+            },
+            if cycle_length.is_some() {
+                ", on the cycle"
+            } else {
+                ", as the anchor"
+            }
+        ))
+    }
+
+    /// Events the engine could not queue since activation (each caused a full re-send).
+    pub fn overflows(&self) -> u64 {
+        let inner = self.inner.lock();
+        inner.feed.as_ref().map_or(0, |feed| {
+            feed.shared
+                .overflows
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+}
+
+impl StoreInner {
+    /// Hands the (frozen) model to the running engine, if there is one and it can play it.
+    fn install(&mut self) {
+        let (Some(feed), Some(rate)) = (&mut self.feed, self.engine_rate_hz) else {
+            return;
+        };
+        // A new generation: from here on the mirror ignores events about what the engine played
+        // before, whether or not it installs this model.
+        self.generation += 1;
+        self.model.generation = self.generation;
+        if !self.model.tracks.is_empty() && self.model.sample_rate_hz != rate {
+            self.message = Some(format!(
+                "The saved loops are at {} Hz but the host runs at {rate} Hz: they were not \
+                 loaded (they stay in the project; run the host at {} Hz to play them).",
+                self.model.sample_rate_hz, self.model.sample_rate_hz
+            ));
+            self.message_serial += 1;
+            return;
+        }
+        let Some(session) = self.model.to_restore(delay_memory_frames(rate)) else {
+            self.message = Some("Not enough memory to install the saved loops.".to_owned());
+            self.message_serial += 1;
+            return;
+        };
+        if feed.restores.push(session).is_err() {
+            self.message =
+                Some("The engine is not processing; the loops will not load until it does.".into());
+            self.message_serial += 1;
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The saved performance end to end: engine -> mirror -> bytes -> a fresh engine, and damaged
+//! states refused.
+
+use super::format::{self, FORMAT_VERSION, StateError};
+use super::store::SessionStore;
+use crate::engine::Engine;
+use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::fx::chain::FxControl;
+use crate::engine::pool::TrackPoolKeeper;
+use crate::engine::tests::{BLEND, RATE, new_engine, run, signal_until};
+
+/// A fresh engine with its own store attached.
+fn engine_with_store() -> (Engine, TrackPoolKeeper, SessionStore) {
+    let (mut engine, keeper) = new_engine();
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), RATE);
+    (engine, keeper, store)
+}
+
+/// Silence through the engine for `frames` (after one tick of the store).
+fn silence(engine: &mut Engine, keeper: &mut TrackPoolKeeper, frames: usize) -> [Vec<f32>; 2] {
+    run(
+        engine,
+        keeper,
+        &signal_until(frames, 0),
+        &[],
+        &[480, 512, 64],
+    )
+    .main
+}
+
+/// An engine playing a performance: an anchor, an overdub twice as long, a capture that was
+/// undone (kept for redo), per-track gain, pan, reverse and filter settings.
+fn performance() -> (Engine, TrackPoolKeeper, SessionStore) {
+    let (mut engine, mut keeper, store) = engine_with_store();
+    let (s0, s1) = (10_007u64, 10_007 + 40_411);
+    let l = s1 - s0;
+    let take = (s1 + l / 4, s1 + l / 4 + 3 * l / 2);
+    let commands = [
+        (s0, Command::RecordToggle),
+        (s1, Command::RecordToggle),
+        (take.0, Command::RecordToggle),
+        (take.1, Command::RecordToggle),
+        (
+            take.1 + 100,
+            Command::Track(TrackTarget::Index(0), TrackControl::SetGain(0.5)),
+        ),
+        (
+            take.1 + 200,
+            Command::Track(TrackTarget::Index(1), TrackControl::SetPan(-0.3)),
+        ),
+        (
+            take.1 + 300,
+            Command::Track(
+                TrackTarget::Index(1),
+                TrackControl::Fx(FxControl::SetReverse(true)),
+            ),
+        ),
+        (
+            take.1 + 400,
+            Command::Track(
+                TrackTarget::Index(0),
+                TrackControl::Fx(FxControl::DelaySettings {
+                    time_secs: 0.25,
+                    feedback: 0.5,
+                    mix: 0.4,
+                }),
+            ),
+        ),
+        (take.1 + l, Command::Capture),
+        (take.1 + 3 * l, Command::Undo),
+    ];
+    let frames = (take.1 + 4 * l) as usize;
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(frames, take.1 + l),
+        &commands,
+        &[512, 333],
+    );
+    assert_eq!(engine.status().track_count, 2);
+    assert_eq!(engine.status().redo_count, 1);
+    (engine, keeper, store)
+}
+
+#[test]
+fn save_load_save_is_byte_identical_and_the_loaded_session_plays_the_same_in_phase() {
+    let (mut engine, mut keeper, store) = performance();
+    let saved = store.save();
+
+    // Loaded before activation: the model is frozen at the saved position.
+    let loaded = SessionStore::default();
+    loaded.load(&saved).expect("a real state loads");
+    assert_eq!(
+        loaded.save(),
+        saved,
+        "save -> load -> save is byte-identical"
+    );
+
+    // Activated later (its clock elsewhere): it continues from the saved cycle position.
+    let (mut fresh, mut fresh_keeper) = new_engine();
+    silence(&mut fresh, &mut fresh_keeper, 12_345);
+    loaded.attach(fresh.connect_session(), RATE);
+    let frames = 3 * 40_411;
+    let original = silence(&mut engine, &mut keeper, frames);
+    let restored = silence(&mut fresh, &mut fresh_keeper, frames);
+    assert_eq!(fresh.status().track_count, 2);
+    assert_eq!(fresh.status().redo_count, 1);
+    assert_eq!(
+        fresh.status().cycle_position_samples,
+        engine.status().cycle_position_samples,
+        "in phase"
+    );
+    for c in 0..2 {
+        assert!(original[c].iter().any(|&s| s.abs() > 0.1), "the loops play");
+        // After the loaded session's fade-in (the delay's echoes start afresh: it has none on).
+        assert_eq!(original[c][BLEND..], restored[c][BLEND..], "channel {c}");
+    }
+    assert_eq!(
+        store.save(),
+        loaded.save(),
+        "both save the same performance, still in phase"
+    );
+
+    // Redo brings back the same captured audio in both.
+    let redo = [(1_000u64, Command::Redo)];
+    let redo_at = |engine: &Engine| [(engine.now_samples() + redo[0].0, Command::Redo)];
+    let commands = redo_at(&engine);
+    let a = run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(frames, 0),
+        &commands,
+        &[256],
+    )
+    .main;
+    let commands = redo_at(&fresh);
+    let b = run(
+        &mut fresh,
+        &mut fresh_keeper,
+        &signal_until(frames, 0),
+        &commands,
+        &[256],
+    )
+    .main;
+    assert_eq!(engine.status().track_count, 3);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_state_at_another_rate_is_kept_but_not_played() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    let (mut engine, mut keeper) =
+        crate::engine::tests::engine_at(44_100.0, 20.0, Default::default());
+    let loaded = SessionStore::default();
+    loaded.load(&saved).unwrap();
+    loaded.attach(engine.connect_session(), 44_100.0);
+    silence(&mut engine, &mut keeper, 4096);
+    assert_eq!(engine.status().track_count, 0);
+    let message = loaded.try_message().unwrap().1.expect("a message");
+    assert!(message.contains("48000 Hz"), "{message}");
+    assert_eq!(loaded.save(), saved, "the project keeps the loops");
+}
+
+/// A small deterministic generator for the corruptions.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn a_thousand_damaged_states_are_refused_and_the_engine_stays_empty_and_working() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    let (mut engine, mut keeper, target) = engine_with_store();
+    let mut rng = Xorshift(0x1234_5678);
+    for i in 0..1_000 {
+        let mut damaged = saved.clone();
+        match i % 4 {
+            0 => damaged.truncate(rng.below(saved.len())),
+            1 => {
+                let at = rng.below(saved.len());
+                damaged[at] ^= 1 << rng.below(8);
+            }
+            2 => {
+                for _ in 0..1 + rng.below(16) {
+                    let at = rng.below(saved.len());
+                    damaged[at] = rng.below(256) as u8;
+                }
+                if damaged == saved {
+                    damaged.pop();
+                }
+            }
+            _ => {
+                // A damaged header: magic, version, flags, length or checksum.
+                let at = rng.below(32);
+                damaged[at] = damaged[at].wrapping_add(1 + rng.below(255) as u8);
+            }
+        }
+        let error = target.load(&damaged).expect_err("damaged state refused");
+        let message = target.try_message().unwrap().1.expect("a message");
+        assert!(message.contains(&error.to_string()), "{message}");
+        silence(&mut engine, &mut keeper, 64);
+    }
+    assert_eq!(engine.status().track_count, 0);
+    // Still working: a loop records and plays.
+    let start = engine.now_samples();
+    let commands = [
+        (start + 100, Command::RecordToggle),
+        (start + 20_100, Command::RecordToggle),
+    ];
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(40_000, 40_000),
+        &commands,
+        &[512],
+    );
+    assert_eq!(engine.status().track_count, 1);
+}
+
+#[test]
+fn damaged_contents_with_a_valid_checksum_never_panic() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    let mut rng = Xorshift(99);
+    for _ in 0..1_000 {
+        let mut damaged = saved.clone();
+        for _ in 0..1 + rng.below(4) {
+            // Mostly the structure near the front of the payload, sometimes anywhere.
+            let at = 32
+                + if rng.below(2) == 0 {
+                    rng.below(400)
+                } else {
+                    rng.below(saved.len() - 32)
+                };
+            damaged[at] = rng.below(256) as u8;
+        }
+        let sum = format::checksum(&damaged[32..]);
+        damaged[24..32].copy_from_slice(&sum.to_le_bytes());
+        let _ = format::decode(&damaged);
+    }
+}
+
+#[test]
+fn header_errors_say_what_is_wrong() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    let mut future = saved.clone();
+    future[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(
+        format::decode(&future).err(),
+        Some(StateError::FutureVersion(FORMAT_VERSION + 1))
+    );
+    assert!(
+        StateError::FutureVersion(2)
+            .to_string()
+            .contains("newer Loopmate")
+    );
+    assert_eq!(
+        format::decode(b"{\"json\": 1}").err(),
+        Some(StateError::BadMagic)
+    );
+    assert_eq!(
+        format::decode(&saved[..100]).err(),
+        Some(StateError::Truncated)
+    );
+    let mut flipped = saved.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 4;
+    assert_eq!(
+        format::decode(&flipped).err(),
+        Some(StateError::ChecksumMismatch)
+    );
+}
+
+#[test]
+fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
+    let (mut engine, mut keeper, store) = performance();
+    // 6 000 gain changes without the mirror draining: more than the queue holds.
+    let start = engine.now_samples();
+    let commands: Vec<(u64, Command)> = (0..6_000u64)
+        .map(|i| {
+            let gain = 0.1 + (i % 50) as f32 / 100.0;
+            (
+                start + 10 * i,
+                Command::Track(
+                    TrackTarget::Index((i % 2) as u32),
+                    TrackControl::SetGain(gain),
+                ),
+            )
+        })
+        .collect();
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(60_100, 0),
+        &commands,
+        &[512],
+    );
+    assert!(store.overflows() > 0, "the queue overflowed");
+    // Once the mirror drains, the engine re-sends everything at its next block.
+    store.tick();
+    silence(&mut engine, &mut keeper, 512);
+    store.with_model(|model, _| {
+        let engine_tracks: Vec<_> = engine
+            .tracks_for_test()
+            .map(crate::engine::session::TrackRecord::of)
+            .collect();
+        let mirrored: Vec<_> = model.tracks.iter().map(|t| t.record).collect();
+        assert_eq!(mirrored, engine_tracks);
+        assert_eq!(model.cycle, engine.cycle());
+    });
+    // And what it saves plays like the engine.
+    let loaded = SessionStore::default();
+    loaded.load(&store.save()).unwrap();
+    let (mut fresh, mut fresh_keeper) = new_engine();
+    loaded.attach(fresh.connect_session(), RATE);
+    let a = silence(&mut engine, &mut keeper, 50_000);
+    let b = silence(&mut fresh, &mut fresh_keeper, 50_000);
+    assert_eq!(a[0][BLEND..], b[0][BLEND..]);
+}
