@@ -20,6 +20,7 @@
 //! Realtime: everything here runs on the audio thread; nothing allocates.
 
 use super::cycle::{Cycle, HostGrid};
+use super::session::{SessionEvent, TrackRecord};
 use super::{Action, DECLICK_SECS, Engine, ms_to_samples};
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
@@ -339,11 +340,20 @@ impl Engine {
         // Playing `error` samples further on is an origin `error` earlier (modulo the period,
         // which every loop length divides).
         let shift = (-(error as i128)).rem_euclid(period as i128) as u64;
+        if shift == 0 {
+            return;
+        }
         for track in &mut self.tracks {
             track.origin_samples += shift;
         }
-        if let Some(cycle) = &mut self.cycle {
-            cycle.origin_samples += shift;
+        self.session.tell(SessionEvent::Shifted {
+            shift_samples: shift,
+        });
+        if let Some(cycle) = self.cycle {
+            self.set_cycle(Some(Cycle {
+                origin_samples: cycle.origin_samples + shift,
+                ..cycle
+            }));
         }
     }
 
@@ -360,11 +370,17 @@ impl Engine {
             track.origin_samples = cycle.origin_samples + scaled;
             track.length_samples =
                 (cycles * length_samples).min(track.buffer.capacity_frames() as u64);
+            // The saved performance keeps the new length and place (a filling capture tells
+            // its record when it completes).
+            if track.fill.is_none() {
+                self.session
+                    .tell(SessionEvent::Updated(TrackRecord::of(track)));
+            }
         }
-        self.cycle = Some(Cycle {
+        self.set_cycle(Some(Cycle {
             length_samples,
             ..cycle
-        });
+        }));
     }
 }
 

@@ -954,4 +954,3 @@ impl Drop for TestPlugin {
         self.shut_down();
     }
 }
-

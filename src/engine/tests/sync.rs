@@ -6,8 +6,10 @@
 
 use super::*;
 use crate::engine::RecordingState;
+use crate::engine::session::TrackRecord;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
 use crate::engine::track::RESTART_FADE_FRAMES;
+use crate::state::store::SessionStore;
 use crate::transport::{HostTransport, host_grid};
 
 /// One stretch of the host timeline.
@@ -141,6 +143,21 @@ fn run_host(
     })
 }
 
+/// The saved performance holds the loops where the engine has them (after re-alignments and
+/// tempo changes moved them).
+fn assert_mirrored(anchor: &Anchor, what: &str) {
+    anchor.store.with_model(|model, _| {
+        let engine_tracks: Vec<_> = anchor
+            .engine
+            .tracks_for_test()
+            .map(TrackRecord::of)
+            .collect();
+        let mirrored: Vec<_> = model.tracks.iter().map(|t| t.record).collect();
+        assert_eq!(mirrored, engine_tracks, "{what}: tracks as saved");
+        assert_eq!(model.cycle, anchor.engine.cycle(), "{what}: cycle as saved");
+    });
+}
+
 fn blend_at(rate_hz: f64) -> usize {
     (0.05 * rate_hz).round() as usize
 }
@@ -157,6 +174,8 @@ fn assert_close(got: f32, expected: f32, what: &str) {
 /// and the stop press.
 struct Anchor {
     engine: Engine,
+    /// The saved performance, following the engine.
+    store: SessionStore,
     keeper: TrackPoolKeeper,
     out: Rendered,
     s0: u64,
@@ -176,6 +195,8 @@ fn record_two_bars(host: &Host, frames: usize, block_sizes: &[usize]) -> Anchor 
         20.0,
         host_settings(BarCount::Auto, TransportStop::KeepRunning),
     );
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), host.rate_hz as f32);
     let commands = [
         (press, Command::RecordToggle),
         (stop_press, Command::RecordToggle),
@@ -190,6 +211,7 @@ fn record_two_bars(host: &Host, frames: usize, block_sizes: &[usize]) -> Anchor 
     );
     Anchor {
         engine,
+        store,
         keeper,
         out,
         s0,
@@ -406,6 +428,7 @@ fn after_a_timeline_jump_the_loops_fade_to_the_hosts_position() {
             step <= loop_step(&loops) + 0.01,
             "{what}: step {step} at the jump"
         );
+        assert_mirrored(&a, &what);
     }
 }
 
@@ -447,6 +470,7 @@ fn a_tempo_change_restarts_the_loops_on_the_new_bars_at_the_recorded_speed() {
         );
         let step = largest_step(&a.out.main, change as usize..frames);
         assert!(step <= loop_step(&loops) + 0.01, "{what}: click of {step}");
+        assert_mirrored(&a, &what);
         // A new take follows the new tempo too: an overdub of one pass is one new cycle long.
         let start = cycle.boundary_after(a.engine.now_samples());
         let more: [Vec<f32>; 2] = [0, 1].map(|c| {
