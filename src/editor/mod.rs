@@ -3,10 +3,13 @@
 //! through a triple buffer, commands through a wait-free ring).
 
 mod command_buttons;
+mod cycle_ring;
+mod input_view;
 mod status_panel;
 mod track_fx;
 mod track_rows;
 mod triggers;
+pub mod waveform;
 
 #[cfg(test)]
 mod tests;
@@ -20,6 +23,9 @@ use parking_lot::Mutex;
 
 use crate::engine::EngineStatus;
 use crate::engine::command::{Command, NoteMap};
+
+/// The editor's default size, in logical points (it is resizable).
+pub const DEFAULT_SIZE: (f32, f32) = (1000.0, 800.0);
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
@@ -41,6 +47,8 @@ pub struct LoopmateApp {
     note_map: NoteMap,
     /// The effect settings being edited.
     track_fx: track_fx::TrackFxSettings,
+    /// The input level over the last seconds, as the editor saw it.
+    input_trace: input_view::InputTrace,
 }
 
 impl LoopmateApp {
@@ -50,6 +58,7 @@ impl LoopmateApp {
             link,
             note_map,
             track_fx: track_fx::TrackFxSettings::default(),
+            input_trace: input_view::InputTrace::default(),
         }
     }
 
@@ -58,6 +67,19 @@ impl LoopmateApp {
         let status = *self.link.status.lock().read();
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
+        self.input_trace
+            .push(status.now_samples, status.input_peak, status.sample_rate_hz);
+        input_view::show(
+            ui,
+            &input_view::InputPicture {
+                trace: &self.input_trace,
+                envelope: &[],
+                envelope_span_secs: 0.0,
+                onsets: &[],
+                now_samples: status.now_samples,
+                sample_rate_hz: status.sample_rate_hz,
+            },
+        );
         let cancel = triggers::show(ui, &status);
         ui.separator();
         let pressed = command_buttons::show(ui, &self.note_map);
@@ -65,7 +87,7 @@ impl LoopmateApp {
         let track_count = status.tracks.iter().flatten().count();
         let fx_changes = track_fx::show(ui, &mut self.track_fx, track_count);
         let track_control = egui::ScrollArea::vertical()
-            .show(ui, |ui| track_rows::show(ui, &status))
+            .show(ui, |ui| track_rows::show(ui, &status, |_| None))
             .inner;
         let commands = cancel
             .into_iter()
@@ -91,7 +113,7 @@ impl NiceEguiApp for LoopmateApp {
 /// Builds the plugin's editor.
 pub fn create(link: EditorLink, note_map: NoteMap) -> Option<EguiEditor<LoopmateApp>> {
     nice_plug_egui::create_egui_editor(
-        EguiEditorState::from_size(LogicalSize::new(820.0, 640.0), 1.0),
+        EguiEditorState::from_size(LogicalSize::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1), 1.0),
         RepaintNotifier::new(),
         EguiNiceSettings::new().with_tile("Loopmate"),
         LoopmateApp::new(link, note_map),
