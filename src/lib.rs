@@ -118,7 +118,11 @@ impl Plugin for Loopmate {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.editor_link.clone(), self.note_map.clone())
+        editor::create(
+            self.params.editor_geometry.state(),
+            self.editor_link.clone(),
+            self.note_map.clone(),
+        )
     }
 
     fn activate(

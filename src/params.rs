@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::editor::geometry::EditorGeometry;
 use crate::engine::command::Command;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
@@ -83,6 +84,9 @@ pub struct LoopmateParams {
     /// Always-on history length in seconds (applies at the next activation).
     #[id = "history_secs"]
     pub history_secs: IntParam,
+    /// The editor window's size and zoom (not a parameter; saved with the project).
+    #[persist = "editor_geometry"]
+    pub editor_geometry: EditorGeometry,
 }
 
 /// Which input channels are recorded (a mono choice makes pannable mono tracks).
@@ -423,6 +427,7 @@ impl Default for LoopmateParams {
             )
             .with_unit(" s")
             .non_automatable(),
+            editor_geometry: EditorGeometry::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod command_buttons;
 mod cycle_ring;
+pub mod geometry;
 mod input_view;
 mod status_panel;
 mod track_fx;
@@ -17,15 +18,12 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::editor::ResizeHint;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use parking_lot::Mutex;
 
 use crate::engine::EngineStatus;
 use crate::engine::command::{Command, NoteMap};
-
-/// The editor's default size, in logical points (it is resizable).
-pub const DEFAULT_SIZE: (f32, f32) = (1000.0, 800.0);
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
@@ -111,11 +109,17 @@ impl NiceEguiApp for LoopmateApp {
 }
 
 /// Builds the plugin's editor.
-pub fn create(link: EditorLink, note_map: NoteMap) -> Option<EguiEditor<LoopmateApp>> {
+pub fn create(
+    state: Arc<EguiEditorState>,
+    link: EditorLink,
+    note_map: NoteMap,
+) -> Option<EguiEditor<LoopmateApp>> {
     nice_plug_egui::create_egui_editor(
-        EguiEditorState::from_size(LogicalSize::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1), 1.0),
+        state,
         RepaintNotifier::new(),
-        EguiNiceSettings::new().with_tile("Loopmate"),
+        EguiNiceSettings::new()
+            .with_tile("Loopmate")
+            .with_resize_hint(ResizeHint::RESIZABLE),
         LoopmateApp::new(link, note_map),
     )
 }

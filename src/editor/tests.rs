@@ -7,7 +7,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use parking_lot::Mutex;
 
-use super::{DEFAULT_SIZE, EditorLink, LoopmateApp};
+use super::geometry::DEFAULT_SIZE;
+use super::{EditorLink, LoopmateApp};
 use crate::engine::command::{Command, NoteMap, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
