@@ -3,6 +3,7 @@
 //! This file is the thin nice-plug shell: it maps the host's buffers, parameters and MIDI onto
 //! the framework-free [`engine`], and links the [`editor`] to it.
 
+pub mod demo;
 pub mod editor;
 pub mod engine;
 pub mod params;
@@ -42,6 +43,8 @@ pub struct Loopmate {
     command_switches: [bool; 9],
     /// The master effect settings last sent to the engine.
     master_fx_sent: Option<[engine::fx::chain::FxControl; 4]>,
+    /// The scripted player of `loopmate --demo`, replacing the input (standalone only).
+    demo: Option<demo::DemoPlayer>,
     /// Status snapshots to the editor.
     status_in: triple_buffer::Input<EngineStatus>,
     /// The editor's ends of the links.
@@ -60,6 +63,7 @@ impl Default for Loopmate {
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             master_fx_sent: None,
             command_switches: [false; 9],
+            demo: None,
             editor_commands: commands_rx,
             status_in,
             editor_link: editor::EditorLink {
@@ -164,6 +168,7 @@ impl Plugin for Loopmate {
         }
         self.engine = Some(engine);
         self.master_fx_sent = None;
+        self.demo = demo::enabled().then(|| demo::DemoPlayer::new(buffer_config.sample_rate));
         true
     }
 
@@ -208,6 +213,17 @@ impl Plugin for Loopmate {
                 && let Some(command) = key.number().and_then(|n| self.note_map.command_for_note(n))
             {
                 push_command(commands, timing, command);
+            }
+        }
+        if let Some(demo) = &self.demo {
+            let start = engine.now_samples();
+            for channel in buffer.as_slice().iter_mut() {
+                for (t, sample) in (start..).zip(channel.iter_mut()) {
+                    *sample = demo.input(t);
+                }
+            }
+            for (offset, command) in demo.presses_in(start, buffer.samples()) {
+                push_command(commands, offset, command);
             }
         }
         let sample_rate_hz = engine.config().sample_rate_hz;

@@ -83,7 +83,12 @@ impl LoopmateApp {
         let pressed = command_buttons::show(ui, &self.note_map);
         ui.separator();
         let track_count = status.tracks.iter().flatten().count();
-        let fx_changes = track_fx::show(ui, &mut self.track_fx, track_count);
+        // Folded by default: on stage the rows matter more than the effect sliders.
+        let fx_changes = egui::CollapsingHeader::new("Track effects")
+            .default_open(false)
+            .show(ui, |ui| track_fx::show(ui, &mut self.track_fx, track_count))
+            .body_returned
+            .unwrap_or_default();
         let track_control = egui::ScrollArea::vertical()
             .show(ui, |ui| track_rows::show(ui, &status, |_| None))
             .inner;

@@ -141,6 +141,8 @@ fn track_rows_switch_that_tracks_effects() {
 fn the_effect_sliders_send_settings_for_the_chosen_track() {
     let (mut app, mut commands) = editor(playing_status());
     let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Track effects").click();
+    harness.run();
     harness.get_by_label("High-pass").click();
     harness.run();
     match commands.pop() {
