@@ -3,6 +3,7 @@
 //! This file is the thin nice-plug shell: it maps the host's buffers, parameters and MIDI onto
 //! the framework-free [`engine`], and links the [`editor`] to it.
 
+pub mod demo;
 pub mod editor;
 pub mod engine;
 pub mod midi_link;
@@ -62,6 +63,8 @@ pub struct Loopmate {
     track_bank: TrackBank<TRACK_SLOTS>,
     /// The master effect settings last sent to the engine.
     master_fx_sent: Option<[engine::fx::chain::FxControl; 4]>,
+    /// The scripted player of `loopmate --demo`, replacing the input (standalone only).
+    demo: Option<demo::DemoPlayer>,
     /// Status snapshots to the editor.
     status_in: triple_buffer::Input<EngineStatus>,
     /// The editor's ends of the links.
@@ -89,6 +92,7 @@ impl Default for Loopmate {
             overrides: ParamOverrides::default(),
             track_bank: TrackBank::default(),
             command_switches: [false; 9],
+            demo: None,
             editor_commands: commands_rx,
             status_in,
             editor_link: editor::EditorLink {
@@ -151,7 +155,10 @@ impl Plugin for Loopmate {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.editor_link.clone())
+        editor::create(
+            self.params.editor_geometry.state(),
+            self.editor_link.clone(),
+        )
     }
 
     fn activate(
@@ -197,6 +204,7 @@ impl Plugin for Loopmate {
         }
         self.engine = Some(engine);
         self.master_fx_sent = None;
+        self.demo = demo::enabled().then(|| demo::DemoPlayer::new(buffer_config.sample_rate));
         true
     }
 
@@ -291,6 +299,17 @@ impl Plugin for Loopmate {
         let slots = (self.params.tracks.each_ref()).map(|slot| slot.values(overrides));
         self.track_bank
             .changes(slots, |command| push_command(commands, 0, command));
+        if let Some(demo) = &self.demo {
+            let start = engine.now_samples();
+            for channel in buffer.as_slice().iter_mut() {
+                for (t, sample) in (start..).zip(channel.iter_mut()) {
+                    *sample = demo.input(t);
+                }
+            }
+            for (offset, command) in demo.presses_in(start, buffer.samples()) {
+                push_command(commands, offset, command);
+            }
+        }
         let sample_rate_hz = engine.config().sample_rate_hz;
         engine.set_settings(self.params.engine_settings(sample_rate_hz, overrides));
         let master_fx = self.params.master_fx.controls(overrides);

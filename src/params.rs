@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::editor::geometry::EditorGeometry;
 use crate::engine::command::Command;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
@@ -104,6 +105,9 @@ pub struct LoopmateParams {
     /// The performance (tracks, audio, cycle position), saved with the host's project.
     #[persist = "performance"]
     pub performance: PerformanceField,
+    /// The editor window's size and zoom (not a parameter; saved with the project).
+    #[persist = "editor_geometry"]
+    pub editor_geometry: EditorGeometry,
 }
 
 // ----- Host sync -----
@@ -643,6 +647,7 @@ impl Default for LoopmateParams {
             .non_automatable(),
             sync: SyncParams::default(),
             performance: PerformanceField::default(),
+            editor_geometry: EditorGeometry::default(),
         }
     }
 }

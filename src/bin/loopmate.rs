@@ -1,5 +1,6 @@
 //! The standalone Loopmate: nice-plug's standalone wrapper (JACK, ALSA or the dummy backend,
-//! MIDI input), `loopmate --help` lists its options.
+//! MIDI input), `loopmate --help` lists its options. `loopmate --demo` replaces the input with a
+//! scripted player who loops four parts, to try Loopmate without an instrument.
 //!
 //! `loopmate export PERFORMANCE OUT_DIR` writes the tracks and the mix of a saved performance
 //! as WAV files (see `loopmate::wav`) and exits. PERFORMANCE is a file saved by the editor's
@@ -10,11 +11,15 @@ use loopmate::Loopmate;
 use nice_plug::prelude::*;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("export") {
         std::process::exit(export(&args[2..]));
     }
-    if !nice_export_standalone::<Loopmate>() {
+    if let Some(at) = args.iter().position(|arg| arg == "--demo") {
+        args.remove(at);
+        loopmate::demo::enable();
+    }
+    if !nice_export_standalone_with_args::<Loopmate, _>(args) {
         std::process::exit(1);
     }
 }

@@ -3,12 +3,16 @@
 //! through a triple buffer, commands through a wait-free ring).
 
 mod command_buttons;
+mod cycle_ring;
+pub mod geometry;
+mod input_view;
 mod midi_panel;
 mod session_panel;
 mod status_panel;
 mod track_fx;
 mod track_rows;
 mod triggers;
+pub mod waveform;
 
 #[cfg(test)]
 mod tests;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nice_plug::context::gui::GuiContext;
-use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::editor::ResizeHint;
 use nice_plug::prelude::ParamPtr;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use parking_lot::Mutex;
@@ -62,6 +66,8 @@ pub struct LoopmateApp {
     track_fx: track_fx::TrackFxSettings,
     /// The session panel's message and fields.
     session_panel: session_panel::SessionPanel,
+    /// The input level over the last seconds, as the editor saw it.
+    input_trace: input_view::InputTrace,
 }
 
 impl LoopmateApp {
@@ -79,6 +85,7 @@ impl LoopmateApp {
             gui_context: None,
             track_fx: track_fx::TrackFxSettings::default(),
             session_panel: session_panel::SessionPanel::default(),
+            input_trace: input_view::InputTrace::default(),
         }
     }
 
@@ -123,19 +130,45 @@ impl LoopmateApp {
         self.mirror_cc_values(&mut reports);
         ui.heading("Loopmate");
         status_panel::show(ui, &status);
-        self.session_panel.show(ui, &self.link.session);
+        self.input_trace
+            .push(status.now_samples, status.input_peak, status.sample_rate_hz);
+        input_view::show(
+            ui,
+            &input_view::InputPicture {
+                trace: &self.input_trace,
+                envelope: &[],
+                envelope_span_secs: 0.0,
+                onsets: &[],
+                now_samples: status.now_samples,
+                sample_rate_hz: status.sample_rate_hz,
+            },
+        );
+        // What the player must see (e.g. a refused state) stays out of the folded sections.
+        self.session_panel.message(ui, &self.link.session);
         let cancel = triggers::show(ui, &status);
         ui.separator();
         let pressed =
             command_buttons::show(ui, |command| self.midi.command_label(&shared, command));
         ui.separator();
-        self.midi
-            .show(ui, &shared, &mut reports, &self.mappable_names);
-        ui.separator();
+        // Set-up sections, folded by default: on stage the tracks matter more.
         let track_count = status.tracks.iter().flatten().count();
-        let fx_changes = track_fx::show(ui, &mut self.track_fx, track_count);
+        let fx_changes = egui::CollapsingHeader::new("Track effects")
+            .default_open(false)
+            .show(ui, |ui| track_fx::show(ui, &mut self.track_fx, track_count))
+            .body_returned
+            .unwrap_or_default();
+        egui::CollapsingHeader::new("MIDI map and learn")
+            .default_open(false)
+            .show(ui, |ui| {
+                self.midi
+                    .show(ui, &shared, &mut reports, &self.mappable_names)
+            });
+        egui::CollapsingHeader::new("Export and import")
+            .default_open(false)
+            .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
+        ui.separator();
         let track_control = egui::ScrollArea::vertical()
-            .show(ui, |ui| track_rows::show(ui, &status))
+            .show(ui, |ui| track_rows::show(ui, &status, |_| None))
             .inner;
         let commands = cancel
             .into_iter()
@@ -173,11 +206,13 @@ impl NiceEguiApp for LoopmateApp {
 }
 
 /// Builds the plugin's editor.
-pub fn create(link: EditorLink) -> Option<EguiEditor<LoopmateApp>> {
+pub fn create(state: Arc<EguiEditorState>, link: EditorLink) -> Option<EguiEditor<LoopmateApp>> {
     nice_plug_egui::create_egui_editor(
-        EguiEditorState::from_size(LogicalSize::new(820.0, 760.0), 1.0),
+        state,
         RepaintNotifier::new(),
-        EguiNiceSettings::new().with_tile("Loopmate"),
+        EguiNiceSettings::new()
+            .with_tile("Loopmate")
+            .with_resize_hint(ResizeHint::RESIZABLE),
         LoopmateApp::new(link),
     )
 }

@@ -28,14 +28,18 @@ impl Default for SessionPanel {
 }
 
 impl SessionPanel {
-    /// Draws the panel.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &SessionStore) {
+    /// Draws the store's latest message (a refused state, an export's result), if any.
+    pub fn message(&mut self, ui: &mut egui::Ui, store: &SessionStore) {
         if let Some((_, message)) = store.try_message() {
             self.message = message;
         }
         if let Some(message) = &self.message {
             ui.colored_label(egui::Color32::from_rgb(230, 170, 60), message);
         }
+    }
+
+    /// Draws the export and import controls.
+    pub fn controls(&mut self, ui: &mut egui::Ui, store: &SessionStore) {
         ui.horizontal(|ui| {
             let label = ui.label("Folder");
             ui.add(egui::TextEdit::singleline(&mut self.export_dir).desired_width(300.0))

@@ -1,19 +1,32 @@
-//! The engine's state in words and a cycle bar: cycle length, position, tracks, recording.
+//! The engine's state: the input meter, the cycle ring, and the cycle, tracks, recorder and
+//! messages in words.
 
+use super::cycle_ring;
 use crate::engine::{EngineMessage, EngineStatus, RecordingState};
 
-/// Draws `status`.
+/// Draws `status`: the cycle ring beside the cycle, track and recorder lines.
 pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
     input_meter(ui, status);
-    let rate = status.sample_rate_hz.max(1.0) as f64;
+    ui.horizontal(|ui| {
+        let rate = status.sample_rate_hz.max(1.0) as f64;
+        let recording = matches!(status.recording, RecordingState::Recording { .. });
+        let progress = status
+            .cycle_length_samples
+            .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
+        let position = format!("{:.1}", status.cycle_position_samples as f64 / rate);
+        cycle_ring::show(ui, progress, &position, recording);
+        ui.vertical(|ui| lines(ui, status, rate));
+    });
+}
+
+/// The cycle, tracks, recorder and messages, in words.
+fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
     match status.cycle_length_samples {
         Some(length) => {
             ui.label(format!(
                 "Cycle: {:.3} s ({length} samples)",
                 length as f64 / rate
             ));
-            let progress = status.cycle_position_samples as f32 / length.max(1) as f32;
-            ui.add(egui::ProgressBar::new(progress).desired_height(18.0));
         }
         None => {
             ui.label("Cycle: none (the first take sets it)");

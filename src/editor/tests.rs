@@ -7,6 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use parking_lot::Mutex;
 
+use super::geometry::DEFAULT_SIZE;
 use super::{EditorLink, LoopmateApp};
 use crate::engine::command::{Command, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
@@ -46,9 +47,18 @@ fn editor_with_midi(
     (LoopmateApp::new(link), commands_rx, audio, params)
 }
 
+/// The editor drawn at its default size.
+fn editor_harness(app: &mut LoopmateApp) -> Harness<'_> {
+    Harness::builder()
+        .with_size(egui::vec2(DEFAULT_SIZE.0, DEFAULT_SIZE.1))
+        .build_ui(|ui| app.draw(ui))
+}
+
 fn playing_status() -> EngineStatus {
     let track = TrackStatus {
         cycles: 1,
+        length_samples: 96_000,
+        position_samples: 24_000,
         gain: 1.0,
         pan: 0.0,
         muted: false,
@@ -60,7 +70,12 @@ fn playing_status() -> EngineStatus {
     };
     let mut tracks = [None; crate::engine::SHOWN_TRACKS];
     tracks[0] = Some(track);
-    tracks[1] = Some(TrackStatus { cycles: 2, ..track });
+    tracks[1] = Some(TrackStatus {
+        cycles: 2,
+        length_samples: 192_000,
+        position_samples: 120_000,
+        ..track
+    });
     EngineStatus {
         tracks,
         now_samples: 500_000,
@@ -78,7 +93,7 @@ fn playing_status() -> EngineStatus {
 #[test]
 fn shows_the_cycle_the_tracks_and_the_recorder() {
     let (mut app, _) = editor(playing_status());
-    let harness = Harness::new_ui(|ui| app.draw(ui));
+    let harness = editor_harness(&mut app);
     harness.get_by_label("Cycle: 2.000 s (96000 samples)");
     harness.get_by_label("Tracks: 3   (redo: 1)");
     harness.get_by_label("Recorder: Recording 1.00 s");
@@ -87,7 +102,7 @@ fn shows_the_cycle_the_tracks_and_the_recorder() {
 #[test]
 fn record_and_undo_buttons_send_the_same_commands_as_midi() {
     let (mut app, mut commands) = editor(playing_status());
-    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    let mut harness = editor_harness(&mut app);
     harness.get_by_label("Record (47)").click();
     harness.run();
     harness.get_by_label("Undo (27)").click();
@@ -107,7 +122,7 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
         remaining: Some(1),
     });
     let (mut app, mut commands) = editor(status);
-    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    let mut harness = editor_harness(&mut app);
     harness
         .get_by_label("Mute/unmute mix in 1.5 s - click to cancel")
         .click();
@@ -121,7 +136,7 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
 #[test]
 fn track_rows_switch_that_tracks_effects() {
     let (mut app, mut commands) = editor(playing_status());
-    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    let mut harness = editor_harness(&mut app);
     harness.get_by_label("Track 2 (2 cycles)");
     harness.get_by_label("Filter 2").click();
     harness.run();
@@ -147,7 +162,9 @@ fn track_rows_switch_that_tracks_effects() {
 #[test]
 fn the_effect_sliders_send_settings_for_the_chosen_track() {
     let (mut app, mut commands) = editor(playing_status());
-    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Track effects").click();
+    harness.run();
     harness.get_by_label("High-pass").click();
     harness.run();
     match commands.pop() {
@@ -164,11 +181,11 @@ fn the_input_meter_shows_the_level_and_clipping() {
     let mut status = playing_status();
     status.input_peak = 0.1;
     let (mut app, _) = editor(status);
-    let harness = Harness::new_ui(|ui| app.draw(ui));
+    let harness = editor_harness(&mut app);
     harness.get_by_label("Input -20 dBFS");
     status.input_clips = 3;
     let (mut app, _) = editor(status);
-    let harness = Harness::new_ui(|ui| app.draw(ui));
+    let harness = editor_harness(&mut app);
     harness.get_by_label("Input -20 dBFS - CLIPPED 3 times");
 }
 
@@ -176,7 +193,9 @@ fn the_input_meter_shows_the_level_and_clipping() {
 fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
     let (mut app, _commands, mut audio, params) = editor_with_midi(playing_status());
     let learning = audio.learning.clone();
-    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("MIDI map and learn").click();
+    harness.run();
     harness.get_by_label("Learn Undo").click();
     harness.run();
     harness.get_by_label("Waiting: Undo");
@@ -230,4 +249,17 @@ fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
     harness.run();
     harness.get_by_label("Learn Capture");
     assert_eq!(params.midi_map.map(), before);
+}
+
+#[test]
+fn track_rows_remove_and_pan_that_track() {
+    let (mut app, mut commands) = editor(playing_status());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Remove 2").click();
+    harness.run();
+    assert_eq!(
+        commands.pop(),
+        Ok(Command::Track(TrackTarget::Index(1), TrackControl::Remove))
+    );
+    assert!(commands.pop().is_err());
 }

@@ -1,70 +1,114 @@
-//! One row per track: its length, mute, solo, effect switches, gain and reset.
+//! One row per track: its waveform with the playhead, its length, mute, solo, effect switches,
+//! gain, pan, reset and remove.
 
-use crate::engine::EngineStatus;
+use super::waveform::{self, Overview};
 use crate::engine::command::{Command, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
+use crate::engine::{EngineStatus, TrackStatus};
 
-/// Draws the rows; returns the command of the control clicked this frame.
-pub fn show(ui: &mut egui::Ui, status: &EngineStatus) -> Option<Command> {
+/// Draws the rows; `overview(n)` is the waveform of the n-th track, if computed. Returns the
+/// command of the control used this frame.
+pub fn show<'a>(
+    ui: &mut egui::Ui,
+    status: &EngineStatus,
+    overview: impl Fn(usize) -> Option<&'a Overview>,
+) -> Option<Command> {
     let mut clicked = None;
+    let rate = f64::from(status.sample_rate_hz.max(1.0));
     for (n, track) in status.tracks.iter().enumerate() {
         let Some(track) = track else { break };
-        let target = TrackTarget::Index(n as u32);
-        let mut send = |control| clicked = Some(Command::Track(target, control));
-        ui.horizontal(|ui| {
-            ui.label(format!(
+        if let Some(control) = row(ui, n, track, rate) {
+            clicked = Some(Command::Track(TrackTarget::Index(n as u32), control));
+        }
+        let playhead = track.position_samples as f32 / track.length_samples.max(1) as f32;
+        waveform::show(ui, overview(n), playhead, !track.muted);
+        ui.add_space(4.0);
+    }
+    if status.track_count > status.tracks.len() {
+        ui.label(format!(
+            "... and {} more tracks (MIDI and undo reach them; the editor shows the first {})",
+            status.track_count - status.tracks.len(),
+            status.tracks.len()
+        ));
+    }
+    clicked
+}
+
+/// The controls of track `n` (0-based); returns the control used.
+fn row(ui: &mut egui::Ui, n: usize, track: &TrackStatus, rate: f64) -> Option<TrackControl> {
+    let mut used = None;
+    // Wraps in a narrow window rather than hiding controls past the edge.
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            egui::RichText::new(format!(
                 "Track {} ({} cycle{})",
                 n + 1,
                 track.cycles,
                 if track.cycles == 1 { "" } else { "s" }
-            ));
-            let switches = [
-                ("Mute", track.muted, TrackControl::SetMute(!track.muted)),
-                ("Solo", track.soloed, TrackControl::SetSolo(!track.soloed)),
-                (
-                    "Filter",
-                    track.filter_on,
-                    fx(FxControl::SetFilter(!track.filter_on)),
-                ),
-                (
-                    "Drive",
-                    track.drive_on,
-                    fx(FxControl::SetDrive(!track.drive_on)),
-                ),
-                (
-                    "Delay",
-                    track.delay_on,
-                    fx(FxControl::SetDelay(!track.delay_on)),
-                ),
-                (
-                    "Reverse",
-                    track.reversed,
-                    fx(FxControl::SetReverse(!track.reversed)),
-                ),
-            ];
-            for (name, on, control) in switches {
-                // Each switch carries the track number so the labels are unique.
-                if ui
-                    .selectable_label(on, format!("{name} {}", n + 1))
-                    .clicked()
-                {
-                    send(control);
-                }
+            ))
+            .strong(),
+        );
+        ui.label(format!("{:.2} s", track.length_samples as f64 / rate));
+        let switches = [
+            ("Mute", track.muted, TrackControl::SetMute(!track.muted)),
+            ("Solo", track.soloed, TrackControl::SetSolo(!track.soloed)),
+            (
+                "Filter",
+                track.filter_on,
+                fx(FxControl::SetFilter(!track.filter_on)),
+            ),
+            (
+                "Drive",
+                track.drive_on,
+                fx(FxControl::SetDrive(!track.drive_on)),
+            ),
+            (
+                "Delay",
+                track.delay_on,
+                fx(FxControl::SetDelay(!track.delay_on)),
+            ),
+            (
+                "Reverse",
+                track.reversed,
+                fx(FxControl::SetReverse(!track.reversed)),
+            ),
+        ];
+        for (name, on, control) in switches {
+            // Each switch carries the track number so the labels are unique.
+            if ui
+                .selectable_label(on, format!("{name} {}", n + 1))
+                .clicked()
+            {
+                used = Some(control);
             }
-            ui.label(format!("{:+.1} dB", 20.0 * track.gain.max(1e-6).log10()));
-            let buttons = [
-                ("-", TrackControl::ScaleGain(0.8)),
-                ("+", TrackControl::ScaleGain(1.2)),
-                ("Reset", TrackControl::Reset),
-            ];
-            for (name, control) in buttons {
-                if ui.button(format!("{name} {}", n + 1)).clicked() {
-                    send(control);
-                }
+        }
+        ui.label(format!("{:+.1} dB", 20.0 * track.gain.max(1e-6).log10()));
+        let buttons = [
+            ("-", TrackControl::ScaleGain(0.8)),
+            ("+", TrackControl::ScaleGain(1.2)),
+        ];
+        for (name, control) in buttons {
+            if ui.button(format!("{name} {}", n + 1)).clicked() {
+                used = Some(control);
             }
-        });
-    }
-    clicked
+        }
+        let mut pan = track.pan;
+        let slider = egui::Slider::new(&mut pan, -1.0..=1.0)
+            .text(format!("Pan {}", n + 1))
+            .fixed_decimals(2);
+        if ui.add(slider).changed() {
+            used = Some(TrackControl::SetPan(pan));
+        }
+        for (name, control) in [
+            ("Reset", TrackControl::Reset),
+            ("Remove", TrackControl::Remove),
+        ] {
+            if ui.button(format!("{name} {}", n + 1)).clicked() {
+                used = Some(control);
+            }
+        }
+    });
+    used
 }
 
 fn fx(control: FxControl) -> TrackControl {

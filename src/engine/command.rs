@@ -68,6 +68,8 @@ pub enum TrackControl {
     Fx(FxControl),
     /// Gain, pan, mute, solo and every effect back to their defaults.
     Reset,
+    /// Take the track out of the mix (faded out, then freed; not kept for redo).
+    Remove,
 }
 
 /// What a trigger does when it fires.

@@ -242,6 +242,10 @@ pub const SHOWN_TRACKS: usize = 16;
 pub struct TrackStatus {
     /// Loop length in cycles of the anchor.
     pub cycles: u32,
+    /// Loop length in samples.
+    pub length_samples: u64,
+    /// Where the playhead is in the loop, in samples from its start.
+    pub position_samples: u64,
     /// Gain (linear) the track is heading to.
     pub gain: f32,
     /// Pan (-1 ..= 1) the track is heading to.
@@ -576,6 +580,8 @@ impl Engine {
         for (slot, track) in tracks.iter_mut().zip(self.playing_tracks()) {
             *slot = Some(TrackStatus {
                 cycles: (track.length_samples / cycle_length) as u32,
+                length_samples: track.length_samples,
+                position_samples: track.index_at(self.now_samples),
                 gain: track.gain.target(),
                 pan: track.pan.target(),
                 muted: track.muted,
@@ -1390,9 +1396,21 @@ impl Engine {
                 track.muted = false;
                 track.soloed = false;
             }
+            TrackControl::Remove => {
+                track.state = TrackState::Discarding;
+                track.fade.ramp_to(0.0, blend);
+            }
         }
-        let record = track.fill.is_none().then(|| TrackRecord::of(track));
-        self.tell_updated(record);
+        if track.state == TrackState::Discarding {
+            let id = track.id;
+            self.session.tell(SessionEvent::Removed { id });
+            if self.playing_tracks().next().is_none() {
+                self.reset_cycle();
+            }
+        } else {
+            let record = track.fill.is_none().then(|| TrackRecord::of(track));
+            self.tell_updated(record);
+        }
         self.update_audibility();
     }
 

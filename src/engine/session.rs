@@ -103,6 +103,8 @@ pub enum SessionEvent {
     },
     /// A track's controls, undo/redo state or position changed.
     Updated(TrackRecord),
+    /// The track with this id was removed by the player (not kept for redo).
+    Removed { id: u64 },
     /// Every undone track was dropped (a new take or capture ends the redo history).
     RedoDiscarded,
     /// Every track was cleared.

@@ -133,6 +133,7 @@ impl SessionModel {
                     track.record = record;
                 }
             }
+            SessionEvent::Removed { id } => self.tracks.retain(|t| t.record.id != id),
             SessionEvent::RedoDiscarded => self.tracks.retain(|t| !t.record.undone),
             SessionEvent::Cleared | SessionEvent::Resync => self.tracks.clear(),
             SessionEvent::Shifted { shift_samples } => {

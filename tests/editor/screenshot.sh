@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Opens the real editor (the standalone, dummy audio backend) in a virtual X server and saves a
 # screenshot: `tests/editor/screenshot.sh [OUT.png]` (default assets/editor.png).
+# With LOOPMATE_DEMO_SECS=N it runs `loopmate --demo` (a scripted player looping four parts) for
+# N seconds first: `LOOPMATE_DEMO_SECS=32 tests/editor/screenshot.sh` makes the README's picture.
 # Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
 # installs them). Exits non-zero if the program dies or panics before the screenshot.
 set -euo pipefail
@@ -11,10 +13,12 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
 inner() {
-  "$binary" --backend dummy >"$log" 2>&1 &
+  demo=()
+  [ -n "${LOOPMATE_DEMO_SECS:-}" ] && demo=(--demo)
+  "$binary" --backend dummy "${demo[@]}" >"$log" 2>&1 &
   pid=$!
   # Give the window time to map and draw a few frames (software GL is slow).
-  sleep "${LOOPMATE_SCREENSHOT_DELAY:-4}"
+  sleep "${LOOPMATE_DEMO_SECS:-${LOOPMATE_SCREENSHOT_DELAY:-4}}"
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "loopmate exited early:" >&2
     cat "$log" >&2
@@ -34,6 +38,6 @@ if [ "${LOOPMATE_INSIDE_XVFB:-}" = 1 ]; then
   inner
 else
   LOOPMATE_INSIDE_XVFB=1 LIBGL_ALWAYS_SOFTWARE=1 \
-    xvfb-run -a -s "-screen 0 820x640x24" bash "$0" "$out"
+    xvfb-run -a -s "-screen 0 1000x800x24" bash "$0" "$out"
   echo "saved $out"
 fi

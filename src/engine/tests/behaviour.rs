@@ -270,6 +270,74 @@ fn undo_fades_the_last_track_out_and_redo_restores_it_bit_identical() {
 }
 
 #[test]
+fn removing_a_track_fades_only_it_out_and_is_not_redoable() {
+    let anchor = 24_000u64;
+    let (mut engine, mut keeper) = new_engine();
+    let store = crate::state::store::SessionStore::default();
+    store.attach(engine.connect_session(), RATE);
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        (anchor + 20_000) as usize,
+        &[
+            (10_000, Command::RecordToggle),
+            (10_000 + anchor, Command::RecordToggle),
+        ],
+        u64::MAX,
+    );
+    // A second track: the last cycle captured from the history.
+    let capture_at = engine.now_samples() + 2 * anchor;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        4 * anchor as usize,
+        &[(capture_at, Command::Capture)],
+        u64::MAX,
+    );
+    assert_eq!(engine.playing_tracks().count(), 2);
+    let second_origin = engine.playing_tracks().nth(1).unwrap().origin_samples;
+    let remove = Command::Track(TrackTarget::Index(0), TrackControl::Remove);
+    let remove_at = engine.now_samples() + 100;
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        anchor as usize,
+        &[(remove_at, remove)],
+        0,
+    );
+    let left: Vec<_> = engine.playing_tracks().collect();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].origin_samples, second_origin,
+        "the other track stays"
+    );
+    assert_eq!(engine.cycle().map(|c| c.length_samples), Some(anchor));
+    assert_eq!(engine.status().redo_count, 0, "a removed track is gone");
+    assert_eq!(engine.held_track_count(), 1, "its storage was handed back");
+    store.with_model(|model, _| {
+        let saved: Vec<u64> = model.tracks.iter().map(|t| t.record.id).collect();
+        let playing: Vec<u64> = engine.playing_tracks().map(|t| t.id).collect();
+        assert_eq!(saved, playing, "the saved performance forgets it too");
+    });
+    let remove_at = engine.now_samples();
+    let out = continue_run(
+        &mut engine,
+        &mut keeper,
+        anchor as usize,
+        &[(remove_at, remove)],
+        0,
+    );
+    assert!(
+        engine.cycle().is_none(),
+        "removing the last track resets the cycle"
+    );
+    assert!(
+        out.main[0][BLEND..].iter().all(|&s| s == 0.0),
+        "faded out over the blend"
+    );
+}
+
+#[test]
 fn undo_during_a_take_cancels_it() {
     let anchor = 24_000u64;
     let (mut engine, mut keeper, _) = with_anchor(anchor);

@@ -1,0 +1,112 @@
+//! A loop's waveform overview with its playhead.
+//!
+//! The overview (lowest and highest sample per column) is computed once per take, off the audio
+//! thread, where the finished take's audio is shared; the editor only draws it.
+
+/// Columns of an overview: enough for a wide track row, small enough to compute in microseconds.
+pub const OVERVIEW_COLUMNS: usize = 400;
+
+/// Height of a waveform row, in points.
+const ROW_HEIGHT: f32 = 34.0;
+
+/// Lowest and highest sample per column of a loop (any channel), full scale = 1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Overview {
+    /// Per column, `[lowest, highest]` sample value.
+    pub columns: Vec<[f32; 2]>,
+}
+
+impl Overview {
+    /// The overview of the first `length_frames` frames of `channels` in `columns` columns.
+    /// Not realtime-safe (allocates): run it off the audio thread. NaN samples are ignored.
+    pub fn of(channels: &[&[f32]], length_frames: usize, columns: usize) -> Self {
+        let length_frames = channels
+            .iter()
+            .map(|channel| channel.len())
+            .fold(length_frames, usize::min);
+        let columns = columns.min(length_frames).max(1);
+        let columns = (0..columns)
+            .map(|column| {
+                let range =
+                    column * length_frames / columns..(column + 1) * length_frames / columns;
+                channels
+                    .iter()
+                    .flat_map(|channel| &channel[range.clone()])
+                    .filter(|sample| sample.is_finite())
+                    .fold([0.0f32, 0.0f32], |[low, high], &sample| {
+                        [low.min(sample), high.max(sample)]
+                    })
+            })
+            .collect();
+        Self { columns }
+    }
+}
+
+/// Draws `overview` (or an empty lane while it is being computed) across the available width,
+/// with a playhead at `playhead` (0..1 of the loop). `active` brightens it (an audible track).
+pub fn show(ui: &mut egui::Ui, overview: Option<&Overview>, playhead: f32, active: bool) {
+    let width = ui.available_width().max(60.0);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, ROW_HEIGHT), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 3.0, egui::Color32::from_gray(24));
+    let colour = if active {
+        egui::Color32::from_rgb(90, 180, 230)
+    } else {
+        egui::Color32::from_gray(90)
+    };
+    if let Some(overview) = overview.filter(|o| !o.columns.is_empty()) {
+        let centre = rect.center().y;
+        let half_height = rect.height() * 0.5 - 1.0;
+        let column_width = rect.width() / overview.columns.len() as f32;
+        for (n, [low, high]) in overview.columns.iter().enumerate() {
+            let x = rect.left() + (n as f32 + 0.5) * column_width;
+            let top = centre - high.clamp(-1.0, 1.0) * half_height;
+            // At least a pixel, so silence still reads as a line.
+            let bottom = (centre - low.clamp(-1.0, 1.0) * half_height).max(top + 1.0);
+            painter.vline(
+                x,
+                top..=bottom,
+                egui::Stroke::new(column_width.max(1.0), colour),
+            );
+        }
+    }
+    let x = rect.left() + playhead.clamp(0.0, 1.0) * rect.width();
+    painter.vline(
+        x,
+        rect.y_range(),
+        egui::Stroke::new(2.0, egui::Color32::from_rgb(250, 220, 80)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_hold_each_stretch_extremes_over_both_channels() {
+        let mut left = vec![0.0f32; 1000];
+        let mut right = vec![0.0f32; 1000];
+        left[10] = 0.5;
+        right[20] = -0.75;
+        left[999] = f32::NAN;
+        right[998] = 0.25;
+        let overview = Overview::of(&[&left, &right], 1000, 10);
+        assert_eq!(overview.columns.len(), 10);
+        assert_eq!(overview.columns[0], [-0.75, 0.5]);
+        assert_eq!(overview.columns[5], [0.0, 0.0]);
+        assert_eq!(overview.columns[9], [0.0, 0.25], "NaN is skipped");
+    }
+
+    #[test]
+    fn only_the_loop_length_counts() {
+        let mut audio = vec![0.0f32; 100];
+        audio[80] = 1.0;
+        let overview = Overview::of(&[&audio], 50, 5);
+        assert!(overview.columns.iter().all(|&c| c == [0.0, 0.0]));
+        assert_eq!(
+            Overview::of(&[&audio], 3, 10).columns.len(),
+            3,
+            "never more columns than frames"
+        );
+    }
+}
