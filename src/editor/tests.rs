@@ -230,3 +230,30 @@ fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
     harness.get_by_label("Learn Capture");
     assert_eq!(params.midi_map.map(), before);
 }
+
+#[test]
+fn learn_parameter_binds_a_cc_to_the_chosen_parameter() {
+    let (mut app, _commands, mut audio, params) = editor_with_midi(playing_status());
+    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label("not mapped");
+    harness.get_by_label("Learn parameter").click();
+    harness.run();
+    audio.heard(MidiMessage::Cc {
+        channel: 0,
+        cc: 7,
+        value: 90,
+    });
+    harness.run();
+    // The first mappable parameter is the PA monitor level.
+    harness.get_by_label("CC 7 ch 1 now controls Monitor");
+    harness.get_by_label("CC 7 ch 1");
+    let ids = crate::params::mappable_param_ids();
+    assert_eq!(ids[0], "monitor_gain");
+    assert_eq!(
+        params.midi_map.map().get(Binding {
+            channel: Some(0),
+            control: Control::Cc(7),
+        }),
+        Some(Target::Param(0))
+    );
+}
