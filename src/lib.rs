@@ -53,6 +53,10 @@ pub struct Loopmate {
     midi_reports: AudioReports,
     /// This block's commands (capacity reserved; never grows on the audio thread).
     block_commands: Vec<TimedCommand>,
+    /// The commands of the segment being processed, offsets from the segment's start.
+    segment_commands: Vec<TimedCommand>,
+    /// This block's CC parameter changes: (offset, mappable index, value or `None` to toggle).
+    param_changes: Vec<(u32, u16, Option<f32>)>,
     /// Commands from the editor.
     editor_commands: rtrb::Consumer<Command>,
     /// The command switches' states at the end of the last block (a command fires on off -> on).
@@ -88,6 +92,8 @@ impl Default for Loopmate {
             mappable: mappable.collect(),
             midi_reports,
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
+            segment_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
+            param_changes: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             master_fx_sent: None,
             overrides: ParamOverrides::default(),
             track_bank: TrackBank::default(),
@@ -226,6 +232,7 @@ impl Plugin for Loopmate {
         }
         // MIDI through the map: commands at their sample, CC values over the parameters.
         self.overrides.refresh();
+        self.param_changes.clear();
         let map = self.midi_map.read();
         while let Some(event) = context.next_event() {
             let (timing, message) = match event {
@@ -256,49 +263,19 @@ impl Plugin for Loopmate {
             self.midi_reports.heard(message);
             let (MidiMessage::NoteOn { channel, .. } | MidiMessage::Cc { channel, .. }) = message;
             let omni_listens = self.params.listens_on(Some(channel));
-            let (index, normalized) = match self.midi_router.route(map, message, omni_listens) {
+            let change = match self.midi_router.route(map, message, omni_listens) {
                 Some(Action::Command(command)) => {
                     push_command(commands, timing, command);
                     continue;
                 }
-                Some(Action::SetParam { index, normalized }) => (index, normalized),
-                Some(Action::ToggleParam { index }) => {
-                    let Some(&param) = self.mappable.get(usize::from(index)) else {
-                        continue;
-                    };
-                    (
-                        index,
-                        if self.overrides.normalized(param) >= 0.5 {
-                            0.0
-                        } else {
-                            1.0
-                        },
-                    )
-                }
+                Some(Action::SetParam { index, normalized }) => (index, Some(normalized)),
+                Some(Action::ToggleParam { index }) => (index, None),
                 None => continue,
             };
-            if let Some(&param) = self.mappable.get(usize::from(index)) {
-                self.overrides.set(param, normalized);
-                let _ = self
-                    .midi_reports
-                    .params
-                    .push(ParamReport { index, normalized });
+            if self.param_changes.len() < self.param_changes.capacity() {
+                self.param_changes.push((timing, change.0, change.1));
             }
         }
-        // Command switches and track slots (host automation, CC overrides): nice-plug splits the
-        // block at every automation point, so a change acts at exactly its sample.
-        let overrides = &self.overrides;
-        for ((on, command), was_on) in
-            (self.params.commands.switches(overrides).into_iter()).zip(&mut self.command_switches)
-        {
-            if on && !*was_on {
-                push_command(commands, 0, command);
-            }
-            *was_on = on;
-        }
-        let slots = (self.params.tracks.each_ref()).map(|slot| slot.values(overrides));
-        self.track_bank
-            .changes(slots, |command| push_command(commands, 0, command));
         if let Some(demo) = &self.demo {
             let start = engine.now_samples();
             for channel in buffer.as_slice().iter_mut() {
@@ -310,15 +287,6 @@ impl Plugin for Loopmate {
                 push_command(commands, offset, command);
             }
         }
-        let sample_rate_hz = engine.config().sample_rate_hz;
-        engine.set_settings(self.params.engine_settings(sample_rate_hz, overrides));
-        let master_fx = self.params.master_fx.controls(overrides);
-        if self.master_fx_sent != Some(master_fx) {
-            for control in master_fx {
-                engine.master_fx(control);
-            }
-            self.master_fx_sent = Some(master_fx);
-        }
         let host = context.transport();
         let host = transport::HostTransport {
             playing: host.playing,
@@ -327,19 +295,103 @@ impl Plugin for Loopmate {
             pos_beats: host.pos_beats,
             bar_start_pos_beats: host.bar_start_pos_beats,
         };
+        let sample_rate_hz = engine.config().sample_rate_hz;
         engine.set_host_grid(transport::host_grid(
             &host,
             engine.now_samples(),
             sample_rate_hz,
         ));
+        // The block runs in segments split at the CCs that set parameters, so each acts at its
+        // sample (nice-plug already splits at host automation).
+        let frames = buffer.samples();
+        let main = buffer.as_slice();
         let phones: &mut [&mut [f32]] = match aux.outputs.first_mut() {
             Some(phones) => phones.as_slice(),
             None => &mut [],
         };
-        engine.process(buffer.as_slice(), phones, commands);
+        let mut changes = &self.param_changes[..];
+        // A change timed past the block (a misbehaving host) acts on its last sample.
+        let change_at =
+            |change: &(u32, u16, Option<f32>)| (change.0 as usize).min(frames.saturating_sub(1));
+        let mut start = 0;
+        loop {
+            while let Some((&(_, index, value), rest)) = changes.split_first()
+                && change_at(&changes[0]) <= start
+            {
+                changes = rest;
+                let Some(&param) = self.mappable.get(usize::from(index)) else {
+                    continue;
+                };
+                let on = self.overrides.normalized(param) >= 0.5;
+                let normalized = value.unwrap_or(if on { 0.0 } else { 1.0 });
+                self.overrides.set(param, normalized);
+                let report = ParamReport { index, normalized };
+                let _ = self.midi_reports.params.push(report);
+            }
+            let end = changes.first().map_or(frames, change_at);
+            let segment = &mut self.segment_commands;
+            segment.clear();
+            for timed in commands.iter() {
+                let at = timed.offset_samples as usize;
+                if at >= start && (at < end || end == frames) {
+                    push_command(segment, (at - start) as u32, timed.command);
+                }
+            }
+            // Command switches and track slots (host automation, CC values): a change acts at
+            // the start of its segment.
+            let overrides = &self.overrides;
+            for ((on, command), was_on) in (self.params.commands.switches(overrides).into_iter())
+                .zip(&mut self.command_switches)
+            {
+                if on && !*was_on {
+                    push_command(segment, 0, command);
+                }
+                *was_on = on;
+            }
+            let slots = (self.params.tracks.each_ref()).map(|slot| slot.values(overrides));
+            self.track_bank
+                .changes(slots, |command| push_command(segment, 0, command));
+            engine.set_settings(self.params.engine_settings(sample_rate_hz, overrides));
+            let master_fx = self.params.master_fx.controls(overrides);
+            if self.master_fx_sent != Some(master_fx) {
+                for control in master_fx {
+                    engine.master_fx(control);
+                }
+                self.master_fx_sent = Some(master_fx);
+            }
+            let (mut main_part, mut phones_part) = (channel_slices(), channel_slices());
+            engine.process(
+                sub_channels(main, start..end, &mut main_part),
+                sub_channels(phones, start..end, &mut phones_part),
+                segment,
+            );
+            start = end;
+            if start >= frames {
+                break;
+            }
+        }
         self.status_in.write(engine.status());
         ProcessStatus::KeepAlive
     }
+}
+
+/// Room for up to two channels' sub-slices.
+fn channel_slices<'a>() -> [&'a mut [f32]; 2] {
+    [&mut [], &mut []]
+}
+
+/// The `range` of each of `channels` (at most two), in `storage`. Realtime-safe.
+fn sub_channels<'a>(
+    channels: &'a mut [&mut [f32]],
+    range: std::ops::Range<usize>,
+    storage: &'a mut [&'a mut [f32]; 2],
+) -> &'a mut [&'a mut [f32]] {
+    let mut count = 0;
+    for (slot, channel) in storage.iter_mut().zip(channels.iter_mut()) {
+        *slot = &mut channel[range.clone()];
+        count += 1;
+    }
+    &mut storage[..count]
 }
 
 /// Appends a command unless the block's list is full (never reallocates on the audio thread).

@@ -273,29 +273,37 @@ fn a_cc_foot_switch_from_the_saved_map_records_at_its_samples() {
 }
 
 #[test]
-fn a_cc_mapped_to_a_track_parameter_sets_it_from_its_block() {
-    // CC 7 on channel 1 mapped to slot 1's gain: value 0 silences the anchor. The change acts
-    // from the start of the host block carrying the CC (nice-plug splits blocks at parameter
-    // automation, not at MIDI).
+fn a_cc_mapped_to_a_track_parameter_sets_it_at_its_sample() {
+    // CC 7 on channel 1 mapped to slot 1's gain: value 0 fades the anchor out from the CC's
+    // sample, exactly as automating track_gain_1 there does, whatever the block sizes.
     let map = "version = 1\n[[binding]]\nparam = \"track_gain_1\"\ncc = 7\nchannel = 1\n\
                [[binding]]\ncommand = \"record\"\nnote = 47\n";
     let input = tones(S0 + 4 * L, S0 + L);
     let cc_at = S0 + 2 * L + 300;
-    let block_start = cc_at / 512 * 512;
     let cc = [TimedEvent::cc(cc_at as u64, 0, 7, 0)];
-    let got = render_with_map(&input, &anchor(), &cc, &[512], Some(map));
+    let got = render_with_map(&input, &anchor(), &cc, &VARYING_BLOCKS, Some(map));
     let by_param = render(
         &input,
         &anchor(),
-        &[set(block_start, "track_gain_1", 0.0)],
+        &[set(cc_at, "track_gain_1", 0.0)],
         &[512],
     );
     assert!(
         got == by_param,
-        "the same as automating track_gain_1 to -inf at the block"
+        "the same as automating track_gain_1 to -inf at the CC"
     );
+    let plain = render(&input, &anchor(), &[], &[512]);
     for c in 0..2 {
-        let tail = &got.main.channels[c][block_start + BLEND..];
+        let got = &got.main.channels[c];
+        assert!(
+            got[..cc_at] == plain.main.channels[c][..cc_at],
+            "ch{c}: before the CC"
+        );
+        assert_ne!(
+            got[cc_at], plain.main.channels[c][cc_at],
+            "ch{c}: the fade starts"
+        );
+        let tail = &got[cc_at + BLEND..];
         assert!(
             tail.iter().all(|&s| s == 0.0),
             "ch{c}: the anchor is silent"

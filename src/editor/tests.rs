@@ -263,3 +263,32 @@ fn track_rows_remove_and_pan_that_track() {
     );
     assert!(commands.pop().is_err());
 }
+
+#[test]
+fn learn_parameter_binds_a_cc_to_the_chosen_parameter() {
+    let (mut app, _commands, mut audio, params) = editor_with_midi(playing_status());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("MIDI map and learn").click();
+    harness.run();
+    harness.get_by_label("not mapped");
+    harness.get_by_label("Learn parameter").click();
+    harness.run();
+    audio.heard(MidiMessage::Cc {
+        channel: 0,
+        cc: 7,
+        value: 90,
+    });
+    harness.run();
+    // The first mappable parameter is the PA monitor level.
+    harness.get_by_label("CC 7 ch 1 now controls Monitor");
+    harness.get_by_label("CC 7 ch 1");
+    let ids = crate::params::mappable_param_ids();
+    assert_eq!(ids[0], "monitor_gain");
+    assert_eq!(
+        params.midi_map.map().get(Binding {
+            channel: Some(0),
+            control: Control::Cc(7),
+        }),
+        Some(Target::Param(0))
+    );
+}
