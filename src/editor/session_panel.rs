@@ -37,8 +37,9 @@ impl SessionPanel {
             ui.colored_label(egui::Color32::from_rgb(230, 170, 60), message);
         }
         ui.horizontal(|ui| {
-            ui.label("Folder");
-            ui.add(egui::TextEdit::singleline(&mut self.export_dir).desired_width(300.0));
+            let label = ui.label("Folder");
+            ui.add(egui::TextEdit::singleline(&mut self.export_dir).desired_width(300.0))
+                .labelled_by(label.id);
             if ui.button("Export WAVs").clicked() {
                 let dir = Path::new(&self.export_dir);
                 store.say(match store.export_wav(dir) {
@@ -57,8 +58,9 @@ impl SessionPanel {
             }
         });
         ui.horizontal(|ui| {
-            ui.label("WAV file");
-            ui.add(egui::TextEdit::singleline(&mut self.import_path).desired_width(300.0));
+            let label = ui.label("WAV file");
+            ui.add(egui::TextEdit::singleline(&mut self.import_path).desired_width(300.0))
+                .labelled_by(label.id);
             if ui.button("Import WAV").clicked() {
                 let path = Path::new(&self.import_path);
                 store.say(match store.import_wav(path) {

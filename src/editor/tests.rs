@@ -11,16 +11,25 @@ use super::{EditorLink, LoopmateApp};
 use crate::engine::command::{Command, NoteMap, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
+use crate::state::store::SessionStore;
 
 /// An editor showing `status`, and the consumer end of its command queue.
 fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
+    editor_with_session(status, Arc::default())
+}
+
+/// An editor showing `status` and the saved performance of `session`.
+fn editor_with_session(
+    status: EngineStatus,
+    session: Arc<SessionStore>,
+) -> (LoopmateApp, rtrb::Consumer<Command>) {
     let (mut status_in, status_out) = triple_buffer::triple_buffer(&status);
     status_in.write(status);
     let (commands_tx, commands_rx) = rtrb::RingBuffer::new(16);
     let link = EditorLink {
         status: Arc::new(Mutex::new(status_out)),
         commands: Arc::new(Mutex::new(commands_tx)),
-        session: Arc::default(),
+        session,
     };
     (LoopmateApp::new(link, NoteMap::default()), commands_rx)
 }
@@ -149,4 +158,19 @@ fn the_input_meter_shows_the_level_and_clipping() {
     let (mut app, _) = editor(status);
     let harness = Harness::new_ui(|ui| app.draw(ui));
     harness.get_by_label("Input -20 dBFS - CLIPPED 3 times");
+}
+
+#[test]
+fn a_refused_state_and_export_results_show_in_the_session_panel() {
+    let session = Arc::new(SessionStore::default());
+    assert!(session.load(b"not a performance").is_err());
+    let (mut app, _) = editor_with_session(playing_status(), session.clone());
+    let mut harness = Harness::new_ui(|ui| app.draw(ui));
+    harness.get_by_label(
+        "Saved performance refused: the saved data is not a Loopmate performance. Nothing was \
+         loaded.",
+    );
+    harness.get_by_label("Export WAVs").click();
+    harness.run();
+    harness.get_by_label("Export failed: there are no loops to export.");
 }
