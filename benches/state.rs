@@ -2,8 +2,8 @@
 //! 230 MB of raw f32): the binary container alone, and the whole route through the host's state
 //! (base64 text inside nice-plug's JSON, as `serde_json` writes and parses it), for three kinds of
 //! audio: the gliding test tones (float), the same quantized to 24 bits (what an interface
-//! records), and full-scale white noise (the worst case). BENCHMARKS.md quotes the medians and
-//! the sizes this prints.
+//! records), and full-scale white noise (the worst case); and the import resampler. BENCHMARKS.md
+//! quotes the medians and the sizes this prints.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -119,5 +119,22 @@ fn save_and_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, save_and_load);
+/// Importing one minute of a 44.1 kHz (and a 96 kHz) mono file into a 48 kHz session: the
+/// resampler, per channel.
+fn resample_one_minute(c: &mut Criterion) {
+    let mut group = c.benchmark_group("import_resample_60_s_mono");
+    group.sample_size(10);
+    for from in [44_100u32, 96_000] {
+        let mut noise = 1u64;
+        let x: Vec<f32> = (0..60 * from as usize)
+            .map(|t| sample("tones", 0, 0, t, &mut noise))
+            .collect();
+        group.bench_function(format!("{from}_to_48000"), |b| {
+            b.iter(|| loopmate::wav::resample(&x, from, 48_000).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, save_and_load, resample_one_minute);
 criterion_main!(benches);

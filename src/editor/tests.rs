@@ -15,10 +15,11 @@ use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
 use crate::midi_link::AudioReports;
 use crate::midi_map::{Binding, Control, MidiMessage, Target};
 use crate::params::LoopmateParams;
+use crate::state::store::SessionStore;
 
 /// An editor showing `status`, and the consumer end of its command queue.
 fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
-    let (app, commands, _, _) = editor_with_midi(status);
+    let (app, commands, _, _) = editor_with(status, Arc::default());
     (app, commands)
 }
 
@@ -26,6 +27,20 @@ fn editor(status: EngineStatus) -> (LoopmateApp, rtrb::Consumer<Command>) {
 /// its parameters.
 fn editor_with_midi(
     status: EngineStatus,
+) -> (
+    LoopmateApp,
+    rtrb::Consumer<Command>,
+    AudioReports,
+    Arc<LoopmateParams>,
+) {
+    editor_with(status, Arc::default())
+}
+
+/// An editor showing `status` and the saved performance of `session`, with its command queue,
+/// the audio thread's MIDI reports to it, and its parameters.
+fn editor_with(
+    status: EngineStatus,
+    session: Arc<SessionStore>,
 ) -> (
     LoopmateApp,
     rtrb::Consumer<Command>,
@@ -42,7 +57,7 @@ fn editor_with_midi(
         commands: Arc::new(Mutex::new(commands_tx)),
         params: params.clone(),
         midi: Arc::new(Mutex::new(midi)),
-        session: Arc::default(),
+        session,
     };
     (LoopmateApp::new(link), commands_rx, audio, params)
 }
@@ -291,4 +306,21 @@ fn learn_parameter_binds_a_cc_to_the_chosen_parameter() {
         }),
         Some(Target::Param(0))
     );
+}
+
+#[test]
+fn a_refused_state_and_export_results_show_in_the_session_panel() {
+    let session = Arc::new(SessionStore::default());
+    assert!(session.load(b"not a performance").is_err());
+    let (mut app, ..) = editor_with(playing_status(), session.clone());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label(
+        "Saved performance refused: the saved data is not a Loopmate performance. Nothing was \
+         loaded.",
+    );
+    harness.get_by_label("Export and import").click();
+    harness.run();
+    harness.get_by_label("Export WAVs").click();
+    harness.run();
+    harness.get_by_label("Export failed: there are no loops to export.");
 }

@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cycle::Cycle;
 use super::fx::chain::{FxChain, FxSettings};
+use super::pool::Garbage;
 use super::ramp::Ramp;
 use super::track::{Track, TrackAudio, TrackBuffer, TrackState};
+use super::{Action, DECLICK_SECS, Engine, EngineMessage, ms_to_samples};
 
 /// Events that can wait for the mirror (it drains them every 10 ms; a player sends a handful per
 /// second, so only a flood of automation fills it, and then the engine re-sends everything).
@@ -262,5 +264,108 @@ impl SessionOut {
                 .now_samples
                 .store(now_samples, Ordering::Release);
         }
+    }
+}
+
+/// The engine's side of restores, imports and resyncs (hooks called at every block start).
+/// Realtime-safe.
+impl Engine {
+    /// Takes a restored session from the mirror: installed now if nothing plays, else after a
+    /// declick fade-out of the loops.
+    pub(super) fn receive_restore(&mut self) {
+        let Some(session) = self.session.take_restore() else {
+            return;
+        };
+        if self.tracks.is_empty() && self.take.is_none() && self.pending_install.is_none() {
+            self.install_session(session);
+            return;
+        }
+        if let Some(superseded) = self.pending_install.replace(session) {
+            self.pool.retire(Garbage::Session(superseded));
+        }
+        let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+        self.output.fade_loops_out(declick as u32);
+        self.schedule.cancel(|a| *a == Action::InstallSession);
+        self.schedule_action(self.now_samples + declick as u64, Action::InstallSession);
+    }
+
+    /// Replaces the performance with `session` at the current sample: the take and the tracks go
+    /// to the keeper, the session's tracks continue from their saved cycle positions, and the
+    /// loops fade in. Realtime-safe (the session was allocated off this thread).
+    pub(super) fn install_session(&mut self, mut session: Box<RestoredSession>) {
+        if let Some(take) = self.take.take() {
+            self.pool.retire_buffer(take.into_buffer());
+        }
+        self.take_mutes_pa = false;
+        self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
+        std::mem::swap(&mut self.tracks, &mut session.tracks);
+        for track in session.tracks.drain(..) {
+            self.pool.retire_buffer(track.buffer);
+        }
+        let now = self.now_samples;
+        for track in &mut self.tracks {
+            track.origin_samples += now;
+        }
+        self.cycle = session.cycle.map(|cycle| Cycle {
+            origin_samples: cycle.origin_samples + now,
+            ..cycle
+        });
+        self.next_track_id = session.next_track_id;
+        self.session.set_generation(session.generation);
+        self.session
+            .tell(SessionEvent::Installed { at_samples: now });
+        self.pool.retire(Garbage::Session(session));
+        self.request_list_if_half_full();
+        self.set_audibility(0);
+        self.output.fade_loops_out(0);
+        self.output.fade_loops_in(self.blend_samples() as u32);
+    }
+
+    /// Adds an imported track: on a cycle boundary (its length must be a cycle x 2^k), or as
+    /// the anchor starting now; it fades in over the blend length.
+    pub(super) fn receive_import(&mut self) {
+        let Some(mut track) = self.session.take_import() else {
+            return;
+        };
+        let length = track.length_samples;
+        let new_cycle = match self.cycle {
+            Some(cycle) if cycle.track_length(length) != length => {
+                self.pool.retire_buffer(track.buffer);
+                self.say(EngineMessage::ImportDoesNotFit);
+                return;
+            }
+            Some(cycle) => {
+                track.origin_samples = cycle.origin_samples;
+                None
+            }
+            None => {
+                track.origin_samples = self.now_samples;
+                Some(Cycle {
+                    origin_samples: self.now_samples,
+                    length_samples: length,
+                })
+            }
+        };
+        track.fade = Ramp::at(0.0);
+        track.fade.ramp_to(1.0, self.blend_samples() as u32);
+        self.discard_redo();
+        if self.push_track(track) && new_cycle.is_some() {
+            self.set_cycle(new_cycle);
+        }
+    }
+
+    /// After a refused event, sends the whole performance again once the queue has room.
+    pub(super) fn resync_session_if_due(&mut self) {
+        if !self.session.resync_fits(self.tracks.len() + 2) {
+            return;
+        }
+        self.session.tell(SessionEvent::Resync);
+        for track in &self.tracks {
+            if track.fill.is_none() && track.state != TrackState::Discarding {
+                self.session.track_added(track);
+            }
+        }
+        self.session.tell(SessionEvent::Cycle(self.cycle));
+        self.session.resync_sent();
     }
 }

@@ -7,7 +7,8 @@
 //! whole byte), whichever mode is smallest:
 //! - `INT`: every sample is an exact multiple of 2^-23 below 4.0 in magnitude (what a 16- or 24-bit
 //!   interface delivers): the integers are predicted as `2 k[i-1] - k[i-2]` and the zigzagged
-//!   residuals packed (FLAC's fixed second-order predictor).
+//!   residuals packed (FLAC's fixed second-order predictor; from zero after a group of another
+//!   mode).
 //! - `FLOAT`: the magnitude bits are predicted by the previous sample's; the zigzagged difference is
 //!   packed with the sign bit below it.
 //! - `RAW`: the 32-bit patterns as they are (noise costs one byte per 32 samples more than raw).
@@ -92,23 +93,12 @@ fn width_of(max: u64) -> u32 {
 /// What the predictors remember of the previous samples (shared by encoder and decoder).
 #[derive(Clone, Copy, Default)]
 struct Predictor {
-    /// Quantized value of the previous two samples (0 where not quantized).
+    /// The integers of the previous two samples if the previous group was `INT`, else 0 (an
+    /// `INT` group after another mode starts its prediction from zero).
     k1: i64,
     k2: i64,
     /// Magnitude bits of the previous sample.
     magnitude: u32,
-}
-
-impl Predictor {
-    fn int_prediction(&self) -> i64 {
-        2 * self.k1 - self.k2
-    }
-
-    fn push(&mut self, bits: u32) {
-        self.k2 = self.k1;
-        self.k1 = quantized(bits).unwrap_or(0);
-        self.magnitude = bits & 0x7FFF_FFFF;
-    }
 }
 
 /// Appends the encoding of `samples` to `out`.
@@ -118,22 +108,26 @@ pub fn encode(samples: &[f32], out: &mut Vec<u8>) {
     let mut int_values = [0u64; GROUP];
     let mut float_values = [0u64; GROUP];
     for group in samples.chunks(GROUP) {
-        let mut p = predictor;
-        let mut all_quantized = true;
-        let (mut int_max, mut float_max) = (0u64, 0u64);
-        for (i, sample) in group.iter().enumerate() {
+        let mut magnitude = predictor.magnitude;
+        let mut float_max = 0u64;
+        for (value, sample) in float_values.iter_mut().zip(group) {
             let bits = sample.to_bits();
-            match quantized(bits) {
-                Some(k) if all_quantized => {
-                    int_values[i] = zigzag(k - p.int_prediction());
-                    int_max |= int_values[i];
-                }
-                _ => all_quantized = false,
-            }
-            let delta = i64::from(bits & 0x7FFF_FFFF) - i64::from(p.magnitude);
-            float_values[i] = zigzag(delta) << 1 | u64::from(bits >> 31);
-            float_max |= float_values[i];
-            p.push(bits);
+            let delta = i64::from(bits & 0x7FFF_FFFF) - i64::from(magnitude);
+            *value = zigzag(delta) << 1 | u64::from(bits >> 31);
+            float_max |= *value;
+            magnitude = bits & 0x7FFF_FFFF;
+        }
+        let (mut k1, mut k2) = (predictor.k1, predictor.k2);
+        let mut int_max = 0u64;
+        let mut all_quantized = true;
+        for (value, sample) in int_values.iter_mut().zip(group) {
+            let Some(k) = quantized(sample.to_bits()) else {
+                all_quantized = false;
+                break;
+            };
+            *value = zigzag(k - (2 * k1 - k2));
+            int_max |= *value;
+            (k2, k1) = (k1, k);
         }
         let int_width = if all_quantized {
             width_of(int_max)
@@ -156,7 +150,14 @@ pub fn encode(samples: &[f32], out: &mut Vec<u8>) {
         } else {
             pack(&values[..group.len()], width, out);
         }
-        predictor = p;
+        predictor = if mode == INT {
+            Predictor { k1, k2, magnitude }
+        } else {
+            Predictor {
+                magnitude,
+                ..Predictor::default()
+            }
+        };
     }
 }
 
@@ -193,9 +194,10 @@ pub fn decode(data: &[u8], out: &mut [f32]) -> Result<usize, CodecError> {
             for (sample, word) in group.iter_mut().zip(bytes.chunks_exact(4)) {
                 let bits = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
                 *sample = f32::from_bits(bits);
-                predictor.push(bits);
+                predictor.magnitude = bits & 0x7FFF_FFFF;
             }
             at += bytes.len();
+            (predictor.k1, predictor.k2) = (0, 0);
             continue;
         }
         if mode > FLOAT || width >= 32 {
@@ -205,27 +207,48 @@ pub fn decode(data: &[u8], out: &mut [f32]) -> Result<usize, CodecError> {
         let bytes = data.get(at..at + len).ok_or(CodecError::Truncated)?;
         at += len;
         let mask = (1u64 << width) - 1;
+        // A zero-padded copy lets the unpacking read whole 32-bit words.
+        let mut padded = [0u8; GROUP * 4 + 8];
+        padded[..len].copy_from_slice(bytes);
         let (mut acc, mut bits, mut next) = (0u64, 0u32, 0usize);
-        for sample in group.iter_mut() {
-            while bits < width {
-                acc |= u64::from(bytes[next]) << bits;
-                next += 1;
-                bits += 8;
+        let mut unpack = || {
+            if bits < width {
+                let word = [
+                    padded[next],
+                    padded[next + 1],
+                    padded[next + 2],
+                    padded[next + 3],
+                ];
+                acc |= u64::from(u32::from_le_bytes(word)) << bits;
+                next += 4;
+                bits += 32;
             }
             let value = acc & mask;
             acc >>= width;
             bits -= width;
-            let sample_bits = if mode == INT {
-                from_quantized(predictor.int_prediction() + unzigzag(value))?
-            } else {
+            value
+        };
+        if mode == INT {
+            let (mut k1, mut k2) = (predictor.k1, predictor.k2);
+            for sample in group.iter_mut() {
+                let k = 2 * k1 - k2 + unzigzag(unpack());
+                let sample_bits = from_quantized(k)?;
+                *sample = f32::from_bits(sample_bits);
+                (k2, k1) = (k1, k);
+                predictor.magnitude = sample_bits & 0x7FFF_FFFF;
+            }
+            (predictor.k1, predictor.k2) = (k1, k2);
+        } else {
+            for sample in group.iter_mut() {
+                let value = unpack();
                 let magnitude = i64::from(predictor.magnitude) + unzigzag(value >> 1);
                 if !(0..=0x7FFF_FFFF).contains(&magnitude) {
                     return Err(CodecError::Malformed);
                 }
-                magnitude as u32 | ((value & 1) as u32) << 31
-            };
-            *sample = f32::from_bits(sample_bits);
-            predictor.push(sample_bits);
+                *sample = f32::from_bits(magnitude as u32 | ((value & 1) as u32) << 31);
+                predictor.magnitude = magnitude as u32;
+            }
+            (predictor.k1, predictor.k2) = (0, 0);
         }
     }
     Ok(at)

@@ -8,7 +8,7 @@
 //!   before the master section (no master gain, master effects or limiter). Undone tracks are
 //!   left out. Existing files are never overwritten.
 //! - Import: 8/16/24/32-bit integer or 32-bit float WAV, mono or stereo, any rate (resampled to
-//!   the session rate with a windowed-sinc interpolator, see [`resample`]). With an anchor the
+//!   the session rate with a polyphase windowed-sinc interpolator, see [`resample`]). With an anchor the
 //!   track's length is the smallest cycle x 2^k that holds the file and it starts on a cycle
 //!   boundary; without one the file becomes the anchor. Bad files are refused with a message
 //!   and change nothing.
@@ -282,13 +282,15 @@ pub fn read(path: &Path, session_rate_hz: f32) -> Result<ImportedAudio, WavError
                 .step_by(count)
                 .map(|&s| if s.is_finite() { s } else { 0.0 })
                 .collect();
-            resample(
-                &samples,
-                spec.sample_rate as f64,
-                f64::from(session_rate_hz),
-            )
+            resample(&samples, spec.sample_rate, session_rate_hz.round() as u32)
         })
-        .collect();
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            unsupported(format!(
+                "{} Hz cannot be converted to {session_rate_hz} Hz",
+                spec.sample_rate
+            ))
+        })?;
     Ok(ImportedAudio {
         channels,
         file_rate_hz: spec.sample_rate,
