@@ -815,12 +815,11 @@ impl Engine {
                 (take_samples, Some(cycle))
             }
         };
-        let lock = new_cycle.map(|cycle| self.bar_lock_for(cycle));
         let track = take.into_track(length, self.blend_samples(), &self.history);
         if self.push_track(track) {
-            if new_cycle.is_some() {
+            if let Some(cycle) = new_cycle {
                 self.cycle = new_cycle;
-                self.sync.lock = lock.flatten();
+                self.lock_new_anchor(cycle);
             }
             if at_limit {
                 self.say(EngineMessage::TakeStoppedAtLimit);
@@ -920,7 +919,7 @@ impl Engine {
                 length_samples: length,
             };
             self.cycle = Some(cycle);
-            self.sync.lock = self.bar_lock_for(cycle);
+            self.lock_new_anchor(cycle);
         }
     }
 
@@ -970,6 +969,7 @@ impl Engine {
                 origin_samples: anchor.origin_samples,
                 length_samples: anchor.length_samples,
             });
+            self.arm_host_alignment(self.now_samples);
         }
         self.update_audibility();
     }
@@ -1115,6 +1115,7 @@ impl Engine {
             origin_samples: cycle.origin_samples + shift,
             ..cycle
         });
+        self.loops_restarted(shift);
         self.output.fade_loops_in(self.blend_samples() as u32);
     }
 
