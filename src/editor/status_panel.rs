@@ -12,6 +12,10 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
                 "Cycle: {:.3} s ({length} samples)",
                 length as f64 / rate
             ));
+            if let Some(bars) = status.host_bars {
+                let unit = if bars == 1 { "bar" } else { "bars" };
+                ui.label(format!("Host sync: {bars} {unit}, on the host's bars"));
+            }
             let progress = status.cycle_position_samples as f32 / length.max(1) as f32;
             ui.add(egui::ProgressBar::new(progress).desired_height(18.0));
         }

@@ -192,6 +192,8 @@ pub struct EngineStatus {
     pub cycle_length_samples: Option<u64>,
     /// Position inside the cycle in samples (0 with no cycle).
     pub cycle_position_samples: u64,
+    /// Bars in the anchor cycle while the loops follow the host's bars (host sync), else `None`.
+    pub host_bars: Option<u32>,
     /// Tracks playing.
     pub track_count: usize,
     /// Tracks that redo can bring back.
@@ -269,6 +271,7 @@ impl EngineStatus {
             now_samples: 0,
             cycle_length_samples: None,
             cycle_position_samples: 0,
+            host_bars: None,
             track_count: 0,
             redo_count: 0,
             recording: RecordingState::Idle,
@@ -549,6 +552,7 @@ impl Engine {
             now_samples: self.now_samples,
             cycle_length_samples: self.cycle.map(|c| c.length_samples),
             cycle_position_samples: self.cycle.map_or(0, |c| c.position(self.now_samples)),
+            host_bars: self.host_bars(),
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),

@@ -174,6 +174,14 @@ impl Engine {
         self.cycle.is_some() && self.sync.lock.is_some() && self.sync_grid().is_some()
     }
 
+    /// The anchor's bars while the loops follow the host (for the status).
+    pub(super) fn host_bars(&self) -> Option<u32> {
+        self.sync
+            .lock
+            .filter(|_| self.host_locked())
+            .map(|lock| lock.bars)
+    }
+
     /// Samples by which the host grid may have slipped under a take (the jump tolerance while
     /// locked to the host, else 0): a take this much longer than a loop length is that length.
     pub(super) fn host_slip_samples(&self) -> u64 {

@@ -210,6 +210,11 @@ fn anchors_are_whole_bars_on_the_host_grid_at_90_and_140_bpm_4_4_and_3_4_44_1_an
                 let what = format!("{rate} Hz, {tempo} BPM, {meter:?}");
                 let cycle = a.engine.cycle().expect("an anchor");
                 assert_eq!(
+                    a.engine.status().host_bars,
+                    Some(2),
+                    "{what}: locked to the host"
+                );
+                assert_eq!(
                     cycle.length_samples,
                     (2.0 * bar).round() as u64,
                     "{what}: two bars in samples"
@@ -577,6 +582,7 @@ fn without_transport_or_in_free_mode_the_anchor_is_the_time_between_presses() {
     run(&mut engine, &mut keeper, &input, &commands, &[512]);
     let cycle = engine.cycle().unwrap();
     assert_eq!((cycle.origin_samples, cycle.length_samples), (s0, s1 - s0));
+    assert_eq!(engine.status().host_bars, None);
     // Free mode with a playing host transport.
     let (mut engine, mut keeper) = new_engine();
     run_host(&mut engine, &mut keeper, &host, &input, &commands, &[512]);
