@@ -27,6 +27,10 @@ fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
                 "Cycle: {:.3} s ({length} samples)",
                 length as f64 / rate
             ));
+            if let Some(bars) = status.host_bars {
+                let unit = if bars == 1 { "bar" } else { "bars" };
+                ui.label(format!("Host sync: {bars} {unit}, on the host's bars"));
+            }
         }
         None => {
             ui.label("Cycle: none (the first take sets it)");

@@ -96,6 +96,7 @@ fn playing_status() -> EngineStatus {
         now_samples: 500_000,
         cycle_length_samples: Some(96_000),
         cycle_position_samples: 24_000,
+        host_bars: Some(2),
         track_count: 3,
         redo_count: 1,
         recording: RecordingState::Recording {
@@ -110,6 +111,7 @@ fn shows_the_cycle_the_tracks_and_the_recorder() {
     let (mut app, _) = editor(playing_status());
     let harness = editor_harness(&mut app);
     harness.get_by_label("Cycle: 2.000 s (96000 samples)");
+    harness.get_by_label("Host sync: 2 bars, on the host's bars");
     harness.get_by_label("Tracks: 3   (redo: 1)");
     harness.get_by_label("Recorder: Recording 1.00 s");
 }

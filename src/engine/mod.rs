@@ -202,6 +202,8 @@ pub struct EngineStatus {
     pub cycle_length_samples: Option<u64>,
     /// Position inside the cycle in samples (0 with no cycle).
     pub cycle_position_samples: u64,
+    /// Bars in the anchor cycle while the loops follow the host's bars (host sync), else `None`.
+    pub host_bars: Option<u32>,
     /// Tracks playing.
     pub track_count: usize,
     /// Tracks that redo can bring back.
@@ -283,6 +285,7 @@ impl EngineStatus {
             now_samples: 0,
             cycle_length_samples: None,
             cycle_position_samples: 0,
+            host_bars: None,
             track_count: 0,
             redo_count: 0,
             recording: RecordingState::Idle,
@@ -598,6 +601,7 @@ impl Engine {
             now_samples: self.now_samples,
             cycle_length_samples: self.cycle.map(|c| c.length_samples),
             cycle_position_samples: self.cycle.map_or(0, |c| c.position(self.now_samples)),
+            host_bars: self.host_bars(),
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),
@@ -878,12 +882,11 @@ impl Engine {
                 (take_samples, Some(cycle))
             }
         };
-        let lock = new_cycle.map(|cycle| self.bar_lock_for(cycle));
         let track = take.into_track(length, self.blend_samples(), &self.history);
         if self.push_track(track) {
-            if new_cycle.is_some() {
+            if let Some(cycle) = new_cycle {
                 self.set_cycle(new_cycle);
-                self.sync.lock = lock.flatten();
+                self.lock_new_anchor(cycle);
             }
             if at_limit {
                 self.say(EngineMessage::TakeStoppedAtLimit);
@@ -993,7 +996,7 @@ impl Engine {
                 length_samples: length,
             };
             self.set_cycle(Some(cycle));
-            self.sync.lock = self.bar_lock_for(cycle);
+            self.lock_new_anchor(cycle);
         }
     }
 
@@ -1048,6 +1051,7 @@ impl Engine {
                 length_samples: anchor.length_samples,
             };
             self.set_cycle(Some(cycle));
+            self.arm_host_alignment(self.now_samples);
         }
         self.update_audibility();
     }
@@ -1213,6 +1217,7 @@ impl Engine {
             origin_samples: cycle.origin_samples + shift,
             ..cycle
         }));
+        self.loops_restarted(shift);
         self.output.fade_loops_in(self.blend_samples() as u32);
     }
 

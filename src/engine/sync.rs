@@ -21,6 +21,7 @@
 
 use super::cycle::{Cycle, HostGrid};
 use super::session::{SessionEvent, TrackRecord};
+use super::track::TrackState;
 use super::{Action, DECLICK_SECS, Engine, ms_to_samples};
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
@@ -87,6 +88,10 @@ pub struct BarLock {
     pub start_bar: f64,
     /// Bars in one anchor cycle.
     pub bars: u32,
+    /// Engine time at which the loop set's host bar `start_bar` lies: where the anchor started,
+    /// moved (exactly, never modulo a loop length) with every move of the loops, so that the
+    /// place of each loop in the longest loop's cycle is kept.
+    pub origin_samples: i64,
 }
 
 /// Host-sync state of the engine.
@@ -171,6 +176,14 @@ impl Engine {
         self.cycle.is_some() && self.sync.lock.is_some() && self.sync_grid().is_some()
     }
 
+    /// The anchor's bars while the loops follow the host (for the status).
+    pub(super) fn host_bars(&self) -> Option<u32> {
+        self.sync
+            .lock
+            .filter(|_| self.host_locked())
+            .map(|lock| lock.bars)
+    }
+
     /// Samples by which the host grid may have slipped under a take (the jump tolerance while
     /// locked to the host, else 0): a take this much longer than a loop length is that length.
     pub(super) fn host_slip_samples(&self) -> u64 {
@@ -208,9 +221,33 @@ impl Engine {
         }
     }
 
+    /// Realtime hook of every new anchor: locks it to the host's bars when it was made in host
+    /// mode of whole bars starting on a bar line (else it runs free).
+    pub(super) fn lock_new_anchor(&mut self, cycle: Cycle) {
+        self.sync.lock = self.bar_lock_for(cycle);
+        self.arm_host_alignment(self.now_samples);
+    }
+
+    /// Realtime hook of everything that makes the loops follow the host in the middle of a
+    /// block (a new anchor, a redone one, an alignment): schedules the alignment at the next
+    /// anchor boundary from `from_samples` on, so that none is missed before the next block.
+    pub(super) fn arm_host_alignment(&mut self, from_samples: u64) {
+        self.schedule
+            .cancel(|a| *a == Action::HostAlign { fade_in: false });
+        let fading = self
+            .schedule
+            .iter()
+            .any(|s| s.action == Action::HostAlign { fade_in: true });
+        if let (Some(grid), Some(lock), Some(_), false) =
+            (self.sync_grid(), self.sync.lock, self.cycle, fading)
+        {
+            self.schedule_boundary_alignment(grid, lock, from_samples);
+        }
+    }
+
     /// The lock of a new anchor `cycle`: when made in host mode from whole bars starting on a
-    /// bar line, its place on the host grid; else `None` (the anchor runs free).
-    pub(super) fn bar_lock_for(&self, cycle: Cycle) -> Option<BarLock> {
+    /// bar line, its place on the host grid; else `None`.
+    fn bar_lock_for(&self, cycle: Cycle) -> Option<BarLock> {
         let grid = self.sync_grid()?;
         let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
         let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
@@ -223,6 +260,7 @@ impl Engine {
         (on_bar_line && whole_bars).then_some(BarLock {
             start_bar,
             bars: bars as u32,
+            origin_samples: cycle.origin_samples as i64,
         })
     }
 
@@ -232,7 +270,7 @@ impl Engine {
         self.schedule
             .cancel(|a| *a == Action::HostAlign { fade_in: false });
         let blend = self.blend_samples() as u32;
-        let (Some(lock), Some(_)) = (self.sync.lock, self.cycle) else {
+        let (Some(_), Some(_)) = (self.sync.lock, self.cycle) else {
             self.resume_loops(blend);
             return;
         };
@@ -250,9 +288,10 @@ impl Engine {
         };
         if self.sync.stopped {
             // The transport plays again: start the silent loops where the host is.
-            self.align_to_host(grid, lock);
+            self.align_to_host(grid);
             self.resume_loops(blend);
         }
+        let Some(lock) = self.sync.lock else { return };
         let pending_fade = Action::HostAlign { fade_in: true };
         if self.schedule.iter().any(|s| s.action == pending_fade) {
             return;
@@ -268,10 +307,16 @@ impl Engine {
             return;
         }
         // The rounding error is corrected on the next anchor boundary of the host's grid.
+        self.schedule_boundary_alignment(grid, lock, now);
+    }
+
+    /// Schedules the alignment at the first anchor boundary of the host's grid at or after
+    /// `from_samples`.
+    fn schedule_boundary_alignment(&mut self, grid: HostGrid, lock: BarLock, from_samples: u64) {
         let step = f64::from(lock.bars);
-        let (k, at_or_before) = grid.line_at_or_before(now, lock.start_bar, step);
-        let next = if at_or_before as u64 == now {
-            now
+        let (k, at_or_before) = grid.line_at_or_before(from_samples, lock.start_bar, step);
+        let next = if at_or_before as u64 == from_samples {
+            from_samples
         } else {
             to_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
         };
@@ -281,11 +326,11 @@ impl Engine {
     /// Runs a scheduled alignment: puts the loops where the host is (the host may have stopped
     /// meanwhile: then they stay as they are), fading them back in after a jump.
     pub(super) fn host_align(&mut self, fade_in: bool) {
-        if let (Some(grid), Some(lock)) = (self.sync_grid(), self.sync.lock)
-            && self.cycle.is_some()
-        {
-            self.align_to_host(grid, lock);
+        if let (Some(grid), Some(_)) = (self.sync_grid(), self.cycle) {
+            self.align_to_host(grid);
         }
+        // The next boundary may come before the next block.
+        self.arm_host_alignment(self.now_samples + 1);
         if fade_in && !self.sync.stopped {
             let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
             self.output.fade_loops_in(declick as u32);
@@ -320,7 +365,7 @@ impl Engine {
         let (k, start) = grid.line_at_or_before(t_samples, lock.start_bar, f64::from(lock.bars));
         let wanted = (t_samples as i64 - start) as i128
             + k.rem_euclid(cycles as i64) as i128 * cycle.length_samples as i128;
-        let actual = (t_samples as i128 - cycle.origin_samples as i128).rem_euclid(period as i128);
+        let actual = (t_samples as i128 - lock.origin_samples as i128).rem_euclid(period as i128);
         let mut error = (wanted - actual).rem_euclid(period as i128);
         if error > period as i128 / 2 {
             error -= period as i128;
@@ -329,58 +374,83 @@ impl Engine {
     }
 
     /// Makes every loop's length its bar count at the host tempo (after a tempo change) and moves
-    /// all loops together so that the anchor is where the host's bars say it is.
-    fn align_to_host(&mut self, grid: HostGrid, lock: BarLock) {
+    /// all loops together so that the loop set is where the host's bars say it is.
+    fn align_to_host(&mut self, grid: HostGrid) {
+        let Some(lock) = self.sync.lock else { return };
         if let Some(cycle) = self.cycle
             && tempo_changed(cycle, grid, lock)
         {
-            self.follow_tempo(cycle, grid.bars_length(lock.bars));
+            self.follow_tempo(cycle, lock, grid.bars_length(lock.bars));
         }
-        let (error, period) = self.host_phase_error(grid, lock, self.now_samples);
-        // Playing `error` samples further on is an origin `error` earlier (modulo the period,
-        // which every loop length divides).
-        let shift = (-(error as i128)).rem_euclid(period as i128) as u64;
-        if shift == 0 {
-            return;
-        }
-        for track in &mut self.tracks {
-            track.origin_samples += shift;
-        }
-        self.session.tell(SessionEvent::Shifted {
-            shift_samples: shift,
-        });
-        if let Some(cycle) = self.cycle {
-            self.set_cycle(Some(Cycle {
-                origin_samples: cycle.origin_samples + shift,
-                ..cycle
-            }));
-        }
+        let Some(lock) = self.sync.lock else { return };
+        let (error, _) = self.host_phase_error(grid, lock, self.now_samples);
+        // Playing `error` samples further on is an origin `error` earlier.
+        self.move_loops(-error);
     }
 
-    /// A tempo change: every loop becomes its cycle count times `length_samples` (its audio is
-    /// kept, so it restarts on its new boundaries), and loops that do not start on the anchor's
-    /// boundaries keep their place in the bar.
-    fn follow_tempo(&mut self, cycle: Cycle, length_samples: u64) {
+    /// Moves every loop and the lock's origin by `shift_samples` (later: positive).
+    fn move_loops(&mut self, shift_samples: i64) {
+        if shift_samples == 0 {
+            return;
+        }
+        let moved = |origin: u64, length: u64| {
+            // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
+            (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
+        };
         for track in &mut self.tracks {
-            let cycles = (track.length_samples / cycle.length_samples).max(1);
-            let offset = (track.origin_samples as i128 - cycle.origin_samples as i128)
-                .rem_euclid(track.length_samples as i128) as u64;
-            let scaled = (offset as f64 * length_samples as f64 / cycle.length_samples as f64)
-                .round() as u64;
-            track.origin_samples = cycle.origin_samples + scaled;
-            track.length_samples =
-                (cycles * length_samples).min(track.buffer.capacity_frames() as u64);
-            // The saved performance keeps the new length and place (a filling capture tells
-            // its record when it completes).
-            if track.fill.is_none() {
+            track.origin_samples = moved(track.origin_samples, track.length_samples);
+        }
+        if let Some(cycle) = &mut self.cycle {
+            cycle.origin_samples = moved(cycle.origin_samples, cycle.length_samples);
+        }
+        if let Some(lock) = &mut self.sync.lock {
+            lock.origin_samples += shift_samples;
+        }
+        self.tell_loops_moved();
+    }
+
+    /// Tells the saved performance where every loop now is and how long it is (after a
+    /// re-alignment or a tempo change), so a project saved now reloads them there.
+    fn tell_loops_moved(&mut self) {
+        for track in &self.tracks {
+            // A filling capture tells its record when it completes; a discarded one is gone.
+            if track.fill.is_none() && track.state != TrackState::Discarding {
                 self.session
                     .tell(SessionEvent::Updated(TrackRecord::of(track)));
             }
         }
-        self.set_cycle(Some(Cycle {
+        self.set_cycle(self.cycle);
+    }
+
+    /// Realtime hook of a restart (free-running loops moved by `shift_samples`): the lock moves
+    /// with them, so that the host's bars put them back where they were recorded.
+    pub(super) fn loops_restarted(&mut self, shift_samples: u64) {
+        if let Some(lock) = &mut self.sync.lock {
+            lock.origin_samples += shift_samples as i64;
+        }
+    }
+
+    /// A tempo change: every loop becomes its cycle count times `length_samples` (its audio is
+    /// kept, so it restarts on its new boundaries), keeping its place in the longest loop's cycle
+    /// (scaled to the new tempo).
+    fn follow_tempo(&mut self, cycle: Cycle, lock: BarLock, length_samples: u64) {
+        let scale = length_samples as f64 / cycle.length_samples as f64;
+        let rescaled = |origin: u64, length: u64, new_length: u64| {
+            let offset = (origin as i128 - lock.origin_samples as i128).rem_euclid(length as i128);
+            let offset = (offset as f64 * scale).round() as i128;
+            (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
+        };
+        for track in &mut self.tracks {
+            let cycles = (track.length_samples / cycle.length_samples).max(1);
+            let new_length = (cycles * length_samples).min(track.buffer.capacity_frames() as u64);
+            track.origin_samples = rescaled(track.origin_samples, track.length_samples, new_length);
+            track.length_samples = new_length;
+        }
+        self.cycle = Some(Cycle {
+            origin_samples: rescaled(cycle.origin_samples, cycle.length_samples, length_samples),
             length_samples,
-            ..cycle
-        }));
+        });
+        self.tell_loops_moved();
     }
 }
 

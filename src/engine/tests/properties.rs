@@ -8,6 +8,8 @@ use super::*;
 use crate::engine::command::{
     Repeat, TrackControl, TrackTarget, TriggerAction, TriggerSpec, TriggerTime,
 };
+use crate::engine::cycle::HostGrid;
+use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
 use crate::engine::track::Track;
 
 const RATE_HZ: f32 = 8_000.0;
@@ -130,6 +132,56 @@ proptest! {
             run(&mut engine, &mut keeper, &silence, &[(now + 10, Command::Redo)], &[256]);
             let after: Vec<_> = engine.playing_tracks().map(fingerprint).collect();
             prop_assert!(after == before, "undo/redo changed the tracks");
+        }
+    }
+
+    #[test]
+    fn any_host_synced_session_is_safe_and_block_size_independent(
+        session in sessions(),
+        sizes in block_sizes(),
+        bar_samples in 6_000.0f64..20_000.0,
+        fixed_bars in 0u32..3,
+    ) {
+        // A steady host at a fractional bar length: the loops slip a sample now and then to stay
+        // on its bars, at the same samples whatever the blocks.
+        let grid = HostGrid {
+            bar_origin_samples: 1_234.5,
+            bar_length_samples: bar_samples,
+            beats_per_bar: 4,
+            origin_bar: 0.0,
+        };
+        let settings = EngineSettings {
+            sync: SyncSettings {
+                mode: SyncMode::Host,
+                bars: if fixed_bars == 0 { BarCount::Auto } else { BarCount::Fixed(fixed_bars) },
+                on_stop: TransportStop::KeepRunning,
+            },
+            ..EngineSettings::default()
+        };
+        let mut commands = Vec::new();
+        let mut t = 500;
+        for &(gap, kind, param) in &session {
+            t += gap;
+            commands.push((t, command(kind, param)));
+        }
+        let input = signal_until((t + 20_000) as usize, u64::MAX);
+        let host = |engine: &mut Engine| engine.set_host_grid(Some(grid));
+        let (mut engine, mut keeper) = engine_at(RATE_HZ, 4.0, settings);
+        let reference = run_with(&mut engine, &mut keeper, &input, &commands, &[512], host);
+        let (mut other, mut other_keeper) = engine_at(RATE_HZ, 4.0, settings);
+        let out = run_with(&mut other, &mut other_keeper, &input, &commands, &sizes, host);
+        prop_assume!(engine.status().storage_refusals == 0);
+        prop_assume!(other.status().storage_refusals == 0);
+        for c in 0..2 {
+            prop_assert!(out.main[c] == reference.main[c], "main ch{} differs at {:?}", c, sizes);
+            prop_assert!(reference.main[c].iter().all(|s| s.is_finite()));
+        }
+        if let Some(cycle) = engine.cycle() {
+            for track in engine.playing_tracks() {
+                let multiple = track.length_samples / cycle.length_samples;
+                prop_assert_eq!(track.length_samples % cycle.length_samples, 0);
+                prop_assert!(multiple.is_power_of_two(), "length {} x L", multiple);
+            }
         }
     }
 }

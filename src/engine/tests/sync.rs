@@ -232,6 +232,11 @@ fn anchors_are_whole_bars_on_the_host_grid_at_90_and_140_bpm_4_4_and_3_4_44_1_an
                 let what = format!("{rate} Hz, {tempo} BPM, {meter:?}");
                 let cycle = a.engine.cycle().expect("an anchor");
                 assert_eq!(
+                    a.engine.status().host_bars,
+                    Some(2),
+                    "{what}: locked to the host"
+                );
+                assert_eq!(
                     cycle.length_samples,
                     (2.0 * bar).round() as u64,
                     "{what}: two bars in samples"
@@ -601,9 +606,54 @@ fn without_transport_or_in_free_mode_the_anchor_is_the_time_between_presses() {
     run(&mut engine, &mut keeper, &input, &commands, &[512]);
     let cycle = engine.cycle().unwrap();
     assert_eq!((cycle.origin_samples, cycle.length_samples), (s0, s1 - s0));
+    assert_eq!(engine.status().host_bars, None);
     // Free mode with a playing host transport.
     let (mut engine, mut keeper) = new_engine();
     run_host(&mut engine, &mut keeper, &host, &input, &commands, &[512]);
     let cycle = engine.cycle().unwrap();
     assert_eq!((cycle.origin_samples, cycle.length_samples), (s0, s1 - s0));
+}
+
+#[test]
+fn a_two_cycle_overdub_stays_on_its_bars_through_sample_slips_and_a_jump() {
+    // 140 BPM at 48 kHz: one-bar anchor from bar 1, an overdub over bars 3 and 4 (two cycles),
+    // then a jump to bar 8.5. Every anchor boundary slips all loops by the bar's rounding, so
+    // the overdub must still play bar 3's audio on odd bars and bar 4's on even ones.
+    let plain = Host::playing(48_000.0, 140.0, (4, 4));
+    let bar = plain.bar_samples(0);
+    let jump = (9.4 * bar) as u64 / 512 * 512;
+    let host = plain.then(jump, 140.0, Some(8.5 * 4.0), true);
+    let line = |b: f64| host.bar_line(0, b) as u64;
+    let length = bar.round() as u64;
+    let (b1, b3, b5) = (line(1.0), line(3.0), line(5.0));
+    let frames = (13.0 * bar) as usize;
+    let input = signal_until(frames, b5);
+    let (mut engine, mut keeper) = engine_at(
+        48_000.0,
+        20.0,
+        host_settings(BarCount::Fixed(1), TransportStop::KeepRunning),
+    );
+    let commands = [
+        (b1 + 500, Command::RecordToggle),
+        (b3, Command::RecordToggle),
+        (b5, Command::RecordToggle),
+    ];
+    let out = run_host(&mut engine, &mut keeper, &host, &input, &commands, &[512]);
+    let lengths: Vec<u64> = engine.playing_tracks().map(|t| t.length_samples).collect();
+    assert_eq!(lengths, [length, 2 * length]);
+    for c in 0..2 {
+        let anchor = expected_loop(c, b1, b1 + length, BLEND);
+        let overdub = expected_loop(c, b3, b3 + 2 * length, BLEND);
+        let after_jump = jump + 480;
+        for t in (b5..jump).chain(after_jump..frames as u64) {
+            // Samples since the last bar line (rounded), and that bar's number.
+            let a = host.loop_index(t, 1.0, 1.0, u64::MAX);
+            let bar_now = host.quarters_at(t) / host.quarters_per_bar();
+            let bar_number = (bar_now - a as f64 / host.bar_samples(t)).round() as i64;
+            let odd = (bar_number - 3).rem_euclid(2) as u64;
+            let i = ((a + odd * length) % (2 * length)) as usize;
+            let expected = anchor[(a % length) as usize] + overdub[i];
+            assert_close(out.main[c][t as usize], expected, &format!("ch{c} t={t}"));
+        }
+    }
 }
