@@ -82,7 +82,7 @@ impl DemoPlayer {
         let beat_in_bar = (beats % BEATS_PER_BAR) as u32;
         let noise = noise(t);
         let value = match part {
-            Part::Drums if beat_in_bar % 2 == 0 => {
+            Part::Drums if beat_in_bar.is_multiple_of(2) => {
                 // Kick: a falling sine.
                 let freq = 50.0 + 90.0 * (-since_beat * 30.0).exp();
                 0.5 * (TAU * freq * since_beat).sin() * (-since_beat * 12.0).exp()

@@ -68,6 +68,8 @@ pub struct LoopmateApp {
     session_panel: session_panel::SessionPanel,
     /// The input level over the last seconds, as the editor saw it.
     input_trace: input_view::InputTrace,
+    /// Waveform overviews of the tracks.
+    overviews: waveform::Overviews,
 }
 
 impl LoopmateApp {
@@ -86,6 +88,7 @@ impl LoopmateApp {
             track_fx: track_fx::TrackFxSettings::default(),
             session_panel: session_panel::SessionPanel::default(),
             input_trace: input_view::InputTrace::default(),
+            overviews: waveform::Overviews::default(),
         }
     }
 
@@ -132,6 +135,7 @@ impl LoopmateApp {
         status_panel::show(ui, &status);
         self.input_trace
             .push(status.now_samples, status.input_peak, status.sample_rate_hz);
+        self.overviews.update(&self.link.session);
         input_view::show(
             ui,
             &input_view::InputPicture {
@@ -168,7 +172,12 @@ impl LoopmateApp {
             .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
         ui.separator();
         let track_control = egui::ScrollArea::vertical()
-            .show(ui, |ui| track_rows::show(ui, &status, |_| None))
+            .show(ui, |ui| {
+                track_rows::show(ui, &status, |n| {
+                    let id = status.tracks.get(n).copied().flatten()?.id;
+                    self.overviews.get(id)
+                })
+            })
             .inner;
         let commands = cancel
             .into_iter()

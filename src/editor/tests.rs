@@ -71,6 +71,7 @@ fn editor_harness(app: &mut LoopmateApp) -> Harness<'_> {
 
 fn playing_status() -> EngineStatus {
     let track = TrackStatus {
+        id: 0,
         cycles: 1,
         length_samples: 96_000,
         position_samples: 24_000,
@@ -86,6 +87,7 @@ fn playing_status() -> EngineStatus {
     let mut tracks = [None; crate::engine::SHOWN_TRACKS];
     tracks[0] = Some(track);
     tracks[1] = Some(TrackStatus {
+        id: 1,
         cycles: 2,
         length_samples: 192_000,
         position_samples: 120_000,

@@ -3,6 +3,8 @@
 //! The overview (lowest and highest sample per column) is computed once per take, off the audio
 //! thread, where the finished take's audio is shared; the editor only draws it.
 
+use crate::state::store::SessionStore;
+
 /// Columns of an overview: enough for a wide track row, small enough to compute in microseconds.
 pub const OVERVIEW_COLUMNS: usize = 400;
 
@@ -39,6 +41,42 @@ impl Overview {
             })
             .collect();
         Self { columns }
+    }
+}
+
+/// Overviews of the saved performance's tracks by id, each computed once, when the editor first
+/// sees the track (on the GUI thread: the audio thread never pays for them).
+#[derive(Debug, Default)]
+pub struct Overviews {
+    /// (track id, its overview), in the order first seen.
+    by_id: Vec<(u64, Overview)>,
+}
+
+impl Overviews {
+    /// Computes the overviews of tracks in `store` not seen before; forgets tracks gone.
+    pub fn update(&mut self, store: &SessionStore) {
+        store.with_model(|model, _| {
+            self.by_id
+                .retain(|(id, _)| model.tracks.iter().any(|t| t.record.id == *id));
+            for track in &model.tracks {
+                if self.get(track.record.id).is_none() {
+                    let audio = &track.audio;
+                    let channels: Vec<&[f32]> =
+                        (0..audio.channels()).map(|c| audio.channel(c)).collect();
+                    let length = track.record.length_samples as usize;
+                    let overview = Overview::of(&channels, length, OVERVIEW_COLUMNS);
+                    self.by_id.push((track.record.id, overview));
+                }
+            }
+        });
+    }
+
+    /// The overview of track `id`, if known.
+    pub fn get(&self, id: u64) -> Option<&Overview> {
+        self.by_id
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, overview)| overview)
     }
 }
 

@@ -242,6 +242,8 @@ pub const SHOWN_TRACKS: usize = 16;
 /// One track's state, as the editor shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackStatus {
+    /// The track's id (as in the saved performance).
+    pub id: u64,
     /// Loop length in cycles of the anchor.
     pub cycles: u32,
     /// Loop length in samples.
@@ -582,6 +584,7 @@ impl Engine {
         let cycle_length = self.cycle.map_or(1, |c| c.length_samples.max(1));
         for (slot, track) in tracks.iter_mut().zip(self.playing_tracks()) {
             *slot = Some(TrackStatus {
+                id: track.id,
                 cycles: (track.length_samples / cycle_length) as u32,
                 length_samples: track.length_samples,
                 position_samples: track.index_at(self.now_samples),
