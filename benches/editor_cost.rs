@@ -7,35 +7,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use criterion::{Bencher, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use loopmate::editor::{EditorLink, LoopmateApp};
-use loopmate::engine::{Engine, EngineStatus};
+use loopmate::engine::EngineStatus;
 use loopmate::params::LoopmateParams;
 use parking_lot::Mutex;
 
 mod common;
-use common::{BLOCK, RATE_HZ, engine_with_tracks, tone_block};
-
-/// Times one block and its status write.
-fn time_block(
-    b: &mut Bencher,
-    engine: &mut Engine,
-    status: &mut triple_buffer::Input<EngineStatus>,
-) {
-    let [left, right] = tone_block(0);
-    let (mut main_l, mut main_r) = (left.clone(), right.clone());
-    let (mut phones_l, mut phones_r) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
-    b.iter(|| {
-        main_l.copy_from_slice(&left);
-        main_r.copy_from_slice(&right);
-        engine.process(
-            &mut [&mut main_l, &mut main_r],
-            &mut [&mut phones_l, &mut phones_r],
-            &[],
-        );
-        status.write(engine.status());
-    })
-}
+use common::{RATE_HZ, engine_with_tracks, time_block};
 
 /// The editor model drawing from `status` until `stop` is set; returns the frames drawn.
 fn draw_until(status: triple_buffer::Output<EngineStatus>, stop: Arc<AtomicBool>) -> u64 {
@@ -63,7 +42,7 @@ fn editor_cost(c: &mut Criterion) {
     let (mut engine, _keeper) = engine_with_tracks(16);
     let (mut status_in, _unread) = triple_buffer::triple_buffer(&EngineStatus::idle(RATE_HZ));
     group.bench_function("editor_closed", |b| {
-        time_block(b, &mut engine, &mut status_in)
+        time_block(b, &mut engine, |engine| status_in.write(engine.status()))
     });
 
     let (mut status_in, status_out) = triple_buffer::triple_buffer(&EngineStatus::idle(RATE_HZ));
@@ -73,7 +52,7 @@ fn editor_cost(c: &mut Criterion) {
         std::thread::spawn(move || draw_until(status_out, stop))
     };
     group.bench_function("editor_open_drawing", |b| {
-        time_block(b, &mut engine, &mut status_in)
+        time_block(b, &mut engine, |engine| status_in.write(engine.status()))
     });
     stop.store(true, Ordering::Relaxed);
     let frames = editor.join().expect("the editor thread");

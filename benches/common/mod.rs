@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 //! Shared set-up for the engine benchmarks: an engine at 48 kHz with N loops playing.
 
+use criterion::Bencher;
 use loopmate::engine::command::{Command, TimedCommand, TrackControl, TrackTarget};
 use loopmate::engine::fx::chain::FxControl;
 use loopmate::engine::pool::TrackPoolKeeper;
@@ -87,4 +88,22 @@ pub fn all_effects_on(engine: &mut Engine) {
     for _ in 0..100 {
         step(engine, &[]);
     }
+}
+
+/// Times one block of `engine` (the same input block each time, as the host would hand it),
+/// then `after_block` (what the plugin does after each block, e.g. publish the status).
+pub fn time_block(b: &mut Bencher, engine: &mut Engine, mut after_block: impl FnMut(&Engine)) {
+    let [left, right] = tone_block(0);
+    let (mut main_l, mut main_r) = (left.clone(), right.clone());
+    let (mut phones_l, mut phones_r) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+    b.iter(|| {
+        main_l.copy_from_slice(&left);
+        main_r.copy_from_slice(&right);
+        engine.process(
+            &mut [&mut main_l, &mut main_r],
+            &mut [&mut phones_l, &mut phones_r],
+            &[],
+        );
+        after_block(engine);
+    })
 }
