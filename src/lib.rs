@@ -3,6 +3,7 @@
 //! This file is the thin nice-plug shell: it maps the host's buffers, parameters and MIDI onto
 //! the framework-free [`engine`], and links the [`editor`] to it.
 
+pub mod analysis;
 pub mod editor;
 pub mod engine;
 pub mod params;
@@ -32,6 +33,8 @@ pub struct Loopmate {
     engine: Option<Engine>,
     /// Background thread preparing and freeing track storage for `engine`.
     keeper: Option<KeeperThread>,
+    /// Background thread analysing the input for `engine` (onsets, tempo).
+    analysis: Option<analysis::worker::WorkerThread>,
     /// MIDI note to command map.
     note_map: NoteMap,
     /// This block's commands (capacity reserved; never grows on the audio thread).
@@ -56,6 +59,7 @@ impl Default for Loopmate {
             params: Arc::new(LoopmateParams::default()),
             engine: None,
             keeper: None,
+            analysis: None,
             note_map: NoteMap::default(),
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             master_fx_sent: None,
@@ -143,8 +147,9 @@ impl Plugin for Loopmate {
         }
         // Stop the old keeper before its engine goes; both are dropped here, off the audio thread.
         self.keeper = None;
+        self.analysis = None;
         self.engine = None;
-        let Some((engine, keeper)) = Engine::new(config) else {
+        let Some((mut engine, keeper)) = Engine::new(config) else {
             nice_error!(
                 "Loopmate: not enough memory for a {} s history",
                 config.history_secs
@@ -157,6 +162,16 @@ impl Plugin for Loopmate {
                 nice_error!("Loopmate: cannot start the track pool thread: {error}");
                 return false;
             }
+        }
+        let (link, worker) =
+            analysis::worker::analysis_channel(config.sample_rate_hz, config.history_secs);
+        match worker.spawn() {
+            Ok(thread) => {
+                engine.attach_analysis(link);
+                self.analysis = Some(thread);
+            }
+            // The looper still works without onsets and beats: presses act where they are.
+            Err(error) => nice_error!("Loopmate: cannot start the analysis thread: {error}"),
         }
         self.engine = Some(engine);
         self.master_fx_sent = None;

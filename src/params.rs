@@ -8,6 +8,7 @@ use crate::engine::command::Command;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
+use crate::engine::quantize::QuantizeMode;
 use crate::engine::{EngineSettings, InputMode, ms_to_samples};
 
 /// Longest history a player can choose, in seconds.
@@ -73,6 +74,9 @@ pub struct LoopmateParams {
     /// Cycles (or host bars) a capture takes from the history.
     #[id = "capture_cycles"]
     pub capture_cycles: EnumParam<CaptureCycles>,
+    /// How the first loop's start and stop follow the analysis: onsets, beats, both or neither.
+    #[id = "quantize_mode"]
+    pub quantize_mode: EnumParam<Quantize>,
     /// Latency of the audio input in milliseconds: commands act this much later, so a press
     /// lines up with the audio played at that moment.
     #[id = "input_latency_ms"]
@@ -286,6 +290,24 @@ impl CommandParams {
     }
 }
 
+/// How the anchor's record boundaries are quantized.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantize {
+    /// Presses act where they are.
+    #[id = "off"]
+    Off,
+    /// Start and stop snap to the strongest onset within 250 ms.
+    #[id = "onset"]
+    Onset,
+    /// The anchor length is a whole number of beats of the detected tempo.
+    #[id = "beat"]
+    Beat,
+    /// Both.
+    #[id = "onset_beat"]
+    #[name = "Onset + beat"]
+    OnsetBeat,
+}
+
 /// How many cycles a capture takes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureCycles {
@@ -398,6 +420,7 @@ impl Default for LoopmateParams {
             .with_unit(" ms")
             .with_step_size(1.0),
             capture_cycles: EnumParam::new("Capture", CaptureCycles::One),
+            quantize_mode: EnumParam::new("Quantize", Quantize::Onset),
             input_latency_ms: FloatParam::new(
                 "Input latency",
                 0.0,
@@ -476,6 +499,12 @@ impl LoopmateParams {
                 sample_rate_hz,
             ) as u32,
             capture_cycles: self.capture_cycles.value().count(),
+            quantize_mode: match self.quantize_mode.value() {
+                Quantize::Off => QuantizeMode::Off,
+                Quantize::Onset => QuantizeMode::Onset,
+                Quantize::Beat => QuantizeMode::Beat,
+                Quantize::OnsetBeat => QuantizeMode::OnsetBeat,
+            },
         }
     }
 }

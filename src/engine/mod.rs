@@ -17,6 +17,7 @@ pub mod memory;
 pub mod metronome;
 pub mod mix;
 pub mod pool;
+pub mod quantize;
 pub mod ramp;
 pub mod schedule;
 pub mod take;
@@ -33,9 +34,12 @@ use history::History;
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
+use quantize::{QuantizeMode, QuantizeState};
 use schedule::Schedule;
 use take::Take;
 use track::{Track, TrackState};
+
+use crate::analysis::worker::AnalysisLink;
 
 pub use pool::track_pool;
 
@@ -106,6 +110,8 @@ pub struct EngineSettings {
     pub input_latency_samples: u32,
     /// Cycles a capture takes from the history (1, 2, 4 or 8).
     pub capture_cycles: u32,
+    /// How the anchor's record boundaries follow onsets and beats.
+    pub quantize_mode: QuantizeMode,
 }
 
 impl Default for EngineSettings {
@@ -127,6 +133,7 @@ impl Default for EngineSettings {
             input_mode: InputMode::Stereo,
             input_latency_samples: 0,
             capture_cycles: 1,
+            quantize_mode: QuantizeMode::Onset,
         }
     }
 }
@@ -312,6 +319,10 @@ enum Action {
     },
     /// The jump of a restart, after its declick fade-out.
     RestartJump,
+    /// Decide where a take pressed at `press` starts (onset quantization).
+    QuantizeStart { press: u64 },
+    /// Decide where a take whose stop was pressed at `press` ends (onset/beat quantization).
+    QuantizeStop { press: u64 },
 }
 
 /// The loop engine. Owned by the audio thread.
@@ -359,6 +370,10 @@ pub struct Engine {
     input_peak: f32,
     /// Chunks whose input reached full scale.
     input_clips: u64,
+    /// The analysis worker's feed and results, once attached.
+    analysis: Option<AnalysisLink>,
+    /// Pending onset/beat quantization.
+    quantize: QuantizeState,
 }
 
 impl Engine {
@@ -397,8 +412,16 @@ impl Engine {
             bad_input_chunks: 0,
             input_peak: 0.0,
             input_clips: 0,
+            analysis: None,
+            quantize: QuantizeState::default(),
         };
         Some((engine, keeper))
+    }
+
+    /// Connects the analysis worker (feed and results); record boundaries follow its onsets and
+    /// beats from then on. Call from `activate()`; the old link is returned to be dropped there.
+    pub fn attach_analysis(&mut self, link: AnalysisLink) -> Option<AnalysisLink> {
+        self.analysis.replace(link)
     }
 
     /// The activation settings.
@@ -635,6 +658,8 @@ impl Engine {
                     remaining,
                 } => self.fire_trigger(action, every, remaining),
                 Action::RestartJump => self.restart_jump(),
+                Action::QuantizeStart { press } => self.quantize_start(press),
+                Action::QuantizeStop { press } => self.quantize_stop(press),
             }
         }
     }
@@ -688,7 +713,10 @@ impl Engine {
             return;
         }
         match self.cycle {
-            None => self.begin_take(now, false),
+            None => {
+                self.begin_take(now, false);
+                self.quantize_start_pressed(now);
+            }
             Some(cycle) => {
                 let start = cycle.snap(now, self.lenience_samples());
                 if start > now {
@@ -719,6 +747,7 @@ impl Engine {
         };
         // A new take ends the redo history.
         self.discard_redo();
+        self.cancel_quantize();
         let mut take = Take::new(buffer, start_samples);
         take.append_from_history(&self.history, self.now_samples);
         let Some(limit) = self.take_limit_samples(take.capacity_frames()) else {
@@ -732,6 +761,9 @@ impl Engine {
     }
 
     fn stop_pressed(&mut self, now: u64) {
+        if self.quantize_stop_pressed(now) {
+            return;
+        }
         let Some(take) = &self.take else { return };
         let start = take.start_samples();
         let limit = self
@@ -763,6 +795,7 @@ impl Engine {
     /// Ends the take at its current end and turns it into a track.
     fn finish_take(&mut self) {
         self.schedule.cancel(|a| *a == Action::StopTake);
+        self.cancel_quantize();
         let Some(take) = self.take.take() else { return };
         self.take_mutes_pa = false;
         let mut take = take;
@@ -1251,6 +1284,9 @@ impl Engine {
         let [input_0, input_1] = &self.input;
         let input: [&[f32]; 2] = [&input_0[..frames], &input_1[..frames]];
         self.history.write(&input[..channels]);
+        if let Some(analysis) = &mut self.analysis {
+            analysis.feed.push(self.now_samples, &input[..channels]);
+        }
         if let Some(take) = &mut self.take {
             take.append(&input[..channels]);
         }

@@ -5,6 +5,7 @@ mod behaviour;
 mod long_session;
 mod outputs;
 mod properties;
+mod quantize;
 
 use crate::engine::command::{Command, TimedCommand};
 use crate::engine::pool::TrackPoolKeeper;
@@ -74,6 +75,18 @@ pub fn run(
     commands: &[(u64, Command)],
     block_sizes: &[usize],
 ) -> Rendered {
+    run_with(engine, keeper, input, commands, block_sizes, &mut || {})
+}
+
+/// [`run`], calling `after_block` after every block (to drive a background worker in step).
+pub fn run_with(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    input: &[Vec<f32>; 2],
+    commands: &[(u64, Command)],
+    block_sizes: &[usize],
+    after_block: &mut dyn FnMut(),
+) -> Rendered {
     let frames = input[0].len();
     let mut main = input.clone();
     let mut phones = [vec![0.0; frames], vec![0.0; frames]];
@@ -102,6 +115,7 @@ pub fn run(
             engine.process(&mut main_block, &mut phones_block, &block_commands)
         });
         keeper.service().expect("memory for spares");
+        after_block();
         at += size;
     }
     Rendered { main, phones }
