@@ -21,7 +21,11 @@ fn music(secs: f32) -> Vec<f32> {
         seed ^= seed << 5;
         let noise = seed as f32 / u32::MAX as f32 * 2.0 - 1.0;
         let since = n % eighth;
-        let accent = if (n / eighth) % 2 == 0 { 0.6 } else { 0.25 };
+        let accent = if (n / eighth).is_multiple_of(2) {
+            0.6
+        } else {
+            0.25
+        };
         let env = accent * (-(since as f32) / (0.03 * RATE)).exp();
         out.push(noise * env + 0.1 * (n as f32 * 0.05).sin());
     }
