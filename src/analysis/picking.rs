@@ -11,7 +11,7 @@ pub const POST_MAX_SECS: f64 = 0.012;
 /// Window of the moving mean the threshold sits on, in seconds.
 pub const PRE_AVG_SECS: f64 = 0.15;
 /// Envelope height above the moving mean an onset needs (log10 units summed over bands).
-pub const THRESHOLD: f32 = 0.9;
+pub const THRESHOLD: f32 = 1.1;
 /// Shortest time between two onsets, in seconds.
 pub const COMBINE_SECS: f64 = 0.03;
 /// The onset's time is where the envelope rose through this fraction of the peak: the rise
