@@ -90,8 +90,8 @@ impl OnlineAnalyzer {
             + ONSET_LEAD_SECS * f64::from(self.config.sample_rate_hz)
     }
 
-    /// Time from an attack until its onset is reported, in samples: the delay inside the frame
-    /// plus the picker's look-ahead.
+    /// Time from an attack until its onset is surely reported, in samples: the delay inside the
+    /// frame plus the picker's look-back (rise to peak) and look-ahead.
     pub fn detection_latency_samples(&self) -> f64 {
         self.onset_delay_samples() + (self.picker.latency_frames() * self.config.hop_samples) as f64
     }

@@ -67,9 +67,10 @@ impl OnsetPicker {
         }
     }
 
-    /// Frames of look-ahead before a frame is decided.
+    /// Frames from an onset's rise frame to the frame that decides it, at most: the rise is up
+    /// to the look-back before the peak, and the peak is decided after the look-ahead.
     pub fn latency_frames(&self) -> usize {
-        self.post_max
+        self.pre_max + self.post_max
     }
 
     fn value(&self, frame: u64) -> f32 {
@@ -77,7 +78,7 @@ impl OnsetPicker {
     }
 
     /// Takes the next envelope value; returns the onset decided by it, if any (the frame
-    /// `latency_frames()` back). Allocation-free.
+    /// `POST_MAX_SECS` back). Allocation-free.
     pub fn push(&mut self, value: f32) -> Option<PickedOnset> {
         let len = self.history.len() as u64;
         self.history[(self.frames % len) as usize] = value;
