@@ -3,6 +3,7 @@
 //! This file is the thin nice-plug shell: it maps the host's buffers, parameters and MIDI onto
 //! the framework-free [`engine`], and links the [`editor`] to it.
 
+pub mod analysis;
 pub mod demo;
 pub mod editor;
 pub mod engine;
@@ -51,6 +52,8 @@ pub struct Loopmate {
     mappable: Box<[ParamPtr]>,
     /// Messages heard while the editor learns, and CC parameter values, to the editor.
     midi_reports: AudioReports,
+    /// Background thread analysing the input for `engine` (onsets, tempo).
+    analysis: Option<analysis::worker::WorkerThread>,
     /// This block's commands (capacity reserved; never grows on the audio thread).
     block_commands: Vec<TimedCommand>,
     /// The commands of the segment being processed, offsets from the segment's start.
@@ -91,6 +94,7 @@ impl Default for Loopmate {
             midi_router: MidiRouter::default(),
             mappable: mappable.collect(),
             midi_reports,
+            analysis: None,
             block_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             segment_commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
             param_changes: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
@@ -189,6 +193,7 @@ impl Plugin for Loopmate {
         }
         // Stop the old keeper before its engine goes; both are dropped here, off the audio thread.
         self.keeper = None;
+        self.analysis = None;
         self.engine = None;
         let Some((mut engine, keeper)) = Engine::new(config) else {
             nice_error!(
@@ -207,6 +212,16 @@ impl Plugin for Loopmate {
                 nice_error!("Loopmate: cannot start the track pool thread: {error}");
                 return false;
             }
+        }
+        let (link, worker) =
+            analysis::worker::analysis_channel(config.sample_rate_hz, config.history_secs);
+        match worker.spawn() {
+            Ok(thread) => {
+                engine.attach_analysis(link);
+                self.analysis = Some(thread);
+            }
+            // The looper still works without onsets and beats: presses act where they are.
+            Err(error) => nice_error!("Loopmate: cannot start the analysis thread: {error}"),
         }
         self.engine = Some(engine);
         self.master_fx_sent = None;

@@ -9,6 +9,7 @@ use crate::engine::command::Command;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
+use crate::engine::quantize::QuantizeMode;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
 use crate::engine::{EngineSettings, InputMode, MAX_INPUT_GAIN, MAX_TRACK_GAIN, ms_to_samples};
 use crate::midi_link::SharedMidiMap;
@@ -89,6 +90,9 @@ pub struct LoopmateParams {
     /// Cycles (or host bars) a capture takes from the history.
     #[id = "capture_cycles"]
     pub capture_cycles: EnumParam<CaptureCycles>,
+    /// How the first loop's start and stop follow the analysis: onsets, beats, both or neither.
+    #[id = "quantize_mode"]
+    pub quantize_mode: EnumParam<Quantize>,
     /// Latency of the audio input in milliseconds: commands act this much later, so a press
     /// lines up with the audio played at that moment.
     #[id = "input_latency_ms"]
@@ -500,6 +504,24 @@ impl TrackSlotParams {
     }
 }
 
+/// How the anchor's record boundaries are quantized.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantize {
+    /// Presses act where they are.
+    #[id = "off"]
+    Off,
+    /// Start and stop snap to the strongest onset within 250 ms.
+    #[id = "onset"]
+    Onset,
+    /// The anchor length is a whole number of beats of the detected tempo.
+    #[id = "beat"]
+    Beat,
+    /// Both.
+    #[id = "onset_beat"]
+    #[name = "Onset + beat"]
+    OnsetBeat,
+}
+
 /// How many cycles a capture takes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureCycles {
@@ -620,6 +642,7 @@ impl Default for LoopmateParams {
             .with_unit(" ms")
             .with_step_size(1.0),
             capture_cycles: EnumParam::new("Capture", CaptureCycles::One),
+            quantize_mode: EnumParam::new("Quantize", Quantize::Onset),
             input_latency_ms: FloatParam::new(
                 "Input latency",
                 0.0,
@@ -704,6 +727,12 @@ impl LoopmateParams {
             capture_cycles: v.get(&self.capture_cycles).count(),
             input_gain: finite(v.get(&self.input_gain), 1.0).clamp(0.0, MAX_INPUT_GAIN),
             sync: self.sync.settings(v),
+            quantize_mode: match v.get(&self.quantize_mode) {
+                Quantize::Off => QuantizeMode::Off,
+                Quantize::Onset => QuantizeMode::Onset,
+                Quantize::Beat => QuantizeMode::Beat,
+                Quantize::OnsetBeat => QuantizeMode::OnsetBeat,
+            },
         }
     }
 }

@@ -21,12 +21,21 @@ const CAPTURE: u8 = 48;
 const MUTE_AT_CYCLE_END: u8 = 30;
 const RECORD_NEXT_CYCLE: u8 = 57;
 
+/// Onset quantization off: these tests are about the exact press-to-press anchor (its own tests
+/// are in src/engine/tests/quantize.rs).
+fn quantize_off() -> TimedEvent {
+    TimedEvent::param_value(0, common::clap_host::param_id("quantize_mode"), 0.0)
+}
+
 /// Runs `input` with the anchor presses plus `presses` (absolute sample, note).
 fn render(input: &Stereo, presses: &[(usize, u8)]) -> Rendered {
-    let mut events: Vec<TimedEvent> = [(S0, RECORD), (S0 + L, RECORD)]
-        .iter()
-        .chain(presses)
-        .flat_map(|&(at, note)| pedal_press(at as u64, note))
+    let mut events: Vec<TimedEvent> = std::iter::once(quantize_off())
+        .chain(
+            [(S0, RECORD), (S0 + L, RECORD)]
+                .iter()
+                .chain(presses)
+                .flat_map(|&(at, note)| pedal_press(at as u64, note)),
+        )
         .collect();
     events.sort_by_key(|event| event.time);
     let mut plugin = TestPlugin::activate(RATE);
@@ -150,14 +159,13 @@ fn the_record_switch_parameter_records_at_its_automation_sample() {
     // anchor exactly like note 47 does.
     let record = common::clap_host::param_id("cmd_record");
     let (s0, s1) = (S0 as u64, (S0 + L) as u64);
-    let events: Vec<TimedEvent> = [s0, s1]
-        .iter()
-        .flat_map(|&at| {
+    let events: Vec<TimedEvent> = std::iter::once(quantize_off())
+        .chain([s0, s1].iter().flat_map(|&at| {
             [
                 TimedEvent::param_value(at, record, 1.0),
                 TimedEvent::param_value(at + 8, record, 0.0),
             ]
-        })
+        }))
         .collect();
     let input = tones(S0 + 3 * L, S0 + L);
     let mut plugin = TestPlugin::activate(RATE);

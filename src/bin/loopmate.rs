@@ -2,6 +2,8 @@
 //! MIDI input), `loopmate --help` lists its options. `loopmate --demo` replaces the input with a
 //! scripted player who loops four parts, to try Loopmate without an instrument.
 //!
+//! `loopmate analyze FILE.wav` prints the onsets, tempo and beats of a file as JSON instead.
+//!
 //! `loopmate export PERFORMANCE OUT_DIR` writes the tracks and the mix of a saved performance
 //! as WAV files (see `loopmate::wav`) and exits. PERFORMANCE is a file saved by the editor's
 //! "Save performance file", or a host state dump (nice-plug's JSON, with or without the CLAP
@@ -12,6 +14,16 @@ use nice_plug::prelude::*;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("analyze") {
+        match loopmate::analysis::cli::run(&args[2..]) {
+            Ok(json) => println!("{json}"),
+            Err(message) => {
+                eprintln!("loopmate analyze: {message}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("export") {
         std::process::exit(export(&args[2..]));
     }

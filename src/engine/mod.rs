@@ -17,6 +17,7 @@ pub mod memory;
 pub mod metronome;
 pub mod mix;
 pub mod pool;
+pub mod quantize;
 pub mod ramp;
 pub mod schedule;
 pub mod session;
@@ -35,12 +36,15 @@ use history::History;
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
+use quantize::{QuantizeMode, QuantizeState};
 use ramp::Ramp;
 use schedule::Schedule;
 use session::{RestoredSession, SessionEvent, SessionFeed, SessionOut, TrackRecord};
 use sync::{HostSync, SyncSettings};
 use take::Take;
 use track::{Track, TrackState};
+
+use crate::analysis::worker::AnalysisLink;
 
 pub use pool::track_pool;
 
@@ -117,6 +121,8 @@ pub struct EngineSettings {
     pub capture_cycles: u32,
     /// Host sync: free or following the host's bars, the anchor's bar count, transport stop.
     pub sync: SyncSettings,
+    /// How the anchor's record boundaries follow onsets and beats.
+    pub quantize_mode: QuantizeMode,
 }
 
 impl Default for EngineSettings {
@@ -140,6 +146,7 @@ impl Default for EngineSettings {
             input_latency_samples: 0,
             capture_cycles: 1,
             sync: SyncSettings::default(),
+            quantize_mode: QuantizeMode::Onset,
         }
     }
 }
@@ -340,6 +347,10 @@ enum Action {
     HostAlign { fade_in: bool },
     /// Swap in the restored session waiting in `pending_install`, after a declick fade-out.
     InstallSession,
+    /// Decide where a take pressed at `press` starts (onset quantization).
+    QuantizeStart { press: u64 },
+    /// Decide where a take whose stop was pressed at `press` ends (onset/beat quantization).
+    QuantizeStop { press: u64 },
 }
 
 /// The loop engine. Owned by the audio thread.
@@ -397,6 +408,10 @@ pub struct Engine {
     next_track_id: u64,
     /// A restored session waiting for the fade-out before it is swapped in.
     pending_install: Option<Box<RestoredSession>>,
+    /// The analysis worker's feed and results, once attached.
+    analysis: Option<AnalysisLink>,
+    /// Pending onset/beat quantization.
+    quantize: QuantizeState,
 }
 
 impl Engine {
@@ -440,6 +455,8 @@ impl Engine {
             session: SessionOut::default(),
             next_track_id: 0,
             pending_install: None,
+            analysis: None,
+            quantize: QuantizeState::default(),
         };
         Some((engine, keeper))
     }
@@ -449,6 +466,12 @@ impl Engine {
     /// before the audio thread runs the engine.
     pub fn connect_session(&mut self) -> SessionFeed {
         self.session.connect()
+    }
+
+    /// Connects the analysis worker (feed and results); record boundaries follow its onsets and
+    /// beats from then on. Call from `activate()`; the old link is returned to be dropped there.
+    pub fn attach_analysis(&mut self, link: AnalysisLink) -> Option<AnalysisLink> {
+        self.analysis.replace(link)
     }
 
     /// The activation settings.
@@ -722,6 +745,8 @@ impl Engine {
                         self.install_session(session);
                     }
                 }
+                Action::QuantizeStart { press } => self.quantize_start(press),
+                Action::QuantizeStop { press } => self.quantize_stop(press),
             }
         }
     }
@@ -775,7 +800,15 @@ impl Engine {
             return;
         }
         let start = match self.cycle {
-            None => self.host_take_start(now).unwrap_or(now),
+            None => match self.host_take_start(now) {
+                Some(start) => start,
+                None => {
+                    // Free: start now; the start may still move to a nearby onset.
+                    self.begin_take(now, false);
+                    self.quantize_start_pressed(now);
+                    return;
+                }
+            },
             Some(cycle) => cycle.snap(now, self.lenience_samples()),
         };
         if start > now {
@@ -804,6 +837,7 @@ impl Engine {
         };
         // A new take ends the redo history.
         self.discard_redo();
+        self.cancel_quantize();
         let mut take = Take::new(buffer, start_samples);
         take.append_from_history(&self.history, self.now_samples);
         let Some(limit) = self.take_limit_samples(take.capacity_frames()) else {
@@ -820,6 +854,9 @@ impl Engine {
     }
 
     fn stop_pressed(&mut self, now: u64) {
+        if self.quantize_stop_pressed(now) {
+            return;
+        }
         let Some(take) = &self.take else { return };
         let start = take.start_samples();
         let limit = self
@@ -853,6 +890,7 @@ impl Engine {
     /// Ends the take at its current end and turns it into a track.
     fn finish_take(&mut self) {
         self.schedule.cancel(|a| *a == Action::StopTake);
+        self.cancel_quantize();
         let Some(take) = self.take.take() else { return };
         self.take_mutes_pa = false;
         let mut take = take;
@@ -1415,6 +1453,9 @@ impl Engine {
         let [input_0, input_1] = &self.input;
         let input: [&[f32]; 2] = [&input_0[..frames], &input_1[..frames]];
         self.history.write(&input[..channels]);
+        if let Some(analysis) = &mut self.analysis {
+            analysis.feed.push(self.now_samples, &input[..channels]);
+        }
         if let Some(take) = &mut self.take {
             take.append(&input[..channels]);
         }

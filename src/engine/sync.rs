@@ -166,7 +166,7 @@ pub fn auto_bars(recorded_samples: u64, bar_length_samples: f64) -> u32 {
 
 impl Engine {
     /// The host grid when loops follow it: host mode and a playing transport.
-    fn sync_grid(&self) -> Option<HostGrid> {
+    pub(super) fn sync_grid(&self) -> Option<HostGrid> {
         self.host_grid
             .filter(|_| self.settings.sync.mode == SyncMode::Host)
     }

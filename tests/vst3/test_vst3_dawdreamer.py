@@ -52,6 +52,11 @@ def render(audio: np.ndarray, presses: list[tuple[int, int]], bpm: float | None 
     plugin = engine.make_plugin_processor("loopmate", str(bundle_path()))
     assert plugin.get_num_input_channels() == 2
     assert plugin.get_num_output_channels() == 4, "main stereo + Headphones stereo"
+    # These tests are about the exact press-to-press anchor: onset quantization off (its own
+    # tests are in src/engine/tests/quantize.rs). "Off" is the first choice: normalized 0.
+    quantize = [p["index"] for p in plugin.get_parameters_description() if p["name"] == "Quantize"]
+    assert quantize, "the Quantize parameter exists"
+    plugin.set_parameter(quantize[0], 0.0)
     for at, note in presses:
         plugin.add_midi_note(note, 100, at / RATE, 0.01)
     playback = engine.make_playback_processor("input", audio)

@@ -4,6 +4,8 @@
 //!   release bundles and the standalone, and copies them to the per-user plugin folders.
 //! - `cargo xtask test`: installs what the tests need, builds the plugin bundles, and runs every
 //!   test (Rust unit and host tests, the VST3 host test, the editor under Xvfb).
+//! - `cargo xtask mir [DATA_DIR] [MIR_DIR]`: generates the onset/tempo corpora outside the
+//!   repository and scores `loopmate analyze` and aubio on them (not part of `test`).
 //! - anything else (`bundle`, ...) goes to nice-plug's xtask.
 
 use std::path::{Path, PathBuf};
@@ -41,6 +43,7 @@ fn main() {
     let outcome = match args.first().map(String::as_str) {
         Some("install") => install(),
         Some("test") => test(),
+        Some("mir") => mir(&args[1..]),
         _ => nice_plug_xtask::main().map_err(|error| format!("{error:#}")),
     };
     if let Err(message) = outcome {
@@ -201,5 +204,107 @@ fn test() -> Result<()> {
         ],
     )?;
     println!("all tests passed");
+    Ok(())
+}
+
+/// Debian packages the MIR corpus generator needs (synthesis, effects, voice, soundfonts).
+const MIR_PACKAGES: &[&str] = &[
+    "fluidsynth",
+    "sox",
+    "espeak-ng",
+    "fluid-soundfont-gm",
+    "avldrums.lv2-soundfont",
+];
+/// Python packages of the evaluation (and aubio, the speed baseline).
+const MIR_PIP_PACKAGES: &[&str] = &[
+    "numpy",
+    "soundfile",
+    "pretty_midi",
+    "mido",
+    "mir_eval",
+    "aubio",
+];
+/// The public corpus (the seed of the published baselines) and a held-out one.
+const MIR_CORPORA: &[(&str, &str)] = &[("corpus_public", "20240601"), ("corpus_heldout", "777")];
+
+/// `cargo xtask mir [DATA_DIR] [MIR_DIR]`: sets up the venv and both corpora in `DATA_DIR`
+/// (default `../mir-data`, outside the repository), builds the release binary, and scores
+/// `loopmate analyze` and aubio on each corpus in the same run.
+fn mir(args: &[String]) -> Result<()> {
+    let root = workspace_root()?;
+    let data = args
+        .first()
+        .map_or_else(|| root.join("../mir-data"), PathBuf::from);
+    let mir_dir = args
+        .get(1)
+        .map_or_else(|| root.join("../shared/mir"), PathBuf::from);
+    let text = |path: &Path| path.to_str().map(str::to_owned).ok_or("non-UTF-8 path");
+    ensure_debian_packages(MIR_PACKAGES)?;
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let python = data.join("venv/bin/python");
+    if !python.exists() {
+        run("python3", &["-m", "venv", &text(&data.join("venv"))?])?;
+    }
+    let python = text(&python)?;
+    let mut pip = vec!["-m", "pip", "install", "-q", "--disable-pip-version-check"];
+    pip.extend_from_slice(MIR_PIP_PACKAGES);
+    run(&python, &pip)?;
+    run("cargo", &["build", "--release", "--bin", "loopmate"])?;
+    let binary = text(&root.join("target/release/loopmate"))?;
+    let binary = std::env::var("CARGO_TARGET_DIR")
+        .map(|dir| format!("{dir}/release/loopmate"))
+        .unwrap_or(binary);
+    for (corpus, seed) in MIR_CORPORA {
+        let corpus_dir = text(&data.join(corpus))?;
+        if !data.join(corpus).exists() {
+            run(
+                &python,
+                &[
+                    &text(&mir_dir.join("make_corpus.py"))?,
+                    "--out",
+                    &corpus_dir,
+                    "--n",
+                    "80",
+                    "--seed",
+                    seed,
+                    "--profile",
+                    "public",
+                ],
+            )?;
+        }
+        let eval = text(&mir_dir.join("eval_mir.py"))?;
+        let systems = [
+            ("loopmate", format!("{binary} analyze --timing {{wav}}")),
+            (
+                "aubio",
+                format!(
+                    "{python} {} {{wav}}",
+                    text(&mir_dir.join("suts/sut_aubio.py"))?
+                ),
+            ),
+        ];
+        let mut results = Vec::new();
+        for (name, command) in &systems {
+            let out = text(&data.join(format!("{corpus}_{name}.json")))?;
+            run(
+                &python,
+                &[
+                    &eval,
+                    "--corpus",
+                    &corpus_dir,
+                    "--name",
+                    name,
+                    "--cmd",
+                    command,
+                    "--out",
+                    &out,
+                ],
+            )?;
+            results.push(out);
+        }
+        let mut table = vec![eval.as_str(), "--table"];
+        table.extend(results.iter().map(String::as_str));
+        run(&python, &table)?;
+    }
     Ok(())
 }

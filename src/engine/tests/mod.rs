@@ -5,6 +5,7 @@ mod behaviour;
 mod long_session;
 mod outputs;
 mod properties;
+mod quantize;
 mod sync;
 
 use crate::engine::command::{Command, TimedCommand};
@@ -93,7 +94,7 @@ pub fn run(
 }
 
 /// [`run`], calling `before_block` with the engine before each block (as a host sets the
-/// transport and parameters).
+/// transport and parameters, or to drive a background worker in step).
 pub fn run_with(
     engine: &mut Engine,
     keeper: &mut TrackPoolKeeper,

@@ -1,0 +1,84 @@
+//! The whole analysis of a buffer: onsets (the online analyser run over it, so the results are
+//! the live ones), the tempo of the whole stretch and its beats. Used by `loopmate analyze` and
+//! for on-demand analysis on the worker thread.
+
+use super::AnalysisConfig;
+use super::online::{OnlineAnalyzer, Onset};
+use super::tempo::{autocorrelation, bpm_from_acf, max_lag_frames, track_beats};
+
+/// Results of an offline analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Onsets, earliest first (times in samples from the buffer's start).
+    pub onsets: Vec<Onset>,
+    /// Tempo of the whole buffer in BPM, if it has one.
+    pub bpm: Option<f64>,
+    /// Beat times in samples from the buffer's start.
+    pub beats_samples: Vec<f64>,
+    /// The onset strength envelope, one value per frame.
+    pub envelope: Vec<f32>,
+    /// The tempo novelty, one value per frame.
+    pub novelty: Vec<f32>,
+}
+
+/// Analyses `samples` (mono) at `config`'s rate. Allocates.
+pub fn analyze(samples: &[f32], config: AnalysisConfig) -> Analysis {
+    let mut analyzer = OnlineAnalyzer::new(config);
+    let frames = samples.len() / config.hop_samples + 1;
+    let mut onsets = Vec::new();
+    let mut envelope = Vec::with_capacity(frames);
+    let mut novelty = Vec::with_capacity(frames);
+    let mut collect = |out: &super::online::FrameOut| {
+        envelope.push(out.envelope);
+        novelty.push(out.novelty);
+        if let Some(onset) = out.onset {
+            onsets.push(onset);
+        }
+    };
+    analyzer.push(samples, &mut collect);
+    // Flush the picker's look-ahead with silence (frames past the end only decide earlier ones).
+    let flush = vec![0.0; config.frame_samples];
+    let mut flushed_onsets = Vec::new();
+    analyzer.push(&flush, |out| {
+        if let Some(onset) = out.onset {
+            flushed_onsets.push(onset);
+        }
+    });
+    let end = samples.len() as f64;
+    onsets.extend(flushed_onsets.into_iter().filter(|o| o.time_samples < end));
+    let (bpm, beats_samples) = tempo_and_beats(&novelty, config);
+    Analysis {
+        onsets,
+        bpm,
+        beats_samples,
+        envelope,
+        novelty,
+    }
+}
+
+/// The tempo and beats of a stretch of tempo novelty (frame 0 first). Allocates.
+pub fn tempo_and_beats(novelty: &[f32], config: AnalysisConfig) -> (Option<f64>, Vec<f64>) {
+    let rate = config.frame_rate_hz();
+    let bpm = tempo_of(novelty, config);
+    let hop = config.hop_samples as f64;
+    let beats = bpm.map_or_else(Vec::new, |bpm| {
+        track_beats(novelty, bpm, rate)
+            .into_iter()
+            // The novelty of frame f peaks with the onset envelope; same delay correction.
+            .map(|frame| {
+                ((frame + 1.0) * hop
+                    - super::online::ONSET_DELAY_FRACTION_OF_FRAME * config.frame_samples as f64)
+                    .max(0.0)
+            })
+            .collect()
+    });
+    (bpm, beats)
+}
+
+/// The tempo of a stretch of tempo novelty, in BPM. Allocates.
+pub fn tempo_of(novelty: &[f32], config: AnalysisConfig) -> Option<f64> {
+    let rate = config.frame_rate_hz();
+    let mut acf = vec![0.0f64; 2 * max_lag_frames(rate) + 2];
+    autocorrelation(novelty, &mut acf);
+    bpm_from_acf(&acf, rate)
+}

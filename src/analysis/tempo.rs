@@ -1,0 +1,257 @@
+//! Tempo: the tempo novelty (the envelope above its moving mean), its autocorrelation (the
+//! tempogram), the BPM estimate with a log-normal tempo prior, and beat tracking.
+
+use realfft::RealFftPlanner;
+use realfft::num_complex::Complex32;
+
+/// Slowest tempo considered, in BPM.
+pub const MIN_BPM: f64 = 30.0;
+/// Fastest tempo considered, in BPM.
+pub const MAX_BPM: f64 = 300.0;
+/// Centre of the tempo prior, in BPM.
+pub const PRIOR_BPM: f64 = 120.0;
+/// Width of the tempo prior, in octaves (one standard deviation).
+pub const PRIOR_OCTAVES: f64 = 1.0;
+/// Window of the live tempogram, in seconds.
+pub const TEMPOGRAM_SECS: f64 = 3.0;
+/// Moving mean subtracted from the envelope before autocorrelation, in seconds.
+const DETREND_SECS: f64 = 0.1;
+/// How strictly beat tracking keeps the tempo (Ellis' tightness).
+const TIGHTNESS: f64 = 100.0;
+
+/// Longest lag of the tempogram, in frames.
+pub fn max_lag_frames(frame_rate_hz: f64) -> usize {
+    (60.0 / MIN_BPM * frame_rate_hz).ceil() as usize + 1
+}
+
+/// The causal detrend: each envelope value minus the mean of the last `DETREND_SECS`,
+/// half-wave rectified. Allocation-free after `new`.
+pub struct Novelty {
+    /// Recent envelope values (ring).
+    recent: Box<[f32]>,
+    /// Sum of `recent`.
+    sum: f64,
+    /// Values received.
+    count: u64,
+}
+
+impl Novelty {
+    /// A detrend for envelope frames at `frame_rate_hz`.
+    pub fn new(frame_rate_hz: f64) -> Self {
+        let len = ((DETREND_SECS * frame_rate_hz).round() as usize).max(1);
+        Self {
+            recent: vec![0.0; len].into_boxed_slice(),
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// The novelty of the next envelope value.
+    pub fn push(&mut self, value: f32) -> f32 {
+        let len = self.recent.len() as u64;
+        let slot = (self.count % len) as usize;
+        self.sum += f64::from(value) - f64::from(self.recent[slot]);
+        self.recent[slot] = value;
+        self.count += 1;
+        (value - (self.sum / len as f64) as f32).max(0.0)
+    }
+}
+
+/// The tempo prior weight of `bpm` (log-normal, 1 at `PRIOR_BPM`).
+fn prior(bpm: f64) -> f64 {
+    let octaves = (bpm / PRIOR_BPM).log2() / PRIOR_OCTAVES;
+    (-0.5 * octaves * octaves).exp()
+}
+
+/// Linear interpolation of `acf` at a fractional lag.
+fn acf_at(acf: &[f64], lag: f64) -> f64 {
+    let i = lag.floor() as usize;
+    if i + 1 >= acf.len() {
+        return 0.0;
+    }
+    let frac = lag - i as f64;
+    acf[i] * (1.0 - frac) + acf[i + 1] * frac
+}
+
+/// The tempo salience of a beat period of `lag` frames: its autocorrelation with its double
+/// (a beat also repeats every two beats), less half that of its half (a period whose half
+/// repeats as strongly is a pulse at twice the tempo, not the beat), weighted by the prior.
+fn salience(acf: &[f64], lag: f64, frame_rate_hz: f64) -> f64 {
+    let bpm = 60.0 * frame_rate_hz / lag;
+    let own = acf_at(acf, lag) + 0.5 * acf_at(acf, 2.0 * lag) - 0.5 * acf_at(acf, 0.5 * lag);
+    own.max(0.0) * prior(bpm)
+}
+
+/// The BPM whose period best explains the autocorrelation `acf` (lag 0 first) of envelope
+/// frames at `frame_rate_hz`, with the tempo prior; `None` when there is no periodicity.
+/// Allocation-free.
+pub fn bpm_from_acf(acf: &[f64], frame_rate_hz: f64) -> Option<f64> {
+    let min_lag = (60.0 / MAX_BPM * frame_rate_hz).floor().max(1.0) as usize;
+    let max_lag = ((60.0 / MIN_BPM * frame_rate_hz).ceil() as usize).min(acf.len() / 2);
+    if acf.first().is_none_or(|&a| a <= 0.0) || max_lag <= min_lag + 2 {
+        return None;
+    }
+    let mut best = (0.0, 0usize);
+    for lag in min_lag..=max_lag {
+        let s = salience(acf, lag as f64, frame_rate_hz);
+        if s > best.0 {
+            best = (s, lag);
+        }
+    }
+    let (score, lag) = best;
+    if score <= 0.0 {
+        return None;
+    }
+    // Parabolic refinement of the peak between its integer neighbours.
+    let (a, b, c) = (
+        salience(acf, lag as f64 - 1.0, frame_rate_hz),
+        score,
+        salience(acf, lag as f64 + 1.0, frame_rate_hz),
+    );
+    let denom = a - 2.0 * b + c;
+    let shift = if denom < 0.0 {
+        (0.5 * (a - c) / denom).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    Some(60.0 * frame_rate_hz / (lag as f64 + shift))
+}
+
+/// Autocorrelation of `signal` for lags `0..out.len()` by FFT (allocates its buffers).
+pub fn autocorrelation(signal: &[f32], out: &mut [f64]) {
+    let n = (signal.len() + out.len()).next_power_of_two().max(2);
+    let mut planner = RealFftPlanner::<f32>::new();
+    let forward = planner.plan_fft_forward(n);
+    let inverse = planner.plan_fft_inverse(n);
+    let mut buffer = vec![0.0f32; n];
+    buffer[..signal.len()].copy_from_slice(signal);
+    let mut spectrum = forward.make_output_vec();
+    let _ = forward.process(&mut buffer, &mut spectrum);
+    for bin in spectrum.iter_mut() {
+        *bin = Complex32::new(bin.norm_sqr(), 0.0);
+    }
+    let _ = inverse.process(&mut spectrum, &mut buffer);
+    for (out, value) in out.iter_mut().zip(&buffer) {
+        *out = f64::from(*value) / n as f64;
+    }
+}
+
+/// The live tempogram: the autocorrelation of the last `TEMPOGRAM_SECS` of novelty, updated
+/// incrementally with every frame. Allocation-free after `new`.
+pub struct Tempogram {
+    /// Recent novelty values (ring of window + max lag).
+    recent: Box<[f32]>,
+    /// Autocorrelation of the window for lags `0..acf.len()`.
+    acf: Box<[f64]>,
+    /// Frames in the window.
+    window: usize,
+    /// Values received.
+    count: u64,
+    /// Frame rate in Hz.
+    frame_rate_hz: f64,
+}
+
+impl Tempogram {
+    /// A tempogram for envelope frames at `frame_rate_hz`.
+    pub fn new(frame_rate_hz: f64) -> Self {
+        let lags = max_lag_frames(frame_rate_hz) * 2 + 2;
+        let window = (TEMPOGRAM_SECS * frame_rate_hz).round() as usize;
+        Self {
+            recent: vec![0.0; window + lags].into_boxed_slice(),
+            acf: vec![0.0; lags].into_boxed_slice(),
+            window,
+            count: 0,
+            frame_rate_hz,
+        }
+    }
+
+    fn at(&self, frame: u64) -> f32 {
+        self.recent[(frame % self.recent.len() as u64) as usize]
+    }
+
+    /// Adds the next novelty value: products entering the window are added, those leaving it
+    /// subtracted (terms of frames before the start are zero).
+    pub fn push(&mut self, value: f32) {
+        let len = self.recent.len() as u64;
+        let t = self.count;
+        self.recent[(t % len) as usize] = value;
+        self.count += 1;
+        let leaving = t.checked_sub(self.window as u64);
+        for lag in 0..self.acf.len() {
+            let mut delta = 0.0;
+            if let Some(back) = t.checked_sub(lag as u64) {
+                delta += f64::from(value) * f64::from(self.at(back));
+            }
+            if let Some(old) = leaving
+                && let Some(back) = old.checked_sub(lag as u64)
+            {
+                delta -= f64::from(self.at(old)) * f64::from(self.at(back));
+            }
+            self.acf[lag] += delta;
+        }
+    }
+
+    /// The autocorrelation of the window, lag 0 first.
+    pub fn acf(&self) -> &[f64] {
+        &self.acf
+    }
+
+    /// The live BPM estimate.
+    pub fn bpm(&self) -> Option<f64> {
+        bpm_from_acf(&self.acf, self.frame_rate_hz)
+    }
+}
+
+/// Beat times (in frames) through `novelty` at `bpm`: dynamic programming that rewards beats
+/// on strong novelty and spacings close to the period (Ellis 2007). Allocates.
+pub fn track_beats(novelty: &[f32], bpm: f64, frame_rate_hz: f64) -> Vec<f64> {
+    let period = 60.0 * frame_rate_hz / bpm;
+    if novelty.is_empty() || !period.is_finite() || period < 2.0 {
+        return Vec::new();
+    }
+    let max = novelty.iter().fold(0.0f32, |m, &x| m.max(x));
+    if max <= 0.0 {
+        return Vec::new();
+    }
+    let local: Vec<f64> = novelty.iter().map(|&x| f64::from(x / max)).collect();
+    let n = local.len();
+    let mut score = vec![0.0f64; n];
+    let mut back = vec![usize::MAX; n];
+    let lo = (period / 2.0).round() as usize;
+    let hi = (period * 2.0).round() as usize;
+    for t in 0..n {
+        let mut best = (f64::NEG_INFINITY, usize::MAX);
+        for gap in lo.max(1)..=hi {
+            let Some(prev) = t.checked_sub(gap) else {
+                break;
+            };
+            let penalty = (gap as f64 / period).ln();
+            let s = score[prev] - TIGHTNESS * penalty * penalty;
+            if s > best.0 {
+                best = (s, prev);
+            }
+        }
+        if best.0 > 0.0 {
+            score[t] = local[t] + best.0;
+            back[t] = best.1;
+        } else {
+            score[t] = local[t];
+        }
+    }
+    // The last beat: the best score in the final period, then follow the chain back.
+    let tail_start = n.saturating_sub(period.ceil() as usize);
+    let mut t = (tail_start..n)
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(n - 1);
+    let mut beats = vec![t as f64];
+    while back[t] != usize::MAX {
+        t = back[t];
+        beats.push(t as f64);
+    }
+    beats.reverse();
+    // Drop beats in silence before the first and after the last sound.
+    let first_sound = local.iter().position(|&x| x > 0.05).unwrap_or(0) as f64;
+    let last_sound = local.iter().rposition(|&x| x > 0.05).unwrap_or(n - 1) as f64;
+    beats.retain(|&b| b + period / 2.0 >= first_sound && b <= last_sound + period / 2.0);
+    beats
+}

@@ -1,0 +1,159 @@
+//! Accuracy tests of the analysis on synthetic material (clicks, tone bursts, click tracks).
+
+use super::AnalysisConfig;
+use super::offline::analyze;
+use super::online::OnlineAnalyzer;
+
+/// A deterministic noise source (xorshift), uniform in -1..1.
+struct Noise(u32);
+
+impl Noise {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        (self.0 as f32 / u32::MAX as f32) * 2.0 - 1.0
+    }
+}
+
+/// A short decaying noise click of `level` at each of `times` (samples), over faint noise.
+fn clicks(len: usize, times: &[usize], level: f32, sample_rate_hz: f32) -> Vec<f32> {
+    let mut noise = Noise(12345);
+    let mut out: Vec<f32> = (0..len).map(|_| 0.001 * noise.next()).collect();
+    let decay = (-1.0 / (0.01 * sample_rate_hz)).exp();
+    for &t in times {
+        let mut env = level;
+        for sample in out
+            .iter_mut()
+            .skip(t)
+            .take((0.05 * sample_rate_hz) as usize)
+        {
+            *sample += env * noise.next();
+            env *= decay;
+        }
+    }
+    out
+}
+
+/// Tone bursts (a sine with a 2 ms attack and 60 ms decay, faded out over 400 ms) at `times`.
+fn tone_bursts(len: usize, times: &[usize], hz: f32, sample_rate_hz: f32) -> Vec<f32> {
+    let mut out = vec![0.0f32; len];
+    let attack = 0.002 * sample_rate_hz;
+    for (i, &t) in times.iter().enumerate() {
+        let hz = hz * (1.0 + 0.25 * (i % 3) as f32);
+        for (n, sample) in out
+            .iter_mut()
+            .skip(t)
+            .take((0.4 * sample_rate_hz) as usize)
+            .enumerate()
+        {
+            let secs = n as f32 / sample_rate_hz;
+            let env = (n as f32 / attack).min(1.0) * (-secs / 0.06).exp() * (1.0 - secs / 0.4);
+            *sample += 0.3 * env * (std::f32::consts::TAU * hz * secs).sin();
+        }
+    }
+    out
+}
+
+fn assert_onsets_at(signal: &[f32], times: &[usize], sample_rate_hz: f32, tolerance: f64) {
+    let config = AnalysisConfig::new(sample_rate_hz);
+    let analysis = analyze(signal, config);
+    // Reported onsets deliberately lead the attack a little (see `ONSET_LEAD_SECS`).
+    let lead = super::online::ONSET_LEAD_SECS * f64::from(sample_rate_hz);
+    let found: Vec<f64> = analysis
+        .onsets
+        .iter()
+        .map(|o| o.time_samples + lead)
+        .collect();
+    assert_eq!(
+        found.len(),
+        times.len(),
+        "onsets {found:?}, expected {times:?}"
+    );
+    for (found, &expected) in found.iter().zip(times) {
+        assert!(
+            (found - expected as f64).abs() <= tolerance,
+            "onset at {found}, expected {expected} (+-{tolerance})"
+        );
+    }
+}
+
+#[test]
+fn envelope_peaks_at_clicks_within_one_hop() {
+    for sample_rate_hz in [44_100.0, 48_000.0, 96_000.0] {
+        let config = AnalysisConfig::new(sample_rate_hz);
+        let step = (0.37 * sample_rate_hz) as usize;
+        let times: Vec<usize> = (1..12).map(|i| i * step + 17 * i).collect();
+        for level in [0.05, 0.5] {
+            let signal = clicks(13 * step, &times, level, sample_rate_hz);
+            assert_onsets_at(&signal, &times, sample_rate_hz, config.hop_samples as f64);
+        }
+    }
+}
+
+#[test]
+fn envelope_peaks_at_tone_bursts_within_one_hop() {
+    let sample_rate_hz = 48_000.0;
+    let config = AnalysisConfig::new(sample_rate_hz);
+    let times: Vec<usize> = (1..10).map(|i| i * 21_000 + 311 * i).collect();
+    let signal = tone_bursts(11 * 21_000, &times, 440.0, sample_rate_hz);
+    assert_onsets_at(&signal, &times, sample_rate_hz, config.hop_samples as f64);
+}
+
+#[test]
+fn click_track_tempo_is_exact_within_one_percent() {
+    let sample_rate_hz = 48_000.0;
+    let config = AnalysisConfig::new(sample_rate_hz);
+    for bpm in (60..=180).step_by(10) {
+        let period = 60.0 / f64::from(bpm) * f64::from(sample_rate_hz);
+        let len = (12.0 * sample_rate_hz) as usize;
+        let times: Vec<usize> = (0..)
+            .map(|i| (0.25 * f64::from(sample_rate_hz) + i as f64 * period) as usize)
+            .take_while(|&t| t + 4_000 < len)
+            .collect();
+        let signal = clicks(len, &times, 0.5, sample_rate_hz);
+        let analysis = analyze(&signal, config);
+        let found = analysis.bpm.expect("a click track has a tempo");
+        assert!(
+            (found / f64::from(bpm) - 1.0).abs() < 0.01,
+            "{bpm} BPM click track: found {found}"
+        );
+        // The beats land on the clicks.
+        for beat in &analysis.beats_samples {
+            let nearest = times
+                .iter()
+                .map(|&t| (t as f64 - beat).abs())
+                .fold(f64::MAX, f64::min);
+            assert!(
+                nearest < 0.02 * f64::from(sample_rate_hz),
+                "beat {beat} off the clicks"
+            );
+        }
+        assert!(analysis.beats_samples.len() + 2 >= times.len());
+    }
+}
+
+#[test]
+fn online_results_equal_offline_ones_whatever_the_chunking() {
+    let sample_rate_hz = 48_000.0;
+    let config = AnalysisConfig::new(sample_rate_hz);
+    let times: Vec<usize> = (1..20).map(|i| i * 11_000 + 97 * (i % 5)).collect();
+    let signal = clicks(22 * 11_000, &times, 0.3, sample_rate_hz);
+    let offline = analyze(&signal, config);
+    for chunk in [1, 64, 500, 4096] {
+        let mut online = OnlineAnalyzer::new(config);
+        let mut onsets = Vec::new();
+        let mut envelope = Vec::new();
+        for part in signal.chunks(chunk) {
+            online.push(part, |out| {
+                envelope.push(out.envelope);
+                onsets.extend(out.onset);
+            });
+        }
+        assert_eq!(envelope, offline.envelope, "chunk {chunk}");
+        // Onsets decided within the stream are the offline ones (the offline pass also decides
+        // the last look-ahead frames at the end).
+        assert_eq!(onsets[..], offline.onsets[..onsets.len()], "chunk {chunk}");
+        assert!(onsets.len() + 1 >= offline.onsets.len());
+    }
+}
