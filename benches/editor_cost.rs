@@ -26,6 +26,7 @@ fn draw_until(status: triple_buffer::Output<EngineStatus>, stop: Arc<AtomicBool>
         params: Arc::new(LoopmateParams::default()),
         midi: Arc::new(Mutex::new(midi)),
         session: Arc::default(),
+        analysis: Arc::default(),
     });
     let ctx = egui::Context::default();
     let mut frames = 0;

@@ -111,6 +111,7 @@ impl Default for Loopmate {
                 params: params.clone(),
                 midi: Arc::new(Mutex::new(editor_reports)),
                 session,
+                analysis: Arc::default(),
             },
             params,
         }
@@ -213,8 +214,9 @@ impl Plugin for Loopmate {
                 return false;
             }
         }
-        let (link, worker) =
+        let (link, mut worker) =
             analysis::worker::analysis_channel(config.sample_rate_hz, config.history_secs);
+        *self.editor_link.analysis.lock() = Some(worker.display());
         match worker.spawn() {
             Ok(thread) => {
                 engine.attach_analysis(link);

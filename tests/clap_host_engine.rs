@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::clap_host::{Rendered, Stereo, TestPlugin, TimedEvent, pedal_press};
+use common::clap_host::{Rendered, Stereo, TestPlugin, TimedEvent, pedal_press, quantize_off};
 use common::signal::gliding_tones;
 
 const RATE: f64 = 48_000.0;
@@ -20,12 +20,6 @@ const RECORD: u8 = 47;
 const CAPTURE: u8 = 48;
 const MUTE_AT_CYCLE_END: u8 = 30;
 const RECORD_NEXT_CYCLE: u8 = 57;
-
-/// Onset quantization off: these tests are about the exact press-to-press anchor (its own tests
-/// are in src/engine/tests/quantize.rs).
-fn quantize_off() -> TimedEvent {
-    TimedEvent::param_value(0, common::clap_host::param_id("quantize_mode"), 0.0)
-}
 
 /// Runs `input` with the anchor presses plus `presses` (absolute sample, note).
 fn render(input: &Stereo, presses: &[(usize, u8)]) -> Rendered {

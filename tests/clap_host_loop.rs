@@ -10,7 +10,8 @@
 mod common;
 
 use common::clap_host::{
-    PLUGIN_ID, Rendered, Stereo, TestPlugin, TimedEvent, factory_plugin_ids, param_id, pedal_press,
+    PLUGIN_ID, Rendered, Stereo, TestPlugin, TimedEvent, factory_plugin_ids, pedal_press,
+    quantize_off,
 };
 use common::signal::gliding_tones;
 
@@ -70,10 +71,7 @@ impl AnchorScenario {
                 channel[s1..].fill(0.0);
             }
         }
-        // These tests are about the exact press-to-press anchor: onset quantization off
-        // (its own tests are in src/engine/tests/quantize.rs).
-        let quantize_off = TimedEvent::param_value(0, param_id("quantize_mode"), 0.0);
-        let events = std::iter::once(quantize_off)
+        let events = std::iter::once(quantize_off())
             .chain(
                 [s0, s1]
                     .into_iter()

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::clap_host::{Rendered, Stereo, TestPlugin, TimedEvent, param_id, pedal_press};
+use common::clap_host::{
+    Rendered, Stereo, TestPlugin, TimedEvent, param_id, pedal_press, quantize_off,
+};
 use common::signal::gliding_tones;
 use loopmate::midi_map::file;
 use loopmate::params::LoopmateParams;
@@ -43,6 +45,8 @@ fn render_with_map(
         .iter()
         .flat_map(|&(at, note)| pedal_press(at as u64, note))
         .chain(events.iter().copied())
+        // About exact press-to-press anchors.
+        .chain(std::iter::once(quantize_off()))
         .collect();
     all.sort_by_key(|event| event.time);
     let mut plugin = TestPlugin::activate(RATE);
@@ -323,10 +327,12 @@ fn a_corrupt_map_in_the_state_falls_back_to_the_default() {
     );
     let text = saved_midi_map(&plugin.save_state());
     assert!(text.contains("note = 47"), "the default map: {text}");
-    let events: Vec<TimedEvent> = anchor()
+    let mut events: Vec<TimedEvent> = anchor()
         .iter()
         .flat_map(|&(at, note)| pedal_press(at as u64, note))
+        .chain(std::iter::once(quantize_off()))
         .collect();
+    events.sort_by_key(|event| event.time);
     let got = plugin.run(&input, &events, std::iter::repeat(512), None);
     assert!(
         got == render(&input, &anchor(), &[], &[512]),

@@ -22,7 +22,7 @@ const FEED_RING_SECS: f32 = 4.0;
 /// On-demand requests that can wait at once.
 const REQUEST_CAPACITY: usize = 16;
 /// Envelope frames per displayed envelope value.
-const ENVELOPE_DECIMATION: u64 = 4;
+pub const ENVELOPE_DECIMATION: u64 = 4;
 /// How long the thread sleeps when there is nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_millis(2);
 
@@ -60,6 +60,8 @@ pub struct AnalysisWorker {
     requests: rtrb::Consumer<TempoRequest>,
     /// Published results.
     out: triple_buffer::Input<AnalysisSnapshot>,
+    /// The same snapshots for the editor, once one asked for them.
+    display: Option<triple_buffer::Input<AnalysisSnapshot>>,
     /// The results being built.
     snapshot: AnalysisSnapshot,
     /// The online analysis of the current gap-free segment.
@@ -101,6 +103,7 @@ pub fn analysis_channel(sample_rate_hz: f32, history_secs: f32) -> (AnalysisLink
         chunks: chunk_rx,
         requests: request_rx,
         out: snapshot_in,
+        display: None,
         snapshot: AnalysisSnapshot::default(),
         analyzer,
         tempogram: Tempogram::new(config.frame_rate_hz()),
@@ -114,6 +117,14 @@ pub fn analysis_channel(sample_rate_hz: f32, history_secs: f32) -> (AnalysisLink
 }
 
 impl AnalysisWorker {
+    /// The snapshots for the editor (a second triple buffer, so the editor never competes with
+    /// the audio thread for the first). Not realtime-safe: call before spawning the worker.
+    pub fn display(&mut self) -> triple_buffer::Output<AnalysisSnapshot> {
+        let (input, output) = triple_buffer::triple_buffer(&self.snapshot);
+        self.display = Some(input);
+        output
+    }
+
     /// Analyses everything queued, answers requests and publishes a snapshot; returns whether
     /// there was anything to do.
     pub fn run_pending(&mut self) -> bool {
@@ -164,6 +175,9 @@ impl AnalysisWorker {
             self.snapshot.bpm = self.tempogram.bpm().map(|bpm| bpm as f32);
             self.snapshot.dropped_samples = self.dropped_samples.load(Ordering::Relaxed);
             self.out.write(self.snapshot);
+            if let Some(display) = &mut self.display {
+                display.write(self.snapshot);
+            }
         }
         worked
     }

@@ -45,15 +45,17 @@ impl InputTrace {
     }
 }
 
-/// What the view draws: the level trace, the onset envelope (0..1 values, evenly spaced and
-/// ending at `now_samples`, over `envelope_span_secs`) and onset times (absolute samples).
+/// What the view draws: the level trace, the onset envelope (0..1 values, one every
+/// `envelope_step_secs`, the last at `envelope_end_samples`) and onset times (absolute samples).
 pub struct InputPicture<'a> {
     /// The level trace.
     pub trace: &'a InputTrace,
     /// Onset envelope, oldest first, normalised to 0..1.
     pub envelope: &'a [f32],
-    /// Seconds the envelope covers, ending now.
-    pub envelope_span_secs: f64,
+    /// Seconds between envelope values.
+    pub envelope_step_secs: f64,
+    /// Absolute time of the last envelope value, in samples.
+    pub envelope_end_samples: u64,
     /// Detected onsets, absolute sample times.
     pub onsets: &'a [u64],
     /// Absolute time of the right edge, in samples.
@@ -76,18 +78,19 @@ pub fn show(ui: &mut egui::Ui, picture: &InputPicture) {
     };
     let y_of = |unit: f32| rect.bottom() - unit.clamp(0.0, 1.0) * (rect.height() - 2.0);
 
-    if picture.envelope.len() > 1 {
-        let step_secs = picture.envelope_span_secs / (picture.envelope.len() - 1) as f64;
-        let shown = ((SPAN_SECS / step_secs) as usize + 1).min(picture.envelope.len());
-        let first = picture.envelope.len() - shown;
-        let points = picture.envelope[first..]
+    if picture.envelope.len() > 1 && picture.envelope_step_secs > 0.0 {
+        let end_x = x_of(picture.envelope_end_samples);
+        let points = picture
+            .envelope
             .iter()
+            .rev()
             .enumerate()
             .map(|(n, &value)| {
-                let ago = (shown - 1 - n) as f64 * step_secs;
-                let x = rect.right() - (ago / SPAN_SECS) as f32 * rect.width();
+                let x = end_x
+                    - (n as f64 * picture.envelope_step_secs / SPAN_SECS) as f32 * rect.width();
                 egui::pos2(x, y_of(value))
             })
+            .take_while(|point| point.x >= rect.left())
             .collect();
         painter.line(
             points,

@@ -26,6 +26,7 @@ use nice_plug::prelude::ParamPtr;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use parking_lot::Mutex;
 
+use crate::analysis::snapshot::AnalysisSnapshot;
 use crate::engine::EngineStatus;
 use crate::engine::command::Command;
 use crate::midi_link::EditorReports;
@@ -48,6 +49,8 @@ pub struct EditorLink {
     pub midi: Arc<Mutex<EditorReports>>,
     /// The saved performance: messages about loading it, WAV export and import.
     pub session: Arc<SessionStore>,
+    /// The analysis worker's snapshots (onsets, tempo, envelope), once it runs.
+    pub analysis: Arc<Mutex<Option<triple_buffer::Output<AnalysisSnapshot>>>>,
 }
 
 /// The editor application: what one frame draws.
@@ -132,17 +135,31 @@ impl LoopmateApp {
         self.midi.poll(&shared, &mut reports, &self.mappable_names);
         self.mirror_cc_values(&mut reports);
         ui.heading("Loopmate");
-        status_panel::show(ui, &status);
+        let analysis = self.link.analysis.lock().as_mut().map(|out| *out.read());
+        status_panel::show(ui, &status, analysis.as_ref());
         self.input_trace
             .push(status.now_samples, status.input_peak, status.sample_rate_hz);
         self.overviews.update(&self.link.session);
+        let onsets: Vec<u64> = analysis.as_ref().map_or(Vec::new(), |a| {
+            a.onsets[..a.onset_count]
+                .iter()
+                .map(|onset| onset.time_samples.max(0.0) as u64)
+                .collect()
+        });
+        let envelope = analysis
+            .as_ref()
+            .map_or(Vec::new(), |a| normalised(&a.envelope));
+        let envelope_step_secs = crate::analysis::worker::ENVELOPE_DECIMATION as f64
+            * crate::analysis::AnalysisConfig::new(status.sample_rate_hz).hop_samples as f64
+            / f64::from(status.sample_rate_hz.max(1.0));
         input_view::show(
             ui,
             &input_view::InputPicture {
                 trace: &self.input_trace,
-                envelope: &[],
-                envelope_span_secs: 0.0,
-                onsets: &[],
+                envelope: &envelope,
+                envelope_step_secs,
+                envelope_end_samples: analysis.as_ref().map_or(0, |a| a.analysed_until_samples),
+                onsets: &onsets,
                 now_samples: status.now_samples,
                 sample_rate_hz: status.sample_rate_hz,
             },
@@ -189,6 +206,17 @@ impl LoopmateApp {
             let _ = self.link.commands.lock().push(command);
         }
     }
+}
+
+/// `values` scaled so that the largest is 1 (all zero stays zero).
+fn normalised(values: &[f32]) -> Vec<f32> {
+    let peak = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max);
+    let scale = if peak > 0.0 { 1.0 / peak } else { 0.0 };
+    values.iter().map(|v| (v * scale).clamp(0.0, 1.0)).collect()
 }
 
 impl NiceEguiApp for LoopmateApp {

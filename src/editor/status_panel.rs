@@ -2,10 +2,12 @@
 //! messages in words.
 
 use super::cycle_ring;
+use crate::analysis::snapshot::AnalysisSnapshot;
 use crate::engine::{EngineMessage, EngineStatus, RecordingState};
 
-/// Draws `status`: the cycle ring beside the cycle, track and recorder lines.
-pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
+/// Draws `status` (and the analysis' tempo, if it runs): the cycle ring beside the cycle, tempo,
+/// track and recorder lines.
+pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&AnalysisSnapshot>) {
     input_meter(ui, status);
     ui.horizontal(|ui| {
         let rate = status.sample_rate_hz.max(1.0) as f64;
@@ -13,10 +15,66 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
         let progress = status
             .cycle_length_samples
             .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
-        let position = format!("{:.1}", status.cycle_position_samples as f64 / rate);
-        cycle_ring::show(ui, progress, &position, recording);
-        ui.vertical(|ui| lines(ui, status, rate));
+        let beats = beats_per_cycle(status);
+        // The beat in the cycle when the cycle has beats, else the position in seconds.
+        let centre = match (beats, progress) {
+            (Some(beats), Some(progress)) => {
+                format!(
+                    "{}",
+                    (progress * beats as f32).floor() as u32 % beats.max(1) + 1
+                )
+            }
+            _ => format!("{:.1}", status.cycle_position_samples as f64 / rate),
+        };
+        cycle_ring::show(ui, progress, &centre, recording);
+        ui.vertical(|ui| {
+            lines(ui, status, rate);
+            tempo_lines(ui, status, analysis, beats);
+        });
     });
+}
+
+/// Beats in the anchor cycle: its bars' beats while it follows the host, else the beats beat
+/// quantization gave it.
+fn beats_per_cycle(status: &EngineStatus) -> Option<u32> {
+    let length_secs =
+        status.cycle_length_samples? as f64 / f64::from(status.sample_rate_hz.max(1.0));
+    match (status.host_bars, status.host_grid, status.anchor_bpm) {
+        (Some(bars), Some(grid), _) => Some(bars * grid.beats_per_bar),
+        (_, _, Some(bpm)) => Some((length_secs * bpm / 60.0).round() as u32),
+        _ => None,
+    }
+}
+
+/// The loop in beats, the live tempo estimate and the host's tempo and bar.
+fn tempo_lines(
+    ui: &mut egui::Ui,
+    status: &EngineStatus,
+    analysis: Option<&AnalysisSnapshot>,
+    beats: Option<u32>,
+) {
+    if let (Some(beats), Some(bpm)) = (beats, status.anchor_bpm) {
+        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM"));
+    }
+    match analysis.and_then(|a| a.bpm) {
+        Some(bpm) => ui.label(format!("Tempo heard: {bpm:.1} BPM")),
+        None => ui.label("Tempo heard: listening"),
+    };
+    match status.host_grid {
+        Some(grid) => {
+            let rate = f64::from(status.sample_rate_hz.max(1.0));
+            let bar_secs = grid.bar_length_samples / rate;
+            let bpm = f64::from(grid.beats_per_bar) * 60.0 / bar_secs;
+            let bar = grid.origin_bar
+                + (status.now_samples as f64 - grid.bar_origin_samples) / grid.bar_length_samples;
+            ui.label(format!(
+                "Host: {bpm:.1} BPM, {} beats a bar, bar {:.1}",
+                grid.beats_per_bar,
+                bar + 1.0
+            ))
+        }
+        None => ui.label("Host: transport stopped (free time)"),
+    };
 }
 
 /// The cycle, tracks, recorder and messages, in words.

@@ -58,6 +58,7 @@ fn editor_with(
         params: params.clone(),
         midi: Arc::new(Mutex::new(midi)),
         session,
+        analysis: Arc::default(),
     };
     (LoopmateApp::new(link), commands_rx, audio, params)
 }
@@ -327,4 +328,32 @@ fn a_refused_state_and_export_results_show_in_the_session_panel() {
     harness.get_by_label("Export WAVs").click();
     harness.run();
     harness.get_by_label("Export failed: there are no loops to export.");
+}
+
+#[test]
+fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
+    let mut status = playing_status();
+    // A free anchor made 4 beats long by beat quantization, while the host plays.
+    status.host_bars = None;
+    status.anchor_bpm = Some(120.0);
+    status.host_grid = Some(crate::engine::cycle::HostGrid {
+        bar_origin_samples: 404_000.0,
+        bar_length_samples: 96_000.0,
+        beats_per_bar: 4,
+        origin_bar: 3.0,
+    });
+    let (mut app, ..) = editor_with(status, Arc::default());
+    let snapshot = crate::analysis::snapshot::AnalysisSnapshot {
+        bpm: Some(118.5),
+        ..Default::default()
+    };
+    let (mut analysis_in, analysis_out) = triple_buffer::triple_buffer(&snapshot);
+    analysis_in.write(snapshot);
+    *app.link.analysis.lock() = Some(analysis_out);
+    let harness = editor_harness(&mut app);
+    // A 2 s cycle at 120 BPM.
+    harness.get_by_label("Loop: 4 beats at 120.0 BPM");
+    harness.get_by_label("Tempo heard: 118.5 BPM");
+    // Bar 3 (counted from 0) began at 404 000; now is 500 000: bar 4 (from 1), at its 0.0.
+    harness.get_by_label("Host: 120.0 BPM, 4 beats a bar, bar 5.0");
 }

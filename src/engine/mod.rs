@@ -211,6 +211,10 @@ pub struct EngineStatus {
     pub cycle_position_samples: u64,
     /// Bars in the anchor cycle while the loops follow the host's bars (host sync), else `None`.
     pub host_bars: Option<u32>,
+    /// The host's bar grid while its transport plays.
+    pub host_grid: Option<HostGrid>,
+    /// The anchor's tempo in BPM when beat quantization made it a whole number of beats.
+    pub anchor_bpm: Option<f64>,
     /// Tracks playing.
     pub track_count: usize,
     /// Tracks that redo can bring back.
@@ -295,6 +299,8 @@ impl EngineStatus {
             cycle_length_samples: None,
             cycle_position_samples: 0,
             host_bars: None,
+            host_grid: None,
+            anchor_bpm: None,
             track_count: 0,
             redo_count: 0,
             recording: RecordingState::Idle,
@@ -628,6 +634,8 @@ impl Engine {
             cycle_length_samples: self.cycle.map(|c| c.length_samples),
             cycle_position_samples: self.cycle.map_or(0, |c| c.position(self.now_samples)),
             host_bars: self.host_bars(),
+            host_grid: self.host_grid,
+            anchor_bpm: self.anchor_bpm(),
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),

@@ -235,6 +235,12 @@ pub fn param_id(id: &str) -> u32 {
     }) & !(1 << 31)
 }
 
+/// The automation event that turns onset quantization off at the start: for tests about exact
+/// press-to-press anchors (quantization has its own tests in src/engine/tests/quantize.rs).
+pub fn quantize_off() -> TimedEvent {
+    TimedEvent::param_value(0, param_id("quantize_mode"), 0.0)
+}
+
 /// A playing host transport at a steady tempo, at song position 0 at activation, with an
 /// optional change (tempo, jump, stop or start) from a given sample on.
 #[derive(Debug, Clone, Copy, PartialEq)]
