@@ -44,6 +44,9 @@ def render(audio: np.ndarray, sync=None):
     engine = daw.RenderEngine(RATE, BLOCK)
     engine.set_bpm(BPM)
     plugin = engine.make_plugin_processor("loopmate", str(bundle_path()))
+    # Free-mode loops here run press to press: onset quantization off ("Off" is normalized 0;
+    # its own tests are in src/engine/tests/quantize.rs).
+    plugin.set_parameter(parameter_index(plugin, "Quantize"), 0.0)
     if sync is not None:
         sync(plugin, parameter_index(plugin, "Sync"))
     for beats in (PRESS_BEATS, STOP_BEATS):
