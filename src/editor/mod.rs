@@ -8,6 +8,7 @@ pub mod geometry;
 mod input_view;
 mod midi_panel;
 mod session_panel;
+mod settings;
 mod status_panel;
 mod track_fx;
 mod track_rows;
@@ -173,6 +174,12 @@ impl LoopmateApp {
         ui.separator();
         // Set-up sections, folded by default: on stage the tracks matter more.
         let track_count = status.tracks.iter().flatten().count();
+        egui::CollapsingHeader::new("Settings")
+            .default_open(false)
+            .show(ui, |ui| {
+                let setter = self.gui_context.as_ref().map(GuiContext::param_setter);
+                settings::show(ui, &self.link.params, setter.as_ref());
+            });
         let fx_changes = egui::CollapsingHeader::new("Track effects")
             .default_open(false)
             .show(ui, |ui| track_fx::show(ui, &mut self.track_fx, track_count))

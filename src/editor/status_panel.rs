@@ -110,6 +110,10 @@ fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
         ),
     };
     ui.label(format!("Recorder: {recording}"));
+    ui.label(format!(
+        "History: {:.0} s of {:.0} s",
+        status.history_filled_secs, status.history_secs
+    ));
     let mut flags = Vec::new();
     if status.mix_muted {
         flags.push("loops muted");

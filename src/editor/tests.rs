@@ -357,3 +357,26 @@ fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
     // Bar 3 (counted from 0) began at 404 000; now is 500 000: bar 4 (from 1), at its 0.0.
     harness.get_by_label("Host: 120.0 BPM, 4 beats a bar, bar 5.0");
 }
+
+#[test]
+fn the_history_fill_and_the_main_settings_show() {
+    let mut status = playing_status();
+    status.history_filled_secs = 10.4;
+    status.history_secs = 60.0;
+    let (mut app, ..) = editor_with(status, Arc::default());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("History: 10 s of 60 s");
+    harness.get_by_label("Settings").click();
+    harness.run();
+    // Outside a plugin window there is no host to set parameters through: values are shown.
+    for (name, value) in [
+        ("Sync", "Free"),
+        ("Quantize", "Onset"),
+        ("Lenience", "200 ms"),
+        ("Blend", "50.0 ms"),
+        ("Capture", "1 cycle"),
+    ] {
+        harness.get_by_label(name);
+        harness.get_by_label(value);
+    }
+}

@@ -215,6 +215,10 @@ pub struct EngineStatus {
     pub host_grid: Option<HostGrid>,
     /// The anchor's tempo in BPM when beat quantization made it a whole number of beats.
     pub anchor_bpm: Option<f64>,
+    /// Seconds of input the history holds now (it fills up after activation, then stays full).
+    pub history_filled_secs: f32,
+    /// Seconds the history can hold.
+    pub history_secs: f32,
     /// Tracks playing.
     pub track_count: usize,
     /// Tracks that redo can bring back.
@@ -301,6 +305,8 @@ impl EngineStatus {
             host_bars: None,
             host_grid: None,
             anchor_bpm: None,
+            history_filled_secs: 0.0,
+            history_secs: 0.0,
             track_count: 0,
             redo_count: 0,
             recording: RecordingState::Idle,
@@ -636,6 +642,9 @@ impl Engine {
             host_bars: self.host_bars(),
             host_grid: self.host_grid,
             anchor_bpm: self.anchor_bpm(),
+            history_filled_secs: self.now_samples.min(self.history.capacity_frames() as u64) as f32
+                / self.config.sample_rate_hz,
+            history_secs: self.history.capacity_frames() as f32 / self.config.sample_rate_hz,
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
             recording: self.recording_state(),
