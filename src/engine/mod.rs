@@ -893,7 +893,12 @@ impl Engine {
                 }
             }
         };
-        if stop > now {
+        self.stop_take_at(stop);
+    }
+
+    /// Ends the take at `stop`: later (scheduled) or now or in the past (truncated there).
+    fn stop_take_at(&mut self, stop: u64) {
+        if stop > self.now_samples {
             self.schedule.cancel(|a| *a == Action::StopTake);
             self.schedule_action(stop, Action::StopTake);
         } else {

@@ -245,15 +245,7 @@ impl Engine {
         if let Some(limit) = self.take_limit_samples(take.capacity_frames()) {
             stop = stop.min(start + limit);
         }
-        if stop > self.now_samples {
-            self.schedule.cancel(|a| *a == Action::StopTake);
-            self.schedule_action(stop, Action::StopTake);
-        } else {
-            if let Some(take) = &mut self.take {
-                take.truncate_at(stop);
-            }
-            self.finish_take();
-        }
+        self.stop_take_at(stop);
     }
 
     /// Drops pending decisions (the take they were about has ended or been replaced).
