@@ -102,6 +102,12 @@ impl LoopmateApp {
         self.midi.learn
     }
 
+    /// Connects the editor to a host as an open plugin window does (for tests).
+    #[cfg(test)]
+    pub fn attach_host(&mut self, gui_context: GuiContext) {
+        self.gui_context = Some(gui_context);
+    }
+
     /// Sends the parameter values CCs set to the host, when the window is open; else drops
     /// them (the plugin uses them either way).
     fn mirror_cc_values(&mut self, reports: &mut EditorReports) {

@@ -380,3 +380,181 @@ fn the_history_fill_and_the_main_settings_show() {
         harness.get_by_label(value);
     }
 }
+
+/// A host as the plugin window sees it: records every parameter gesture and applies the value
+/// to the parameter, as nice-plug's wrappers do.
+#[derive(Default)]
+struct RecordingHost {
+    /// The gestures in order: `("begin" | "set" | "end", parameter name, normalized value)`.
+    gestures: Mutex<Vec<(&'static str, String, f32)>>,
+}
+
+impl nice_plug::context::gui::GuiContextInner for RecordingHost {
+    fn plugin_api(&self) -> nice_plug::context::PluginApi {
+        nice_plug::context::PluginApi::Clap
+    }
+
+    unsafe fn raw_begin_set_parameter(&self, param: nice_plug::prelude::ParamPtr) {
+        // SAFETY: the test keeps the parameters alive as long as the editor.
+        let name = unsafe { param.name() }.to_owned();
+        self.gestures.lock().push(("begin", name, f32::NAN));
+    }
+
+    unsafe fn raw_set_parameter_normalized(
+        &self,
+        param: nice_plug::prelude::ParamPtr,
+        normalized: f32,
+    ) {
+        // SAFETY: as above; the GUI thread is the only writer here, as in a host.
+        let name = unsafe {
+            param._internal_set_normalized_value(normalized);
+            param.name()
+        }
+        .to_owned();
+        self.gestures.lock().push(("set", name, normalized));
+    }
+
+    unsafe fn raw_end_set_parameter(&self, param: nice_plug::prelude::ParamPtr) {
+        // SAFETY: as above.
+        let name = unsafe { param.name() }.to_owned();
+        self.gestures.lock().push(("end", name, f32::NAN));
+    }
+
+    fn get_state(&self) -> nice_plug::prelude::PluginState {
+        unimplemented!("the editor never asks for the whole state")
+    }
+
+    fn set_state(&self, _: nice_plug::prelude::PluginState) {
+        unimplemented!("the editor never replaces the whole state")
+    }
+
+    fn request_restart(&self) {}
+}
+
+/// `app` in a plugin window of `host`.
+fn attach(app: &mut LoopmateApp, host: &Arc<RecordingHost>) {
+    let inner: Arc<dyn nice_plug::context::gui::GuiContextInner> = host.clone();
+    app.attach_host(nice_plug::context::gui::GuiContext::new(inner));
+}
+
+/// Every gesture on `name` in `host`, as (what, normalized value), and checks that nothing
+/// else was touched.
+fn gestures_on(host: &RecordingHost, name: &str) -> Vec<(&'static str, f32)> {
+    let gestures = host.gestures.lock().clone();
+    assert!(gestures.iter().all(|g| g.1 == name), "{gestures:?}");
+    gestures
+        .into_iter()
+        .map(|(what, _, value)| (what, value))
+        .collect()
+}
+
+/// The control of role `role` on the settings row `name`.
+fn control_on_row<'h>(
+    harness: &'h Harness<'_>,
+    name: &str,
+    role: egui::accesskit::Role,
+) -> egui_kittest::Node<'h> {
+    let row_y = harness.get_by_label(name).rect().center().y;
+    harness
+        .get_all_by_role(role)
+        .find(|node| (node.rect().center().y - row_y).abs() < 4.0)
+        .unwrap_or_else(|| panic!("a {role:?} on the {name} row"))
+}
+
+#[test]
+fn choosing_a_setting_from_its_list_is_one_host_gesture() {
+    let (mut app, _commands, _audio, params) = editor_with_midi(playing_status());
+    let host = Arc::new(RecordingHost::default());
+    attach(&mut app, &host);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    control_on_row(&harness, "Quantize", egui::accesskit::Role::ComboBox).click();
+    harness.run();
+    harness.get_by_label("Onset + beat").click();
+    harness.run();
+    let gestures = gestures_on(&host, "Quantize");
+    assert_eq!(gestures.len(), 3, "{gestures:?}");
+    assert_eq!(gestures[0].0, "begin");
+    assert_eq!(gestures[1], ("set", 1.0));
+    assert_eq!(gestures[2].0, "end");
+    // The value went through the host into the parameter the plugin reads, and shows.
+    assert_eq!(
+        params.quantize_mode.value(),
+        crate::params::Quantize::OnsetBeat
+    );
+    let list = control_on_row(&harness, "Quantize", egui::accesskit::Role::ComboBox);
+    assert_eq!(list.value().as_deref(), Some("Onset + beat"));
+}
+
+#[test]
+fn dragging_a_setting_slider_holds_one_host_gesture_until_release() {
+    let (mut app, _commands, _audio, params) = editor_with_midi(playing_status());
+    let host = Arc::new(RecordingHost::default());
+    attach(&mut app, &host);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    let slider = control_on_row(&harness, "Lenience", egui::accesskit::Role::Slider).rect();
+    let at =
+        |fraction: f32| egui::pos2(slider.min.x + fraction * slider.width(), slider.center().y);
+    let before = params.lenience_ms.value();
+    harness.hover_at(at(0.2));
+    harness.run();
+    harness.drag_at(at(0.2));
+    harness.run();
+    for fraction in [0.3, 0.5, 0.7, 0.9] {
+        harness.hover_at(at(fraction));
+        harness.run();
+    }
+    harness.drop_at(at(0.9));
+    harness.run();
+    harness.run();
+    let gestures = gestures_on(&host, "Lenience");
+    let (first, last) = (gestures[0].0, gestures[gestures.len() - 1].0);
+    assert_eq!((first, last), ("begin", "end"), "{gestures:?}");
+    let kinds: Vec<_> = gestures.iter().map(|g| g.0).collect();
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == "begin").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == "end").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().filter(|&&k| k == "set").count() >= 3,
+        "{kinds:?}"
+    );
+    let last_set = gestures.iter().rev().find(|g| g.0 == "set").unwrap().1;
+    assert!(
+        (last_set - 0.9).abs() < 0.05,
+        "released at 90 %: {last_set}"
+    );
+    assert!(params.lenience_ms.value() > before, "the setting moved");
+    harness.get_by_label(&params.lenience_ms.to_string());
+}
+
+#[test]
+fn a_cc_on_a_parameter_moves_the_host_parameter_while_the_window_is_open() {
+    let (mut app, _commands, mut audio, _params) = editor_with_midi(playing_status());
+    let host = Arc::new(RecordingHost::default());
+    attach(&mut app, &host);
+    let mut harness = editor_harness(&mut app);
+    let report = |normalized| crate::midi_link::ParamReport {
+        index: 0,
+        normalized,
+    };
+    // Two CCs between frames: the host hears only the latest, in one gesture.
+    audio.params.push(report(0.25)).unwrap();
+    audio.params.push(report(0.5)).unwrap();
+    harness.run();
+    let gestures = host.gestures.lock().clone();
+    let monitor = |what: &'static str, value: f32| (what, "Monitor".to_owned(), value);
+    assert_eq!(gestures.len(), 3, "{gestures:?}");
+    assert_eq!(gestures[0].0, "begin");
+    assert_eq!(gestures[1], monitor("set", 0.5));
+    assert_eq!(gestures[2].0, "end");
+}
