@@ -1,6 +1,8 @@
 //! The editor driven headless (egui_kittest): what it shows for a status, and the commands its
 //! buttons send.
 
+mod set;
+
 use std::sync::Arc;
 
 use egui_kittest::Harness;
@@ -47,6 +49,25 @@ fn editor_with(
     AudioReports,
     Arc<LoopmateParams>,
 ) {
+    let live = live_editor(status, session);
+    (live.app, live.commands, live.audio, live.params)
+}
+
+/// An editor and the audio thread's ends of its links.
+struct LiveEditor {
+    app: LoopmateApp,
+    /// Where the audio thread publishes its status.
+    status: triple_buffer::Input<EngineStatus>,
+    /// The commands the editor sends.
+    commands: rtrb::Consumer<Command>,
+    /// The audio thread's MIDI reports to the editor.
+    audio: AudioReports,
+    params: Arc<LoopmateParams>,
+}
+
+/// An editor showing `status` (until another is published) and the saved performance of
+/// `session`.
+fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
     let (mut status_in, status_out) = triple_buffer::triple_buffer(&status);
     status_in.write(status);
     let (commands_tx, commands_rx) = rtrb::RingBuffer::new(16);
@@ -60,7 +81,13 @@ fn editor_with(
         session,
         analysis: Arc::default(),
     };
-    (LoopmateApp::new(link), commands_rx, audio, params)
+    LiveEditor {
+        app: LoopmateApp::new(link),
+        status: status_in,
+        commands: commands_rx,
+        audio,
+        params,
+    }
 }
 
 /// The editor drawn at its default size.
