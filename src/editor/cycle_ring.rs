@@ -12,7 +12,16 @@ const SEGMENTS: usize = 96;
 /// Draws the ring filled clockwise from the top to `progress` (0..1 of the cycle; `None`: no
 /// cycle yet, an empty ring), with `centre` written inside (e.g. the beat).
 pub fn show(ui: &mut egui::Ui, progress: Option<f32>, centre: &str, recording: bool) {
-    let (rect, _) = ui.allocate_exact_size(egui::Vec2::splat(DIAMETER), egui::Sense::hover());
+    let (rect, response) =
+        ui.allocate_exact_size(egui::Vec2::splat(DIAMETER), egui::Sense::hover());
+    // Read by screen readers (and tests): the same words the ring shows.
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::WidgetType::ProgressIndicator,
+            true,
+            format!("Cycle position: {centre}"),
+        )
+    });
     let painter = ui.painter_at(rect);
     let radius = DIAMETER * 0.5 - THICKNESS * 0.5 - 1.0;
     painter.circle_stroke(

@@ -15,9 +15,9 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&Analysis
         let progress = status
             .cycle_length_samples
             .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
-        let beats = beats_per_cycle(status);
+        let beats = beats_per_cycle(status, analysis);
         // The beat in the cycle when the cycle has beats, else the position in seconds.
-        let centre = match (beats, progress) {
+        let centre = match (beats.map(|b| b.beats), progress) {
             (Some(beats), Some(progress)) => {
                 format!(
                     "{}",
@@ -34,15 +34,48 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&Analysis
     });
 }
 
+/// The anchor cycle in beats, with the tempo that makes them whole and where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CycleBeats {
+    /// Whole beats in one cycle.
+    beats: u32,
+    /// The tempo at which the cycle holds exactly `beats`, in BPM.
+    bpm: f64,
+    /// Whether the beats are only read from the live tempo estimate (no host bars, no beat
+    /// quantization).
+    heard: bool,
+}
+
 /// Beats in the anchor cycle: its bars' beats while it follows the host, else the beats beat
-/// quantization gave it.
-fn beats_per_cycle(status: &EngineStatus) -> Option<u32> {
+/// quantization gave it, else the tempo heard rounded to whole beats in the cycle.
+fn beats_per_cycle(
+    status: &EngineStatus,
+    analysis: Option<&AnalysisSnapshot>,
+) -> Option<CycleBeats> {
     let length_secs =
         status.cycle_length_samples? as f64 / f64::from(status.sample_rate_hz.max(1.0));
+    let whole = |bpm: f64, heard| {
+        let beats = ((length_secs * bpm / 60.0).round() as u32).max(1);
+        CycleBeats {
+            beats,
+            bpm: f64::from(beats) * 60.0 / length_secs,
+            heard,
+        }
+    };
     match (status.host_bars, status.host_grid, status.anchor_bpm) {
-        (Some(bars), Some(grid), _) => Some(bars * grid.beats_per_bar),
-        (_, _, Some(bpm)) => Some((length_secs * bpm / 60.0).round() as u32),
-        _ => None,
+        (Some(bars), Some(grid), _) => {
+            let beats = bars * grid.beats_per_bar;
+            Some(CycleBeats {
+                beats,
+                bpm: f64::from(beats) * 60.0 / length_secs,
+                heard: false,
+            })
+        }
+        (_, _, Some(bpm)) => Some(whole(bpm, false)),
+        _ => {
+            let heard = f64::from(analysis?.bpm?);
+            (heard.is_finite() && heard > 0.0).then(|| whole(heard, true))
+        }
     }
 }
 
@@ -51,10 +84,11 @@ fn tempo_lines(
     ui: &mut egui::Ui,
     status: &EngineStatus,
     analysis: Option<&AnalysisSnapshot>,
-    beats: Option<u32>,
+    beats: Option<CycleBeats>,
 ) {
-    if let (Some(beats), Some(bpm)) = (beats, status.anchor_bpm) {
-        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM"));
+    if let Some(CycleBeats { beats, bpm, heard }) = beats {
+        let source = if heard { " (from the tempo heard)" } else { "" };
+        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM{source}"));
     }
     match analysis.and_then(|a| a.bpm) {
         Some(bpm) => ui.label(format!("Tempo heard: {bpm:.1} BPM")),

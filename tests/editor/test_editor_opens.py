@@ -1,28 +1,48 @@
 """The real editor window opens under Xvfb, draws text, and the program does not panic.
 
-Runs tests/editor/screenshot.sh (the standalone with the dummy audio backend) and checks the
+Runs tests/editor/screenshot.sh (the standalone with the dummy audio backend, idle and during
+`--demo`, a scripted player looping four parts) and checks the
 screenshot is a real picture (many colours: anti-aliased text and buttons), not a blank window.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_editor_opens_and_draws(tmp_path):
+def screenshot(tmp_path, demo_secs=None):
+    """Runs the standalone under Xvfb (with the demo player for `demo_secs`) and returns the
+    screenshot's number of colours."""
     binary = ROOT / "target" / "debug" / "loopmate"
     assert binary.exists(), f"{binary} missing: run `cargo build --bin loopmate` first"
     shot = tmp_path / "editor.png"
+    env = dict(os.environ)
+    if demo_secs is not None:
+        env["LOOPMATE_DEMO_SECS"] = str(demo_secs)
     result = subprocess.run(
         [str(ROOT / "tests" / "editor" / "screenshot.sh"), str(shot)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert shot.exists() and shot.stat().st_size > 2_000
     colours = subprocess.run(
         ["identify", "-format", "%k", str(shot)], capture_output=True, text=True, check=True
     ).stdout
-    assert int(colours) > 20, f"only {colours} colours: the window is blank"
+    return int(colours)
+
+
+def test_editor_opens_and_draws(tmp_path):
+    colours = screenshot(tmp_path)
+    assert colours > 20, f"only {colours} colours: the window is blank"
+
+
+def test_editor_draws_a_live_set_without_panicking(tmp_path):
+    # 16 s of the demo: the anchor (bars 1-3 at 100 BPM) and the first capture (bar 6) are
+    # playing, so track rows, waveform lanes, the cycle ring and onsets are being drawn live.
+    colours = screenshot(tmp_path, demo_secs=16)
+    assert colours > 20, f"only {colours} colours: the window is blank"

@@ -370,19 +370,47 @@ fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
         origin_bar: 3.0,
     });
     let (mut app, ..) = editor_with(status, Arc::default());
-    let snapshot = crate::analysis::snapshot::AnalysisSnapshot {
-        bpm: Some(118.5),
-        ..Default::default()
-    };
-    let (mut analysis_in, analysis_out) = triple_buffer::triple_buffer(&snapshot);
-    analysis_in.write(snapshot);
-    *app.link.analysis.lock() = Some(analysis_out);
+    hears_tempo(&mut app, 118.5);
     let harness = editor_harness(&mut app);
     // A 2 s cycle at 120 BPM.
     harness.get_by_label("Loop: 4 beats at 120.0 BPM");
     harness.get_by_label("Tempo heard: 118.5 BPM");
     // Bar 3 (counted from 0) began at 404 000; now is 500 000: bar 4 (from 1), at its 0.0.
     harness.get_by_label("Host: 120.0 BPM, 4 beats a bar, bar 5.0");
+}
+
+/// Gives `app` an analysis that hears `bpm`.
+fn hears_tempo(app: &mut LoopmateApp, bpm: f32) {
+    let snapshot = crate::analysis::snapshot::AnalysisSnapshot {
+        bpm: Some(bpm),
+        ..Default::default()
+    };
+    let (mut analysis_in, analysis_out) = triple_buffer::triple_buffer(&snapshot);
+    analysis_in.write(snapshot);
+    *app.link.analysis.lock() = Some(analysis_out);
+}
+
+#[test]
+fn a_free_loop_counts_its_beats_from_the_tempo_heard() {
+    let mut status = playing_status();
+    // A 4.8 s anchor with onset quantization only: no beat count from the engine.
+    status.host_bars = None;
+    status.host_grid = None;
+    status.anchor_bpm = None;
+    status.cycle_length_samples = Some(230_400);
+    status.cycle_position_samples = 100_000;
+    let (mut app, ..) = editor_with(status, Arc::default());
+    let harness = editor_harness(&mut app);
+    // Nothing heard yet: no beats, the ring shows seconds.
+    assert!(harness.query_by_label_contains("Loop:").is_none());
+    harness.get_by_label("Cycle position: 2.1");
+    drop(harness);
+    hears_tempo(&mut app, 98.6);
+    let harness = editor_harness(&mut app);
+    // 4.8 s at 98.6 BPM is 7.9 beats: 8 whole beats make the loop 100 BPM; now is in beat 4.
+    harness.get_by_label("Loop: 8 beats at 100.0 BPM (from the tempo heard)");
+    harness.get_by_label("Tempo heard: 98.6 BPM");
+    harness.get_by_label("Cycle position: 4");
 }
 
 #[test]
