@@ -17,7 +17,7 @@ pub fn show(ui: &mut egui::Ui, progress: Option<f32>, centre: &str, recording: b
     // Read by screen readers (and tests): the same words the ring shows.
     response.widget_info(|| {
         egui::WidgetInfo::labeled(
-            egui::WidgetType::ProgressIndicator,
+            egui::Role::ProgressIndicator,
             true,
             format!("Cycle position: {centre}"),
         )
