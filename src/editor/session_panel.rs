@@ -1,10 +1,19 @@
 //! The saved performance in the editor: why a state was refused, WAV export to a folder and
 //! import of a file (path fields: no native file dialogs), and saving the performance to a file
 //! for the command line (`loopmate export FILE DIR`).
+//!
+//! The file work runs on its own thread: a 10-minute import takes seconds, and the host's
+//! window must keep drawing meanwhile. Its result arrives as the store's message.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::state::store::SessionStore;
+
+/// How often the editor redraws while file work runs, to show its result soon after it ends.
+const BUSY_REPAINT: Duration = Duration::from_millis(100);
 
 /// What the panel remembers between frames.
 pub struct SessionPanel {
@@ -14,6 +23,8 @@ pub struct SessionPanel {
     export_dir: String,
     /// The WAV file to import.
     import_path: String,
+    /// The file work running, with what it does in words.
+    job: Option<(JoinHandle<()>, &'static str)>,
 }
 
 impl Default for SessionPanel {
@@ -23,6 +34,7 @@ impl Default for SessionPanel {
             message: None,
             export_dir: format!("{home}/loopmate-export"),
             import_path: String::new(),
+            job: None,
         }
     }
 }
@@ -38,26 +50,46 @@ impl SessionPanel {
         }
     }
 
-    /// Draws the export and import controls.
-    pub fn controls(&mut self, ui: &mut egui::Ui, store: &SessionStore) {
+    /// Draws the export and import controls; while file work runs they wait for it.
+    pub fn controls(&mut self, ui: &mut egui::Ui, store: &Arc<SessionStore>) {
+        if self.job.as_ref().is_some_and(|(job, _)| job.is_finished()) {
+            // The thread said its result to the store before ending; nothing to collect.
+            self.job = None;
+        }
+        if let Some((_, doing)) = &self.job {
+            ui.label(format!("{doing}..."));
+            ui.ctx().request_repaint_after(BUSY_REPAINT);
+        }
+        let idle = self.job.is_none();
         ui.horizontal(|ui| {
             let label = ui.label("Folder");
             ui.add(egui::TextEdit::singleline(&mut self.export_dir).desired_width(300.0))
                 .labelled_by(label.id);
-            if ui.button("Export WAVs").clicked() {
-                let dir = Path::new(&self.export_dir);
-                store.say(match store.export_wav(dir) {
-                    Ok(files) => format!("Exported {} files to {}.", files.len(), dir.display()),
-                    Err(error) => format!("Export failed: {error}."),
+            if ui
+                .add_enabled(idle, egui::Button::new("Export WAVs"))
+                .clicked()
+            {
+                let dir = PathBuf::from(&self.export_dir);
+                self.start(store, "Exporting WAVs", move |store| {
+                    match store.export_wav(&dir) {
+                        Ok(files) => {
+                            format!("Exported {} files to {}.", files.len(), dir.display())
+                        }
+                        Err(error) => format!("Export failed: {error}."),
+                    }
                 });
             }
-            if ui.button("Save performance file").clicked() {
-                let path = Path::new(&self.export_dir).join("performance.loopmate");
-                let result = std::fs::create_dir_all(&self.export_dir)
-                    .and_then(|()| std::fs::write(&path, store.save()));
-                store.say(match result {
-                    Ok(()) => format!("Saved {}.", path.display()),
-                    Err(error) => format!("Saving {} failed: {error}.", path.display()),
+            let save = ui.add_enabled(idle, egui::Button::new("Save performance file"));
+            if save.clicked() {
+                let dir = PathBuf::from(&self.export_dir);
+                self.start(store, "Saving the performance", move |store| {
+                    let path = dir.join("performance.loopmate");
+                    let result = std::fs::create_dir_all(&dir)
+                        .and_then(|()| std::fs::write(&path, store.save()));
+                    match result {
+                        Ok(()) => format!("Saved {}.", path.display()),
+                        Err(error) => format!("Saving {} failed: {error}.", path.display()),
+                    }
                 });
             }
         });
@@ -65,13 +97,38 @@ impl SessionPanel {
             let label = ui.label("WAV file");
             ui.add(egui::TextEdit::singleline(&mut self.import_path).desired_width(300.0))
                 .labelled_by(label.id);
-            if ui.button("Import WAV").clicked() {
-                let path = Path::new(&self.import_path);
-                store.say(match store.import_wav(path) {
-                    Ok(done) => done,
-                    Err(error) => format!("Import refused: {error}. Nothing was changed."),
+            if ui
+                .add_enabled(idle, egui::Button::new("Import WAV"))
+                .clicked()
+            {
+                let path = PathBuf::from(&self.import_path);
+                self.start(store, "Importing", move |store| {
+                    match store.import_wav(Path::new(&path)) {
+                        Ok(done) => done,
+                        Err(error) => format!("Import refused: {error}. Nothing was changed."),
+                    }
                 });
             }
         });
+    }
+
+    /// Runs `work` on its own thread; its result becomes the store's message.
+    fn start(
+        &mut self,
+        store: &Arc<SessionStore>,
+        doing: &'static str,
+        work: impl FnOnce(&SessionStore) -> String + Send + 'static,
+    ) {
+        let store = store.clone();
+        let spawned = std::thread::Builder::new()
+            .name("loopmate-files".into())
+            .spawn(move || {
+                let message = work(&store);
+                store.say(message);
+            });
+        match spawned {
+            Ok(job) => self.job = Some((job, doing)),
+            Err(error) => self.message = Some(format!("{doing} failed: no thread ({error}).")),
+        }
     }
 }

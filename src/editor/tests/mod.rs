@@ -354,7 +354,28 @@ fn a_refused_state_and_export_results_show_in_the_session_panel() {
     harness.run();
     harness.get_by_label("Export WAVs").click();
     harness.run();
-    harness.get_by_label("Export failed: there are no loops to export.");
+    wait_for_label_contains(&mut harness, "Export failed: there are no loops to export.");
+    let missing = "/nonexistent/take.wav";
+    harness.get_by_label("WAV file").click();
+    harness.run();
+    harness.get_by_label("WAV file").type_text(missing);
+    harness.run();
+    harness.get_by_label("Import WAV").click();
+    harness.run();
+    wait_for_label_contains(&mut harness, "Import refused");
+}
+
+/// Draws frames until a label containing `part` shows (the editor's file work runs on its own
+/// thread).
+fn wait_for_label_contains(harness: &mut Harness<'_>, part: &str) {
+    for _ in 0..500 {
+        if harness.query_by_label_contains(part).is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.run();
+    }
+    harness.get_by_label_contains(part);
 }
 
 #[test]
