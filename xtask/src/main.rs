@@ -192,9 +192,11 @@ fn test() -> Result<()> {
             "warnings",
         ],
     )?;
-    run("cargo", &["test", "--workspace"])?;
+    // Every test binary and the host tests run even after a failure, so one run shows all
+    // that fails.
+    let rust = run("cargo", &["test", "--workspace", "--no-fail-fast"]);
     let tests = root.join("tests");
-    run(
+    let python = run(
         "python3",
         &[
             "-m",
@@ -202,7 +204,8 @@ fn test() -> Result<()> {
             "-q",
             tests.to_str().ok_or("non-UTF-8 path")?,
         ],
-    )?;
+    );
+    rust.and(python)?;
     println!("all tests passed");
     Ok(())
 }
