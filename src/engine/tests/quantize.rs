@@ -181,3 +181,168 @@ fn worker_snapshot(engine: &mut Engine) -> crate::analysis::snapshot::AnalysisSn
         .snapshot
         .read()
 }
+
+/// Records the anchor `[ANCHOR_START, ANCHOR_STOP)` (no attack near either press, so it is
+/// exactly that), then runs `overdub` presses; the input is `input` (silent at the end, so the
+/// loops are heard alone). Returns the engine and what came out.
+fn anchored_run(
+    mode: QuantizeMode,
+    input: &[Vec<f32>; 2],
+    overdub: &[u64],
+    block_sizes: &[usize],
+) -> (Engine, Rendered) {
+    let mut presses = vec![ANCHOR_START, ANCHOR_STOP];
+    presses.extend_from_slice(overdub);
+    let commands: Vec<(u64, Command)> = presses
+        .into_iter()
+        .map(|at| (at, Command::RecordToggle))
+        .collect();
+    let (mut engine, mut keeper, mut worker) = analysed_engine(mode);
+    let out = run_with(
+        &mut engine,
+        &mut keeper,
+        input,
+        &commands,
+        block_sizes,
+        |_| {
+            worker.run_pending();
+        },
+    );
+    (engine, out)
+}
+
+/// The anchor presses of the anchored tests: a 2 s cycle.
+const ANCHOR_START: u64 = 24_000;
+const ANCHOR_STOP: u64 = 120_000;
+const CYCLE: u64 = ANCHOR_STOP - ANCHOR_START;
+/// End of the input in the anchored tests (silence from there).
+const INPUT_END: usize = 230_000;
+
+/// Attacks in the anchor (far from its presses) and at `overdub_attack`, silent from
+/// `INPUT_END`, over `frames`.
+fn anchored_input(overdub_attack: u64, frames: usize) -> [Vec<f32>; 2] {
+    let mut input = attacks_signal(frames, &[70_000, overdub_attack]);
+    for channel in &mut input {
+        channel[INPUT_END..].fill(0.0);
+    }
+    input
+}
+
+/// A take started at `start` for an attack at `attack` keeps the whole attack: it starts no later
+/// than the attack, within 5 ms of where the analysis means onsets to be (`ONSET_LEAD_SECS`
+/// before the attack, by design; the analysis tests measure onsets the same way).
+fn assert_keeps_the_attack(start: u64, attack: u64) {
+    let lead = crate::analysis::online::ONSET_LEAD_SECS * f64::from(RATE);
+    let error = start as f64 - (attack as f64 - lead);
+    assert!(
+        start <= attack && error.abs() <= 5.0 * MS as f64,
+        "starts {} samples from the attack ({error:.0} from its lead)",
+        start as i64 - attack as i64
+    );
+}
+
+/// `cycles` cycles after a one-cycle overdub of `[start, end)`, the output is exactly the anchor
+/// plus the overdub where they were played (the anchor's audio from its own cycle, the
+/// overdub's from the take; the input is silent by then), up to the overdub's seam fade.
+fn assert_layer_in_phase(out: &Rendered, input: &[Vec<f32>; 2], start: u64, end: u64, cycles: u64) {
+    let later = cycles * CYCLE;
+    let checked = start..end - BLEND as u64;
+    assert!(
+        checked.end > checked.start + 4_000,
+        "overdub {start}..{end}"
+    );
+    for t in (checked.start + later)..(checked.end + later) {
+        let anchor_t = ANCHOR_START + (t - ANCHOR_START) % CYCLE;
+        for c in 0..2 {
+            let expected = input[c][anchor_t as usize] + input[c][(t - later) as usize];
+            let got = out.main[c][t as usize];
+            assert!(
+                (got - expected).abs() <= 1e-5,
+                "ch{c} t={t}: got {got}, expected {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn with_an_anchor_a_late_press_starts_the_overdub_at_the_attack_in_phase() {
+    // An attack mid-cycle (0.83 s into the second cycle, far from both boundaries), pressed
+    // 120 ms late; the stop 125 ms before the next boundary snaps ahead to it.
+    let attack = ANCHOR_STOP + 40_000;
+    let frames = (ANCHOR_START + 5 * CYCLE) as usize;
+    let input = anchored_input(attack, frames);
+    let press = attack + 120 * MS;
+    let boundary = ANCHOR_STOP + CYCLE;
+    let overdub = [press, boundary - 6_000];
+    let (engine, out) = anchored_run(QuantizeMode::Onset, &input, &overdub, &[512]);
+    let cycle = engine.cycle().expect("an anchor");
+    assert_eq!(
+        (cycle.origin_samples, cycle.length_samples),
+        (ANCHOR_START, CYCLE)
+    );
+    let tracks: Vec<_> = engine.playing_tracks().collect();
+    assert_eq!(tracks.len(), 2);
+    let start = tracks[1].origin_samples;
+    assert_keeps_the_attack(start, attack);
+    assert_eq!(tracks[1].length_samples, CYCLE, "a one-cycle layer");
+    assert_layer_in_phase(&out, &input, start, boundary, 3);
+    // The attack itself is in what was checked, and loud.
+    let attack_peak = (0..2000)
+        .map(|j| out.main[0][(attack + 3 * CYCLE + j) as usize].abs())
+        .fold(0.0f32, f32::max);
+    assert!(attack_peak > 0.2, "attack peak {attack_peak}");
+
+    // The same presses with quantization off: the overdub starts at the press.
+    let (engine, _) = anchored_run(QuantizeMode::Off, &input, &overdub, &[512]);
+    let tracks: Vec<_> = engine.playing_tracks().collect();
+    assert_eq!(tracks[1].origin_samples, press);
+}
+
+#[test]
+fn with_an_anchor_a_press_near_a_boundary_still_goes_to_the_boundary() {
+    // An attack 60 ms after a boundary and the press 150 ms after it (within the 200 ms
+    // lenience): the boundary wins, though the attack is within the onset window.
+    let boundary = ANCHOR_STOP + CYCLE;
+    let attack = boundary + 60 * MS;
+    let frames = (ANCHOR_START + 5 * CYCLE) as usize;
+    let input = anchored_input(attack, frames);
+    let overdub = [boundary + 150 * MS, boundary + CYCLE / 2];
+    for mode in [QuantizeMode::Onset, QuantizeMode::Off] {
+        let (engine, _) = anchored_run(mode, &input, &overdub, &[512]);
+        let tracks: Vec<_> = engine.playing_tracks().collect();
+        assert_eq!(tracks.len(), 2, "{mode:?}");
+        assert_eq!(tracks[1].origin_samples, boundary, "{mode:?}");
+    }
+}
+
+#[test]
+fn an_anchored_quantized_start_does_not_depend_on_the_block_size_nor_on_early_stops() {
+    // The stops come before the start's decision (about 360 ms after the press): (a) at once,
+    // held until the start is decided; (b) snapped ahead to a boundary that comes before the
+    // decision; (c) snapped ahead to a boundary after it (the stop stays when the start moves).
+    let boundary = ANCHOR_STOP + CYCLE;
+    let cases = [
+        (ANCHOR_STOP + 40_000, 100 * MS, 200 * MS, None),
+        (boundary - 400 * MS, 100 * MS, 340 * MS, Some(boundary)),
+        (boundary - 600 * MS, 100 * MS, 410 * MS, Some(boundary)),
+    ];
+    let frames = (ANCHOR_START + 4 * CYCLE) as usize;
+    for (attack, press_after, stop_after, snapped_stop) in cases {
+        let input = anchored_input(attack, frames);
+        let presses = [attack + press_after, attack + stop_after];
+        let end = snapped_stop.unwrap_or(presses[1]);
+        let (reference_engine, reference) =
+            anchored_run(QuantizeMode::Onset, &input, &presses, &[512]);
+        let tracks: Vec<_> = reference_engine.playing_tracks().collect();
+        assert_eq!(tracks.len(), 2, "attack {attack}");
+        assert_keeps_the_attack(tracks[1].origin_samples, attack);
+        assert_layer_in_phase(&reference, &input, tracks[1].origin_samples, end, 2);
+        let expected: Vec<u64> = tracks.iter().map(|t| t.origin_samples).collect();
+        for sizes in [&[1usize, 7, 300][..], &[64], &[2000, 33]] {
+            let (engine, out) = anchored_run(QuantizeMode::Onset, &input, &presses, sizes);
+            let origins: Vec<u64> = engine.playing_tracks().map(|t| t.origin_samples).collect();
+            assert_eq!(origins, expected, "blocks {sizes:?}");
+            assert!(out.main == reference.main, "output with blocks {sizes:?}");
+        }
+    }
+}
