@@ -262,9 +262,9 @@ fn assert_layer_in_phase(out: &Rendered, input: &[Vec<f32>; 2], start: u64, end:
     );
     for t in (checked.start + later)..(checked.end + later) {
         let anchor_t = ANCHOR_START + (t - ANCHOR_START) % CYCLE;
-        for c in 0..2 {
-            let expected = input[c][anchor_t as usize] + input[c][(t - later) as usize];
-            let got = out.main[c][t as usize];
+        for (c, (input, main)) in input.iter().zip(&out.main).enumerate() {
+            let expected = input[anchor_t as usize] + input[(t - later) as usize];
+            let got = main[t as usize];
             assert!(
                 (got - expected).abs() <= 1e-5,
                 "ch{c} t={t}: got {got}, expected {expected}"
