@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 
 use engine::command::{Command, TimedCommand};
 use engine::pool::KeeperThread;
-use engine::{Engine, EngineConfig, EngineStatus};
+use engine::{Engine, EngineConfig, EngineStatus, RenderMode};
 use midi_link::{AudioReports, ParamReport};
 use midi_map::{Action, MidiMap, MidiMessage, MidiRouter};
 use param_overrides::ParamOverrides;
@@ -185,11 +185,17 @@ impl Plugin for Loopmate {
                 .map_or(1, |channels| channels.get().min(2) as usize),
             history_secs: self.params.history_secs.value() as f32,
         };
-        let reuse = self
-            .engine
-            .as_ref()
-            .is_some_and(|engine| *engine.config() == config);
-        if reuse {
+        // An offline bounce (CLAP render extension, VST3 kOffline) waits for the analysis where
+        // quantization needs it; anything else is live and never waits. The host reactivates
+        // the plugin when the mode changes.
+        let render_mode = match buffer_config.process_mode {
+            ProcessMode::Offline => RenderMode::Offline,
+            ProcessMode::Realtime | ProcessMode::Buffered => RenderMode::Realtime,
+        };
+        if let Some(engine) = &mut self.engine
+            && *engine.config() == config
+        {
+            engine.set_render_mode(render_mode);
             return true;
         }
         // Stop the old keeper before its engine goes; both are dropped here, off the audio thread.
@@ -203,6 +209,7 @@ impl Plugin for Loopmate {
             );
             return false;
         };
+        engine.set_render_mode(render_mode);
         // The performance (loaded with the project, or what the previous engine played) moves
         // to the new engine through the session mirror.
         let store = self.params.performance.store.clone();

@@ -11,11 +11,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::AnalysisConfig;
-use super::feed::{AnalysisFeed, FEED_CHUNK_FRAMES, FeedChunk};
+use super::feed::{AnalysisFeed, FEED_CHUNK_FRAMES, FeedChunk, wait_offline};
 use super::offline::tempo_of;
 use super::online::OnlineAnalyzer;
 use super::snapshot::{AnalysisSnapshot, TempoAnswer, TimedOnset};
-use super::tempo::Tempogram;
+use super::tempo::{TEMPOGRAM_SECS, Tempogram};
 
 /// Audio the ring holds before the worker must have caught up, in seconds.
 const FEED_RING_SECS: f32 = 4.0;
@@ -26,7 +26,9 @@ pub const ENVELOPE_DECIMATION: u64 = 4;
 /// How long the thread sleeps when there is nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_millis(2);
 
-/// An on-demand tempo request: the tempo of `[start_samples, end_samples)` of the history.
+/// An on-demand tempo request: the tempo of `[start_samples, end_samples)` of the history. It is
+/// answered once the worker has analysed up to `end_samples`, so the answer never depends on how
+/// far behind the worker was when the request came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TempoRequest {
     /// Identifies the answer.
@@ -49,6 +51,35 @@ pub struct AnalysisLink {
     pub detection_latency_samples: u64,
 }
 
+impl AnalysisLink {
+    /// Offline rendering (`true`): the feed waits for room rather than dropping, and
+    /// [`wait_for_snapshot`](Self::wait_for_snapshot) may be used. Realtime (`false`, the
+    /// default): nothing ever waits.
+    pub fn set_offline(&mut self, offline: bool) {
+        self.feed.set_offline(offline);
+    }
+
+    /// Offline rendering only (it sleeps): the latest snapshot once `ready` holds for it, or
+    /// `None` when the worker is gone or makes no progress for `OFFLINE_STALL_LIMIT`.
+    /// Allocation-free.
+    pub fn wait_for_snapshot(
+        &mut self,
+        ready: impl Fn(&AnalysisSnapshot) -> bool,
+    ) -> Option<AnalysisSnapshot> {
+        let (snapshot, feed) = (&mut self.snapshot, &self.feed);
+        let poll = || {
+            let latest = snapshot.read();
+            let progress = (
+                latest.analysed_until_samples,
+                latest.tempo_answer.map(|a| a.id),
+            );
+            (ready(latest), progress)
+        };
+        let ready = wait_offline(poll, || feed.worker_gone());
+        ready.then(|| *snapshot.read())
+    }
+}
+
 /// The worker's end. Not realtime: it allocates when it resynchronises after a loss and when it
 /// answers requests.
 pub struct AnalysisWorker {
@@ -58,6 +89,8 @@ pub struct AnalysisWorker {
     chunks: rtrb::Consumer<FeedChunk>,
     /// Requests from the engine.
     requests: rtrb::Consumer<TempoRequest>,
+    /// The latest request, until the analysis reaches its end (the engine waits for no other).
+    pending_request: Option<TempoRequest>,
     /// Published results.
     out: triple_buffer::Input<AnalysisSnapshot>,
     /// The same snapshots for the editor, once one asked for them.
@@ -102,6 +135,7 @@ pub fn analysis_channel(sample_rate_hz: f32, history_secs: f32) -> (AnalysisLink
         config,
         chunks: chunk_rx,
         requests: request_rx,
+        pending_request: None,
         out: snapshot_in,
         display: None,
         snapshot: AnalysisSnapshot::default(),
@@ -160,8 +194,21 @@ impl AnalysisWorker {
             });
         }
         while let Ok(request) = self.requests.pop() {
+            self.pending_request = Some(request);
+        }
+        if let Some(request) = self.pending_request
+            && self.frames >= self.frame_of(request.end_samples)
+        {
             worked = true;
-            let bpm = self.tempo_between(request.start_samples, request.end_samples);
+            self.pending_request = None;
+            // A stretch without a tempo of its own takes the tempo heard up to its end (the
+            // live tempogram's window), computed here so that it does not depend on timing.
+            let heard_from = request
+                .end_samples
+                .saturating_sub(self.config.secs_to_samples(TEMPOGRAM_SECS).round() as u64);
+            let bpm = self
+                .tempo_between(request.start_samples, request.end_samples)
+                .or_else(|| self.tempo_between(heard_from, request.end_samples));
             self.snapshot.tempo_answer = Some(TempoAnswer {
                 id: request.id,
                 bpm: bpm.map(|bpm| bpm as f32),
@@ -182,14 +229,17 @@ impl AnalysisWorker {
         worked
     }
 
+    /// The segment's frame at absolute time `t_samples` (0 before the segment).
+    fn frame_of(&self, t_samples: u64) -> u64 {
+        t_samples.saturating_sub(self.base_samples) / self.config.hop_samples as u64
+    }
+
     /// The tempo of the stored novelty between two absolute times (clipped to what is stored).
     fn tempo_between(&self, start_samples: u64, end_samples: u64) -> Option<f64> {
-        let hop = self.config.hop_samples as u64;
         let len = self.novelty.len() as u64;
         let oldest = self.frames.saturating_sub(len);
-        let frame_of = |t: u64| t.saturating_sub(self.base_samples) / hop;
-        let first = frame_of(start_samples).max(oldest);
-        let last = frame_of(end_samples).min(self.frames);
+        let first = self.frame_of(start_samples).max(oldest);
+        let last = self.frame_of(end_samples).min(self.frames);
         if last <= first {
             return None;
         }

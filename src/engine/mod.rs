@@ -151,6 +151,19 @@ impl Default for EngineSettings {
     }
 }
 
+/// How the host runs the engine (from nice-plug's process mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RenderMode {
+    /// Live, at the pace of the audio interface: the audio thread never waits; a late analysis
+    /// worker makes quantization fall back to the press.
+    #[default]
+    Realtime,
+    /// An offline bounce, possibly much faster than real time: where a decision needs the
+    /// analysis, the engine waits for the worker (and the feed never drops input), so the
+    /// result does not depend on thread speed.
+    Offline,
+}
+
 /// Which input channels are recorded (and monitored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputMode {
@@ -422,8 +435,10 @@ pub struct Engine {
     pending_install: Option<Box<RestoredSession>>,
     /// The analysis worker's feed and results, once attached.
     analysis: Option<AnalysisLink>,
-    /// Pending onset/beat quantization.
+    /// Pending onset/beat quantization, and the anchor's beats.
     quantize: QuantizeState,
+    /// Realtime or offline rendering (offline, analysis decisions wait for the worker).
+    render_mode: RenderMode,
 }
 
 impl Engine {
@@ -469,6 +484,7 @@ impl Engine {
             pending_install: None,
             analysis: None,
             quantize: QuantizeState::default(),
+            render_mode: RenderMode::Realtime,
         };
         Some((engine, keeper))
     }
@@ -482,8 +498,17 @@ impl Engine {
 
     /// Connects the analysis worker (feed and results); record boundaries follow its onsets and
     /// beats from then on. Call from `activate()`; the old link is returned to be dropped there.
-    pub fn attach_analysis(&mut self, link: AnalysisLink) -> Option<AnalysisLink> {
+    pub fn attach_analysis(&mut self, mut link: AnalysisLink) -> Option<AnalysisLink> {
+        link.set_offline(self.render_mode == RenderMode::Offline);
         self.analysis.replace(link)
+    }
+
+    /// Sets realtime or offline rendering (from the host's process mode, at activation).
+    pub fn set_render_mode(&mut self, mode: RenderMode) {
+        self.render_mode = mode;
+        if let Some(link) = &mut self.analysis {
+            link.set_offline(mode == RenderMode::Offline);
+        }
     }
 
     /// The activation settings.
@@ -534,7 +559,8 @@ impl Engine {
         self.output.master_fx(control, blend);
     }
 
-    /// Points the metronome at the host's beats, else at the anchor cycle's.
+    /// Points the metronome at the host's beats, else at the anchor cycle's: the beats beat
+    /// quantization found in it, else `beats_per_cycle`.
     fn update_metronome_grid(&mut self) {
         self.output.metronome.grid = match (self.host_grid, self.cycle) {
             (Some(host), _) => Some(BeatGrid {
@@ -543,7 +569,10 @@ impl Engine {
                 beats_per_bar: host.beats_per_bar.max(1),
             }),
             (None, Some(cycle)) => {
-                let beats = self.settings.beats_per_cycle.clamp(1, 64);
+                let beats = self.anchor_beats().map_or_else(
+                    || self.settings.beats_per_cycle.clamp(1, 64),
+                    |beats| beats.beats.max(1),
+                );
                 Some(BeatGrid {
                     origin_samples: cycle.origin_samples as f64,
                     beat_samples: cycle.length_samples as f64 / f64::from(beats),
@@ -748,7 +777,7 @@ impl Engine {
             match action {
                 Action::Command(command) => self.execute(command),
                 Action::StartTake => self.begin_take(self.now_samples, false),
-                Action::StopTake => self.finish_take(),
+                Action::StopTake => self.stop_take_at(self.now_samples),
                 Action::Capture => self.capture(),
                 Action::Trigger {
                     action,
@@ -826,7 +855,17 @@ impl Engine {
                     return;
                 }
             },
-            Some(cycle) => cycle.snap(now, self.lenience_samples()),
+            Some(cycle) => {
+                let start = cycle.snap(now, self.lenience_samples());
+                if start == now && cycle.position(now) != 0 {
+                    // Away from the boundaries: start now; the start may still move to a
+                    // nearby onset, keeping its place in the cycle.
+                    self.begin_take(now, false);
+                    self.quantize_start_pressed(now);
+                    return;
+                }
+                start
+            }
         };
         if start > now {
             self.schedule_action(start, Action::StartTake);
@@ -871,7 +910,7 @@ impl Engine {
     }
 
     fn stop_pressed(&mut self, now: u64) {
-        if self.quantize_stop_pressed(now) {
+        if self.stop_deferred() || self.quantize_stop_pressed(now) {
             return;
         }
         let Some(take) = &self.take else { return };
@@ -896,11 +935,14 @@ impl Engine {
         self.stop_take_at(stop);
     }
 
-    /// Ends the take at `stop`: later (scheduled) or now or in the past (truncated there).
+    /// Ends the take at `stop`: later (scheduled) or now or in the past (truncated there, once
+    /// its start is decided).
     fn stop_take_at(&mut self, stop: u64) {
         if stop > self.now_samples {
             self.schedule.cancel(|a| *a == Action::StopTake);
             self.schedule_action(stop, Action::StopTake);
+        } else if self.start_undecided() {
+            self.defer_stop(stop);
         } else {
             if let Some(take) = &mut self.take {
                 take.truncate_at(stop);
@@ -1066,6 +1108,7 @@ impl Engine {
     fn undo(&mut self) {
         if let Some(take) = self.take.take() {
             self.schedule.cancel(|a| *a == Action::StopTake);
+            self.cancel_quantize();
             self.take_mutes_pa = false;
             self.pool.retire_buffer(take.into_buffer());
             return;

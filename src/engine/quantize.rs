@@ -1,19 +1,27 @@
 //! Onset and beat quantization of record boundaries (behaviour spec section 2), from the
 //! analysis worker's results.
 //!
-//! With no anchor, a press at `p` is decided at `p + ONSET_WINDOW + detection latency +
-//! WORKER_MARGIN`, when every onset within `+-ONSET_WINDOW` of `p` is final in the worker's
-//! snapshot. The take has been recording since the press; the decision moves its start to the
-//! chosen onset (refilled from the history), or ends it at the chosen stop in the past. The
-//! decision is an engine action at a sample time that reads only final onsets, so it does not
-//! depend on the host's block size; if the worker has not yet covered the window (it runs far
-//! faster than real time, so only under extreme load) the action waits, up to `MAX_WAIT_SECS`.
+//! A start press away from any cycle boundary (always with no anchor; with an anchor, when it
+//! is not within `lenience` of a boundary, which snaps as before) starts the take at once. At
+//! `p + ONSET_WINDOW + detection latency + WORKER_MARGIN`, when every onset within
+//! `+-ONSET_WINDOW` of the press `p` is final in the worker's snapshot, the take's start moves to
+//! the chosen onset (refilled from the history); with an anchor it keeps its place in the cycle,
+//! since a track plays at the absolute times it was recorded at. With no anchor the stop press
+//! is decided the same way (and rounded to whole beats with beat quantization); an anchor
+//! take's stop snaps to the cycle as before.
+//!
+//! The decisions are engine actions at sample times that read only final results, so they do
+//! not depend on the host's block size. In realtime mode a worker that has not yet covered the
+//! window (it runs far faster than real time, so only under extreme load) makes the action
+//! retry, up to `MAX_WAIT_MS`, then decide without it. When rendering offline
+//! ([`RenderMode::Offline`]) the action waits for the worker instead (and the feed never drops),
+//! so a bounce gives the same loops whatever the threads' speeds.
 //!
 //! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free) and
-//! copies at most the window's audio from the history.
+//! copies at most the window's audio from the history. Only in offline mode does it wait.
 
 use super::take::Take;
-use super::{Action, Engine, ms_to_samples};
+use super::{Action, Engine, RenderMode, ms_to_samples};
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
 use crate::analysis::worker::TempoRequest;
 
@@ -70,35 +78,59 @@ pub fn best_onset(onsets: &[TimedOnset], press_samples: u64, window_samples: u64
         .map(|(_, time)| time.round().max(0.0) as u64)
 }
 
+/// A loop length made a whole number of beats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WholeBeats {
+    /// The rounded length, in samples.
+    pub length_samples: u64,
+    /// Beats in that length (at least one).
+    pub beats: u32,
+    /// The tempo refined so that `length_samples` holds exactly `beats`, in BPM.
+    pub bpm: f64,
+}
+
 /// A length of `length_samples` rounded to a whole number of beats at `bpm` (at least one), and
 /// the tempo refined so that the loop holds exactly that many beats.
-pub fn round_to_beats(length_samples: u64, bpm: f64, sample_rate_hz: f32) -> Option<(u64, f64)> {
+pub fn round_to_beats(length_samples: u64, bpm: f64, sample_rate_hz: f32) -> Option<WholeBeats> {
     if !(bpm.is_finite() && bpm > 0.0) {
         return None;
     }
     let beat = 60.0 * f64::from(sample_rate_hz) / bpm;
-    let beats = (length_samples as f64 / beat).round().max(1.0);
-    let rounded = (beats * beat).round() as u64;
-    let refined_bpm = beats * 60.0 * f64::from(sample_rate_hz) / rounded as f64;
-    Some((rounded, refined_bpm))
+    let beats = (length_samples as f64 / beat)
+        .round()
+        .clamp(1.0, f64::from(u32::MAX));
+    let rounded = ((beats * beat).round() as u64).max(1);
+    Some(WholeBeats {
+        length_samples: rounded,
+        beats: beats as u32,
+        bpm: beats * 60.0 * f64::from(sample_rate_hz) / rounded as f64,
+    })
 }
 
-/// What the engine keeps about a pending quantization.
+/// What the engine keeps about quantization.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct QuantizeState {
     /// Id of the last on-demand tempo request.
     pub request_id: u64,
-    /// The anchor's tempo after beat quantization, in BPM.
-    pub anchor_bpm: Option<f64>,
+    /// A stop (absolute samples, now or past when it came) waiting for the start's decision.
+    pub deferred_stop_samples: Option<u64>,
+    /// The last anchor beat quantization made: it describes the anchor while the cycle has its
+    /// length (a later anchor of another length, or none, leaves it aside; redo brings it back).
+    pub anchor_beats: Option<WholeBeats>,
 }
 
 impl Engine {
-    fn quantizing(&self) -> bool {
-        // Following the host, the anchor's boundaries are the host's bar lines instead.
+    /// Whether record boundaries follow the analysis at all: not while the take follows the
+    /// host's bar lines (host sync), which are its boundaries instead.
+    fn analysis_quantizes(&self) -> bool {
         self.analysis.is_some()
-            && self.cycle.is_none()
             && self.sync_grid().is_none()
             && self.settings.quantize_mode != QuantizeMode::Off
+    }
+
+    /// Whether a free anchor's stop is quantized (with an anchor, stops snap to the cycle).
+    fn quantizing_stop(&self) -> bool {
+        self.analysis_quantizes() && self.cycle.is_none()
     }
 
     fn window_samples(&self) -> u64 {
@@ -117,9 +149,11 @@ impl Engine {
             + ms_to_samples(WORKER_MARGIN_MS, self.config.sample_rate_hz) as u64
     }
 
-    /// Hook after a take started at a press with no anchor: schedules the start's decision.
+    /// Hook after a take started at a press away from any cycle boundary (with or without an
+    /// anchor): schedules the start's decision.
     pub(super) fn quantize_start_pressed(&mut self, press: u64) {
-        if self.quantizing() && self.settings.quantize_mode.onsets() && self.take.is_some() {
+        if self.analysis_quantizes() && self.settings.quantize_mode.onsets() && self.take.is_some()
+        {
             let at = self.decision_time(press);
             self.schedule_action(at, Action::QuantizeStart { press });
         }
@@ -128,7 +162,7 @@ impl Engine {
     /// Hook for a stop press with no anchor: returns true when the stop is deferred to a
     /// quantization decision (the take records on until then).
     pub(super) fn quantize_stop_pressed(&mut self, press: u64) -> bool {
-        if !self.quantizing() {
+        if !self.quantizing_stop() {
             return false;
         }
         if self
@@ -158,57 +192,111 @@ impl Engine {
         true
     }
 
-    /// The snapshot, if the onsets around `press` are final in it (or waiting is over).
-    /// Returns `Err(())` after rescheduling `action` when the worker is behind.
+    /// The snapshot, once what the decision about `press` needs is final in it: the onsets
+    /// within the window (onset quantization) and the answer to the tempo request (a stop with
+    /// beat quantization). Realtime: returns `Err(())` after rescheduling `action` when the
+    /// worker is behind, and `Ok(None)` (decide without it) once `MAX_WAIT_MS` have passed.
+    /// Offline: waits for the worker (the decision time leaves room for the feed to have sent
+    /// all it needs), so the decision never depends on thread speed.
     fn final_snapshot(
         &mut self,
         press: u64,
         action: Action,
     ) -> Result<Option<AnalysisSnapshot>, ()> {
-        let needed = press + self.window_samples();
+        let onsets_until = self
+            .settings
+            .quantize_mode
+            .onsets()
+            .then(|| press + self.window_samples());
+        let answer_id = (self.settings.quantize_mode.beats()
+            && matches!(action, Action::QuantizeStop { .. }))
+        .then_some(self.quantize.request_id);
+        let ready = |snapshot: &AnalysisSnapshot| {
+            onsets_until.is_none_or(|until| snapshot.final_until_samples >= until)
+                && answer_id.is_none_or(|id| snapshot.tempo_answer.is_some_and(|a| a.id == id))
+        };
         let deadline = self.decision_time(press)
             + ms_to_samples(MAX_WAIT_MS, self.config.sample_rate_hz) as u64;
+        let offline = self.render_mode == RenderMode::Offline;
         let Some(link) = &mut self.analysis else {
             return Ok(None);
         };
+        if offline {
+            return Ok(link.wait_for_snapshot(ready));
+        }
         let snapshot = *link.snapshot.read();
-        let answered = !self.settings.quantize_mode.beats()
-            || !matches!(action, Action::QuantizeStop { .. })
-            || snapshot
-                .tempo_answer
-                .is_some_and(|answer| answer.id == self.quantize.request_id);
-        if (snapshot.final_until_samples >= needed && answered) || self.now_samples >= deadline {
+        if ready(&snapshot) {
             return Ok(Some(snapshot));
+        }
+        if self.now_samples >= deadline {
+            return Ok(None);
         }
         self.schedule_action(self.now_samples + RETRY_SAMPLES, action);
         Err(())
     }
 
-    /// Decides a pressed start: the take moves to the best onset near the press.
+    /// Decides a pressed start: the take moves to the best onset near the press. A stop that
+    /// came meanwhile (a take shorter than the decision's delay) is applied after the move.
     pub(super) fn quantize_start(&mut self, press: u64) {
         let Ok(snapshot) = self.final_snapshot(press, Action::QuantizeStart { press }) else {
             return;
         };
-        let Some(snapshot) = snapshot else { return };
-        let Some(onset) = best_onset(snapshot.onsets(), press, self.window_samples()) else {
-            return;
-        };
+        let deferred_stop = self.quantize.deferred_stop_samples.take();
+        if let Some(snapshot) = snapshot
+            && let Some(onset) = best_onset(snapshot.onsets(), press, self.window_samples())
+            && deferred_stop.is_none_or(|stop| onset < stop)
+        {
+            self.move_take_start(onset);
+        }
+        if let Some(stop) = deferred_stop {
+            self.stop_take_at(stop);
+        }
+    }
+
+    /// Restarts the take at `onset` from the history; its length limit's stop moves with it.
+    fn move_take_start(&mut self, onset: u64) {
         let Some(take) = self.take.take() else { return };
-        if onset == take.start_samples() || !self.history.holds(onset, self.now_samples) {
+        let old_start = take.start_samples();
+        if onset == old_start || !self.history.holds(onset, self.now_samples) {
             self.take = Some(take);
             return;
         }
-        // Restart the take at the onset from the history (the buffer is zeroed first).
+        // The buffer is zeroed first.
         let mut take = take;
-        take.truncate_at(take.start_samples());
+        take.truncate_at(old_start);
         let mut moved = Take::new(take.into_buffer(), onset);
         moved.append_from_history(&self.history, self.now_samples);
         let limit = self.take_limit_samples(moved.capacity_frames());
         self.take = Some(moved);
         if let Some(limit) = limit {
+            // An earlier stop than the limit's (an anchor take's stop snapped ahead to a
+            // boundary) stays, within the limit.
+            let pending = (self.schedule.iter())
+                .find(|s| s.action == Action::StopTake)
+                .map(|s| s.at_samples);
+            let stop = match pending {
+                Some(at) if at != old_start + limit => at.min(onset + limit),
+                _ => onset + limit,
+            };
             self.schedule.cancel(|a| *a == Action::StopTake);
-            self.schedule_action((onset + limit).max(self.now_samples), Action::StopTake);
+            self.schedule_action(stop.max(self.now_samples), Action::StopTake);
         }
+    }
+
+    /// Whether the take's start is still to be decided.
+    pub(super) fn start_undecided(&self) -> bool {
+        (self.schedule.iter()).any(|s| matches!(s.action, Action::QuantizeStart { .. }))
+    }
+
+    /// Holds a stop at `stop_samples` (now or past) until the start is decided.
+    pub(super) fn defer_stop(&mut self, stop_samples: u64) {
+        self.schedule.cancel(|a| *a == Action::StopTake);
+        self.quantize.deferred_stop_samples = Some(stop_samples);
+    }
+
+    /// Whether a stop waits for the start's decision (further presses change nothing).
+    pub(super) fn stop_deferred(&self) -> bool {
+        self.quantize.deferred_stop_samples.is_some()
     }
 
     /// Decides a pressed stop: at the best onset near the press, the length rounded to beats.
@@ -227,29 +315,35 @@ impl Engine {
         {
             stop = onset;
         }
+        let mut whole_beats = None;
         if let Some(snapshot) = &snapshot
             && mode.beats()
         {
+            // The answer is the take's own tempo, else the tempo heard up to the press (both
+            // computed by the worker at the press, whatever its timing).
             let answer = snapshot
                 .tempo_answer
                 .filter(|answer| answer.id == self.quantize.request_id)
                 .and_then(|answer| answer.bpm);
-            if let Some(bpm) = answer.or(snapshot.bpm)
-                && let Some((length, refined)) =
+            if let Some(bpm) = answer
+                && let Some(beats) =
                     round_to_beats(stop - start, f64::from(bpm), self.config.sample_rate_hz)
             {
-                stop = start + length;
-                self.quantize.anchor_bpm = Some(refined);
+                stop = start + beats.length_samples;
+                whole_beats = Some(beats);
             }
         }
         if let Some(limit) = self.take_limit_samples(take.capacity_frames()) {
             stop = stop.min(start + limit);
         }
+        // Cut short by the length limit, the loop no longer holds whole beats.
+        self.quantize.anchor_beats = whole_beats.filter(|b| b.length_samples == stop - start);
         self.stop_take_at(stop);
     }
 
     /// Drops pending decisions (the take they were about has ended or been replaced).
     pub(super) fn cancel_quantize(&mut self) {
+        self.quantize.deferred_stop_samples = None;
         self.schedule.cancel(|a| {
             matches!(
                 a,
@@ -258,9 +352,15 @@ impl Engine {
         });
     }
 
+    /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
+    pub fn anchor_beats(&self) -> Option<WholeBeats> {
+        let cycle = self.cycle?;
+        (self.quantize.anchor_beats).filter(|beats| beats.length_samples == cycle.length_samples)
+    }
+
     /// The anchor's tempo from beat quantization, in BPM.
     pub fn anchor_bpm(&self) -> Option<f64> {
-        self.quantize.anchor_bpm
+        self.anchor_beats().map(|beats| beats.bpm)
     }
 }
 
@@ -286,10 +386,11 @@ mod tests {
 
     #[test]
     fn lengths_round_to_whole_beats_and_refine_the_tempo() {
-        let (length, bpm) = round_to_beats(189_600, 120.0, 48_000.0).unwrap();
-        assert_eq!(length, 192_000);
-        assert!((bpm - 120.0).abs() < 1e-9);
-        assert_eq!(round_to_beats(1000, 120.0, 48_000.0).unwrap().0, 24_000);
+        let beats = round_to_beats(189_600, 120.0, 48_000.0).unwrap();
+        assert_eq!((beats.length_samples, beats.beats), (192_000, 8));
+        assert!((beats.bpm - 120.0).abs() < 1e-9);
+        let one = round_to_beats(1000, 120.0, 48_000.0).unwrap();
+        assert_eq!((one.length_samples, one.beats), (24_000, 1));
         assert_eq!(round_to_beats(1000, f64::NAN, 48_000.0), None);
     }
 }

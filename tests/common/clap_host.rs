@@ -522,6 +522,55 @@ unsafe impl Extension for PluginLatency {
     }
 }
 
+/// `clap_plugin_render` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawRender {
+    has_hard_realtime_requirement: Option<unsafe extern "C" fn(plugin: *const c_void) -> bool>,
+    set: Option<unsafe extern "C" fn(plugin: *const c_void, mode: i32) -> bool>,
+}
+
+/// `CLAP_RENDER_OFFLINE`: the host renders as fast as it can (a bounce).
+const CLAP_RENDER_OFFLINE: i32 = 1;
+
+/// The plugin's `clap.render` extension.
+#[derive(Clone, Copy)]
+struct PluginRender(RawExtension<PluginExtensionSide, RawRender>);
+
+// SAFETY: `RawRender` is `clap_plugin_render`, the struct behind "clap.render".
+unsafe impl Extension for PluginRender {
+    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.render"];
+    type ExtensionSide = PluginExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+/// Puts the (not yet activated) instance in offline render mode through `clap.render`.
+fn set_render_offline(instance: &mut PluginInstance<TestHost>) {
+    let handle = instance.plugin_handle();
+    let extension = handle
+        .get_extension::<PluginRender>()
+        .expect("the plugin has no clap.render extension");
+    let set = handle
+        .use_extension(&extension.0)
+        .set
+        .expect("null render.set");
+    let plugin = extension
+        .0
+        .plugin_ptr()
+        .as_ptr()
+        .cast::<c_void>()
+        .cast_const();
+    // SAFETY: `plugin` is the live instance, on its main thread, not yet activated.
+    assert!(
+        unsafe { set(plugin, CLAP_RENDER_OFFLINE) },
+        "render.set(offline) failed"
+    );
+}
+
 /// `clap_ostream`.
 #[repr(C)]
 struct RawOStream {
@@ -688,6 +737,17 @@ impl TestPlugin {
     /// Like [`activate`](Self::activate), loading `state` (through `clap.state`) into the fresh
     /// instance before activating it; also returns what the plugin answered to the load.
     pub fn activate_after_loading(sample_rate: f64, state: Option<&[u8]>) -> (Self, bool) {
+        Self::activate_with(sample_rate, state, false)
+    }
+
+    /// Like [`activate`](Self::activate), in offline render mode (`clap.render`, set before
+    /// activation, as a host does for a bounce faster than real time).
+    pub fn activate_offline(sample_rate: f64) -> Self {
+        Self::activate_with(sample_rate, None, true).0
+    }
+
+    /// Instantiates, loads `state` if any, sets offline render mode if asked, and activates.
+    fn activate_with(sample_rate: f64, state: Option<&[u8]>, offline: bool) -> (Self, bool) {
         let entry = load_entry();
         let host_info = HostInfo::new(
             "Loopmate test host",
@@ -706,6 +766,9 @@ impl TestPlugin {
         .unwrap_or_else(|error| panic!("cannot instantiate {PLUGIN_ID:?}: {error}"));
 
         let loaded = state.is_none_or(|state| load_state(&mut instance, state));
+        if offline {
+            set_render_offline(&mut instance);
+        }
         let inputs = audio_ports(&mut instance, true);
         let outputs = audio_ports(&mut instance, false);
         assert!(
