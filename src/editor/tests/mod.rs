@@ -353,7 +353,6 @@ fn a_refused_state_and_export_results_show_in_the_session_panel() {
     harness.get_by_label("Export and import").click();
     harness.run();
     harness.get_by_label("Export WAVs").click();
-    harness.run();
     wait_for_label_contains(&mut harness, "Export failed: there are no loops to export.");
     let missing = "/nonexistent/take.wav";
     harness.get_by_label("WAV file").click();
@@ -361,19 +360,19 @@ fn a_refused_state_and_export_results_show_in_the_session_panel() {
     harness.get_by_label("WAV file").type_text(missing);
     harness.run();
     harness.get_by_label("Import WAV").click();
-    harness.run();
     wait_for_label_contains(&mut harness, "Import refused");
 }
 
 /// Draws frames until a label containing `part` shows (the editor's file work runs on its own
 /// thread).
 fn wait_for_label_contains(harness: &mut Harness<'_>, part: &str) {
-    for _ in 0..500 {
+    for _ in 0..1000 {
         if harness.query_by_label_contains(part).is_some() {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
-        harness.run();
+        // One frame at a time: while the work runs the editor keeps asking for frames.
+        harness.step();
     }
     harness.get_by_label_contains(part);
 }
