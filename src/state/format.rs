@@ -381,11 +381,12 @@ fn decode_payload(
                 let start_bar = f64::from_bits(r.u64()?);
                 let bars = r.u32()?;
                 let elapsed = r.u64()? as i64;
-                if !(start_bar.is_finite() && start_bar.abs() <= MAX_LOCK_BAR)
-                    || !(1..=MAX_LOCK_BARS).contains(&bars)
-                    || elapsed.unsigned_abs() > MAX_LOCK_ELAPSED_SAMPLES as u64
-                    || !r.is_empty()
-                {
+                let valid = start_bar.is_finite()
+                    && start_bar.abs() <= MAX_LOCK_BAR
+                    && (1..=MAX_LOCK_BARS).contains(&bars)
+                    && elapsed.unsigned_abs() <= MAX_LOCK_ELAPSED_SAMPLES as u64
+                    && r.is_empty();
+                if !valid {
                     return Err(StateError::Malformed("host lock"));
                 }
                 lock = Some(BarLock {
