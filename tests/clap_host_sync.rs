@@ -265,3 +265,45 @@ fn the_plugin_reports_no_latency() {
     assert_eq!(plugin.latency_samples(), 0);
     plugin.deactivate();
 }
+
+#[test]
+fn a_saved_project_reloads_locked_to_the_host_bars_wherever_the_host_is() {
+    let rate = 48_000.0;
+    let transport = Transport::steady(140.0, 4, 4);
+    let bar = transport.bar_samples(0, rate);
+    let scenario = Scenario::new(rate, transport, (6.0 * bar) as usize, &[]);
+    let mut plugin = TestPlugin::activate(rate);
+    plugin.run(
+        &scenario.input,
+        &scenario.events,
+        std::iter::repeat(BLOCK),
+        Some(&scenario.transport),
+    );
+    let state = plugin.save_state();
+    plugin.deactivate();
+
+    // The project reopens with the host's transport at bar 6.3: the loaded loop plays on the
+    // host's two-bar grid from bar 1 (the lock was saved), not from where it was when saved.
+    let (mut loaded, accepted) = TestPlugin::activate_after_loading(rate, Some(&state));
+    assert!(accepted);
+    let reopened = Scenario {
+        transport: transport.with_change(TransportChange {
+            at: 0,
+            tempo_bpm: 140.0,
+            jump_to_beats: Some(6.3 * 4.0),
+            playing: true,
+        }),
+        ..scenario
+    };
+    let len = (5.0 * bar) as usize;
+    let out = loaded.run(
+        &Stereo::silence(len),
+        &[],
+        [BLOCK, 64, 1000].into_iter().cycle(),
+        Some(&reopened.transport),
+    );
+    let blend = 2_400;
+    let length = (BARS * bar).round() as u64;
+    reopened.assert_follows_host(&out, blend..len, length);
+    loaded.deactivate();
+}

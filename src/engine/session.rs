@@ -20,6 +20,7 @@ use super::cycle::Cycle;
 use super::fx::chain::{FxChain, FxSettings};
 use super::pool::Garbage;
 use super::ramp::Ramp;
+use super::sync::BarLock;
 use super::track::{Track, TrackAudio, TrackBuffer, TrackState};
 use super::{Action, DECLICK_SECS, Engine, EngineMessage, ms_to_samples};
 
@@ -39,6 +40,9 @@ pub struct TrackRecord {
     pub id: u64,
     /// Loop length in samples.
     pub length_samples: u64,
+    /// Frames of recorded audio (differs from `length_samples` after a host tempo change: see
+    /// `Track::content_samples`).
+    pub content_samples: u64,
     /// Absolute time (engine samples) at which buffer index 0 plays.
     pub origin_samples: u64,
     /// Gain (linear) the track rests at.
@@ -63,6 +67,7 @@ impl TrackRecord {
         Self {
             id: track.id,
             length_samples: track.length_samples,
+            content_samples: track.content_samples,
             origin_samples: track.origin_samples,
             gain: track.gain.target(),
             pan: track.pan.target(),
@@ -79,6 +84,7 @@ impl TrackRecord {
     pub fn to_track(&self, buffer: TrackBuffer, sample_rate_hz: f32) -> Track {
         let mut track = Track::new(buffer, self.length_samples, self.origin_samples);
         track.id = self.id;
+        track.content_samples = self.content_samples;
         track.gain = Ramp::at(self.gain);
         track.pan = Ramp::at(self.pan);
         track.muted = self.muted;
@@ -115,6 +121,8 @@ pub enum SessionEvent {
     Shifted { shift_samples: u64 },
     /// The anchor cycle changed (or is gone).
     Cycle(Option<Cycle>),
+    /// The anchor's lock to the host bars changed (or is gone).
+    Lock(Option<BarLock>),
     /// A restored session was installed at this engine time (its origins were relative to 0).
     Installed { at_samples: u64 },
     /// The queue overflowed: forget the tracks; every complete track follows as `Added`.
@@ -137,6 +145,8 @@ pub struct RestoredSession {
     pub generation: u64,
     /// The cycle, its origin relative to the install time.
     pub cycle: Option<Cycle>,
+    /// The anchor's lock to the host bars, its origin relative to the install time.
+    pub lock: Option<BarLock>,
     /// The tracks in id order, origins relative to the install time; capacity reserved for more.
     pub tracks: Vec<Track>,
     /// The id the next new track gets.
@@ -314,6 +324,10 @@ impl Engine {
         self.session.set_generation(session.generation);
         self.session
             .tell(SessionEvent::Installed { at_samples: now });
+        self.restore_lock(session.lock.map(|lock| BarLock {
+            origin_samples: lock.origin_samples + now as i64,
+            ..lock
+        }));
         self.pool.retire(Garbage::Session(session));
         self.request_list_if_half_full();
         self.set_audibility(0);
@@ -356,7 +370,7 @@ impl Engine {
 
     /// After a refused event, sends the whole performance again once the queue has room.
     pub(super) fn resync_session_if_due(&mut self) {
-        if !self.session.resync_fits(self.tracks.len() + 2) {
+        if !self.session.resync_fits(self.tracks.len() + 3) {
             return;
         }
         self.session.tell(SessionEvent::Resync);
@@ -366,6 +380,7 @@ impl Engine {
             }
         }
         self.session.tell(SessionEvent::Cycle(self.cycle));
+        self.session.tell(SessionEvent::Lock(self.sync.lock));
         self.session.resync_sent();
     }
 }

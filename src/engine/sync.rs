@@ -225,7 +225,25 @@ impl Engine {
     /// mode of whole bars starting on a bar line (else it runs free).
     pub(super) fn lock_new_anchor(&mut self, cycle: Cycle) {
         self.sync.lock = self.bar_lock_for(cycle);
+        self.tell_lock();
         self.arm_host_alignment(self.now_samples);
+    }
+
+    /// Realtime hook of installing a restored session: its anchor's saved lock (origin in engine
+    /// time), or none. When the loops follow the host right now, they are put where its bars
+    /// are before they fade in (else at the first block the host plays).
+    pub(super) fn restore_lock(&mut self, lock: Option<BarLock>) {
+        self.sync.lock = lock;
+        self.tell_lock();
+        if let (Some(grid), Some(_), Some(_)) = (self.sync_grid(), lock, self.cycle) {
+            self.align_to_host(grid);
+        }
+        self.arm_host_alignment(self.now_samples);
+    }
+
+    /// Tells the saved performance the anchor's lock (it moves with the loops).
+    fn tell_lock(&mut self) {
+        self.session.tell(SessionEvent::Lock(self.sync.lock));
     }
 
     /// Realtime hook of everything that makes the loops follow the host in the middle of a
@@ -406,6 +424,7 @@ impl Engine {
         if let Some(lock) = &mut self.sync.lock {
             lock.origin_samples += shift_samples;
         }
+        self.tell_lock();
         self.tell_loops_moved();
     }
 
@@ -427,6 +446,7 @@ impl Engine {
     pub(super) fn loops_restarted(&mut self, shift_samples: u64) {
         if let Some(lock) = &mut self.sync.lock {
             lock.origin_samples += shift_samples as i64;
+            self.tell_lock();
         }
     }
 

@@ -4,21 +4,28 @@
 //! header   "LOOPMATE" | format version u32 | flags u32 | payload length u64 | checksum u64
 //! payload  sections: tag [u8; 4] | length u64 | body
 //!   SESS   sample rate f32 | has cycle u8 | cycle phase u64 | cycle length u64 | tracks u32
-//!   TRAK   (one per track, in id order) id u64 | length u64 | phase u64 | gain f32 | pan f32 |
-//!          flags u8 (muted, soloed, reversed, undone) | effects (see `write_fx`) |
-//!          channels u8 | per channel: encoded length u64 | `codec` data
+//!   SYNC   (v2, only with a cycle locked to the host bars) start bar f64 | bars u32 |
+//!          samples since the lock's origin i64
+//!   TRAK   (one per track, in id order) id u64 | length u64 | phase u64 |
+//!          content u64 (v2) | gain f32 | pan f32 | flags u8 (muted, soloed, reversed, undone) |
+//!          effects (see `write_fx`) | channels u8 | per channel: encoded length u64 | `codec`
+//!          data of max(length, content) frames (v1: length frames)
 //! ```
 //! All integers little-endian. Positions are saved as *phases* (where in its loop each track
 //! and the cycle are at the moment of saving), so a load continues from there whenever and in
-//! whichever engine it is installed. Unknown section tags are skipped (sections may be added
-//! without a version change); anything else new needs a new format version and a migration in
-//! [`decode`], the one place that knows old versions.
+//! whichever engine it is installed; the host lock's origin is saved as the time since it, which
+//! is not reduced modulo any loop (see `BarLock::origin_samples`). Unknown section tags are
+//! skipped (sections may be added without a version change); anything else new needs a new
+//! format version and a migration in [`decode`], the one place that knows old versions.
+//!
+//! Versions: 1 had no `SYNC` section and no content length (a track's content was its length);
+//! it loads as such, unlocked. 2 is written since.
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::codec;
 use super::mirror::{Clock, ModelTrack, SessionModel};
@@ -26,17 +33,23 @@ use crate::engine::cycle::Cycle;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::session::TrackRecord;
+use crate::engine::sync::BarLock;
 use crate::engine::track::TrackAudio;
 
 /// The container's first bytes.
 pub const MAGIC: &[u8; 8] = b"LOOPMATE";
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Header bytes before the payload.
 const HEADER_BYTES: usize = 32;
 /// Longest track accepted, in frames per channel (about 6 hours at 48 kHz): bounds what a
 /// damaged length could make the loader allocate.
 const MAX_TRACK_FRAMES: u64 = 1 << 30;
+/// Largest bar count and bar number of a saved host lock, and the longest time since its origin
+/// (about 3 000 years at 48 kHz): bounds that keep every later sum in range.
+const MAX_LOCK_BARS: u32 = 1 << 20;
+const MAX_LOCK_BAR: f64 = 1e12;
+const MAX_LOCK_ELAPSED_SAMPLES: i64 = 1 << 52;
 /// Threads that encode and decode channels in parallel.
 const CODEC_THREADS: usize = 2;
 
@@ -111,27 +124,105 @@ pub fn checksum(data: &[u8]) -> u64 {
     })
 }
 
+/// Each track's encoded audio from the last save, reused while its audio is the same: a track's
+/// audio never changes once shared, so a save re-encodes only the tracks added since.
+#[derive(Default)]
+pub struct EncodeCache {
+    /// In id order.
+    tracks: Vec<CachedTrack>,
+}
+
+struct CachedTrack {
+    /// The track's id.
+    id: u64,
+    /// The audio it was encoded from (compared by address; does not keep the audio alive).
+    audio: Weak<TrackAudio>,
+    /// Frames encoded per channel.
+    frames: usize,
+    /// The codec's bytes, one entry per channel.
+    channels: Vec<Vec<u8>>,
+}
+
+/// Frames of a track's audio that are saved: all that playback can read (its length) and all
+/// that was recorded (its content, longer after a faster host tempo cut the loop short).
+fn saved_frames(track: &ModelTrack) -> usize {
+    let r = &track.record;
+    (r.length_samples.max(r.content_samples) as usize).min(track.audio.capacity_frames())
+}
+
 /// Encodes the model as saved at `now_samples` (the model's time).
 pub fn encode(model: &SessionModel, now_samples: u64) -> Vec<u8> {
+    encode_cached(model, now_samples, &mut EncodeCache::default())
+}
+
+/// [`encode`], reusing (and updating) each track's encoded audio in `cache`.
+pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeCache) -> Vec<u8> {
     let phase = |origin: u64, length: u64| {
         (i128::from(now_samples) - i128::from(origin)).rem_euclid(i128::from(length.max(1))) as u64
     };
-    let channels: Vec<(&[f32], usize)> = model
+    // Each track's entry in the cache, if its audio was encoded before.
+    let mut old: Vec<Option<CachedTrack>> = std::mem::take(&mut cache.tracks)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let hits: Vec<Option<usize>> = model
         .tracks
         .iter()
-        .enumerate()
-        .flat_map(|(i, track)| {
-            let length = track.record.length_samples as usize;
-            (0..track.audio.channels()).map(move |c| (&track.audio.channel(c)[..length], i))
+        .map(|track| {
+            old.iter().position(|entry| {
+                entry.as_ref().is_some_and(|c| {
+                    c.id == track.record.id
+                        && c.frames == saved_frames(track)
+                        && std::ptr::eq(c.audio.as_ptr(), Arc::as_ptr(&track.audio))
+                })
+            })
         })
         .collect();
-    let encoded = parallel_map(&channels, |(samples, _)| {
+    let fresh: Vec<&[f32]> = model
+        .tracks
+        .iter()
+        .zip(&hits)
+        .filter(|(_, hit)| hit.is_none())
+        .flat_map(|(track, _)| {
+            let frames = saved_frames(track);
+            (0..track.audio.channels()).map(move |c| &track.audio.channel(c)[..frames])
+        })
+        .collect();
+    let mut fresh_encoded = parallel_map(&fresh, |samples| {
         let mut out = Vec::new();
         codec::encode(samples, &mut out);
         out
-    });
+    })
+    .into_iter();
+    for (track, hit) in model.tracks.iter().zip(hits) {
+        let entry = hit
+            .and_then(|at| old[at].take())
+            .unwrap_or_else(|| CachedTrack {
+                id: track.record.id,
+                audio: Arc::downgrade(&track.audio),
+                frames: saved_frames(track),
+                channels: (0..track.audio.channels())
+                    .map(|_| fresh_encoded.next().unwrap_or_default())
+                    .collect(),
+            });
+        cache.tracks.push(entry);
+    }
+    // Tracks no longer in the model leave the cache here.
+    drop(old);
 
-    let mut payload = Vec::with_capacity(encoded.iter().map(Vec::len).sum::<usize>() + 4096);
+    let audio_bytes: usize = cache
+        .tracks
+        .iter()
+        .flat_map(|t| &t.channels)
+        .map(|c| c.len() + 8)
+        .sum();
+    let mut out = Vec::with_capacity(HEADER_BYTES + audio_bytes + 4096 + 128 * model.tracks.len());
+    out.extend_from_slice(MAGIC);
+    put_u32(&mut out, FORMAT_VERSION);
+    put_u32(&mut out, 0);
+    // Payload length and checksum, filled in below.
+    out.resize(HEADER_BYTES, 0);
+
     let mut body = Vec::new();
     put_u32(&mut body, model.sample_rate_hz.to_bits());
     let (has_cycle, cycle_phase, cycle_length) = match model.cycle {
@@ -146,15 +237,26 @@ pub fn encode(model: &SessionModel, now_samples: u64) -> Vec<u8> {
     put_u64(&mut body, cycle_phase);
     put_u64(&mut body, cycle_length);
     put_u32(&mut body, model.tracks.len() as u32);
-    put_section(&mut payload, b"SESS", &body);
+    put_section(&mut out, b"SESS", &body);
 
-    let mut encoded = encoded.iter();
-    for track in &model.tracks {
+    if let (Some(lock), Some(_)) = (model.lock, model.cycle) {
+        body.clear();
+        put_u64(&mut body, lock.start_bar.to_bits());
+        put_u32(&mut body, lock.bars);
+        put_u64(
+            &mut body,
+            (now_samples as i64).wrapping_sub(lock.origin_samples) as u64,
+        );
+        put_section(&mut out, b"SYNC", &body);
+    }
+
+    for (track, encoded) in model.tracks.iter().zip(&cache.tracks) {
         let r = &track.record;
         body.clear();
         put_u64(&mut body, r.id);
         put_u64(&mut body, r.length_samples);
         put_u64(&mut body, phase(r.origin_samples, r.length_samples));
+        put_u64(&mut body, r.content_samples.min(saved_frames(track) as u64));
         put_u32(&mut body, r.gain.to_bits());
         put_u32(&mut body, r.pan.to_bits());
         body.push(
@@ -165,32 +267,36 @@ pub fn encode(model: &SessionModel, now_samples: u64) -> Vec<u8> {
         );
         write_fx(&mut body, &r.fx);
         body.push(track.audio.channels() as u8);
-        payload.extend_from_slice(b"TRAK");
-        let audio_bytes: usize = (0..track.audio.channels())
-            .map(|c| 8 + encoded.as_slice()[c].len())
-            .sum();
-        put_u64(&mut payload, (body.len() + audio_bytes) as u64);
-        payload.extend_from_slice(&body);
-        for _ in 0..track.audio.channels() {
-            let data = encoded.next().map_or(&[][..], Vec::as_slice);
-            put_u64(&mut payload, data.len() as u64);
-            payload.extend_from_slice(data);
+        out.extend_from_slice(b"TRAK");
+        let audio_bytes: usize = encoded.channels.iter().map(|c| 8 + c.len()).sum();
+        put_u64(&mut out, (body.len() + audio_bytes) as u64);
+        out.extend_from_slice(&body);
+        for data in &encoded.channels {
+            put_u64(&mut out, data.len() as u64);
+            out.extend_from_slice(data);
         }
     }
 
-    let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
-    out.extend_from_slice(MAGIC);
-    put_u32(&mut out, FORMAT_VERSION);
-    put_u32(&mut out, 0);
-    put_u64(&mut out, payload.len() as u64);
-    put_u64(&mut out, checksum(&payload));
-    out.extend_from_slice(&payload);
+    let payload_len = (out.len() - HEADER_BYTES) as u64;
+    let sum = checksum(&out[HEADER_BYTES..]);
+    out[16..24].copy_from_slice(&payload_len.to_le_bytes());
+    out[24..32].copy_from_slice(&sum.to_le_bytes());
     out
 }
 
 /// Decodes a saved performance into a frozen model (generation 0). The one place that knows
 /// every format version.
 pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
+    decode_into(data, None)
+}
+
+/// [`decode`], and `cache` then holds the tracks' encoded audio (copied while decoding), so that
+/// the next save need not encode them again. Left unchanged when the state is refused.
+pub fn decode_cached(data: &[u8], cache: &mut EncodeCache) -> Result<SessionModel, StateError> {
+    decode_into(data, Some(cache))
+}
+
+fn decode_into(data: &[u8], cache: Option<&mut EncodeCache>) -> Result<SessionModel, StateError> {
     let mut header = Reader::new(data);
     if header
         .bytes(MAGIC.len())
@@ -207,7 +313,7 @@ pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
     match version {
         v if v > FORMAT_VERSION => return Err(StateError::FutureVersion(v)),
         0 => return Err(StateError::Malformed("format version 0")),
-        // Version 1 is the only one so far; older versions would be migrated here.
+        // 1 and 2 share one parser; it knows what 2 added (see the module documentation).
         _ => {}
     }
     if flags != 0 {
@@ -222,18 +328,26 @@ pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
     if checksum(payload) != expected_checksum {
         return Err(StateError::ChecksumMismatch);
     }
-    decode_v1(payload)
+    decode_payload(payload, version, cache)
 }
 
 /// A track as parsed, its audio still encoded.
 struct ParsedTrack<'a> {
     record: TrackRecord,
+    /// Frames of audio per channel.
+    frames: usize,
     channels: Vec<&'a [u8]>,
 }
 
-fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
+/// The payload of format `version` (1 or 2).
+fn decode_payload(
+    payload: &[u8],
+    version: u32,
+    cache: Option<&mut EncodeCache>,
+) -> Result<SessionModel, StateError> {
     let mut sections = Reader::new(payload);
     let mut session = None;
+    let mut lock = None;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -260,7 +374,28 @@ fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
                 };
                 session = Some((rate, cycle, r.u32()?));
             }
-            b"TRAK" => parsed.push(parse_track(&mut r)?),
+            b"SYNC" if version >= 2 => {
+                if lock.is_some() {
+                    return Err(StateError::Malformed("two host locks"));
+                }
+                let start_bar = f64::from_bits(r.u64()?);
+                let bars = r.u32()?;
+                let elapsed = r.u64()? as i64;
+                let valid = start_bar.is_finite()
+                    && start_bar.abs() <= MAX_LOCK_BAR
+                    && (1..=MAX_LOCK_BARS).contains(&bars)
+                    && elapsed.unsigned_abs() <= MAX_LOCK_ELAPSED_SAMPLES as u64
+                    && r.is_empty();
+                if !valid {
+                    return Err(StateError::Malformed("host lock"));
+                }
+                lock = Some(BarLock {
+                    start_bar,
+                    bars,
+                    origin_samples: -elapsed,
+                });
+            }
+            b"TRAK" => parsed.push(parse_track(&mut r, version)?),
             _ => {}
         }
     }
@@ -271,10 +406,13 @@ fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
     if parsed.windows(2).any(|w| w[0].record.id >= w[1].record.id) {
         return Err(StateError::Malformed("track order"));
     }
+    if lock.is_some() && cycle.is_none() {
+        return Err(StateError::Malformed("host lock without a cycle"));
+    }
 
     let mut audio = Vec::with_capacity(parsed.len());
     for track in &parsed {
-        let frames = track.record.length_samples as usize;
+        let frames = track.frames;
         let len = frames * track.channels.len();
         let mut samples: Vec<f32> = Vec::new();
         samples
@@ -285,23 +423,32 @@ fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
     }
     let mut jobs: Vec<(&[u8], &mut [f32])> = Vec::new();
     for (track, samples) in parsed.iter().zip(&mut audio) {
-        let frames = track.record.length_samples as usize;
+        let frames = track.frames;
         for (data, out) in track.channels.iter().zip(samples.chunks_mut(frames)) {
             jobs.push((data, out));
         }
     }
+    let keep_encoded = cache.is_some();
     let results = parallel_map_mut(&mut jobs, |(data, out)| match codec::decode(data, out) {
-        Ok(used) if used == data.len() => Ok(()),
+        // The copy for the cache is made here, on the decoding threads.
+        Ok(used) if used == data.len() => Ok(if keep_encoded {
+            data.to_vec()
+        } else {
+            Vec::new()
+        }),
         Ok(_) => Err(StateError::Malformed("audio length")),
         Err(error) => Err(StateError::from(error)),
     });
-    results.into_iter().collect::<Result<(), _>>()?;
+    let mut encoded = results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
 
     let tracks = parsed
         .into_iter()
         .zip(audio)
         .map(|(track, samples)| {
-            let frames = track.record.length_samples as usize;
+            let frames = track.frames;
             let audio = TrackAudio::from_planar(track.channels.len(), frames, samples.into())
                 .ok_or(StateError::Malformed("channels"))?;
             Ok(ModelTrack {
@@ -309,22 +456,41 @@ fn decode_v1(payload: &[u8]) -> Result<SessionModel, StateError> {
                 audio: Arc::new(audio),
             })
         })
-        .collect::<Result<Vec<_>, StateError>>()?;
+        .collect::<Result<Vec<ModelTrack>, StateError>>()?;
+    if let Some(cache) = cache {
+        cache.tracks = tracks
+            .iter()
+            .map(|track| CachedTrack {
+                id: track.record.id,
+                audio: Arc::downgrade(&track.audio),
+                frames: saved_frames(track),
+                channels: (0..track.audio.channels())
+                    .map(|_| encoded.next().unwrap_or_default())
+                    .collect(),
+            })
+            .collect();
+    }
     Ok(SessionModel {
         generation: 0,
         sample_rate_hz: rate,
         cycle,
+        lock,
         tracks,
         clock: Clock::Frozen,
     })
 }
 
-fn parse_track<'a>(r: &mut Reader<'a>) -> Result<ParsedTrack<'a>, StateError> {
+fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, StateError> {
     let id = r.u64()?;
     let length = r.u64()?;
     let phase = r.u64()?;
     if length == 0 || length > MAX_TRACK_FRAMES || phase >= length {
         return Err(StateError::Malformed("track length"));
+    }
+    // Version 1 saved no content length: a track's content was its length.
+    let content = if version >= 2 { r.u64()? } else { length };
+    if content == 0 || content > MAX_TRACK_FRAMES {
+        return Err(StateError::Malformed("track content length"));
     }
     let gain = finite(r.u32()?, "track gain")?;
     let pan = finite(r.u32()?, "track pan")?;
@@ -349,6 +515,7 @@ fn parse_track<'a>(r: &mut Reader<'a>) -> Result<ParsedTrack<'a>, StateError> {
         record: TrackRecord {
             id,
             length_samples: length,
+            content_samples: content,
             origin_samples: (length - phase) % length,
             gain,
             pan,
@@ -358,6 +525,7 @@ fn parse_track<'a>(r: &mut Reader<'a>) -> Result<ParsedTrack<'a>, StateError> {
             undone: flags & 8 != 0,
             fx,
         },
+        frames: length.max(content) as usize,
         channels,
     })
 }

@@ -9,6 +9,7 @@ use crate::engine::cycle::Cycle;
 use crate::engine::session::{
     RestoredSession, SessionEvent, SessionFeed, TaggedEvent, TrackRecord,
 };
+use crate::engine::sync::BarLock;
 use crate::engine::track::{TrackAudio, TrackBuffer};
 
 /// Track slots a restored session reserves beyond its own tracks (more come from the keeper).
@@ -41,6 +42,8 @@ pub struct SessionModel {
     pub sample_rate_hz: f32,
     /// The anchor cycle.
     pub cycle: Option<Cycle>,
+    /// The anchor's lock to the host bars (its origin in the model's time, like the cycle's).
+    pub lock: Option<BarLock>,
     /// Complete tracks (playing and undone), in id order.
     pub tracks: Vec<ModelTrack>,
     /// What the origins are relative to.
@@ -54,6 +57,7 @@ impl SessionModel {
             generation: 0,
             sample_rate_hz,
             cycle: None,
+            lock: None,
             tracks: Vec::new(),
             clock: Clock::Frozen,
         }
@@ -88,6 +92,10 @@ impl SessionModel {
         if let Some(cycle) = &mut self.cycle {
             cycle.origin_samples = relative(cycle.origin_samples, cycle.length_samples);
         }
+        if let Some(lock) = &mut self.lock {
+            // Exact, never modulo a loop length (see `BarLock::origin_samples`).
+            lock.origin_samples -= now_samples as i64;
+        }
         self.clock = Clock::Frozen;
     }
 
@@ -106,6 +114,7 @@ impl SessionModel {
         Some(Box::new(RestoredSession {
             generation: self.generation,
             cycle: self.cycle,
+            lock: self.lock,
             next_track_id: self.tracks.last().map_or(0, |t| t.record.id + 1),
             tracks,
         }))
@@ -142,6 +151,7 @@ impl SessionModel {
                 }
             }
             SessionEvent::Cycle(cycle) => self.cycle = cycle,
+            SessionEvent::Lock(lock) => self.lock = lock,
             SessionEvent::Installed { at_samples } => {
                 if self.clock == Clock::Frozen {
                     for track in &mut self.tracks {
@@ -149,6 +159,9 @@ impl SessionModel {
                     }
                     if let Some(cycle) = &mut self.cycle {
                         cycle.origin_samples += at_samples;
+                    }
+                    if let Some(lock) = &mut self.lock {
+                        lock.origin_samples += at_samples as i64;
                     }
                     self.clock = Clock::Live;
                 }

@@ -5,8 +5,9 @@
 //! thread (CLAP `state.save`/`state.load`, VST3 `getState`/`setState`), and on load only calls
 //! `set` (no re-activation or reset follows). So the field's serde form is the binary container
 //! in base64; saving serializes the session mirror, loading decodes it and hands it to the
-//! engine. A value that is not a string is also handed to `set` (and refused there with a
-//! message), so a damaged field never passes silently.
+//! engine. The base64 is decoded straight from the string `serde_json` parsed (borrowed from
+//! nice-plug's copy of the state), never copied. A value that is not a string is also handed to
+//! `set` (and refused there with a message), so a damaged field never passes silently.
 
 use std::sync::Arc;
 
@@ -29,13 +30,26 @@ pub struct PerformanceField {
     pub store: Arc<SessionStore>,
 }
 
-/// The field's serde form: base64 of the binary container (`None`: the saved value was not a
-/// string).
-pub struct PerformanceText(Option<String>);
+/// The field's serde form: base64 of the binary container when saved, and when loaded the bytes
+/// it decodes to (or why it did not).
+pub enum PerformanceText {
+    /// Saving: the base64 text.
+    Text(String),
+    /// Loaded: the decoded container.
+    Decoded(Vec<u8>),
+    /// Loaded: a string, but not base64.
+    NotBase64,
+    /// Loaded: not a string.
+    NotString,
+}
 
 impl Serialize for PerformanceText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0.as_deref().unwrap_or(""))
+        match self {
+            Self::Text(text) => serializer.serialize_str(text),
+            // Only `map` serializes, and it gives the text.
+            _ => serializer.serialize_str(""),
+        }
     }
 }
 
@@ -45,7 +59,7 @@ impl<'de> Deserialize<'de> for PerformanceText {
     }
 }
 
-/// Accepts a string, and anything else as "not a string".
+/// Decodes a string, and takes anything else as "not a string".
 struct TextVisitor;
 
 impl<'de> Visitor<'de> for TextVisitor {
@@ -56,36 +70,35 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PerformanceText(Some(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(PerformanceText(Some(v)))
+        Ok(match text::decode(v) {
+            Ok(bytes) => PerformanceText::Decoded(bytes),
+            Err(_) => PerformanceText::NotBase64,
+        })
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -93,27 +106,29 @@ impl<'de> Visitor<'de> for TextVisitor {
             .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
             .is_some()
         {}
-        Ok(PerformanceText(None))
+        Ok(PerformanceText::NotString)
     }
 }
 
 impl PersistentField<'_, PerformanceText> for PerformanceField {
     fn set(&self, value: PerformanceText) {
-        let Some(text) = value.0 else {
-            refuse(
-                &self.store,
-                "the saved performance is not a string".to_owned(),
-            );
-            return;
+        let bytes = match value {
+            PerformanceText::Decoded(bytes) => bytes,
+            PerformanceText::NotBase64 => {
+                refuse(
+                    &self.store,
+                    "the saved performance is not valid base64".to_owned(),
+                );
+                return;
+            }
+            PerformanceText::Text(_) | PerformanceText::NotString => {
+                refuse(
+                    &self.store,
+                    "the saved performance is not a string".to_owned(),
+                );
+                return;
+            }
         };
-        let Ok(bytes) = text::decode(&text) else {
-            refuse(
-                &self.store,
-                "the saved performance is not valid base64".to_owned(),
-            );
-            return;
-        };
-        drop(text);
         if let Err(error) = self.store.load(&bytes) {
             nice_error!("Loopmate: saved performance refused: {error}");
         }
@@ -135,7 +150,7 @@ impl PersistentField<'_, PerformanceText> for PerformanceField {
             nice_error!("Loopmate: {why}");
             self.store.say(format!("Warning: {why}."));
         }
-        f(&PerformanceText(Some(text)))
+        f(&PerformanceText::Text(text))
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use super::format::{self, StateError};
+use super::format::{self, EncodeCache, StateError};
 use super::mirror::SessionModel;
 use crate::engine::fx::delay::delay_memory_frames;
 use crate::engine::session::SessionFeed;
@@ -20,6 +20,8 @@ pub struct SessionStore {
 struct StoreInner {
     /// The performance as it will be saved.
     model: SessionModel,
+    /// Each track's encoded audio from the last save (a save re-encodes only new tracks).
+    cache: EncodeCache,
     /// The running engine's link, once activated.
     feed: Option<SessionFeed>,
     /// The running engine's sample rate in Hz.
@@ -37,6 +39,7 @@ impl Default for SessionStore {
         Self {
             inner: Mutex::new(StoreInner {
                 model: SessionModel::empty(48_000.0),
+                cache: EncodeCache::default(),
                 feed: None,
                 engine_rate_hz: None,
                 generation: 0,
@@ -74,13 +77,14 @@ impl SessionStore {
             inner.model.catch_up(feed);
         }
         let now = inner.model.now_samples(inner.feed.as_ref());
-        format::encode(&inner.model, now)
+        format::encode_cached(&inner.model, now, &mut inner.cache)
     }
 
     /// Loads a saved performance: it replaces the current one (in the engine at its next block,
     /// with a short fade). A refused one changes nothing and leaves a message.
     pub fn load(&self, data: &[u8]) -> Result<(), StateError> {
-        let model = match format::decode(data) {
+        let mut cache = EncodeCache::default();
+        let model = match format::decode_cached(data, &mut cache) {
             Ok(model) => model,
             Err(error) => {
                 self.say(format!(
@@ -91,6 +95,7 @@ impl SessionStore {
         };
         let mut inner = self.inner.lock();
         inner.model = model;
+        inner.cache = cache;
         inner.message = None;
         inner.message_serial += 1;
         inner.install();

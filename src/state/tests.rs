@@ -327,3 +327,61 @@ fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
     let b = silence(&mut fresh, &mut fresh_keeper, 50_000);
     assert_eq!(a[0][BLEND..], b[0][BLEND..]);
 }
+
+/// A performance saved by format 1 (the build before format 2, from `performance()`): an anchor,
+/// an overdub two cycles long with pan and reverse, the anchor's gain and delay, and a capture
+/// undone (kept for redo).
+const V1_STATE: &[u8] = include_bytes!("testdata/v1_performance.bin");
+
+#[test]
+fn a_format_1_state_still_loads_and_plays() {
+    assert_eq!(u32::from_le_bytes(V1_STATE[8..12].try_into().unwrap()), 1);
+    let model = format::decode(V1_STATE).expect("a format 1 state loads");
+    assert_eq!(model.tracks.len(), 3);
+    assert_eq!(model.lock, None, "format 1 saved no host lock");
+    for track in &model.tracks {
+        let r = &track.record;
+        assert_eq!(
+            r.content_samples, r.length_samples,
+            "format 1: content = length"
+        );
+        assert_eq!(track.audio.capacity_frames() as u64, r.length_samples);
+    }
+    let records: Vec<_> = model.tracks.iter().map(|t| t.record).collect();
+    assert_eq!(records[0].gain, 0.5);
+    assert_eq!(records[0].fx.delay_frames, 12_000.0);
+    assert_eq!(records[0].fx.delay_feedback, 0.5);
+    assert_eq!(records[1].pan, -0.3);
+    assert!(records[1].reversed);
+    assert_eq!(records[1].length_samples, 2 * records[0].length_samples);
+    assert!(records[2].undone);
+
+    // Migrated: saved again as format 2, the same performance.
+    let store = SessionStore::default();
+    store.load(V1_STATE).unwrap();
+    let resaved = store.save();
+    assert_eq!(
+        u32::from_le_bytes(resaved[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
+    let again = format::decode(&resaved).unwrap();
+    assert_eq!(again.cycle, model.cycle);
+    for (a, b) in again.tracks.iter().zip(&model.tracks) {
+        assert_eq!(a.record, b.record);
+        for c in 0..a.audio.channels() {
+            let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a.audio.channel(c)), bits(b.audio.channel(c)));
+        }
+    }
+
+    // And it plays: the two loops, the capture ready for redo.
+    let (mut engine, mut keeper) = new_engine();
+    store.attach(engine.connect_session(), RATE);
+    let out = silence(&mut engine, &mut keeper, 2 * 40_411);
+    assert_eq!(engine.status().track_count, 2);
+    assert_eq!(engine.status().redo_count, 1);
+    assert!(
+        out[0][BLEND..].iter().any(|&s| s.abs() > 0.1),
+        "the loops play"
+    );
+}

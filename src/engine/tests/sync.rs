@@ -657,3 +657,67 @@ fn a_two_cycle_overdub_stays_on_its_bars_through_sample_slips_and_a_jump() {
         }
     }
 }
+
+#[test]
+fn a_saved_host_synced_session_reloads_locked_on_the_hosts_bars_with_its_lengths() {
+    let rate = 48_000.0;
+    for new_tempo in [140.0, 90.0] {
+        // Recorded at 120 BPM, then the tempo changed: the loops restart on the new bars, their
+        // audio (content) longer or shorter than their length.
+        let plain = Host::playing(rate, 120.0, (4, 4));
+        let bar = plain.bar_samples(0);
+        let change = (5.6 * bar) as u64 / 512 * 512;
+        let host = plain.then(change, new_tempo, None, true);
+        let new_bar = host.bar_samples(change);
+        let frames = (change as f64 + 3.0 * new_bar) as usize;
+        let a = record_two_bars(&host, frames, &[512]);
+        let what = format!("120 -> {new_tempo} BPM, reloaded");
+        let new_length = (2.0 * new_bar).round() as u64;
+        let loops = [0, 1].map(|c| expected_loop(c, a.s0, a.s1, BLEND));
+        let saved = a.store.save();
+        let loaded = SessionStore::default();
+        loaded.load(&saved).expect("loads");
+        assert_eq!(loaded.save(), saved, "{what}: save -> load -> save");
+
+        // The project reopens with the host elsewhere on its timeline (bar 6.3, at the new
+        // tempo): the loops are put on the host's 2-bar grid from bar 1 before they fade in.
+        let (mut fresh, mut fresh_keeper) = engine_at(
+            rate as f32,
+            20.0,
+            host_settings(BarCount::Auto, TransportStop::KeepRunning),
+        );
+        let reopened = Host::playing(rate, new_tempo, (4, 4)).then(0, new_tempo, Some(25.2), true);
+        loaded.attach(fresh.connect_session(), rate as f32);
+        let len = 3 * new_length as usize;
+        let out = run_host(
+            &mut fresh,
+            &mut fresh_keeper,
+            &reopened,
+            &[vec![0.0; len], vec![0.0; len]],
+            &[],
+            &[512, 64, 1000],
+        );
+        let records: Vec<_> = fresh.tracks_for_test().map(TrackRecord::of).collect();
+        let original: Vec<_> = a.engine.tracks_for_test().map(TrackRecord::of).collect();
+        assert_eq!(records.len(), 1, "{what}");
+        assert_eq!(records[0].length_samples, new_length, "{what}: length");
+        assert_eq!(
+            records[0].content_samples, original[0].content_samples,
+            "{what}: the recorded audio's length"
+        );
+        assert_ne!(records[0].content_samples, new_length, "{what}");
+        assert_eq!(
+            fresh.host_bars(),
+            Some(2),
+            "{what}: locked to the host's bars"
+        );
+        assert_loop_follows_host(
+            &out.main,
+            &reopened,
+            &loops,
+            BLEND as u64..len as u64,
+            new_length,
+            &what,
+        );
+    }
+}
