@@ -262,14 +262,21 @@ pub fn track_beats(novelty: &[f32], bpm: f64, frame_rate_hz: f64) -> Vec<f64> {
     let mut back = vec![usize::MAX; n];
     let lo = (period / 2.0).round() as usize;
     let hi = (period * 2.0).round() as usize;
+    let lo = lo.max(1);
+    // The spacing cost of each gap, computed once (the inner loop runs for every frame).
+    let cost: Vec<f64> = (lo..=hi)
+        .map(|gap| {
+            let penalty = (gap as f64 / period).ln();
+            TIGHTNESS * penalty * penalty
+        })
+        .collect();
     for t in 0..n {
         let mut best = (f64::NEG_INFINITY, usize::MAX);
-        for gap in lo.max(1)..=hi {
+        for (gap, cost) in (lo..=hi).zip(&cost) {
             let Some(prev) = t.checked_sub(gap) else {
                 break;
             };
-            let penalty = (gap as f64 / period).ln();
-            let s = score[prev] - TIGHTNESS * penalty * penalty;
+            let s = score[prev] - cost;
             if s > best.0 {
                 best = (s, prev);
             }
