@@ -242,3 +242,24 @@ fn eighth_notes_under_the_beat_keep_the_beat() {
         );
     }
 }
+
+#[test]
+fn the_live_tempogram_agrees_with_the_offline_tempo() {
+    // The live 3 s tempogram and the whole-buffer estimate share the comb and the prior.
+    let config = AnalysisConfig::new(48_000.0);
+    for bpm in [70.0, 100.0, 150.0] {
+        let signal = click_track(bpm, 12.0, 1, 2, 0.0);
+        let offline = analyze(&signal, config);
+        let mut live = super::tempo::Tempogram::new(config.frame_rate_hz());
+        for &value in &offline.novelty {
+            live.push(value);
+        }
+        let live_bpm = live.bpm().expect("a live tempo");
+        let offline_bpm = offline.bpm.expect("an offline tempo");
+        assert!(
+            (live_bpm / offline_bpm - 1.0).abs() < 0.01,
+            "{bpm} BPM: live {live_bpm}, offline {offline_bpm}"
+        );
+        assert!((offline_bpm / bpm - 1.0).abs() < 0.01, "{bpm} BPM: {offline_bpm}");
+    }
+}
