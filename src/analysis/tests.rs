@@ -260,6 +260,9 @@ fn the_live_tempogram_agrees_with_the_offline_tempo() {
             (live_bpm / offline_bpm - 1.0).abs() < 0.01,
             "{bpm} BPM: live {live_bpm}, offline {offline_bpm}"
         );
-        assert!((offline_bpm / bpm - 1.0).abs() < 0.01, "{bpm} BPM: {offline_bpm}");
+        assert!(
+            (offline_bpm / bpm - 1.0).abs() < 0.01,
+            "{bpm} BPM: {offline_bpm}"
+        );
     }
 }
