@@ -4,7 +4,7 @@
 
 use super::AnalysisConfig;
 use super::online::{OnlineAnalyzer, Onset};
-use super::tempo::{autocorrelation, bpm_from_acf, max_lag_frames, track_beats};
+use super::tempo::{acf_lags, autocorrelation, bpm_from_acf, track_beats, unbias};
 
 /// Results of an offline analysis.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,8 @@ pub fn tempo_and_beats(novelty: &[f32], config: AnalysisConfig) -> (Option<f64>,
 /// The tempo of a stretch of tempo novelty, in BPM. Allocates.
 pub fn tempo_of(novelty: &[f32], config: AnalysisConfig) -> Option<f64> {
     let rate = config.frame_rate_hz();
-    let mut acf = vec![0.0f64; 2 * max_lag_frames(rate) + 2];
+    let mut acf = vec![0.0f64; acf_lags(rate)];
     autocorrelation(novelty, &mut acf);
+    unbias(&mut acf, novelty.len());
     bpm_from_acf(&acf, rate)
 }

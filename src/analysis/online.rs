@@ -55,6 +55,10 @@ pub struct OnlineAnalyzer {
     ring: Box<[f32]>,
     /// Samples received.
     samples: u64,
+    /// Where the next sample goes in `ring` (`samples` modulo its length).
+    ring_pos: usize,
+    /// Samples still to come before the next frame is complete.
+    until_frame: usize,
     /// Frames produced.
     frames: u64,
 }
@@ -70,6 +74,8 @@ impl OnlineAnalyzer {
             novelty: Novelty::new(rate),
             ring: vec![0.0; config.frame_samples].into_boxed_slice(),
             samples: 0,
+            ring_pos: 0,
+            until_frame: config.hop_samples,
             frames: 0,
         }
     }
@@ -98,13 +104,24 @@ impl OnlineAnalyzer {
 
     /// Feeds samples; calls `on_frame` for every completed frame. Allocation-free.
     pub fn push(&mut self, samples: &[f32], mut on_frame: impl FnMut(&FrameOut)) {
-        let len = self.ring.len() as u64;
-        let hop = self.config.hop_samples as u64;
-        for &x in samples {
-            let x = if x.is_finite() { x } else { 0.0 };
-            self.ring[(self.samples % len) as usize] = x;
-            self.samples += 1;
-            if self.samples.is_multiple_of(hop) {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            // Copy up to the next frame or the ring's end, whichever comes first.
+            let room = self.ring.len() - self.ring_pos;
+            let take = rest.len().min(self.until_frame).min(room);
+            let (now, later) = rest.split_at(take);
+            for (slot, &x) in self.ring[self.ring_pos..self.ring_pos + take]
+                .iter_mut()
+                .zip(now)
+            {
+                *slot = if x.is_finite() { x } else { 0.0 };
+            }
+            rest = later;
+            self.samples += take as u64;
+            self.ring_pos = (self.ring_pos + take) % self.ring.len();
+            self.until_frame -= take;
+            if self.until_frame == 0 {
+                self.until_frame = self.config.hop_samples;
                 let out = self.frame();
                 on_frame(&out);
             }
@@ -113,8 +130,7 @@ impl OnlineAnalyzer {
 
     fn frame(&mut self) -> FrameOut {
         // The ring's oldest sample sits right after the newest one.
-        let split = (self.samples % self.ring.len() as u64) as usize;
-        let (newer, older) = self.ring.split_at(split);
+        let (newer, older) = self.ring.split_at(self.ring_pos);
         let envelope = self.envelope.process_frame(older, newer);
         let novelty = self.novelty.push(envelope);
         let hop = self.config.hop_samples as f64;

@@ -157,3 +157,112 @@ fn online_results_equal_offline_ones_whatever_the_chunking() {
         assert!(onsets.len() + 1 >= offline.onsets.len());
     }
 }
+
+/// A click track at `bpm` for `secs`: `per_beat` clicks per beat, the first of each beat at
+/// `beat_level` (and every `accent_every`-th beat doubled), the others at `off_level`.
+fn click_track(
+    bpm: f64,
+    secs: f64,
+    per_beat: usize,
+    accent_every: usize,
+    off_level: f32,
+) -> Vec<f32> {
+    let sample_rate_hz = 48_000.0f32;
+    let len = (secs * f64::from(sample_rate_hz)) as usize;
+    let step = 60.0 / bpm / per_beat as f64 * f64::from(sample_rate_hz);
+    let times: Vec<(usize, usize)> = (0..)
+        .map(|i| {
+            (
+                (0.2 * f64::from(sample_rate_hz) + i as f64 * step) as usize,
+                i,
+            )
+        })
+        .take_while(|&(t, _)| t + 4_000 < len)
+        .collect();
+    let on_beat: Vec<usize> = times
+        .iter()
+        .filter(|(_, i)| i % per_beat == 0)
+        .map(|&(t, _)| t)
+        .collect();
+    let accents: Vec<usize> = times
+        .iter()
+        .filter(|(_, i)| i % (per_beat * accent_every) == 0)
+        .map(|&(t, _)| t)
+        .collect();
+    let off_beat: Vec<usize> = times
+        .iter()
+        .filter(|(_, i)| i % per_beat != 0)
+        .map(|&(t, _)| t)
+        .collect();
+    let mut signal = clicks(len, &on_beat, 0.25, sample_rate_hz);
+    for (layer, level) in [(&accents, 0.25), (&off_beat, off_level)] {
+        if !layer.is_empty() {
+            for (out, x) in signal
+                .iter_mut()
+                .zip(clicks(len, layer, level, sample_rate_hz))
+            {
+                *out += x;
+            }
+        }
+    }
+    signal
+}
+
+fn assert_tempo(signal: &[f32], bpm: f64, what: &str) {
+    let found = analyze(signal, AnalysisConfig::new(48_000.0))
+        .bpm
+        .expect("a click track has a tempo");
+    assert!(
+        (found / bpm - 1.0).abs() < 0.01,
+        "{what}: found {found} BPM, expected {bpm}"
+    );
+}
+
+#[test]
+fn accents_on_every_other_beat_keep_the_beat() {
+    // A strong beat every two beats must not halve the tempo (nor double it).
+    for bpm in [70.0, 100.0, 140.0] {
+        assert_tempo(
+            &click_track(bpm, 12.0, 1, 2, 0.0),
+            bpm,
+            "accents every other beat",
+        );
+    }
+}
+
+#[test]
+fn eighth_notes_under_the_beat_keep_the_beat() {
+    // Softer eighth notes between the beats: the beat, not the eighth-note pulse, and bars of
+    // four accented beats do not make it a half or a two-thirds tempo.
+    for bpm in [80.0, 100.0, 120.0] {
+        assert_tempo(
+            &click_track(bpm, 14.0, 2, 4, 0.1),
+            bpm,
+            "eighths under the beat",
+        );
+    }
+}
+
+#[test]
+fn the_live_tempogram_agrees_with_the_offline_tempo() {
+    // The live 3 s tempogram and the whole-buffer estimate share the comb and the prior.
+    let config = AnalysisConfig::new(48_000.0);
+    for bpm in [70.0, 100.0, 150.0] {
+        let signal = click_track(bpm, 12.0, 1, 2, 0.0);
+        let offline = analyze(&signal, config);
+        let mut live = super::tempo::Tempogram::new(config.frame_rate_hz());
+        for &value in &offline.novelty {
+            live.push(value);
+        }
+        let live_bpm = live.bpm().expect("a live tempo");
+        let offline_bpm = offline.bpm.expect("an offline tempo");
+        assert!(
+            (live_bpm / offline_bpm - 1.0).abs() < 0.01,
+            "{bpm} BPM: live {live_bpm}, offline {offline_bpm}"
+        );
+        assert!(
+            (offline_bpm / bpm - 1.0).abs() < 0.01,
+            "{bpm} BPM: {offline_bpm}"
+        );
+    }
+}
