@@ -50,17 +50,18 @@ fn analysed_engine_with(settings: EngineSettings) -> (Engine, TrackPoolKeeper, A
     (engine, keeper, worker)
 }
 
+/// Runs `input` with a record toggle at each of `presses`, the analysis worker in step.
 fn record(
     mode: QuantizeMode,
     input: &[Vec<f32>; 2],
-    presses: [u64; 2],
+    presses: &[u64],
     block_sizes: &[usize],
 ) -> (Engine, Rendered) {
     let (mut engine, mut keeper, mut worker) = analysed_engine(mode);
-    let commands = [
-        (presses[0], Command::RecordToggle),
-        (presses[1], Command::RecordToggle),
-    ];
+    let commands: Vec<(u64, Command)> = presses
+        .iter()
+        .map(|&at| (at, Command::RecordToggle))
+        .collect();
     let out = run_with(
         &mut engine,
         &mut keeper,
@@ -83,7 +84,7 @@ fn a_late_press_keeps_the_attack() {
     // Both presses 120 ms after an attack.
     let presses = [48_000 + 120 * MS, 144_000 + 120 * MS];
     for block in [64usize, 512, 2048] {
-        let (engine, _) = record(QuantizeMode::Onset, &input, presses, &[block]);
+        let (engine, _) = record(QuantizeMode::Onset, &input, &presses, &[block]);
         let cycle = engine.cycle().expect("an anchor");
         let start_error = cycle.origin_samples as i64 - 48_000;
         let length_error = cycle.length_samples as i64 - 96_000;
@@ -97,7 +98,7 @@ fn a_late_press_keeps_the_attack() {
         );
     }
     // The same presses with quantization off act where they are.
-    let (engine, _) = record(QuantizeMode::Off, &input, presses, &[512]);
+    let (engine, _) = record(QuantizeMode::Off, &input, &presses, &[512]);
     let cycle = engine.cycle().expect("an anchor");
     assert_eq!(cycle.origin_samples, presses[0]);
     assert_eq!(cycle.length_samples, presses[1] - presses[0]);
@@ -108,9 +109,9 @@ fn quantized_anchor_does_not_depend_on_the_block_size() {
     let attacks: Vec<u64> = (1..8).map(|i| i * 40_000 + 313 * i).collect();
     let input = attacks_signal(420_000, &attacks);
     let presses = [attacks[0] + 90 * MS, attacks[4] - 70 * MS];
-    let (reference_engine, reference) = record(QuantizeMode::Onset, &input, presses, &[512]);
+    let (reference_engine, reference) = record(QuantizeMode::Onset, &input, &presses, &[512]);
     for sizes in [&[1usize, 7, 300][..], &[64], &[2000, 33]] {
-        let (engine, out) = record(QuantizeMode::Onset, &input, presses, sizes);
+        let (engine, out) = record(QuantizeMode::Onset, &input, &presses, sizes);
         assert_eq!(engine.cycle(), reference_engine.cycle(), "blocks {sizes:?}");
         assert!(out.main == reference.main, "output with blocks {sizes:?}");
     }
@@ -124,7 +125,7 @@ fn a_loop_of_7_9_beats_becomes_8_beats() {
     let start = attacks[2] + 30 * MS;
     let stop = start + (7.9 * beat as f64) as u64;
     for mode in [QuantizeMode::Beat, QuantizeMode::OnsetBeat] {
-        let (engine, _) = record(mode, &input, [start, stop], &[256]);
+        let (engine, _) = record(mode, &input, &[start, stop], &[256]);
         let cycle = engine.cycle().expect("an anchor");
         let bpm = engine.anchor_bpm().expect("a tempo");
         assert!((bpm - 120.0).abs() < 1.2, "{mode:?}: tempo {bpm}");
@@ -202,22 +203,7 @@ fn anchored_run(
 ) -> (Engine, Rendered) {
     let mut presses = vec![ANCHOR_START, ANCHOR_STOP];
     presses.extend_from_slice(overdub);
-    let commands: Vec<(u64, Command)> = presses
-        .into_iter()
-        .map(|at| (at, Command::RecordToggle))
-        .collect();
-    let (mut engine, mut keeper, mut worker) = analysed_engine(mode);
-    let out = run_with(
-        &mut engine,
-        &mut keeper,
-        input,
-        &commands,
-        block_sizes,
-        |_| {
-            worker.run_pending();
-        },
-    );
-    (engine, out)
+    record(mode, input, &presses, block_sizes)
 }
 
 /// The anchor presses of the anchored tests: a 2 s cycle.

@@ -437,15 +437,21 @@ fn after_a_timeline_jump_the_loops_fade_to_the_hosts_position() {
     }
 }
 
+/// A host at 120 BPM in 4/4 that changes to `new_tempo` at a block start in bar 6 (5.6 bars in),
+/// with the sample of the change and the new bar's length in samples.
+fn tempo_change_host(rate: f64, new_tempo: f64) -> (Host, u64, f64) {
+    let plain = Host::playing(rate, 120.0, (4, 4));
+    let change = (5.6 * plain.bar_samples(0)) as u64 / 512 * 512;
+    let host = plain.then(change, new_tempo, None, true);
+    let new_bar = host.bar_samples(change);
+    (host, change, new_bar)
+}
+
 #[test]
 fn a_tempo_change_restarts_the_loops_on_the_new_bars_at_the_recorded_speed() {
     let rate = 48_000.0;
     for new_tempo in [140.0, 90.0] {
-        let plain = Host::playing(rate, 120.0, (4, 4));
-        let bar = plain.bar_samples(0);
-        let change = (5.6 * bar) as u64 / 512 * 512;
-        let host = plain.then(change, new_tempo, None, true);
-        let new_bar = host.bar_samples(change);
+        let (host, change, new_bar) = tempo_change_host(rate, new_tempo);
         let frames = (change as f64 + 5.0 * new_bar) as usize;
         let mut a = record_two_bars(&host, frames, &[512]);
         let new_length = (2.0 * new_bar).round() as u64;
@@ -664,11 +670,7 @@ fn a_saved_host_synced_session_reloads_locked_on_the_hosts_bars_with_its_lengths
     for new_tempo in [140.0, 90.0] {
         // Recorded at 120 BPM, then the tempo changed: the loops restart on the new bars, their
         // audio (content) longer or shorter than their length.
-        let plain = Host::playing(rate, 120.0, (4, 4));
-        let bar = plain.bar_samples(0);
-        let change = (5.6 * bar) as u64 / 512 * 512;
-        let host = plain.then(change, new_tempo, None, true);
-        let new_bar = host.bar_samples(change);
+        let (host, change, new_bar) = tempo_change_host(rate, new_tempo);
         let frames = (change as f64 + 3.0 * new_bar) as usize;
         let a = record_two_bars(&host, frames, &[512]);
         let what = format!("120 -> {new_tempo} BPM, reloaded");
