@@ -54,23 +54,15 @@ fn beats_per_cycle(
 ) -> Option<CycleBeats> {
     let length_secs =
         status.cycle_length_samples? as f64 / f64::from(status.sample_rate_hz.max(1.0));
-    let whole = |bpm: f64, heard| {
-        let beats = ((length_secs * bpm / 60.0).round() as u32).max(1);
-        CycleBeats {
-            beats,
-            bpm: f64::from(beats) * 60.0 / length_secs,
-            heard,
-        }
+    let of_beats = |beats: u32, heard| CycleBeats {
+        beats,
+        bpm: f64::from(beats) * 60.0 / length_secs,
+        heard,
     };
+    let whole =
+        |bpm: f64, heard| of_beats(((length_secs * bpm / 60.0).round() as u32).max(1), heard);
     match (status.host_bars, status.host_grid, status.anchor_bpm) {
-        (Some(bars), Some(grid), _) => {
-            let beats = bars * grid.beats_per_bar;
-            Some(CycleBeats {
-                beats,
-                bpm: f64::from(beats) * 60.0 / length_secs,
-                heard: false,
-            })
-        }
+        (Some(bars), Some(grid), _) => Some(of_beats(bars * grid.beats_per_bar, false)),
         (_, _, Some(bpm)) => Some(whole(bpm, false)),
         _ => {
             let heard = f64::from(analysis?.bpm?);
