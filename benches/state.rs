@@ -82,7 +82,7 @@ fn model(kind: &str) -> SessionModel {
 /// The plugin's parameters with `container` loaded into its performance field.
 fn params_holding(container: &[u8]) -> LoopmateParams {
     let params = LoopmateParams::default();
-    params.performance.store.load(container).unwrap();
+    params.performance.store.load(container.to_vec()).unwrap();
     params
 }
 

@@ -32,6 +32,7 @@ use super::mirror::{Clock, ModelTrack, SessionModel};
 use crate::engine::cycle::Cycle;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
+use crate::engine::memory::try_alloc_zeroed;
 use crate::engine::session::TrackRecord;
 use crate::engine::sync::BarLock;
 use crate::engine::track::TrackAudio;
@@ -140,7 +141,27 @@ struct CachedTrack {
     /// Frames encoded per channel.
     frames: usize,
     /// The codec's bytes, one entry per channel.
-    channels: Vec<Vec<u8>>,
+    channels: Vec<EncodedChannel>,
+}
+
+/// One channel's codec bytes: a range of a shared buffer, its own encoding or (after a load) the
+/// loaded container, which the cache then keeps instead of copying each channel out of it.
+struct EncodedChannel {
+    buffer: Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
+}
+
+impl EncodedChannel {
+    fn own(bytes: Vec<u8>) -> Self {
+        Self {
+            range: 0..bytes.len(),
+            buffer: Arc::new(bytes),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buffer[self.range.clone()]
+    }
 }
 
 /// Frames of a track's audio that are saved: all that playback can read (its length) and all
@@ -191,7 +212,7 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
     let mut fresh_encoded = parallel_map(&fresh, |samples| {
         let mut out = Vec::new();
         codec::encode(samples, &mut out);
-        out
+        EncodedChannel::own(out)
     })
     .into_iter();
     for (track, hit) in model.tracks.iter().zip(hits) {
@@ -201,8 +222,9 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
                 id: track.record.id,
                 audio: Arc::downgrade(&track.audio),
                 frames: saved_frames(track),
-                channels: (0..track.audio.channels())
-                    .map(|_| fresh_encoded.next().unwrap_or_default())
+                channels: fresh_encoded
+                    .by_ref()
+                    .take(track.audio.channels())
                     .collect(),
             });
         cache.tracks.push(entry);
@@ -214,7 +236,7 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         .tracks
         .iter()
         .flat_map(|t| &t.channels)
-        .map(|c| c.len() + 8)
+        .map(|c| c.range.len() + 8)
         .sum();
     let mut out = Vec::with_capacity(HEADER_BYTES + audio_bytes + 4096 + 128 * model.tracks.len());
     out.extend_from_slice(MAGIC);
@@ -268,12 +290,12 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         write_fx(&mut body, &r.fx);
         body.push(track.audio.channels() as u8);
         out.extend_from_slice(b"TRAK");
-        let audio_bytes: usize = encoded.channels.iter().map(|c| 8 + c.len()).sum();
+        let audio_bytes: usize = encoded.channels.iter().map(|c| 8 + c.range.len()).sum();
         put_u64(&mut out, (body.len() + audio_bytes) as u64);
         out.extend_from_slice(&body);
-        for data in &encoded.channels {
-            put_u64(&mut out, data.len() as u64);
-            out.extend_from_slice(data);
+        for channel in &encoded.channels {
+            put_u64(&mut out, channel.range.len() as u64);
+            out.extend_from_slice(channel.bytes());
         }
     }
 
@@ -290,13 +312,20 @@ pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
     decode_into(data, None)
 }
 
-/// [`decode`], and `cache` then holds the tracks' encoded audio (copied while decoding), so that
-/// the next save need not encode them again. Left unchanged when the state is refused.
-pub fn decode_cached(data: &[u8], cache: &mut EncodeCache) -> Result<SessionModel, StateError> {
-    decode_into(data, Some(cache))
+/// [`decode`], and `cache` then holds the tracks' encoded audio (as ranges of `data`, which it
+/// keeps), so that the next save need not encode them again. Left unchanged when the state is
+/// refused.
+pub fn decode_cached(
+    data: &Arc<Vec<u8>>,
+    cache: &mut EncodeCache,
+) -> Result<SessionModel, StateError> {
+    decode_into(data, Some((data, cache)))
 }
 
-fn decode_into(data: &[u8], cache: Option<&mut EncodeCache>) -> Result<SessionModel, StateError> {
+/// What a decode keeps for the cache: the container it reads, and the cache to fill.
+type CacheFill<'a> = Option<(&'a Arc<Vec<u8>>, &'a mut EncodeCache)>;
+
+fn decode_into(data: &[u8], cache: CacheFill) -> Result<SessionModel, StateError> {
     let mut header = Reader::new(data);
     if header
         .bytes(MAGIC.len())
@@ -343,7 +372,7 @@ struct ParsedTrack<'a> {
 fn decode_payload(
     payload: &[u8],
     version: u32,
-    cache: Option<&mut EncodeCache>,
+    cache: CacheFill,
 ) -> Result<SessionModel, StateError> {
     let mut sections = Reader::new(payload);
     let mut session = None;
@@ -410,16 +439,12 @@ fn decode_payload(
         return Err(StateError::Malformed("host lock without a cycle"));
     }
 
+    // Lazily zeroed: each channel's pages are first touched by the thread decoding it.
     let mut audio = Vec::with_capacity(parsed.len());
     for track in &parsed {
-        let frames = track.frames;
-        let len = frames * track.channels.len();
-        let mut samples: Vec<f32> = Vec::new();
-        samples
-            .try_reserve_exact(len)
-            .map_err(|_| StateError::OutOfMemory)?;
-        samples.resize(len, 0.0);
-        audio.push(samples);
+        audio.push(
+            try_alloc_zeroed(track.frames * track.channels.len()).ok_or(StateError::OutOfMemory)?,
+        );
     }
     let mut jobs: Vec<(&[u8], &mut [f32])> = Vec::new();
     for (track, samples) in parsed.iter().zip(&mut audio) {
@@ -428,28 +453,19 @@ fn decode_payload(
             jobs.push((data, out));
         }
     }
-    let keep_encoded = cache.is_some();
     let results = parallel_map_mut(&mut jobs, |(data, out)| match codec::decode(data, out) {
-        // The copy for the cache is made here, on the decoding threads.
-        Ok(used) if used == data.len() => Ok(if keep_encoded {
-            data.to_vec()
-        } else {
-            Vec::new()
-        }),
+        Ok(used) if used == data.len() => Ok(()),
         Ok(_) => Err(StateError::Malformed("audio length")),
         Err(error) => Err(StateError::from(error)),
     });
-    let mut encoded = results
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
+    results.into_iter().collect::<Result<(), _>>()?;
 
     let tracks = parsed
-        .into_iter()
+        .iter()
         .zip(audio)
         .map(|(track, samples)| {
             let frames = track.frames;
-            let audio = TrackAudio::from_planar(track.channels.len(), frames, samples.into())
+            let audio = TrackAudio::from_planar(track.channels.len(), frames, samples)
                 .ok_or(StateError::Malformed("channels"))?;
             Ok(ModelTrack {
                 record: track.record,
@@ -457,15 +473,26 @@ fn decode_payload(
             })
         })
         .collect::<Result<Vec<ModelTrack>, StateError>>()?;
-    if let Some(cache) = cache {
+    if let Some((container, cache)) = cache {
+        let base = container.as_ptr() as usize;
         cache.tracks = tracks
             .iter()
-            .map(|track| CachedTrack {
+            .zip(&parsed)
+            .map(|(track, parsed)| CachedTrack {
                 id: track.record.id,
                 audio: Arc::downgrade(&track.audio),
                 frames: saved_frames(track),
-                channels: (0..track.audio.channels())
-                    .map(|_| encoded.next().unwrap_or_default())
+                channels: parsed
+                    .channels
+                    .iter()
+                    .map(|data| {
+                        // Every channel's bytes are a slice of the container.
+                        let start = data.as_ptr() as usize - base;
+                        EncodedChannel {
+                            buffer: Arc::clone(container),
+                            range: start..start + data.len(),
+                        }
+                    })
                     .collect(),
             })
             .collect();

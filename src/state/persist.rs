@@ -129,7 +129,7 @@ impl PersistentField<'_, PerformanceText> for PerformanceField {
                 return;
             }
         };
-        if let Err(error) = self.store.load(&bytes) {
+        if let Err(error) = self.store.load(bytes) {
             nice_error!("Loopmate: saved performance refused: {error}");
         }
     }

@@ -3,6 +3,7 @@
 //! host's main thread to save and load, the pool keeper thread to catch up with events).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -81,10 +82,11 @@ impl SessionStore {
     }
 
     /// Loads a saved performance: it replaces the current one (in the engine at its next block,
-    /// with a short fade). A refused one changes nothing and leaves a message.
-    pub fn load(&self, data: &[u8]) -> Result<(), StateError> {
+    /// with a short fade). A refused one changes nothing and leaves a message. The data is kept
+    /// as the encoded audio of the next save.
+    pub fn load(&self, data: Vec<u8>) -> Result<(), StateError> {
         let mut cache = EncodeCache::default();
-        let model = match format::decode_cached(data, &mut cache) {
+        let model = match format::decode_cached(&Arc::new(data), &mut cache) {
             Ok(model) => model,
             Err(error) => {
                 self.say(format!(

@@ -90,7 +90,7 @@ fn save_load_save_is_byte_identical_and_the_loaded_session_plays_the_same_in_pha
 
     // Loaded before activation: the model is frozen at the saved position.
     let loaded = SessionStore::default();
-    loaded.load(&saved).expect("a real state loads");
+    loaded.load(saved.clone()).expect("a real state loads");
     assert_eq!(
         loaded.save(),
         saved,
@@ -154,7 +154,7 @@ fn a_state_at_another_rate_is_kept_but_not_played() {
     let (mut engine, mut keeper) =
         crate::engine::tests::engine_at(44_100.0, 20.0, Default::default());
     let loaded = SessionStore::default();
-    loaded.load(&saved).unwrap();
+    loaded.load(saved.clone()).unwrap();
     loaded.attach(engine.connect_session(), 44_100.0);
     silence(&mut engine, &mut keeper, 4096);
     assert_eq!(engine.status().track_count, 0);
@@ -204,7 +204,7 @@ fn a_thousand_damaged_states_are_refused_and_the_engine_stays_empty_and_working(
                 damaged[at] = damaged[at].wrapping_add(1 + rng.below(255) as u8);
             }
         }
-        let error = target.load(&damaged).expect_err("damaged state refused");
+        let error = target.load(damaged).expect_err("damaged state refused");
         let message = target.try_message().unwrap().1.expect("a message");
         assert!(message.contains(&error.to_string()), "{message}");
         silence(&mut engine, &mut keeper, 64);
@@ -320,7 +320,7 @@ fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
     });
     // And what it saves plays like the engine.
     let loaded = SessionStore::default();
-    loaded.load(&store.save()).unwrap();
+    loaded.load(store.save()).unwrap();
     let (mut fresh, mut fresh_keeper) = new_engine();
     loaded.attach(fresh.connect_session(), RATE);
     let a = silence(&mut engine, &mut keeper, 50_000);
@@ -358,7 +358,7 @@ fn a_format_1_state_still_loads_and_plays() {
 
     // Migrated: saved again as format 2, the same performance.
     let store = SessionStore::default();
-    store.load(V1_STATE).unwrap();
+    store.load(V1_STATE.to_vec()).unwrap();
     let resaved = store.save();
     assert_eq!(
         u32::from_le_bytes(resaved[8..12].try_into().unwrap()),

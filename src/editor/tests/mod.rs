@@ -343,7 +343,7 @@ fn learn_parameter_binds_a_cc_to_the_chosen_parameter() {
 #[test]
 fn a_refused_state_and_export_results_show_in_the_session_panel() {
     let session = Arc::new(SessionStore::default());
-    assert!(session.load(b"not a performance").is_err());
+    assert!(session.load(b"not a performance".to_vec()).is_err());
     let (mut app, ..) = editor_with(playing_status(), session.clone());
     let mut harness = editor_harness(&mut app);
     harness.get_by_label(

@@ -678,7 +678,7 @@ fn a_saved_host_synced_session_reloads_locked_on_the_hosts_bars_with_its_lengths
         let loops = [0, 1].map(|c| expected_loop(c, a.s0, a.s1, BLEND));
         let saved = a.store.save();
         let loaded = SessionStore::default();
-        loaded.load(&saved).expect("loads");
+        loaded.load(saved.clone()).expect("loads");
         assert_eq!(loaded.save(), saved, "{what}: save -> load -> save");
 
         // The project reopens with the host elsewhere on its timeline (bar 6.3, at the new
