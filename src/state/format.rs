@@ -29,6 +29,7 @@ use std::sync::{Arc, Weak};
 
 use super::codec;
 use super::mirror::{Clock, ModelTrack, SessionModel};
+use super::parallel::{parallel_map, parallel_map_mut};
 use crate::engine::cycle::Cycle;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
@@ -51,8 +52,6 @@ const MAX_TRACK_FRAMES: u64 = 1 << 30;
 const MAX_LOCK_BARS: u32 = 1 << 20;
 const MAX_LOCK_BAR: f64 = 1e12;
 const MAX_LOCK_ELAPSED_SAMPLES: i64 = 1 << 52;
-/// Threads that encode and decode channels in parallel.
-const CODEC_THREADS: usize = 2;
 
 /// Why a saved performance was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -664,39 +663,4 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, StateError> {
         Ok(u64::from_le_bytes(self.array()?))
     }
-}
-
-/// Runs `f` over `items` on up to [`CODEC_THREADS`] threads (each takes the next item when done),
-/// the results in `items`' order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<&mut Option<R>>> =
-        results.iter_mut().map(std::sync::Mutex::new).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..CODEC_THREADS.min(items.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = f(item);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        **slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    drop(slots);
-    results.into_iter().flatten().collect()
-}
-
-/// [`parallel_map`] over mutable items.
-fn parallel_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
-    let cells: Vec<std::sync::Mutex<&mut T>> =
-        items.iter_mut().map(std::sync::Mutex::new).collect();
-    parallel_map(&cells, |cell| match cell.lock() {
-        Ok(mut item) => f(&mut item),
-        Err(poisoned) => f(&mut poisoned.into_inner()),
-    })
 }

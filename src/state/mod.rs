@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod format;
 pub mod mirror;
+mod parallel;
 pub mod persist;
 pub mod store;
 pub mod text;

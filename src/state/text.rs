@@ -9,6 +9,8 @@
 
 use std::mem::MaybeUninit;
 
+use super::parallel::parallel_map_mut;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// The two characters of every 12-bit value.
@@ -57,15 +59,11 @@ pub fn encode(data: &[u8]) -> String {
     let (body, tail) = out.spare_capacity_mut().split_at_mut(whole * 4);
     let (first_in, second_in) = data[..whole * 3].split_at(whole / 2 * 3);
     let (first_out, second_out) = body.split_at_mut(whole / 2 * 4);
-    if data.len() < PARALLEL_BYTES {
-        encode_groups(first_in, first_out);
-        encode_groups(second_in, second_out);
-    } else {
-        std::thread::scope(|scope| {
-            scope.spawn(|| encode_groups(second_in, second_out));
-            encode_groups(first_in, first_out);
-        });
-    }
+    on_halves(
+        data.len() >= PARALLEL_BYTES,
+        [(first_in, first_out), (second_in, second_out)],
+        |(data, out)| encode_groups(data, out),
+    );
     let rest = &data[whole * 3..];
     if !rest.is_empty() {
         let n = u32::from(rest[0]) << 16 | rest.get(1).map_or(0, |&b| u32::from(b) << 8);
@@ -90,6 +88,19 @@ pub fn encode(data: &[u8]) -> String {
     unsafe { out.set_len(data.len().div_ceil(3) * 4) };
     // Only alphabet bytes were written: always valid UTF-8.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Runs `f` on both halves of the work, on two threads if it is `large`.
+fn on_halves<T: Send, R: Send>(
+    large: bool,
+    mut halves: [T; 2],
+    f: impl Fn(&mut T) -> R + Sync,
+) -> Vec<R> {
+    if large {
+        parallel_map_mut(&mut halves, f)
+    } else {
+        halves.iter_mut().map(f).collect()
+    }
 }
 
 /// Encodes whole groups of 3 bytes into 4 characters each (`out` is 4/3 of `data`).
@@ -129,16 +140,13 @@ pub fn decode(text: &str) -> Result<Vec<u8>, NotBase64> {
     let (body, tail) = out.spare_capacity_mut()[..len].split_at_mut(groups * 3);
     let (first_in, second_in) = text[..groups * 4].split_at(groups / 2 * 4);
     let (first_out, second_out) = body.split_at_mut(groups / 2 * 3);
-    let decoded = if text.len() < PARALLEL_BYTES {
-        decode_groups(first_in, first_out).and(decode_groups(second_in, second_out))
-    } else {
-        std::thread::scope(|scope| {
-            let second = scope.spawn(|| decode_groups(second_in, second_out));
-            let first = decode_groups(first_in, first_out);
-            first.and(second.join().unwrap_or(Err(NotBase64)))
-        })
-    };
-    decoded?;
+    on_halves(
+        text.len() >= PARALLEL_BYTES,
+        [(first_in, first_out), (second_in, second_out)],
+        |(text, out)| decode_groups(text, out),
+    )
+    .into_iter()
+    .collect::<Result<(), _>>()?;
     if padding > 0 {
         let last = &text[text.len() - 4..];
         let mut n = 0u32;
