@@ -18,7 +18,7 @@ use loopmate::engine::session::TrackRecord;
 use loopmate::engine::track::TrackAudio;
 use loopmate::params::LoopmateParams;
 use loopmate::state::format;
-use loopmate::state::mirror::{Clock, ModelTrack, SessionModel};
+use loopmate::state::mirror::{ModelTrack, SessionModel};
 use nice_plug::prelude::{Params, PluginState};
 
 const RATE: f32 = 48_000.0;
@@ -67,15 +67,12 @@ fn model(kind: &str) -> SessionModel {
         })
         .collect();
     SessionModel {
-        generation: 0,
-        sample_rate_hz: RATE,
         cycle: Some(Cycle {
             origin_samples: 0,
             length_samples: TRACK_FRAMES as u64,
         }),
-        lock: None,
         tracks,
-        clock: Clock::Frozen,
+        ..SessionModel::empty(RATE)
     }
 }
 

@@ -1020,9 +1020,7 @@ impl Engine {
         }
         track.id = self.next_track_id;
         self.next_track_id += 1;
-        if track.fill.is_none() {
-            self.session.track_added(&track);
-        }
+        self.session.track_added(&track);
         self.tracks.push(track);
         self.request_list_if_half_full();
         true
@@ -1192,6 +1190,10 @@ impl Engine {
         for track in &mut self.tracks {
             if track.state == TrackState::Undoing {
                 track.state = TrackState::Discarding;
+                if track.fill.is_some() {
+                    // The mirror knows a filling track only by id, not as undone.
+                    self.session.tell(SessionEvent::Removed { id: track.id });
+                }
             }
         }
         self.session.tell(SessionEvent::RedoDiscarded);

@@ -20,6 +20,7 @@
 //! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free) and
 //! copies at most the window's audio from the history. Only in offline mode does it wait.
 
+use super::session::SessionEvent;
 use super::take::Take;
 use super::{Action, Engine, RenderMode, ms_to_samples};
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
@@ -100,11 +101,18 @@ pub fn round_to_beats(length_samples: u64, bpm: f64, sample_rate_hz: f32) -> Opt
         .round()
         .clamp(1.0, f64::from(u32::MAX));
     let rounded = ((beats * beat).round() as u64).max(1);
-    Some(WholeBeats {
-        length_samples: rounded,
-        beats: beats as u32,
-        bpm: beats * 60.0 * f64::from(sample_rate_hz) / rounded as f64,
-    })
+    Some(WholeBeats::new(rounded, beats as u32, sample_rate_hz))
+}
+
+impl WholeBeats {
+    /// `beats` (at least one) in `length_samples` (at least one), and the tempo that makes.
+    pub fn new(length_samples: u64, beats: u32, sample_rate_hz: f32) -> Self {
+        Self {
+            length_samples,
+            beats,
+            bpm: f64::from(beats) * 60.0 * f64::from(sample_rate_hz) / length_samples as f64,
+        }
+    }
 }
 
 /// What the engine keeps about quantization.
@@ -338,6 +346,8 @@ impl Engine {
         }
         // Cut short by the length limit, the loop no longer holds whole beats.
         self.quantize.anchor_beats = whole_beats.filter(|b| b.length_samples == stop - start);
+        self.session
+            .tell(SessionEvent::Beats(self.quantize.anchor_beats));
         self.stop_take_at(stop);
     }
 

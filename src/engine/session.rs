@@ -4,7 +4,9 @@
 //! *session mirror* (off the audio thread, see `crate::state::mirror`) about every change to the
 //! performance through a wait-free queue: a complete track's audio (an `Arc` clone: an atomic
 //! increment, no allocation) with a fixed-size record of its controls, then small fixed-size
-//! events for every later change. The mirror is what gets saved.
+//! events for every later change. The mirror is what gets saved. A capture still copying from the
+//! history is announced by id (`Filling`) and its audio follows when complete, so that a save can
+//! wait for it.
 //!
 //! Restoring goes the other way: a [`RestoredSession`] (tracks built and allocated off the audio
 //! thread) comes through a second queue and is swapped in at a block start.
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::cycle::Cycle;
 use super::fx::chain::{FxChain, FxSettings};
 use super::pool::Garbage;
+use super::quantize::WholeBeats;
 use super::ramp::Ramp;
 use super::sync::BarLock;
 use super::track::{Track, TrackAudio, TrackBuffer, TrackState};
@@ -111,7 +114,11 @@ pub enum SessionEvent {
     },
     /// A track's controls, undo/redo state or position changed.
     Updated(TrackRecord),
-    /// The track with this id was removed by the player (not kept for redo).
+    /// A capture began copying from the history into the track with this id: it follows as
+    /// `Added` once complete, or as `Removed` (or with a `Cleared`) if dropped first.
+    Filling { id: u64 },
+    /// The track with this id was removed by the player (not kept for redo), or a track still
+    /// filling was dropped.
     Removed { id: u64 },
     /// Every undone track was dropped (a new take or capture ends the redo history).
     RedoDiscarded,
@@ -123,6 +130,9 @@ pub enum SessionEvent {
     Cycle(Option<Cycle>),
     /// The anchor's lock to the host bars changed (or is gone).
     Lock(Option<BarLock>),
+    /// Beat quantization made the last anchor this many whole beats (it describes the anchor
+    /// while the cycle has its length; see `QuantizeState::anchor_beats`).
+    Beats(Option<WholeBeats>),
     /// A restored session was installed at this engine time (its origins were relative to 0).
     Installed { at_samples: u64 },
     /// The queue overflowed: forget the tracks; every complete track follows as `Added`.
@@ -147,6 +157,8 @@ pub struct RestoredSession {
     pub cycle: Option<Cycle>,
     /// The anchor's lock to the host bars, its origin relative to the install time.
     pub lock: Option<BarLock>,
+    /// The anchor's whole beats from beat quantization.
+    pub anchor_beats: Option<WholeBeats>,
     /// The tracks in id order, origins relative to the install time; capacity reserved for more.
     pub tracks: Vec<Track>,
     /// The id the next new track gets.
@@ -228,9 +240,15 @@ impl SessionOut {
         }
     }
 
-    /// Announces a complete track. Realtime-safe.
+    /// Announces a track joining the mix: complete (with its audio), or still filling from the
+    /// history (its audio follows when complete). Realtime-safe.
     pub fn track_added(&mut self, track: &Track) {
-        if self.link.is_some() {
+        if self.link.is_none() {
+            return;
+        }
+        if track.fill.is_some() {
+            self.tell(SessionEvent::Filling { id: track.id });
+        } else {
             self.tell(SessionEvent::Added {
                 record: TrackRecord::of(track),
                 audio: track.buffer.share(),
@@ -321,6 +339,7 @@ impl Engine {
             ..cycle
         });
         self.next_track_id = session.next_track_id;
+        self.quantize.anchor_beats = session.anchor_beats;
         self.session.set_generation(session.generation);
         self.session
             .tell(SessionEvent::Installed { at_samples: now });
@@ -370,17 +389,19 @@ impl Engine {
 
     /// After a refused event, sends the whole performance again once the queue has room.
     pub(super) fn resync_session_if_due(&mut self) {
-        if !self.session.resync_fits(self.tracks.len() + 3) {
+        if !self.session.resync_fits(self.tracks.len() + 4) {
             return;
         }
         self.session.tell(SessionEvent::Resync);
         for track in &self.tracks {
-            if track.fill.is_none() && track.state != TrackState::Discarding {
+            if track.state != TrackState::Discarding {
                 self.session.track_added(track);
             }
         }
         self.session.tell(SessionEvent::Cycle(self.cycle));
         self.session.tell(SessionEvent::Lock(self.sync.lock));
+        self.session
+            .tell(SessionEvent::Beats(self.quantize.anchor_beats));
         self.session.resync_sent();
     }
 }

@@ -6,6 +6,7 @@
 //!   SESS   sample rate f32 | has cycle u8 | cycle phase u64 | cycle length u64 | tracks u32
 //!   SYNC   (v2, only with a cycle locked to the host bars) start bar f64 | bars u32 |
 //!          samples since the lock's origin i64
+//!   BEAT   (only when beat quantization made the anchor whole beats) beats in the cycle u32
 //!   TRAK   (one per track, in id order) id u64 | length u64 | phase u64 |
 //!          content u64 (v2) | gain f32 | pan f32 | flags u8 (muted, soloed, reversed, undone) |
 //!          effects (see `write_fx`) | channels u8 | per channel: encoded length u64 | `codec`
@@ -19,7 +20,8 @@
 //! format version and a migration in [`decode`], the one place that knows old versions.
 //!
 //! Versions: 1 had no `SYNC` section and no content length (a track's content was its length);
-//! it loads as such, unlocked. 2 is written since.
+//! it loads as such, unlocked. 2 is written since. `BEAT` came later within version 2 (an older
+//! build skips it, and its clicks follow the beats-per-cycle setting).
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message.
@@ -34,6 +36,7 @@ use crate::engine::cycle::Cycle;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::memory::try_alloc_zeroed;
+use crate::engine::quantize::WholeBeats;
 use crate::engine::session::TrackRecord;
 use crate::engine::sync::BarLock;
 use crate::engine::track::TrackAudio;
@@ -271,6 +274,12 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         put_section(&mut out, b"SYNC", &body);
     }
 
+    if let Some(beats) = model.anchor_beats() {
+        body.clear();
+        put_u32(&mut body, beats.beats);
+        put_section(&mut out, b"BEAT", &body);
+    }
+
     for (track, encoded) in model.tracks.iter().zip(&cache.tracks) {
         let r = &track.record;
         body.clear();
@@ -376,6 +385,7 @@ fn decode_payload(
     let mut sections = Reader::new(payload);
     let mut session = None;
     let mut lock = None;
+    let mut beats = None;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -423,6 +433,16 @@ fn decode_payload(
                     origin_samples: -elapsed,
                 });
             }
+            b"BEAT" => {
+                if beats.is_some() {
+                    return Err(StateError::Malformed("two beat counts"));
+                }
+                let count = r.u32()?;
+                if count == 0 || !r.is_empty() {
+                    return Err(StateError::Malformed("beat count"));
+                }
+                beats = Some(count);
+            }
             b"TRAK" => parsed.push(parse_track(&mut r, version)?),
             _ => {}
         }
@@ -437,6 +457,14 @@ fn decode_payload(
     if lock.is_some() && cycle.is_none() {
         return Err(StateError::Malformed("host lock without a cycle"));
     }
+    let beats = match (beats, cycle) {
+        (None, _) => None,
+        (Some(_), None) => return Err(StateError::Malformed("beat count without a cycle")),
+        (Some(count), Some(cycle)) if u64::from(count) > cycle.length_samples => {
+            return Err(StateError::Malformed("beat count"));
+        }
+        (Some(count), Some(cycle)) => Some(WholeBeats::new(cycle.length_samples, count, rate)),
+    };
 
     // Lazily zeroed: each channel's pages are first touched by the thread decoding it.
     let mut audio = Vec::with_capacity(parsed.len());
@@ -501,7 +529,9 @@ fn decode_payload(
         sample_rate_hz: rate,
         cycle,
         lock,
+        beats,
         tracks,
+        filling: Vec::new(),
         clock: Clock::Frozen,
     })
 }

@@ -1,11 +1,13 @@
 //! The session mirror: a model of the performance (tracks with their shared audio, the cycle)
 //! kept off the audio thread from the engine's events, so that saving never waits for the audio
-//! thread. Only non-audio threads touch it.
+//! thread (only, briefly, for a capture still copying: see `SessionStore::save`). Only non-audio
+//! threads touch it.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::engine::cycle::Cycle;
+use crate::engine::quantize::WholeBeats;
 use crate::engine::session::{
     RestoredSession, SessionEvent, SessionFeed, TaggedEvent, TrackRecord,
 };
@@ -44,8 +46,13 @@ pub struct SessionModel {
     pub cycle: Option<Cycle>,
     /// The anchor's lock to the host bars (its origin in the model's time, like the cycle's).
     pub lock: Option<BarLock>,
+    /// The last anchor's whole beats from beat quantization, as the engine keeps them: they
+    /// describe the anchor while the cycle has their length ([`SessionModel::anchor_beats`]).
+    pub beats: Option<WholeBeats>,
     /// Complete tracks (playing and undone), in id order.
     pub tracks: Vec<ModelTrack>,
+    /// Ids of the captures the engine is still copying from the history (not yet in `tracks`).
+    pub filling: Vec<u64>,
     /// What the origins are relative to.
     pub clock: Clock,
 }
@@ -58,9 +65,18 @@ impl SessionModel {
             sample_rate_hz,
             cycle: None,
             lock: None,
+            beats: None,
             tracks: Vec::new(),
+            filling: Vec::new(),
             clock: Clock::Frozen,
         }
+    }
+
+    /// The anchor's whole beats, while the cycle is that anchor's.
+    pub fn anchor_beats(&self) -> Option<WholeBeats> {
+        let cycle = self.cycle?;
+        self.beats
+            .filter(|beats| beats.length_samples == cycle.length_samples)
     }
 
     /// Applies every event waiting in `feed`.
@@ -79,8 +95,9 @@ impl SessionModel {
     }
 
     /// Re-expresses the origins relative to `now_samples` (which becomes time 0): the model then
-    /// no longer depends on an engine.
+    /// no longer depends on an engine, and captures it was still copying are gone with it.
     pub fn freeze_at(&mut self, now_samples: u64) {
+        self.filling.clear();
         let relative = |origin: u64, length: u64| {
             (i128::from(origin) - i128::from(now_samples)).rem_euclid(i128::from(length.max(1)))
                 as u64
@@ -115,6 +132,7 @@ impl SessionModel {
             generation: self.generation,
             cycle: self.cycle,
             lock: self.lock,
+            anchor_beats: self.beats,
             next_track_id: self.tracks.last().map_or(0, |t| t.record.id + 1),
             tracks,
         }))
@@ -127,6 +145,7 @@ impl SessionModel {
         match tagged.event {
             SessionEvent::Added { record, audio } => {
                 let at = self.tracks.partition_point(|t| t.record.id < record.id);
+                self.filling.retain(|&id| id != record.id);
                 if self
                     .tracks
                     .get(at)
@@ -142,9 +161,16 @@ impl SessionModel {
                     track.record = record;
                 }
             }
-            SessionEvent::Removed { id } => self.tracks.retain(|t| t.record.id != id),
+            SessionEvent::Filling { id } => self.filling.push(id),
+            SessionEvent::Removed { id } => {
+                self.tracks.retain(|t| t.record.id != id);
+                self.filling.retain(|&filling| filling != id);
+            }
             SessionEvent::RedoDiscarded => self.tracks.retain(|t| !t.record.undone),
-            SessionEvent::Cleared | SessionEvent::Resync => self.tracks.clear(),
+            SessionEvent::Cleared | SessionEvent::Resync => {
+                self.tracks.clear();
+                self.filling.clear();
+            }
             SessionEvent::Shifted { shift_samples } => {
                 for track in &mut self.tracks {
                     track.record.origin_samples += shift_samples;
@@ -152,6 +178,7 @@ impl SessionModel {
             }
             SessionEvent::Cycle(cycle) => self.cycle = cycle,
             SessionEvent::Lock(lock) => self.lock = lock,
+            SessionEvent::Beats(beats) => self.beats = beats,
             SessionEvent::Installed { at_samples } => {
                 if self.clock == Clock::Frozen {
                     for track in &mut self.tracks {

@@ -138,7 +138,11 @@ impl PersistentField<'_, PerformanceText> for PerformanceField {
     where
         F: Fn(&PerformanceText) -> R,
     {
-        let text = text::encode(&self.store.save());
+        let (bytes, left_out) = self.store.save_reporting();
+        if let Some(why) = &left_out {
+            nice_warn!("Loopmate: {why}");
+        }
+        let text = text::encode(&bytes);
         if text.len() > HOST_STATE_LIMIT_BYTES {
             let why = format!(
                 "the performance takes {:.0} MB in the host's project, more than nice-plug's \

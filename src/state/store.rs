@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -12,6 +14,11 @@ use super::mirror::SessionModel;
 use crate::engine::fx::delay::delay_memory_frames;
 use crate::engine::session::SessionFeed;
 use crate::wav::{self, WavError};
+
+/// How long a save waits for a capture to complete while the engine processes no block.
+pub const SAVE_STALL_SECS: f64 = 1.0;
+/// How often a waiting save looks at the engine, in milliseconds.
+const SAVE_POLL_MS: u64 = 2;
 
 /// The store. See the module documentation.
 pub struct SessionStore {
@@ -70,15 +77,27 @@ impl SessionStore {
         inner.install();
     }
 
-    /// The performance as saved now (the format's bytes).
+    /// The performance as saved now (the format's bytes). See [`SessionStore::save_reporting`].
     pub fn save(&self) -> Vec<u8> {
+        self.save_reporting().0
+    }
+
+    /// The performance as saved now, and what was left out of it, in words. A capture still
+    /// copying from the history (at `FILL_SPEED` times real time: 4 s for a 2-minute capture)
+    /// is waited for, so that the save holds it, as long as the engine keeps processing; after
+    /// [`SAVE_STALL_SECS`] without a processed block the save goes ahead without it and leaves
+    /// a message. A take still recording is not in the save (it is in the next one).
+    pub fn save_reporting(&self) -> (Vec<u8>, Option<String>) {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
-        if let Some(feed) = &mut inner.feed {
-            inner.model.catch_up(feed);
+        let left_out = inner.catch_up_with_captures();
+        if let Some(why) = &left_out {
+            inner.message = Some(format!("Warning: {why}."));
+            inner.message_serial += 1;
         }
         let now = inner.model.now_samples(inner.feed.as_ref());
-        format::encode_cached(&inner.model, now, &mut inner.cache)
+        let bytes = format::encode_cached(&inner.model, now, &mut inner.cache);
+        (bytes, left_out)
     }
 
     /// Loads a saved performance: it replaces the current one (in the engine at its next block,
@@ -191,15 +210,40 @@ impl SessionStore {
     /// Events the engine could not queue since activation (each caused a full re-send).
     pub fn overflows(&self) -> u64 {
         let inner = self.inner.lock();
-        inner.feed.as_ref().map_or(0, |feed| {
-            feed.shared
-                .overflows
-                .load(std::sync::atomic::Ordering::Relaxed)
-        })
+        inner
+            .feed
+            .as_ref()
+            .map_or(0, |feed| feed.shared.overflows.load(Ordering::Relaxed))
     }
 }
 
 impl StoreInner {
+    /// Catches up with the engine, and waits until no capture is still copying or the engine
+    /// has not processed a block for [`SAVE_STALL_SECS`]; returns what that left out.
+    fn catch_up_with_captures(&mut self) -> Option<String> {
+        let feed = self.feed.as_mut()?;
+        let mut clock_samples = feed.shared.now_samples.load(Ordering::Acquire);
+        let mut moved_at = Instant::now();
+        loop {
+            self.model.catch_up(feed);
+            let filling = self.model.filling.len();
+            if filling == 0 {
+                return None;
+            }
+            let now_samples = feed.shared.now_samples.load(Ordering::Acquire);
+            if now_samples != clock_samples {
+                clock_samples = now_samples;
+                moved_at = Instant::now();
+            } else if moved_at.elapsed().as_secs_f64() >= SAVE_STALL_SECS {
+                return Some(format!(
+                    "{filling} capture(s) still copying were not saved: the host stopped \
+                     processing audio before they were complete (save again once it plays)"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(SAVE_POLL_MS));
+        }
+    }
+
     /// Hands the (frozen) model to the running engine, if there is one and it can play it.
     fn install(&mut self) {
         let (Some(feed), Some(rate)) = (&mut self.feed, self.engine_rate_hz) else {

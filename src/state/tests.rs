@@ -1,20 +1,168 @@
 //! The saved performance end to end: engine -> mirror -> bytes -> a fresh engine, and damaged
 //! states refused.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use super::format::{self, FORMAT_VERSION, StateError};
-use super::store::SessionStore;
-use crate::engine::Engine;
+use super::store::{SAVE_STALL_SECS, SessionStore};
 use crate::engine::command::{Command, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::pool::TrackPoolKeeper;
-use crate::engine::tests::{BLEND, RATE, new_engine, run, signal_until};
+use crate::engine::quantize::WholeBeats;
+use crate::engine::tests::{BLEND, RATE, new_engine, new_engine_with, run, signal_until};
+use crate::engine::{Engine, EngineSettings};
 
 /// A fresh engine with its own store attached.
 fn engine_with_store() -> (Engine, TrackPoolKeeper, SessionStore) {
-    let (mut engine, keeper) = new_engine();
+    attach_store(new_engine())
+}
+
+/// `engine` with a store attached.
+fn attach_store(
+    (mut engine, keeper): (Engine, TrackPoolKeeper),
+) -> (Engine, TrackPoolKeeper, SessionStore) {
     let store = SessionStore::default();
     store.attach(engine.connect_session(), RATE);
     (engine, keeper, store)
+}
+
+/// Anchor length of [`capturing`], in samples (2 s).
+const CAPTURE_CYCLE: u64 = 96_000;
+
+/// An anchor of [`CAPTURE_CYCLE`], then a capture of its last 4 cycles pressed on a boundary
+/// and run for one more block: the capture is still copying (its copy of 384 000 frames takes
+/// 12 000 processed frames).
+fn capturing() -> (Engine, TrackPoolKeeper, SessionStore) {
+    let settings = EngineSettings {
+        capture_cycles: 4,
+        ..EngineSettings::default()
+    };
+    let (mut engine, mut keeper, store) = attach_store(new_engine_with(settings));
+    let start = 10_000;
+    let commands = [
+        (start, Command::RecordToggle),
+        (start + CAPTURE_CYCLE, Command::RecordToggle),
+        (start + 5 * CAPTURE_CYCLE, Command::Capture),
+    ];
+    let frames = (start + 5 * CAPTURE_CYCLE + 512) as usize;
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(frames, frames as u64),
+        &commands,
+        &[512],
+    );
+    assert_eq!(
+        engine.cycle().map(|c| c.length_samples),
+        Some(CAPTURE_CYCLE)
+    );
+    assert_eq!(engine.status().track_count, 2);
+    assert_eq!(
+        store.with_model(|model, _| model.filling.clone()),
+        vec![1],
+        "the capture is still copying"
+    );
+    (engine, keeper, store)
+}
+
+#[test]
+fn a_save_during_a_capture_waits_for_its_copy_and_holds_it() {
+    let (mut engine, mut keeper, store) = capturing();
+    // The host keeps processing (about 10x real time) while its main thread saves.
+    let stop = Arc::new(AtomicBool::new(false));
+    let player = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                silence(&mut engine, &mut keeper, 512);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            engine
+        })
+    };
+    let (saved, left_out) = store.save_reporting();
+    stop.store(true, Ordering::Relaxed);
+    let engine = player.join().expect("the player thread");
+    assert_eq!(left_out, None);
+
+    let model = format::decode(&saved).expect("the save loads");
+    assert_eq!(model.tracks.len(), 2, "the anchor and the capture");
+    let captured = &model.tracks[1];
+    assert_eq!(captured.record.length_samples, 4 * CAPTURE_CYCLE);
+    let playing = engine.tracks_for_test().nth(1).expect("the capture plays");
+    assert!(playing.fill.is_none(), "its copy is complete");
+    let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for c in 0..2 {
+        let frames = 4 * CAPTURE_CYCLE as usize;
+        let saved_audio = &captured.audio.channel(c)[..frames];
+        assert!(
+            saved_audio.iter().any(|&s| s.abs() > 0.1),
+            "audio, not silence"
+        );
+        assert_eq!(
+            bits(saved_audio),
+            bits(&playing.buffer.channel(c)[..frames]),
+            "the saved capture is the audio the engine plays (channel {c})"
+        );
+    }
+}
+
+#[test]
+fn a_save_while_the_host_stops_processing_gives_up_after_a_second_and_says_so() {
+    let (_engine, _keeper, store) = capturing();
+    let started = Instant::now();
+    let (saved, left_out) = store.save_reporting();
+    let waited_secs = started.elapsed().as_secs_f64();
+    assert!(
+        (SAVE_STALL_SECS..10.0).contains(&waited_secs),
+        "waited {waited_secs} s"
+    );
+    let why = left_out.expect("it says what it left out");
+    assert!(
+        why.contains("1 capture(s) still copying were not saved"),
+        "{why}"
+    );
+    let message = store
+        .try_message()
+        .unwrap()
+        .1
+        .expect("a message for the editor");
+    assert!(message.contains(&why), "{message}");
+    // Everything else is saved.
+    let model = format::decode(&saved).expect("the save loads");
+    assert_eq!(model.tracks.len(), 1);
+    assert_eq!(model.cycle.map(|c| c.length_samples), Some(CAPTURE_CYCLE));
+}
+
+#[test]
+fn a_capture_dropped_while_copying_does_not_hold_up_a_save() {
+    // Undone, then its redo ended by a new take; cleared; removed.
+    let endings: [&[Command]; 3] = [
+        &[Command::Undo, Command::RecordToggle],
+        &[Command::Clear],
+        &[Command::Track(TrackTarget::Index(1), TrackControl::Remove)],
+    ];
+    for ending in endings {
+        let (mut engine, mut keeper, store) = capturing();
+        let now = engine.now_samples();
+        let commands: Vec<(u64, Command)> = (ending.iter())
+            .enumerate()
+            .map(|(i, &command)| (now + 100 * i as u64, command))
+            .collect();
+        run(
+            &mut engine,
+            &mut keeper,
+            &signal_until(512, 512),
+            &commands,
+            &[512],
+        );
+        // Dropped while still copying (1 024 of the 12 000 frames its copy needs were processed).
+        // The engine stops: a save that waited would give up after a second, with a message.
+        let (_, left_out) = store.save_reporting();
+        assert_eq!(left_out, None, "{ending:?}");
+    }
 }
 
 /// Silence through the engine for `frames` (after one tick of the store).
@@ -246,6 +394,40 @@ fn damaged_contents_with_a_valid_checksum_never_panic() {
         let sum = format::checksum(&damaged[32..]);
         damaged[24..32].copy_from_slice(&sum.to_le_bytes());
         let _ = format::decode(&damaged);
+    }
+}
+
+#[test]
+fn the_anchors_beat_count_is_saved_with_its_cycle_and_checked_on_load() {
+    let (_engine, _keeper, store) = performance();
+    let mut model = format::decode(&store.save()).unwrap();
+    let cycle = model.cycle.expect("a cycle");
+    let beats = WholeBeats::new(cycle.length_samples, 7, RATE);
+
+    model.beats = Some(beats);
+    let saved = format::encode(&model, 0);
+    assert_eq!(format::decode(&saved).unwrap().beats, Some(beats));
+    assert_eq!(format::encode(&format::decode(&saved).unwrap(), 0), saved);
+
+    // Beats of an earlier anchor (another length) do not describe this one: not saved.
+    model.beats = Some(WholeBeats::new(cycle.length_samples + 1, 7, RATE));
+    assert_eq!(
+        format::decode(&format::encode(&model, 0)).unwrap().beats,
+        None
+    );
+
+    // A count of 0, or more beats than samples, is refused even with a valid checksum.
+    let at = saved.windows(4).position(|w| w == b"BEAT").unwrap() + 12;
+    for count in [0, cycle.length_samples as u32 + 1] {
+        let mut damaged = saved.clone();
+        damaged[at..at + 4].copy_from_slice(&count.to_le_bytes());
+        let sum = format::checksum(&damaged[32..]);
+        damaged[24..32].copy_from_slice(&sum.to_le_bytes());
+        assert_eq!(
+            format::decode(&damaged).err(),
+            Some(StateError::Malformed("beat count")),
+            "count {count}"
+        );
     }
 }
 

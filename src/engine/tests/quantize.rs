@@ -7,6 +7,7 @@ use crate::engine::RenderMode;
 use crate::engine::cycle::HostGrid;
 use crate::engine::quantize::QuantizeMode;
 use crate::engine::sync::{SyncMode, SyncSettings};
+use crate::state::store::SessionStore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -492,6 +493,8 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
         ..EngineSettings::default()
     };
     let (mut engine, mut keeper, mut worker) = analysed_engine_with(settings);
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), RATE);
     let commands = [
         (start, Command::RecordToggle),
         (stop, Command::RecordToggle),
@@ -504,12 +507,29 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
     assert_eq!(beats.beats, 8);
     assert_eq!(engine.status().anchor_bpm, Some(beats.bpm));
     // A whole cycle once the anchor plays: 8 clicks, on its beats.
+    let eight_clicks = |from: u64| -> Vec<u64> {
+        (0..8)
+            .map(|k| from + (k as f64 * cycle.length_samples as f64 / 8.0).round() as u64)
+            .collect()
+    };
     let from = cycle.origin_samples + 2 * cycle.length_samples;
     let clicks = click_starts(&out.phones[0], from..from + cycle.length_samples);
-    let expected: Vec<u64> = (0..8)
-        .map(|k| from + (k as f64 * cycle.length_samples as f64 / 8.0).round() as u64)
-        .collect();
-    assert_eq!(clicks, expected);
+    assert_eq!(clicks, eight_clicks(from));
+
+    // Saved with the project and loaded into another engine: still 8 beats at the same tempo,
+    // clicked on the cycle's beats (not the setting's 4).
+    let loaded = SessionStore::default();
+    loaded.load(store.save()).expect("the state loads");
+    let (mut reloaded, mut reloaded_keeper) = new_engine_with(settings);
+    loaded.attach(reloaded.connect_session(), RATE);
+    let silence = attacks_signal(3 * cycle.length_samples as usize, &[]);
+    let reloaded_out = run(&mut reloaded, &mut reloaded_keeper, &silence, &[], &[256]);
+    assert_eq!(reloaded.anchor_beats(), Some(beats));
+    assert_eq!(reloaded.status().anchor_bpm, Some(beats.bpm));
+    let reloaded_cycle = reloaded.cycle().expect("the loaded anchor");
+    let from = reloaded_cycle.origin_samples + reloaded_cycle.length_samples;
+    let clicks = click_starts(&reloaded_out.phones[0], from..from + cycle.length_samples);
+    assert_eq!(clicks, eight_clicks(from));
 
     // Cleared, and a new anchor without beat quantization: its beats are the setting's again,
     // and the status no longer claims a tempo.
