@@ -135,7 +135,7 @@ pub enum SessionEvent {
     Beats(Option<WholeBeats>),
     /// A restored session was installed at this engine time (its origins were relative to 0).
     Installed { at_samples: u64 },
-    /// The queue overflowed: forget the tracks; every complete track follows as `Added`.
+    /// The queue overflowed: forget the tracks; every track follows as `Added` (or `Filling`).
     Resync,
 }
 
