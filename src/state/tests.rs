@@ -165,6 +165,44 @@ fn a_capture_dropped_while_copying_does_not_hold_up_a_save() {
     }
 }
 
+#[test]
+fn a_resync_during_a_capture_keeps_the_capture_awaited() {
+    let (mut engine, mut keeper, store) = capturing();
+    // 6 000 gain changes, one a sample, without the mirror draining: the queue overflows while
+    // the capture is still copying (12 blocks of the 24 its copy needs).
+    let start = engine.now_samples();
+    let commands: Vec<(u64, Command)> = (0..6_000u64)
+        .map(|i| {
+            let gain = 0.1 + (i % 50) as f32 / 100.0;
+            let control = TrackControl::SetGain(gain);
+            (start + i, Command::Track(TrackTarget::Index(0), control))
+        })
+        .collect();
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(6_144, 6_144),
+        &commands,
+        &[512],
+    );
+    assert!(store.overflows() > 0, "the queue overflowed");
+    store.tick();
+    silence(&mut engine, &mut keeper, 512);
+    store.with_model(|model, _| {
+        assert_eq!(model.tracks.len(), 1, "the anchor, re-sent");
+        assert_eq!(
+            model.filling,
+            vec![1],
+            "the capture, re-sent as still copying"
+        );
+    });
+    silence(&mut engine, &mut keeper, 12 * 512);
+    store.with_model(|model, _| {
+        assert_eq!(model.tracks.len(), 2, "the capture, complete");
+        assert!(model.filling.is_empty());
+    });
+}
+
 /// Silence through the engine for `frames` (after one tick of the store).
 fn silence(engine: &mut Engine, keeper: &mut TrackPoolKeeper, frames: usize) -> [Vec<f32>; 2] {
     run(
