@@ -52,8 +52,6 @@ struct FilterStage {
     cutoff_hz: Ramp,
     /// Resonance (Q).
     q: f32,
-    /// Coefficients for the current (idle) cutoff.
-    coefficients: SvfCoefficients,
     /// Per-channel state.
     state: [Svf; 2],
 }
@@ -132,11 +130,6 @@ impl FxChain {
                 mode: FilterMode::LowPass,
                 cutoff_hz: Ramp::at(DEFAULT_CUTOFF_HZ),
                 q: std::f32::consts::FRAC_1_SQRT_2,
-                coefficients: SvfCoefficients::new(
-                    DEFAULT_CUTOFF_HZ,
-                    std::f32::consts::FRAC_1_SQRT_2,
-                    sample_rate_hz,
-                ),
                 state: [Svf::default(); 2],
             },
             drive: DriveStage {
@@ -180,7 +173,6 @@ impl FxChain {
         f.q = finite_or(settings.q, f.q).clamp(0.5, 10.0);
         f.cutoff_hz =
             Ramp::at(finite_or(settings.cutoff_hz, DEFAULT_CUTOFF_HZ).clamp(10.0, 20_000.0));
-        f.coefficients = SvfCoefficients::new(f.cutoff_hz.value(), f.q, sample_rate_hz);
         chain.drive.wet = on(settings.drive_on);
         chain.drive.amount =
             Ramp::at(finite_or(settings.drive_amount, 4.0).clamp(DRIVE_RANGE.0, DRIVE_RANGE.1));
@@ -306,25 +298,22 @@ impl FxChain {
         }
         let steady = f.wet.is_idle() && f.cutoff_hz.is_idle();
         if steady {
-            let c = SvfCoefficients::new(f.cutoff_hz.value(), f.q, self.sample_rate_hz);
-            f.coefficients = c;
+            let c = SvfCoefficients::new(f.cutoff_hz.value(), f.q, f.mode, self.sample_rate_hz);
             let wet = f.wet.value();
             let [state_left, state_right] = &mut f.state;
             // Both channels in one loop: two independent recursions run side by side.
             for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-                let (yl, yr) = (
-                    state_left.process(*l, &c, f.mode),
-                    state_right.process(*r, &c, f.mode),
-                );
+                let (yl, yr) = (state_left.process(*l, &c), state_right.process(*r, &c));
                 *l += (yl - *l) * wet;
                 *r += (yr - *r) * wet;
             }
         } else {
             for i in 0..left.len() {
-                let c = SvfCoefficients::new(f.cutoff_hz.next_sample(), f.q, self.sample_rate_hz);
+                let cutoff = f.cutoff_hz.next_sample();
+                let c = SvfCoefficients::new(cutoff, f.q, f.mode, self.sample_rate_hz);
                 let wet = f.wet.next_sample();
                 for (x, state) in [&mut left[i], &mut right[i]].into_iter().zip(&mut f.state) {
-                    let y = state.process(*x, &c, f.mode);
+                    let y = state.process(*x, &c);
                     *x += (y - *x) * wet;
                 }
             }
@@ -358,6 +347,13 @@ impl FxChain {
     fn process_delay(&mut self, left: &mut [f32], right: &mut [f32], memory: &mut [f32]) {
         let d = &mut self.delay;
         if (d.wet.is_idle() && d.wet.target() == 0.0) || memory.len() < 8 {
+            return;
+        }
+        if d.wet.is_idle() && d.time_frames.is_idle() {
+            let wet = d.wet.value() * d.mix;
+            let time = d.time_frames.value();
+            d.state
+                .process_steady(memory, left, right, time, d.feedback, wet);
             return;
         }
         for i in 0..left.len() {
