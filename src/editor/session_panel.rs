@@ -84,11 +84,15 @@ impl SessionPanel {
                 let dir = PathBuf::from(&self.export_dir);
                 self.start(store, "Saving the performance", move |store| {
                     let path = dir.join("performance.loopmate");
-                    let result = std::fs::create_dir_all(&dir)
-                        .and_then(|()| std::fs::write(&path, store.save()));
-                    match result {
-                        Ok(()) => format!("Saved {}.", path.display()),
-                        Err(error) => format!("Saving {} failed: {error}.", path.display()),
+                    let (bytes, left_out) = store.save_reporting();
+                    let result =
+                        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes));
+                    match (result, left_out) {
+                        (Ok(()), None) => format!("Saved {}.", path.display()),
+                        (Ok(()), Some(why)) => {
+                            format!("Saved {}. Warning: {why}.", path.display())
+                        }
+                        (Err(error), _) => format!("Saving {} failed: {error}.", path.display()),
                     }
                 });
             }

@@ -11,4 +11,4 @@ pub mod store;
 pub mod text;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

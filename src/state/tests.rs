@@ -34,7 +34,7 @@ const CAPTURE_CYCLE: u64 = 96_000;
 /// An anchor of [`CAPTURE_CYCLE`], then a capture of its last 4 cycles pressed on a boundary
 /// and run for one more block: the capture is still copying (its copy of 384 000 frames takes
 /// 12 000 processed frames).
-fn capturing() -> (Engine, TrackPoolKeeper, SessionStore) {
+pub(crate) fn capturing() -> (Engine, TrackPoolKeeper, SessionStore) {
     let settings = EngineSettings {
         capture_cycles: 4,
         ..EngineSettings::default()

@@ -363,6 +363,41 @@ fn a_refused_state_and_export_results_show_in_the_session_panel() {
     wait_for_label_contains(&mut harness, "Import refused");
 }
 
+#[test]
+fn a_performance_file_saved_while_a_capture_copies_in_a_stopped_host_says_what_it_left_out() {
+    let (_engine, _keeper, store) = crate::state::tests::capturing();
+    let session = Arc::new(store);
+    let (mut app, ..) = editor_with(playing_status(), session.clone());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Export and import").click();
+    harness.run();
+    // The folder field holds the default folder; this makes it a folder of the test's own.
+    let suffix = format!("-capture-save-test-{}", std::process::id());
+    harness.get_by_label("Folder").click();
+    harness.run();
+    harness.get_by_label("Folder").type_text(&suffix);
+    harness.run();
+    harness.get_by_label("Save performance file").click();
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    let dir = std::path::PathBuf::from(format!("{home}/loopmate-export{suffix}"));
+    let path = dir.join("performance.loopmate");
+    wait_for_label_contains(
+        &mut harness,
+        &format!(
+            "Saved {}. Warning: 1 capture(s) still copying were not saved",
+            path.display()
+        ),
+    );
+    let saved = std::fs::read(&path).expect("the file was written");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let model = crate::state::format::decode(&saved).expect("it loads");
+    assert_eq!(
+        model.tracks.len(),
+        1,
+        "the anchor, without the unfinished capture"
+    );
+}
+
 /// Draws frames until a label containing `part` shows (the editor's file work runs on its own
 /// thread).
 fn wait_for_label_contains(harness: &mut Harness<'_>, part: &str) {
