@@ -168,26 +168,9 @@ fn a_capture_dropped_while_copying_does_not_hold_up_a_save() {
 #[test]
 fn a_resync_during_a_capture_keeps_the_capture_awaited() {
     let (mut engine, mut keeper, store) = capturing();
-    // 6 000 gain changes, one a sample, without the mirror draining: the queue overflows while
-    // the capture is still copying (12 blocks of the 24 its copy needs).
-    let start = engine.now_samples();
-    let commands: Vec<(u64, Command)> = (0..6_000u64)
-        .map(|i| {
-            let gain = 0.1 + (i % 50) as f32 / 100.0;
-            let control = TrackControl::SetGain(gain);
-            (start + i, Command::Track(TrackTarget::Index(0), control))
-        })
-        .collect();
-    run(
-        &mut engine,
-        &mut keeper,
-        &signal_until(6_144, 6_144),
-        &commands,
-        &[512],
-    );
-    assert!(store.overflows() > 0, "the queue overflowed");
-    store.tick();
-    silence(&mut engine, &mut keeper, 512);
+    // One gain change a sample: the queue overflows while the capture is still copying (12
+    // blocks of the 24 its copy needs).
+    flood_then_resync(&mut engine, &mut keeper, &store, 1, 1);
     store.with_model(|model, _| {
         assert_eq!(model.tracks.len(), 1, "the anchor, re-sent");
         assert_eq!(
@@ -201,6 +184,32 @@ fn a_resync_during_a_capture_keeps_the_capture_awaited() {
         assert_eq!(model.tracks.len(), 2, "the capture, complete");
         assert!(model.filling.is_empty());
     });
+}
+
+/// Sends 6 000 gain changes, one every `spacing_samples`, to the first `tracks` tracks in turn
+/// without the mirror draining (more events than its queue holds); checks that the queue
+/// overflowed; then drains the mirror and runs one block, in which the engine re-sends
+/// everything.
+fn flood_then_resync(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    store: &SessionStore,
+    spacing_samples: u64,
+    tracks: u64,
+) {
+    let start = engine.now_samples();
+    let commands: Vec<(u64, Command)> = (0..6_000u64)
+        .map(|i| {
+            let control = TrackControl::SetGain(0.1 + (i % 50) as f32 / 100.0);
+            let target = TrackTarget::Index((i % tracks) as u32);
+            (start + spacing_samples * i, Command::Track(target, control))
+        })
+        .collect();
+    let frames = (6_000 * spacing_samples).next_multiple_of(512) as usize;
+    run(engine, keeper, &signal_until(frames, 0), &commands, &[512]);
+    assert!(store.overflows() > 0, "the queue overflowed");
+    store.tick();
+    silence(engine, keeper, 512);
 }
 
 /// Silence through the engine for `frames` (after one tick of the store).
@@ -504,31 +513,7 @@ fn header_errors_say_what_is_wrong() {
 #[test]
 fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
     let (mut engine, mut keeper, store) = performance();
-    // 6 000 gain changes without the mirror draining: more than the queue holds.
-    let start = engine.now_samples();
-    let commands: Vec<(u64, Command)> = (0..6_000u64)
-        .map(|i| {
-            let gain = 0.1 + (i % 50) as f32 / 100.0;
-            (
-                start + 10 * i,
-                Command::Track(
-                    TrackTarget::Index((i % 2) as u32),
-                    TrackControl::SetGain(gain),
-                ),
-            )
-        })
-        .collect();
-    run(
-        &mut engine,
-        &mut keeper,
-        &signal_until(60_100, 0),
-        &commands,
-        &[512],
-    );
-    assert!(store.overflows() > 0, "the queue overflowed");
-    // Once the mirror drains, the engine re-sends everything at its next block.
-    store.tick();
-    silence(&mut engine, &mut keeper, 512);
+    flood_then_resync(&mut engine, &mut keeper, &store, 10, 2);
     store.with_model(|model, _| {
         let engine_tracks: Vec<_> = engine
             .tracks_for_test()
