@@ -1,11 +1,17 @@
 //! Time of one 128-frame stereo block of `Engine::process` at 48 kHz with 1, 16, 64 and 256 loops
-//! playing while the history records, and with 64 loops each running filter, drive and delay.
+//! playing while the history records, with 64 loops each running filter, drive and delay, and
+//! with 64 filtered and delayed loops of noise and of mostly silence (whose effect tails decay
+//! through the subnormal range: this row must not be slower than the noise row).
 //! BENCHMARKS.md quotes the medians as a share of the block's real-time budget (2.67 ms).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::{all_effects_on, engine_with_tracks, time_block};
+use common::{
+    Source, all_effects_on, effects_on, engine_with_tracks, engine_with_tracks_of, noise, sparse,
+    time_block, time_block_of,
+};
+use loopmate::engine::fx::chain::FxControl;
 
 fn process_block(c: &mut Criterion) {
     let mut group = c.benchmark_group("process_128_frames_48k");
@@ -27,5 +33,28 @@ fn process_block_with_effects(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, process_block, process_block_with_effects);
+/// 64 loops with filter and delay on, the loops and the input all `source`.
+fn process_block_filtered_and_delayed(c: &mut Criterion) {
+    let sources: [(&str, Source); 2] = [("noise", noise), ("mostly_silence", sparse)];
+    for (name, source) in sources {
+        let (mut engine, _keeper) = engine_with_tracks_of(64, source);
+        effects_on(
+            &mut engine,
+            &[FxControl::SetFilter(true), FxControl::SetDelay(true)],
+        );
+        // Long enough for every tail to have decayed since the last burst at least once.
+        for _ in 0..2 * 375 {
+            common::step_with(&mut engine, source, &[]);
+        }
+        let id = format!("process_128_frames_48k/64_tracks_filter_delay_{name}");
+        c.bench_function(&id, |b| time_block_of(b, &mut engine, source, |_| ()));
+    }
+}
+
+criterion_group!(
+    benches,
+    process_block,
+    process_block_with_effects,
+    process_block_filtered_and_delayed
+);
 criterion_main!(benches);

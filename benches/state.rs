@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use loopmate::engine::audio::TrackAudio;
 use loopmate::engine::cycle::Cycle;
 use loopmate::engine::fx::chain::FxChain;
-use loopmate::engine::session::TrackRecord;
-use loopmate::engine::track::TrackAudio;
+use loopmate::engine::session_event::TrackRecord;
 use loopmate::params::LoopmateParams;
 use loopmate::state::format;
 use loopmate::state::mirror::{ModelTrack, SessionModel};

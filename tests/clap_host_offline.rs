@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::clap_host::{Stereo, TestPlugin, TimedEvent, param_id, pedal_press};
+use common::clap_host::{Stereo, TestPlugin, TimedEvent, param_id, pedal_press, quantize_off};
 
 /// Note that starts and stops a take.
 const RECORD_NOTE: u8 = 47;
@@ -104,4 +104,68 @@ fn an_offline_bounce_equals_the_realtime_run() {
     // Quantization did act: with it off the loop is the presses' and the output differs.
     let unquantized = render(true, false, 0.0, BLOCK);
     assert!(unquantized != realtime, "quantization changed nothing");
+}
+
+/// Note that captures the last cycle.
+const CAPTURE_NOTE: u8 = 48;
+
+/// An anchor of 2 s, then a capture every third cycle for 100 s, rendered with no pause, in
+/// offline mode or (`offline` false) in realtime mode as some hosts do: at whatever speed, no
+/// capture may be lost for lack of storage.
+fn captures_kept_rendering_as_fast_as_possible(offline: bool) {
+    let cycle = 2 * RATE as u64;
+    let start = RATE as u64 / 10;
+    let mut events = vec![quantize_off()];
+    events.extend(pedal_press(start, RECORD_NOTE));
+    events.extend(pedal_press(start + cycle, RECORD_NOTE));
+    let captures: Vec<u64> = (1..=16).map(|n| start + cycle + n * 3 * cycle).collect();
+    for &at in &captures {
+        events.extend(pedal_press(at, CAPTURE_NOTE));
+    }
+    events.sort_by_key(|event| event.time);
+    let len = (captures[captures.len() - 1] + cycle) as usize;
+    let mut seed = 0x1357_9bdfu32;
+    let noise: Vec<f32> = (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            0.2 * (seed as f32 / u32::MAX as f32 - 0.5)
+        })
+        .collect();
+    let input = Stereo {
+        channels: [noise.clone(), noise],
+    };
+    let mut plugin = if offline {
+        TestPlugin::activate_offline(RATE)
+    } else {
+        TestPlugin::activate(RATE)
+    };
+    let mut at = 0;
+    while at < input.len() {
+        let size = BLOCK.min(input.len() - at);
+        let end = (at + size) as u64;
+        let in_block: Vec<TimedEvent> = (events.iter().copied())
+            .filter(|event| event.time >= at as u64 && event.time < end)
+            .collect();
+        plugin.process_block(input.slice(at..at + size), &in_block, None);
+        at += size;
+    }
+    let state = plugin.save_state();
+    let saved = loopmate::state::persist::performance_from_file(&state).expect("a performance");
+    assert_eq!(
+        saved.model.tracks.len(),
+        1 + captures.len(),
+        "the anchor and every capture"
+    );
+}
+
+#[test]
+fn a_bounce_as_fast_as_the_host_can_keeps_every_capture() {
+    captures_kept_rendering_as_fast_as_possible(true);
+}
+
+#[test]
+fn a_realtime_host_rendering_as_fast_as_it_can_keeps_every_capture() {
+    captures_kept_rendering_as_fast_as_possible(false);
 }

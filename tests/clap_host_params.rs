@@ -1,17 +1,18 @@
 //! The built CLAP plugin in a real host (`clack-host`): parameter automation at sample offsets,
-//! the track bank, input gain, and MIDI CCs through the MIDI map, checked sample by sample.
+//! the track bank, input gain and input modes (in both layouts), MIDI CCs through the MIDI map,
+//! checked sample by sample, and every parameter's text reading back as its value.
 //!
 //! Needs the bundle: run `cargo xtask bundle loopmate` first (or set `LOOPMATE_CLAP`).
 
 mod common;
 
 use common::clap_host::{
-    Rendered, Stereo, TestPlugin, TimedEvent, param_id, pedal_press, quantize_off,
+    ParamInfo, Rendered, Stereo, TestPlugin, TimedEvent, param_id, pedal_press, quantize_off,
 };
-use common::signal::gliding_tones;
+use common::signal::{gliding_tones, level_db};
 use loopmate::midi_map::file;
 use loopmate::params::LoopmateParams;
-use nice_plug::prelude::Param;
+use nice_plug::prelude::{Param, ParamPtr, Params};
 
 const RATE: f64 = 48_000.0;
 /// The default blend: 50 ms.
@@ -104,8 +105,9 @@ fn anchor() -> Vec<(usize, u8)> {
     vec![(S0, RECORD), (S0 + L, RECORD)]
 }
 
-/// The normalized value the host sends for `plain` of the parameter `id`.
-fn normalized(id: &str, plain: f32) -> f64 {
+/// The value a CLAP host sends for `plain` of the parameter `id`: normalized, or for a stepped
+/// parameter (nice-plug's int, enum and bool parameters) the step number.
+fn clap_value(id: &str, plain: f32) -> f64 {
     let params = LoopmateParams::default();
     let map = nice_plug::prelude::Params::param_map(&params);
     let (_, ptr, _) = map
@@ -113,12 +115,13 @@ fn normalized(id: &str, plain: f32) -> f64 {
         .find(|(param, _, _)| param == id)
         .unwrap_or_else(|| panic!("no parameter {id}"));
     // SAFETY: `ptr` points into `params`, alive here.
-    f64::from(unsafe { ptr.preview_normalized(plain) })
+    let (normalized, steps) = unsafe { (ptr.preview_normalized(plain), ptr.step_count()) };
+    f64::from(normalized) * steps.unwrap_or(1) as f64
 }
 
 /// A parameter change to `plain` of `id` at `time`.
 fn set(time: usize, id: &str, plain: f32) -> TimedEvent {
-    TimedEvent::param_value(time as u64, param_id(id), normalized(id, plain))
+    TimedEvent::param_value(time as u64, param_id(id), clap_value(id, plain))
 }
 
 /// The gain of a ramp from `from` to `to` starting at sample `start` (its first sample already
@@ -239,6 +242,54 @@ fn input_gain_scales_what_is_recorded() {
 }
 
 #[test]
+fn every_input_mode_records_and_monitors_its_channels_in_both_layouts() {
+    // The anchor is recorded from the test tones (left about 2 dB above right, different
+    // pitches); then the input is silent and the loop plays alone.
+    let input = tones(S0 + 3 * L, S0 + L);
+    let [left, right] = &input.channels;
+    let sum: Vec<f32> = left.iter().zip(right).map(|(l, r)| 0.5 * (l + r)).collect();
+    let modes = ["Stereo", "Left", "Right", "Mono sum"];
+    for layout in ["Stereo", "Mono in"] {
+        for (index, mode) in modes.iter().enumerate() {
+            // What the player hears and records, left and right: the one input in every mode
+            // with the mono-in layout (the host sends only the left channel).
+            let expected: [&[f32]; 2] = match (layout, *mode) {
+                ("Mono in", _) | (_, "Left") => [left, left],
+                (_, "Stereo") => [left, right],
+                (_, "Right") => [right, right],
+                _ => [&sum, &sum],
+            };
+            let mut events: Vec<TimedEvent> = anchor()
+                .iter()
+                .flat_map(|&(at, note)| pedal_press(at as u64, note))
+                .chain([quantize_off(), set(0, "input_mode", index as f32)])
+                .collect();
+            events.sort_by_key(|event| event.time);
+            let mut plugin = TestPlugin::activate_with_layout(RATE, layout);
+            let out = plugin.run_fixed(&input, &events, 512, None);
+            plugin.deactivate();
+            // The take before its seam, and where the loop plays it back a cycle later.
+            let take = S0..S0 + L - BLEND;
+            let played = S0 + L..S0 + 2 * L - BLEND;
+            for (c, (expected, main)) in expected.iter().zip(&out.main.channels).enumerate() {
+                let what = format!("{layout} layout, input {mode}, channel {c}");
+                let want_db = level_db(&expected[take.clone()]);
+                let monitored_db = level_db(&main[take.clone()]);
+                assert!(
+                    (monitored_db - want_db).abs() < 0.1,
+                    "{what}: monitored at {monitored_db:.2} dB, played at {want_db:.2} dB"
+                );
+                let looped_db = level_db(&main[played.clone()]);
+                assert!(
+                    (looped_db - want_db).abs() < 0.1,
+                    "{what}: the loop plays at {looped_db:.2} dB, played at {want_db:.2} dB"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_state_holds_the_default_map_as_a_mapping_file() {
     let mut plugin = TestPlugin::activate(RATE);
     let text = saved_midi_map(&plugin.save_state());
@@ -337,5 +388,123 @@ fn a_corrupt_map_in_the_state_falls_back_to_the_default() {
     assert!(
         got == render(&input, &anchor(), &[], &[512]),
         "note 47 records"
+    );
+}
+
+/// Values tried of each continuous parameter, evenly spread over its range.
+const CONTINUOUS_VALUES: usize = 100;
+/// How far a text round trip may move a level, in dB: half the 0.1 dB its text shows (a player
+/// typing back "-3.4 dB" gets -3.4 dB, at most 0.05 dB from what was set), plus float rounding.
+const LEVEL_TOLERANCE_DB: f32 = 0.051;
+/// Levels below this (-100 dB) show as "-inf dB" and read back as silence, as they sound.
+const SHOWN_AS_SILENCE: f32 = 1e-5;
+/// How far a text round trip may move any other continuous parameter, as a fraction of its
+/// range: their texts show every digit the plugin uses (the step of those that have one: 0.1 ms,
+/// 1 ms, 1 Hz, 1 % of pan, 0.1 dB of ceiling; else the full float), so only float rounding in
+/// the plugin's normalizing remains.
+const PLAIN_TOLERANCE: f32 = 1e-5;
+
+/// Why the round trip value -> text -> value of the parameter `param` (described by `info`)
+/// from `value` (a CLAP value) through `text` to `back` does not give the same value, if it
+/// does not. Stepped parameters must come back on the same normalized value; continuous ones to
+/// the same value the plugin uses, within the precision of the text.
+fn round_trip_error(
+    info: &ParamInfo,
+    param: ParamPtr,
+    value: f64,
+    text: &str,
+    back: f64,
+) -> Option<String> {
+    let normalized = |clap_value: f64| (clap_value / info.max_value) as f32;
+    if info.stepped {
+        return (normalized(back) != normalized(value))
+            .then(|| format!("step {value} shows {text:?}, which reads back as {back}"));
+    }
+    // SAFETY: `param` points into parameters the caller keeps alive.
+    let (unit, plain, back_plain, lowest, highest) = unsafe {
+        (
+            param.unit(),
+            param.preview_plain(normalized(value)),
+            param.preview_plain(normalized(back)),
+            param.preview_plain(0.0),
+            param.preview_plain(1.0),
+        )
+    };
+    let off_by = if unit == " dB" {
+        let db = |gain: f32| 20.0 * gain.log10();
+        let both_silent = plain < SHOWN_AS_SILENCE && back_plain < SHOWN_AS_SILENCE;
+        let off_db = if both_silent {
+            0.0
+        } else {
+            (db(back_plain) - db(plain)).abs()
+        };
+        (off_db > LEVEL_TOLERANCE_DB).then(|| format!("{off_db} dB"))
+    } else {
+        let off = (back_plain - plain).abs();
+        (off > PLAIN_TOLERANCE * (highest - lowest)).then(|| format!("{off}{unit}"))
+    };
+    off_by.map(|off_by| {
+        format!(
+            "{plain}{unit} shows {text:?}, which reads back as {back_plain}{unit}: {off_by} off"
+        )
+    })
+}
+
+#[test]
+fn every_parameter_value_shows_as_text_that_reads_back_as_the_same_value() {
+    // What a host does when the player types a value it showed (and what the CLAP validator's
+    // param-conversions test does): value -> text -> value, for every step of a stepped parameter
+    // and values across the range of a continuous one.
+    let mut plugin = TestPlugin::activate(RATE);
+    let params = LoopmateParams::default();
+    let by_clap_id: std::collections::HashMap<u32, ParamPtr> = (params.param_map().into_iter())
+        .map(|(id, ptr, _)| (param_id(&id), ptr))
+        .collect();
+    let infos = plugin.params();
+    assert_eq!(
+        infos.len(),
+        by_clap_id.len(),
+        "every parameter is a CLAP parameter"
+    );
+    let mut failures = Vec::new();
+    let mut round_trips = 0;
+    for info in &infos {
+        let param = by_clap_id[&info.id];
+        let values: Vec<f64> = if info.stepped {
+            (0..=info.max_value as u32).map(f64::from).collect()
+        } else {
+            (0..CONTINUOUS_VALUES)
+                .map(|n| info.max_value * n as f64 / (CONTINUOUS_VALUES - 1) as f64)
+                .collect()
+        };
+        for value in values {
+            round_trips += 1;
+            let text = (plugin.value_to_text(info.id, value))
+                .unwrap_or_else(|| panic!("{}: no text for {value}", info.name));
+            let Some(back) = plugin.text_to_value(info.id, &text) else {
+                failures.push(format!(
+                    "{}: {value} shows {text:?}, which does not read",
+                    info.name
+                ));
+                continue;
+            };
+            if let Some(error) = round_trip_error(info, param, value, &text, back) {
+                failures.push(format!("{}: {error}", info.name));
+            }
+            // What is typed back shows as what was seen.
+            let shown = plugin.value_to_text(info.id, back);
+            if shown.as_deref() != Some(text.as_str()) {
+                failures.push(format!(
+                    "{}: {text:?} reads back as {back}, shown as {shown:?}",
+                    info.name
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {round_trips} round trips fail:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
 }

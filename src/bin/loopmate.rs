@@ -45,8 +45,12 @@ fn export(args: &[String]) -> i32 {
     let result = std::fs::read(performance)
         .map_err(|error| format!("{performance}: {error}"))
         .and_then(|bytes| loopmate::state::persist::performance_from_file(&bytes))
-        .and_then(|model| {
-            loopmate::wav::export(&model, std::path::Path::new(out_dir)).map_err(|e| e.to_string())
+        .and_then(|decoded| {
+            if let Some(warning) = decoded.warning() {
+                eprintln!("loopmate export: warning: {warning}");
+            }
+            loopmate::wav::export(&decoded.model, std::path::Path::new(out_dir))
+                .map_err(|e| e.to_string())
         });
     match result {
         Ok(files) => {

@@ -15,7 +15,7 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&Analysis
         let progress = status
             .cycle_length_samples
             .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
-        let beats = beats_per_cycle(status, analysis);
+        let beats = beats_per_cycle(status);
         // The beat in the cycle when the cycle has beats, else the position in seconds.
         let centre = match (beats.map(|b| b.beats), progress) {
             (Some(beats), Some(progress)) => {
@@ -34,41 +34,25 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&Analysis
     });
 }
 
-/// The anchor cycle in beats, with the tempo that makes them whole and where it comes from.
+/// The anchor cycle in beats, with the tempo that makes them whole.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct CycleBeats {
     /// Whole beats in one cycle.
     beats: u32,
     /// The tempo at which the cycle holds exactly `beats`, in BPM.
     bpm: f64,
-    /// Whether the beats are only read from the live tempo estimate (no host bars, no beat
-    /// quantization).
-    heard: bool,
 }
 
-/// Beats in the anchor cycle: its bars' beats while it follows the host, else the beats beat
-/// quantization gave it, else the tempo heard rounded to whole beats in the cycle.
-fn beats_per_cycle(
-    status: &EngineStatus,
-    analysis: Option<&AnalysisSnapshot>,
-) -> Option<CycleBeats> {
+/// Beats in the anchor cycle: the metronome's (the host's bars, the beats beat quantization
+/// gave the anchor, or the *Beats per cycle* setting), so the ring counts what the click plays.
+fn beats_per_cycle(status: &EngineStatus) -> Option<CycleBeats> {
     let length_secs =
         status.cycle_length_samples? as f64 / f64::from(status.sample_rate_hz.max(1.0));
-    let of_beats = |beats: u32, heard| CycleBeats {
+    let beats = status.cycle_beats?;
+    Some(CycleBeats {
         beats,
         bpm: f64::from(beats) * 60.0 / length_secs,
-        heard,
-    };
-    let whole =
-        |bpm: f64, heard| of_beats(((length_secs * bpm / 60.0).round() as u32).max(1), heard);
-    match (status.host_bars, status.host_grid, status.anchor_bpm) {
-        (Some(bars), Some(grid), _) => Some(of_beats(bars * grid.beats_per_bar, false)),
-        (_, _, Some(bpm)) => Some(whole(bpm, false)),
-        _ => {
-            let heard = f64::from(analysis?.bpm?);
-            (heard.is_finite() && heard > 0.0).then(|| whole(heard, true))
-        }
-    }
+    })
 }
 
 /// The loop in beats, the live tempo estimate and the host's tempo and bar.
@@ -78,9 +62,8 @@ fn tempo_lines(
     analysis: Option<&AnalysisSnapshot>,
     beats: Option<CycleBeats>,
 ) {
-    if let Some(CycleBeats { beats, bpm, heard }) = beats {
-        let source = if heard { " (from the tempo heard)" } else { "" };
-        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM{source}"));
+    if let Some(CycleBeats { beats, bpm }) = beats {
+        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM"));
     }
     match analysis.and_then(|a| a.bpm) {
         Some(bpm) => ui.label(format!("Tempo heard: {bpm:.1} BPM")),
@@ -205,6 +188,9 @@ pub fn message_text(message: EngineMessage) -> &'static str {
         }
         EngineMessage::ImportDoesNotFit => {
             "Import refused: the cycle changed while the file was read. Import it again."
+        }
+        EngineMessage::ImportTooShort => {
+            "Import refused: the file is shorter than the shortest loop (0.1 s)."
         }
         EngineMessage::CaptureTooLong => {
             "Capture refused: the history does not hold that much. Lengthen the history or \

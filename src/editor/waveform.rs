@@ -53,9 +53,11 @@ pub struct Overviews {
 }
 
 impl Overviews {
-    /// Computes the overviews of tracks in `store` not seen before; forgets tracks gone.
+    /// Computes the overviews of tracks in `store` not seen before; forgets tracks gone. While
+    /// the store is busy (a save or a load working) keeps the overviews it has: the editor
+    /// never waits for the store.
     pub fn update(&mut self, store: &SessionStore) {
-        store.with_model(|model, _| {
+        store.try_with_model(|model, _| {
             self.by_id
                 .retain(|(id, _)| model.tracks.iter().any(|t| t.record.id == *id));
             for track in &model.tracks {

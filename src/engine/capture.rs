@@ -7,9 +7,9 @@
 //!
 //! Realtime: runs on the audio thread; no allocation.
 
+use super::audio::TrackBuffer;
 use super::history::History;
-use super::take::seam_weight;
-use super::track::TrackBuffer;
+use super::ramp::seam_weight;
 
 /// Frames copied per frame processed while a capture fills (the copy runs this much faster than
 /// the playhead).

@@ -3,6 +3,8 @@
 //!
 //! Realtime: runs on the audio thread; no allocation.
 
+use super::cycle::grid_sample;
+
 /// Click length, in seconds.
 const CLICK_SECS: f64 = 0.03;
 /// Click decay time constant, in seconds.
@@ -21,9 +23,9 @@ pub struct BeatGrid {
 }
 
 impl BeatGrid {
-    /// The absolute sample at which beat `k` starts, rounded.
+    /// The absolute sample at which beat `k` starts (see [`grid_sample`]).
     pub fn beat_start(&self, k: i64) -> i64 {
-        (self.origin_samples + k as f64 * self.beat_samples).round() as i64
+        grid_sample(self.origin_samples + k as f64 * self.beat_samples)
     }
 
     /// The index of the last beat starting at or before `t_samples`.
@@ -95,7 +97,8 @@ mod tests {
     fn clicks_start_exactly_on_beats_and_accent_the_bar() {
         let mut metronome = Metronome::new(48_000.0);
         metronome.level = 1.0;
-        // 100 BPM: a beat is 28 800 samples; 3 beats a bar from 1 000.5.
+        // 100 BPM: a beat is 28 800 samples; 3 beats a bar from 1 000.5, so each beat starts in
+        // the sample it falls in (1 000, 29 800, ...).
         metronome.grid = Some(BeatGrid {
             origin_samples: 1_000.5,
             beat_samples: 28_800.0,
@@ -109,14 +112,14 @@ mod tests {
             .collect();
         assert_eq!(
             onsets,
-            vec![1_001, 29_801, 58_601, 87_401, 116_201, 145_001, 173_801]
+            vec![1_000, 29_800, 58_600, 87_400, 116_200, 145_000, 173_800]
         );
         let peak = |from: usize| {
             out[from..from + 1_000]
                 .iter()
                 .fold(0.0f32, |m, s| m.max(s.abs()))
         };
-        assert!(peak(1_001) > peak(29_801), "first beat of the bar accented");
-        assert!(peak(87_401) > peak(58_601));
+        assert!(peak(1_000) > peak(29_800), "first beat of the bar accented");
+        assert!(peak(87_400) > peak(58_600));
     }
 }

@@ -2,7 +2,8 @@
 //! master effects, master gain and peak limiter, muted with a ramp while the PA must be quiet.
 //! The headphone output is its own mix of the input and the loops taken before the PA mute and
 //! the master effects, with its own level, a delay that lines it up with the PA, and the
-//! metronome. Every gain is ramped so no level change ever clicks.
+//! metronome. Every gain is ramped so no level change ever clicks. Neither output ever carries
+//! NaN or infinity.
 //!
 //! Realtime: runs on the audio thread; memory (delay lines) is allocated in `OutputStage::new`.
 
@@ -103,6 +104,7 @@ impl OutputStage {
 
     /// Sets the player's levels, ramping over `ramp_samples` where they change.
     pub fn set_levels(&mut self, levels: OutputLevels, ramp_samples: u32) {
+        // A NaN or infinite level (absurd automation) is ignored: the last sane one stays.
         for (ramp, target) in [
             (&mut self.monitor, levels.monitor),
             (&mut self.loops, levels.loops),
@@ -111,9 +113,13 @@ impl OutputStage {
             (&mut self.phones_loops, levels.phones_loops),
             (&mut self.phones, levels.phones),
         ] {
-            retarget(ramp, target, ramp_samples);
+            if target.is_finite() {
+                retarget(ramp, target, ramp_samples);
+            }
         }
-        self.ceiling = levels.ceiling.max(1e-4);
+        if levels.ceiling.is_finite() {
+            self.ceiling = levels.ceiling.max(1e-4);
+        }
         let max_delay = self.phones_delay.len() / 2 - 1;
         let delay = levels.phones_delay_samples.min(max_delay);
         if delay != self.phones_delay_samples.0 {
@@ -219,7 +225,15 @@ impl OutputStage {
                 } else {
                     tap(previous, c) + (tap(current, c) - tap(previous, c)) * fade
                 };
-                write_frame(main, phones, c, at + i, limited * pa, delayed + click);
+                // Loops can overflow to infinity when summed (the PA's limiter takes care of
+                // its side): the headphones never carry it, or the NaN it turns into.
+                let phones_sample = delayed + click;
+                let phones_sample = if phones_sample.is_finite() {
+                    phones_sample
+                } else {
+                    0.0
+                };
+                write_frame(main, phones, c, at + i, limited * pa, phones_sample);
             }
             self.phones_write = (self.phones_write + 1) % phones_frames;
         }
@@ -340,5 +354,33 @@ mod tests {
             phones, loud,
             "the headphones take the mix before the master section"
         );
+    }
+
+    #[test]
+    fn no_output_ever_carries_nan_or_infinity() {
+        let mut stage = OutputStage::new(48_000.0, 64);
+        // A headphone delay crossfading (where inf - inf would make NaN).
+        stage.set_levels(
+            OutputLevels {
+                phones_delay_samples: 100,
+                ..levels()
+            },
+            500,
+        );
+        // Loops that overflow when summed, and a not-number from a blown-up effect.
+        let bus: Vec<f32> = (0..2_000)
+            .map(|t| match t % 4 {
+                0 => f32::MAX,
+                1 => f32::NAN,
+                2 => f32::NEG_INFINITY,
+                _ => 0.25,
+            })
+            .collect();
+        let (main, phones) = run(&mut stage, &vec![f32::MAX; 2_000], &bus);
+        assert!(main.iter().chain(&phones).all(|s| s.is_finite()));
+        // Afterwards, once the delay line and the limiter have recovered, it plays as before.
+        let (main, phones) = run(&mut stage, &[0.5; 96_000], &[0.25; 96_000]);
+        assert!((main[95_999] - 0.75).abs() < 1e-3, "{}", main[95_999]);
+        assert_eq!(phones[95_999], 0.75);
     }
 }

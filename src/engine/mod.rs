@@ -8,11 +8,14 @@
 //! Allocation happens in [`Engine::new`] (from the plugin's `activate()`) and in the
 //! [`TrackPoolKeeper`] on a background thread.
 
+pub mod audio;
 pub mod capture;
 pub mod command;
 pub mod cycle;
+pub mod denormals;
 pub mod fx;
 pub mod history;
+pub mod host_clock;
 pub mod memory;
 pub mod metronome;
 pub mod mix;
@@ -21,6 +24,7 @@ pub mod quantize;
 pub mod ramp;
 pub mod schedule;
 pub mod session;
+pub mod session_event;
 pub mod sync;
 pub mod take;
 pub mod track;
@@ -31,15 +35,18 @@ use command::{
     TriggerTime,
 };
 use cycle::{Cycle, HostGrid};
+use denormals::FlushDenormals;
 use fx::chain::{FxChain, FxControl};
 use history::History;
+use host_clock::{HostClock, HostTransport};
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use quantize::{QuantizeMode, QuantizeState};
 use ramp::Ramp;
 use schedule::Schedule;
-use session::{RestoredSession, SessionEvent, SessionFeed, SessionOut, TrackRecord};
+use session::{RestoredSession, SessionFeed, SessionOut};
+use session_event::{SessionEvent, TrackRecord};
 use sync::{HostSync, SyncSettings};
 use take::Take;
 use track::{Track, TrackState};
@@ -61,8 +68,9 @@ const SCHEDULE_CAPACITY: usize = 1024;
 pub const SPARE_TAKES: usize = 4;
 /// Shortest anchor loop accepted, in seconds (a double tap is not a loop).
 const MIN_ANCHOR_SECS: f32 = 0.1;
-/// Fade used around a restart's jump, in seconds.
-const DECLICK_SECS: f32 = 0.005;
+/// Fade used around a restart's jump, a re-alignment and a loop restarting before or after its
+/// audio ends, in seconds.
+pub const DECLICK_SECS: f32 = 0.005;
 /// Fall time constant of the input peak meter, in seconds.
 const METER_FALL_SECS: f32 = 0.3;
 /// Highest track gain reachable with gain-up presses (+12 dB).
@@ -75,7 +83,9 @@ pub const MAX_INPUT_GAIN: f32 = 4.0;
 pub struct EngineConfig {
     /// Sample rate in Hz.
     pub sample_rate_hz: f32,
-    /// Recorded input channels: 1 (mono) or 2 (stereo).
+    /// Input channels the host delivers (1 with the mono-in layout, else 2), and so the
+    /// channels the history and the tracks record. A buffer may hold more channels than this
+    /// (a mono input comes in the first of two): only these are input.
     pub recorded_channels: usize,
     /// Length of the always-on history in seconds; also the longest take.
     pub history_secs: f32,
@@ -198,6 +208,8 @@ pub enum EngineMessage {
     CaptureTooLong,
     /// An imported track's length no longer fits the cycle (it changed meanwhile): not added.
     ImportDoesNotFit,
+    /// An imported file is shorter than the shortest anchor: not added.
+    ImportTooShort,
 }
 
 /// What the take recorder is doing.
@@ -228,6 +240,9 @@ pub struct EngineStatus {
     pub host_grid: Option<HostGrid>,
     /// The anchor's tempo in BPM when beat quantization made it a whole number of beats.
     pub anchor_bpm: Option<f64>,
+    /// Beats the metronome clicks in one anchor cycle, when its beats divide the cycle: what the
+    /// editor's cycle ring counts, so the ring and the click agree.
+    pub cycle_beats: Option<u32>,
     /// Seconds of input the history holds now (it fills up after activation, then stays full).
     pub history_filled_secs: f32,
     /// Seconds the history can hold.
@@ -318,6 +333,7 @@ impl EngineStatus {
             host_bars: None,
             host_grid: None,
             anchor_bpm: None,
+            cycle_beats: None,
             history_filled_secs: 0.0,
             history_secs: 0.0,
             track_count: 0,
@@ -392,6 +408,8 @@ pub struct Engine {
     cycle: Option<Cycle>,
     /// The host's bar grid while its transport plays.
     host_grid: Option<HostGrid>,
+    /// Follows the host's transport from block to block (the source of `host_grid`).
+    host_clock: HostClock,
     /// How the loops follow the host's bars (host sync).
     sync: HostSync,
     /// Every track, oldest (the anchor) first: playing ones, undone ones kept (silent) for redo
@@ -462,6 +480,7 @@ impl Engine {
             history,
             cycle: None,
             host_grid: None,
+            host_clock: HostClock::default(),
             sync: HostSync::default(),
             tracks: Vec::with_capacity(INITIAL_TRACK_SLOTS),
             take: None,
@@ -536,7 +555,9 @@ impl Engine {
             },
             blend,
         );
-        self.output.metronome.level = settings.metronome_gain.clamp(0.0, 2.0);
+        if settings.metronome_gain.is_finite() {
+            self.output.metronome.level = settings.metronome_gain.clamp(0.0, 2.0);
+        }
         let input_gain = if settings.input_gain.is_finite() {
             settings.input_gain.clamp(0.0, MAX_INPUT_GAIN)
         } else {
@@ -547,10 +568,17 @@ impl Engine {
         }
     }
 
+    /// Gives the engine what the host says about its transport at the start of the next block;
+    /// the engine keeps a bar grid from it that the host's rounding cannot move. Realtime-safe.
+    pub fn set_host_transport(&mut self, transport: &HostTransport) {
+        let grid = (self.host_clock).grid(transport, self.now_samples, self.config.sample_rate_hz);
+        self.set_host_grid(grid);
+    }
+
     /// Sets the host's bar grid for this block (`None`: the transport is stopped or unknown).
     /// The grid is in the engine's absolute time. Realtime-safe.
     pub fn set_host_grid(&mut self, grid: Option<HostGrid>) {
-        self.host_grid = grid.filter(|g| g.bar_length_samples >= 1.0);
+        self.host_grid = grid.filter(|g| g.bar_length_samples >= 1.0 && g.quarter_samples > 0.0);
     }
 
     /// Applies a change to the master effects (on the PA's loop mix). Realtime-safe.
@@ -583,6 +611,15 @@ impl Engine {
         };
     }
 
+    /// Beats of the metronome's grid in one anchor cycle, when they divide it (within two
+    /// samples: a host's beat is rarely a whole number of samples).
+    fn cycle_beats(&self) -> Option<u32> {
+        let (grid, cycle) = (self.output.metronome.grid?, self.cycle?);
+        let beats = cycle.length_samples as f64 / grid.beat_samples;
+        let whole = beats.round();
+        (whole >= 1.0 && (beats - whole).abs() * grid.beat_samples <= 2.0).then_some(whole as u32)
+    }
+
     /// Processes one block in place. `main` holds the input on entry (1 or 2 channels) and the
     /// PA mix on return; `phones` (0 or 2 channels) receives the headphone mix; `commands` are
     /// sorted by offset. Realtime-safe.
@@ -592,6 +629,9 @@ impl Engine {
         phones: &mut [&mut [f32]],
         commands: &[TimedCommand],
     ) {
+        // Decaying filter and delay states must not crawl through subnormals (see
+        // `denormals.rs`), whatever mode the host or the standalone left the thread in.
+        let _flush = FlushDenormals::new();
         let frames = main.first().map_or(0, |channel| channel.len());
         let block_start = self.now_samples;
         for timed in commands {
@@ -671,6 +711,7 @@ impl Engine {
             host_bars: self.host_bars(),
             host_grid: self.host_grid,
             anchor_bpm: self.anchor_bpm(),
+            cycle_beats: self.cycle_beats(),
             history_filled_secs: self.now_samples.min(self.history.capacity_frames() as u64) as f32
                 / self.config.sample_rate_hz,
             history_secs: self.history.capacity_frames() as f32 / self.config.sample_rate_hz,
@@ -726,6 +767,16 @@ impl Engine {
 
     fn blend_samples(&self) -> usize {
         ms_to_samples(self.settings.blend_ms, self.config.sample_rate_hz)
+    }
+
+    /// The shortest anchor loop, in samples (a double tap is not a loop).
+    fn min_anchor_samples(&self) -> u64 {
+        ms_to_samples(MIN_ANCHOR_SECS * 1000.0, self.config.sample_rate_hz).max(1) as u64
+    }
+
+    /// The declick fade (5 ms) at this sample rate, in samples.
+    fn declick_samples(&self) -> usize {
+        declick_samples_at(self.config.sample_rate_hz)
     }
 
     fn lenience_samples(&self) -> u64 {
@@ -857,14 +908,16 @@ impl Engine {
             },
             Some(cycle) => {
                 let start = cycle.snap(now, self.lenience_samples());
-                if start == now && cycle.position(now) != 0 {
+                if start == now as i64 && cycle.position(now) != 0 {
                     // Away from the boundaries: start now; the start may still move to a
                     // nearby onset, keeping its place in the cycle.
                     self.begin_take(now, false);
                     self.quantize_start_pressed(now);
                     return;
                 }
-                start
+                // A boundary before the engine's time 0 (a cycle restored just now): the take
+                // starts at 0, keeping its place in the cycle (nothing was played before).
+                start.max(0) as u64
             }
         };
         if start > now {
@@ -925,8 +978,8 @@ impl Engine {
             Some(cycle) => {
                 let snapped = cycle.snap(now, self.lenience_samples());
                 // Never past the length limit (a restart can move the grid under a take).
-                if snapped > start {
-                    snapped.min(limit)
+                if snapped > start as i64 {
+                    (snapped as u64).min(limit)
                 } else {
                     now
                 }
@@ -974,8 +1027,7 @@ impl Engine {
                 (length, None)
             }
             None => {
-                let min = ms_to_samples(MIN_ANCHOR_SECS * 1000.0, self.config.sample_rate_hz);
-                if take.len_frames() < min.max(1) {
+                if (take.len_frames() as u64) < self.min_anchor_samples() {
                     self.pool.retire_buffer(take.into_buffer());
                     self.say(EngineMessage::TakeTooShort);
                     return;
@@ -1000,7 +1052,7 @@ impl Engine {
     }
 
     /// Storage for a new take or capture; says so when none is ready.
-    fn take_spare(&mut self) -> Option<track::TrackBuffer> {
+    fn take_spare(&mut self) -> Option<audio::TrackBuffer> {
         let spare = self.pool.take_spare();
         if spare.is_none() {
             self.storage_refusals += 1;
@@ -1019,7 +1071,8 @@ impl Engine {
             return false;
         }
         track.id = self.next_track_id;
-        self.next_track_id += 1;
+        // Saturating: a crafted state can restore ids up to u64::MAX.
+        self.next_track_id = self.next_track_id.saturating_add(1);
         self.session.track_added(&track);
         self.tracks.push(track);
         self.request_list_if_half_full();
@@ -1060,7 +1113,7 @@ impl Engine {
         let (end, length) = match (self.cycle, self.host_grid) {
             (Some(cycle), _) => (cycle.nearest_boundary(now), cycle.length_samples * cycles),
             (None, Some(grid)) => (
-                grid.nearest_bar(now),
+                grid.nearest_bar(now) as i64,
                 (grid.bar_length_samples * cycles as f64).round() as u64,
             ),
             (None, None) => {
@@ -1068,22 +1121,28 @@ impl Engine {
                 return;
             }
         };
-        if end > now {
-            self.schedule_action(end, Action::Capture);
+        if end > now as i64 {
+            self.schedule_action(end as u64, Action::Capture);
             return;
         }
         // The history must still hold the source and its pre-roll when the copy completes (with
-        // room for the copy to start over twice after restarts).
+        // room for the copy to start over twice after restarts). A source before time 0 (right
+        // after activation, or a cycle restored just now) was never played.
         let blend = self.blend_samples() as u64;
-        let needed = (now - end) + length + blend + 3 * length / FILL_SPEED + CHUNK_FRAMES as u64;
-        if length == 0 || end < length || needed > self.history.capacity_frames() as u64 {
+        let source = end - length as i64;
+        let needed = (now as i64 - end) as u64
+            + length
+            + blend
+            + 3 * length / FILL_SPEED
+            + CHUNK_FRAMES as u64;
+        if length == 0 || source < 0 || needed > self.history.capacity_frames() as u64 {
             self.say(EngineMessage::CaptureTooLong);
             return;
         }
+        let source = source as u64;
         let Some(buffer) = self.take_spare() else {
             return;
         };
-        let source = end - length;
         let mut track = Track::new(buffer, length, source);
         track.fill = Some(HistoryFill::new(
             source,
@@ -1299,7 +1358,7 @@ impl Engine {
         if self.cycle.is_none() || self.host_locked() {
             return;
         }
-        let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+        let declick = self.declick_samples();
         self.output.fade_loops_out(declick as u32);
         self.schedule.cancel(|a| *a == Action::RestartJump);
         self.schedule_action(self.now_samples + declick as u64, Action::RestartJump);
@@ -1451,7 +1510,12 @@ impl Engine {
     /// history, the loops or the outputs.
     fn read_input(&mut self, main: &[&mut [f32]], at: usize, frames: usize) {
         let left = &main[0][at..at + frames];
-        let right = &main[main.len().min(2) - 1][at..at + frames];
+        // A single input is both sides in every mode: the buffer's second channel (zeroed by
+        // the host or framework) is not input.
+        let right = match main.get(1) {
+            Some(right) if self.config.recorded_channels == 2 => &right[at..at + frames],
+            _ => left,
+        };
         if !left.iter().chain(right).all(|s| s.is_finite()) {
             self.bad_input_chunks += 1;
             self.input[0][..frames].fill(0.0);
@@ -1527,6 +1591,7 @@ impl Engine {
             take.append(&input[..channels]);
         }
 
+        let declick = self.declick_samples() as u64;
         let [bus_0, bus_1] = &mut self.loop_bus;
         let mut bus: [&mut [f32]; 2] = [&mut bus_0[..frames], &mut bus_1[..frames]];
         bus[0].fill(0.0);
@@ -1543,7 +1608,7 @@ impl Engine {
                     }
                 }
             }
-            track.mix_into(self.now_samples, &mut bus, &mut self.track_scratch);
+            track.mix_into(self.now_samples, &mut bus, &mut self.track_scratch, declick);
         }
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
@@ -1569,6 +1634,12 @@ impl Engine {
             self.pool.retire_buffer(track.buffer);
         }
     }
+}
+
+/// The declick fade ([`DECLICK_SECS`]) at `sample_rate_hz`, in samples: the engine's and the
+/// WAV export's, so an export declicks as the engine plays.
+pub fn declick_samples_at(sample_rate_hz: f32) -> usize {
+    ms_to_samples(DECLICK_SECS * 1000.0, sample_rate_hz)
 }
 
 /// Milliseconds to a whole number of samples (rounded), never negative.

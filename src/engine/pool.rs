@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::session::RestoredSession;
-use super::track::{Track, TrackBuffer};
+use super::audio::TrackBuffer;
+use super::track::Track;
 
 /// What the audio thread hands back to be freed or recycled.
 pub enum Garbage {
@@ -17,8 +17,9 @@ pub enum Garbage {
     Buffer(TrackBuffer),
     /// A track list replaced by a larger one (empty).
     List(Vec<Track>),
-    /// A restored session once installed (holding the replaced, empty track list).
-    Session(Box<RestoredSession>),
+    /// Anything else already boxed, to be dropped (a restored session once installed, holding
+    /// the replaced, empty track list).
+    Boxed(Box<dyn Send>),
 }
 
 /// How many retired buffers can wait for the keeper before the audio thread keeps them itself.
@@ -216,24 +217,22 @@ impl TrackPoolKeeper {
         while let Ok(garbage) = self.retired.pop() {
             match garbage {
                 Garbage::Buffer(mut buffer) => {
-                    let own_shape = buffer.channels() == self.channels
-                        && buffer.capacity_frames() == self.capacity_frames
-                        && buffer.fx_memory_frames() == self.fx_memory_frames;
+                    let own = buffer.is_pooled();
                     // Audio the session mirror still holds is not reused: dropping this reference
                     // leaves it to the mirror, which frees it when it lets go.
-                    if own_shape && buffer.is_sole_owner() && !self.spares.is_full() {
+                    if own && buffer.is_sole_owner() && !self.spares.is_full() {
                         buffer.clear();
                         let _ = self.spares.push(buffer);
                         added += 1;
                     } else {
                         drop(buffer);
-                        if own_shape {
+                        if own {
                             self.live_buffers -= 1;
                         }
                     }
                 }
                 Garbage::List(list) => drop(list),
-                Garbage::Session(session) => drop(session),
+                Garbage::Boxed(boxed) => drop(boxed),
             }
         }
         let wanted = self.wanted_list_capacity.load(Ordering::Acquire);
@@ -249,7 +248,8 @@ impl TrackPoolKeeper {
                 self.capacity_frames,
                 self.fx_memory_frames,
             )
-            .ok_or(OutOfMemory)?;
+            .ok_or(OutOfMemory)?
+            .pooled();
             let _ = self.spares.push(buffer);
             self.live_buffers += 1;
             added += 1;

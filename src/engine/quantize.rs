@@ -20,7 +20,8 @@
 //! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free) and
 //! copies at most the window's audio from the history. Only in offline mode does it wait.
 
-use super::session::SessionEvent;
+use super::cycle::{WholeBeats, round_to_beats};
+use super::session_event::SessionEvent;
 use super::take::Take;
 use super::{Action, Engine, RenderMode, ms_to_samples};
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
@@ -77,42 +78,6 @@ pub fn best_onset(onsets: &[TimedOnset], press_samples: u64, window_samples: u64
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, time)| time.round().max(0.0) as u64)
-}
-
-/// A loop length made a whole number of beats.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WholeBeats {
-    /// The rounded length, in samples.
-    pub length_samples: u64,
-    /// Beats in that length (at least one).
-    pub beats: u32,
-    /// The tempo refined so that `length_samples` holds exactly `beats`, in BPM.
-    pub bpm: f64,
-}
-
-/// A length of `length_samples` rounded to a whole number of beats at `bpm` (at least one), and
-/// the tempo refined so that the loop holds exactly that many beats.
-pub fn round_to_beats(length_samples: u64, bpm: f64, sample_rate_hz: f32) -> Option<WholeBeats> {
-    if !(bpm.is_finite() && bpm > 0.0) {
-        return None;
-    }
-    let beat = 60.0 * f64::from(sample_rate_hz) / bpm;
-    let beats = (length_samples as f64 / beat)
-        .round()
-        .clamp(1.0, f64::from(u32::MAX));
-    let rounded = ((beats * beat).round() as u64).max(1);
-    Some(WholeBeats::new(rounded, beats as u32, sample_rate_hz))
-}
-
-impl WholeBeats {
-    /// `beats` (at least one) in `length_samples` (at least one), and the tempo that makes.
-    pub fn new(length_samples: u64, beats: u32, sample_rate_hz: f32) -> Self {
-        Self {
-            length_samples,
-            beats,
-            bpm: f64::from(beats) * 60.0 * f64::from(sample_rate_hz) / length_samples as f64,
-        }
-    }
 }
 
 /// What the engine keeps about quantization.

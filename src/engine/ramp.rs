@@ -80,6 +80,12 @@ impl Ramp {
     }
 }
 
+/// Weight of the incoming side at frame `j` of a `blend`-frame crossfade: `(j + 1) / (blend + 1)`,
+/// so neither end of the fade repeats a sample at full weight.
+pub fn seam_weight(j: usize, blend: usize) -> f32 {
+    (j + 1) as f32 / (blend + 1) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

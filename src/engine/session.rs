@@ -18,14 +18,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::cycle::Cycle;
-use super::fx::chain::{FxChain, FxSettings};
+use super::cycle::{BarLock, Cycle, WholeBeats};
 use super::pool::Garbage;
-use super::quantize::WholeBeats;
 use super::ramp::Ramp;
-use super::sync::BarLock;
-use super::track::{Track, TrackAudio, TrackBuffer, TrackState};
-use super::{Action, DECLICK_SECS, Engine, EngineMessage, ms_to_samples};
+use super::session_event::{SessionEvent, TaggedEvent, TrackRecord};
+use super::track::{Track, TrackState};
+use super::{Action, Engine, EngineMessage};
 
 /// Events that can wait for the mirror (it drains them every 10 ms; a player sends a handful per
 /// second, so only a flood of automation fills it, and then the engine re-sends everything).
@@ -34,119 +32,6 @@ pub const EVENT_CAPACITY: usize = 4096;
 const RESTORE_CAPACITY: usize = 4;
 /// Imported tracks that can wait for the audio thread.
 const IMPORT_CAPACITY: usize = 8;
-
-/// A track's identity, length, position and controls: what a saved performance keeps besides the
-/// audio. Fixed-size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrackRecord {
-    /// The track's id (increasing in the order tracks joined the mix).
-    pub id: u64,
-    /// Loop length in samples.
-    pub length_samples: u64,
-    /// Frames of recorded audio (differs from `length_samples` after a host tempo change: see
-    /// `Track::content_samples`).
-    pub content_samples: u64,
-    /// Absolute time (engine samples) at which buffer index 0 plays.
-    pub origin_samples: u64,
-    /// Gain (linear) the track rests at.
-    pub gain: f32,
-    /// Pan (-1 ..= 1).
-    pub pan: f32,
-    /// Muted by the player.
-    pub muted: bool,
-    /// Soloed by the player.
-    pub soloed: bool,
-    /// Playing backwards.
-    pub reversed: bool,
-    /// Undone (kept for redo) rather than playing.
-    pub undone: bool,
-    /// Effect settings.
-    pub fx: FxSettings,
-}
-
-impl TrackRecord {
-    /// The record of `track`, with its controls at their targets. Realtime-safe.
-    pub fn of(track: &Track) -> Self {
-        Self {
-            id: track.id,
-            length_samples: track.length_samples,
-            content_samples: track.content_samples,
-            origin_samples: track.origin_samples,
-            gain: track.gain.target(),
-            pan: track.pan.target(),
-            muted: track.muted,
-            soloed: track.soloed,
-            reversed: track.reverse.target() > 0.0,
-            undone: track.state == TrackState::Undoing,
-            fx: track.fx.settings(),
-        }
-    }
-
-    /// A track resting at this record's settings, playing `buffer` (not realtime: called when a
-    /// restore is prepared).
-    pub fn to_track(&self, buffer: TrackBuffer, sample_rate_hz: f32) -> Track {
-        let mut track = Track::new(buffer, self.length_samples, self.origin_samples);
-        track.id = self.id;
-        track.content_samples = self.content_samples;
-        track.gain = Ramp::at(self.gain);
-        track.pan = Ramp::at(self.pan);
-        track.muted = self.muted;
-        track.soloed = self.soloed;
-        track.reverse = Ramp::at(if self.reversed { 1.0 } else { 0.0 });
-        track.fx = FxChain::with_settings(sample_rate_hz, &self.fx);
-        if self.undone {
-            track.state = TrackState::Undoing;
-            track.fade = Ramp::at(0.0);
-        }
-        track
-    }
-}
-
-/// A change to the performance, from the engine to the mirror.
-#[derive(Debug, Clone)]
-pub enum SessionEvent {
-    /// A complete track (take finished with its seam, or capture filled).
-    Added {
-        /// Its record.
-        record: TrackRecord,
-        /// Its audio, shared.
-        audio: Arc<TrackAudio>,
-    },
-    /// A track's controls, undo/redo state or position changed.
-    Updated(TrackRecord),
-    /// A capture began copying from the history into the track with this id: it follows as
-    /// `Added` once complete, or as `Removed` (or with a `Cleared`) if dropped first.
-    Filling { id: u64 },
-    /// The track with this id was removed by the player (not kept for redo), or a track still
-    /// filling was dropped.
-    Removed { id: u64 },
-    /// Every undone track was dropped (a new take or capture ends the redo history).
-    RedoDiscarded,
-    /// Every track was cleared.
-    Cleared,
-    /// Every track and the cycle moved by this many samples (a restart).
-    Shifted { shift_samples: u64 },
-    /// The anchor cycle changed (or is gone).
-    Cycle(Option<Cycle>),
-    /// The anchor's lock to the host bars changed (or is gone).
-    Lock(Option<BarLock>),
-    /// Beat quantization made the last anchor this many whole beats (it describes the anchor
-    /// while the cycle has its length; see `QuantizeState::anchor_beats`).
-    Beats(Option<WholeBeats>),
-    /// A restored session was installed at this engine time (its origins were relative to 0).
-    Installed { at_samples: u64 },
-    /// The queue overflowed: forget the tracks; every track follows as `Added` (or `Filling`).
-    Resync,
-}
-
-/// An event and the session generation it belongs to (events of a replaced session are ignored).
-#[derive(Debug)]
-pub struct TaggedEvent {
-    /// The generation of the engine's session when it sent the event.
-    pub generation: u64,
-    /// What changed.
-    pub event: SessionEvent,
-}
 
 /// A session ready to be swapped into the engine: tracks allocated off the audio thread.
 #[derive(Debug)]
@@ -309,9 +194,9 @@ impl Engine {
             return;
         }
         if let Some(superseded) = self.pending_install.replace(session) {
-            self.pool.retire(Garbage::Session(superseded));
+            self.pool.retire(Garbage::Boxed(superseded));
         }
-        let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+        let declick = self.declick_samples();
         self.output.fade_loops_out(declick as u32);
         self.schedule.cancel(|a| *a == Action::InstallSession);
         self.schedule_action(self.now_samples + declick as u64, Action::InstallSession);
@@ -347,7 +232,7 @@ impl Engine {
             origin_samples: lock.origin_samples + now as i64,
             ..lock
         }));
-        self.pool.retire(Garbage::Session(session));
+        self.pool.retire(Garbage::Boxed(session));
         self.request_list_if_half_full();
         self.set_audibility(0);
         self.output.fade_loops_out(0);
@@ -355,7 +240,9 @@ impl Engine {
     }
 
     /// Adds an imported track: on a cycle boundary (its length must be a cycle x 2^k), or as
-    /// the anchor starting now; it fades in over the blend length.
+    /// the anchor (no shorter than a take's shortest anchor) starting now, or, while the loops
+    /// follow the host, on the last bar line (locked to the bars if it is whole bars long); it
+    /// fades in over the blend length.
     pub(super) fn receive_import(&mut self) {
         let Some(mut track) = self.session.take_import() else {
             return;
@@ -371,10 +258,18 @@ impl Engine {
                 track.origin_samples = cycle.origin_samples;
                 None
             }
+            None if length < self.min_anchor_samples() => {
+                self.pool.retire_buffer(track.buffer);
+                self.say(EngineMessage::ImportTooShort);
+                return;
+            }
             None => {
-                track.origin_samples = self.now_samples;
+                let origin = self
+                    .host_import_origin(self.now_samples)
+                    .unwrap_or(self.now_samples);
+                track.origin_samples = origin;
                 Some(Cycle {
-                    origin_samples: self.now_samples,
+                    origin_samples: origin,
                     length_samples: length,
                 })
             }
@@ -382,8 +277,11 @@ impl Engine {
         track.fade = Ramp::at(0.0);
         track.fade.ramp_to(1.0, self.blend_samples() as u32);
         self.discard_redo();
-        if self.push_track(track) && new_cycle.is_some() {
+        if self.push_track(track)
+            && let Some(cycle) = new_cycle
+        {
             self.set_cycle(new_cycle);
+            self.lock_new_anchor(cycle);
         }
     }
 

@@ -19,10 +19,11 @@
 //!
 //! Realtime: everything here runs on the audio thread; nothing allocates.
 
-use super::cycle::{Cycle, HostGrid};
-use super::session::{SessionEvent, TrackRecord};
+use super::cycle::{BarLock, Cycle, HostGrid, grid_sample};
+use super::host_clock::HINT_TOLERANCE_QUARTERS;
+use super::session_event::{SessionEvent, TrackRecord};
 use super::track::TrackState;
-use super::{Action, DECLICK_SECS, Engine, ms_to_samples};
+use super::{Action, Engine, ms_to_samples};
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
 /// without a fade; larger ones are a jump of the host timeline.
@@ -80,20 +81,6 @@ impl Default for SyncSettings {
     }
 }
 
-/// The anchor cycle's place on the host's bar grid: cycle `k` starts on host bar
-/// `start_bar + k * bars`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BarLock {
-    /// Host bar (counted from song position 0) on which the anchor started.
-    pub start_bar: f64,
-    /// Bars in one anchor cycle.
-    pub bars: u32,
-    /// Engine time at which the loop set's host bar `start_bar` lies: where the anchor started,
-    /// moved (exactly, never modulo a loop length) with every move of the loops, so that the
-    /// place of each loop in the longest loop's cycle is kept.
-    pub origin_samples: i64,
-}
-
 /// Host-sync state of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct HostSync {
@@ -101,11 +88,6 @@ pub struct HostSync {
     pub lock: Option<BarLock>,
     /// The loops are faded out because the transport stopped ("stop loops").
     stopped: bool,
-}
-
-/// A host time (fractional samples) as an engine sample: rounded, half up.
-fn to_sample(t_samples: f64) -> i64 {
-    (t_samples + 0.5).floor() as i64
 }
 
 impl HostGrid {
@@ -120,12 +102,12 @@ impl HostGrid {
     }
 
     /// The lines `first_bar + k * step_bars` on the grid: the last one at or before `t_samples`,
-    /// as `(k, sample)`, each line rounded to a sample.
+    /// as `(k, sample)`, each line at its sample (see [`grid_sample`]).
     fn line_at_or_before(&self, t_samples: u64, first_bar: f64, step_bars: f64) -> (i64, i64) {
-        let line = |k: i64| to_sample(self.time_of_bar(first_bar + k as f64 * step_bars));
+        let line = |k: i64| grid_sample(self.time_of_bar(first_bar + k as f64 * step_bars));
         let t = t_samples as i64;
         let mut k = ((self.bars_at(t_samples as f64) - first_bar) / step_bars).floor() as i64;
-        // Rounding can put a line a sample either side of the division's floor.
+        // Placing a line on a sample can put it a sample either side of the division's floor.
         while line(k) > t {
             k -= 1;
         }
@@ -137,7 +119,7 @@ impl HostGrid {
 
     /// The length of `bars` bars in whole samples.
     pub fn bars_length(&self, bars: u32) -> u64 {
-        to_sample(f64::from(bars) * self.bar_length_samples).max(1) as u64
+        (f64::from(bars) * self.bar_length_samples).round().max(1.0) as u64
     }
 }
 
@@ -149,7 +131,7 @@ pub fn take_start(grid: &HostGrid, now_samples: u64, lenience_samples: u64) -> u
     if before >= 0 && now_samples - before as u64 <= lenience_samples {
         before as u64
     } else {
-        to_sample(grid.time_of_bar((k + 1) as f64)).max(0) as u64
+        grid_sample(grid.time_of_bar((k + 1) as f64)).max(0) as u64
     }
 }
 
@@ -200,6 +182,14 @@ impl Engine {
         Some(take_start(&grid, now_samples, self.lenience_samples()))
     }
 
+    /// Realtime hook of an import becoming the anchor: while the loops follow the host, it plays
+    /// in phase with the bars from the last bar line at or before `now_samples`.
+    pub(super) fn host_import_origin(&self, now_samples: u64) -> Option<u64> {
+        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
+        let (_, line) = grid.line_at_or_before(now_samples, 0.0, 1.0);
+        Some(line.max(0) as u64)
+    }
+
     /// Realtime hook of the stop of a first take started at `start_samples`, pressed at
     /// `now_samples` (`None` with a fixed bar count: the take ends by itself): where it ends on
     /// the host grid, so that the anchor is a whole number of bars.
@@ -209,7 +199,11 @@ impl Engine {
             BarCount::Fixed(bars) => bars,
             BarCount::Auto => auto_bars(now_samples - start_samples, grid.bar_length_samples),
         };
-        Some(start_samples + grid.bars_length(bars))
+        // On the host's bar line `bars` bars after the start's (its own sample: a whole number
+        // of bars rounded once would end a sample off the line).
+        let start_bar = grid.bars_at(start_samples as f64).round();
+        let end = grid_sample(grid.time_of_bar(start_bar + f64::from(bars)));
+        Some((end.max(0) as u64).max(start_samples + 1))
     }
 
     /// Realtime hook of `begin_take`: a first take with a fixed bar count in host mode stops by
@@ -269,10 +263,13 @@ impl Engine {
         let grid = self.sync_grid()?;
         let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
         let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
-        // Within a sample (a capture rounds its end and length separately); the first alignment
+        // Within a host tick: the grid is exact once the host's hints have pinned it down, but
+        // may still move by a fraction of a tick under a take made just after the transport
+        // started (and a capture rounds its end and length separately); the first alignment
         // takes up the difference.
+        let tolerance = (HINT_TOLERANCE_QUARTERS * grid.quarter_samples).max(1.0);
         let on_bar_line =
-            to_sample(grid.time_of_bar(start_bar)).abs_diff(cycle.origin_samples as i64) <= 1;
+            (grid.time_of_bar(start_bar) - cycle.origin_samples as f64).abs() <= tolerance;
         let whole_bars =
             bars >= 1.0 && grid.bars_length(bars as u32).abs_diff(cycle.length_samples) <= 1;
         (on_bar_line && whole_bars).then_some(BarLock {
@@ -319,7 +316,7 @@ impl Engine {
         let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64;
         let tempo_changed = self.cycle.is_some_and(|c| tempo_changed(c, grid, lock));
         if tempo_changed || error.unsigned_abs() > tolerance {
-            let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+            let declick = self.declick_samples();
             self.output.fade_loops_out(declick as u32);
             self.schedule_action(now + declick as u64, pending_fade);
             return;
@@ -336,7 +333,7 @@ impl Engine {
         let next = if at_or_before as u64 == from_samples {
             from_samples
         } else {
-            to_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
+            grid_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
         };
         self.schedule_action(next, Action::HostAlign { fade_in: false });
     }
@@ -350,7 +347,7 @@ impl Engine {
         // The next boundary may come before the next block.
         self.arm_host_alignment(self.now_samples + 1);
         if fade_in && !self.sync.stopped {
-            let declick = ms_to_samples(DECLICK_SECS * 1000.0, self.config.sample_rate_hz);
+            let declick = self.declick_samples();
             self.output.fade_loops_in(declick as u32);
         }
     }
@@ -424,6 +421,9 @@ impl Engine {
         if let Some(lock) = &mut self.sync.lock {
             lock.origin_samples += shift_samples;
         }
+        if let Some(take) = &mut self.take {
+            take.follow_loops(shift_samples);
+        }
         self.tell_lock();
         self.tell_loops_moved();
     }
@@ -461,8 +461,10 @@ impl Engine {
             (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
         };
         for track in &mut self.tracks {
+            // Longer than the audio at a slower tempo: silence follows it (the buffer is not
+            // grown: a restored or imported loop's buffer holds exactly its audio).
             let cycles = (track.length_samples / cycle.length_samples).max(1);
-            let new_length = (cycles * length_samples).min(track.buffer.capacity_frames() as u64);
+            let new_length = cycles * length_samples;
             track.origin_samples = rescaled(track.origin_samples, track.length_samples, new_length);
             track.length_samples = new_length;
         }
@@ -490,6 +492,7 @@ mod tests {
             bar_length_samples,
             beats_per_bar: 4,
             origin_bar: 2.0,
+            quarter_samples: bar_length_samples / 4.0,
         }
     }
 
@@ -504,7 +507,7 @@ mod tests {
         );
         assert_eq!(
             take_start(&grid, 10_601, 9_600),
-            83_286,
+            83_285,
             "later: the next bar"
         );
         assert_eq!(
@@ -537,13 +540,13 @@ mod tests {
     }
 
     #[test]
-    fn grid_lines_are_rounded_host_positions_without_drift() {
-        // 140 BPM at 48 kHz: a bar is 82 285.714... samples; bar k must start at the rounded
-        // exact position, however far from the origin.
+    fn grid_lines_are_the_host_positions_samples_without_drift() {
+        // 140 BPM at 48 kHz: a bar is 82 285.714... samples; bar k must start in the sample its
+        // exact position falls in, however far from the origin.
         let grid = grid(82_285.714_285_714_29);
         for k in [1i64, 7, 100, 10_000] {
             let exact = 1_000.0 + k as f64 * 82_285.714_285_714_29;
-            let t = exact.round() as u64;
+            let t = exact.floor() as u64;
             assert_eq!(grid.line_at_or_before(t, 2.0, 1.0), (k, t as i64));
             assert_eq!(grid.line_at_or_before(t - 1, 2.0, 1.0).0, k - 1);
         }

@@ -4,8 +4,10 @@
 //!
 //! Realtime: runs on the audio thread; it only touches the blend region when finishing.
 
+use super::audio::TrackBuffer;
 use super::history::History;
-use super::track::{Track, TrackBuffer};
+use super::ramp::seam_weight;
+use super::track::Track;
 
 /// A recording in progress.
 #[derive(Debug)]
@@ -16,6 +18,10 @@ pub struct Take {
     start_samples: u64,
     /// Frames recorded so far.
     written_frames: usize,
+    /// How far the loops moved while this take recorded (host-sync slips, later positive): its
+    /// track plays that much later than it was recorded, keeping its place among the loops the
+    /// player heard.
+    placement_shift_samples: i64,
 }
 
 impl Take {
@@ -25,7 +31,13 @@ impl Take {
             buffer,
             start_samples,
             written_frames: 0,
+            placement_shift_samples: 0,
         }
+    }
+
+    /// The loops moved by `shift_samples` (later positive) while this take records.
+    pub fn follow_loops(&mut self, shift_samples: i64) {
+        self.placement_shift_samples += shift_samples;
     }
 
     /// Absolute time of the first frame.
@@ -126,14 +138,15 @@ impl Take {
                 }
             }
         }
-        Track::new(self.buffer, length_samples, self.start_samples)
+        // Its start moved with the loops (an origin before time 0 wraps by its own length).
+        let origin = self.start_samples as i128 + self.placement_shift_samples as i128;
+        let origin = if origin < 0 {
+            origin.rem_euclid(length_samples.max(1) as i128)
+        } else {
+            origin
+        } as u64;
+        Track::new(self.buffer, length_samples, origin)
     }
-}
-
-/// Weight of the incoming side at frame `j` of a `blend`-frame crossfade: `(j + 1) / (blend + 1)`,
-/// so neither end of the fade repeats a sample at full weight.
-pub fn seam_weight(j: usize, blend: usize) -> f32 {
-    (j + 1) as f32 / (blend + 1) as f32
 }
 
 #[cfg(test)]

@@ -4,159 +4,10 @@
 //! Realtime: `Track::mix_into` runs on the audio thread and never allocates. `TrackBuffer`s are
 //! allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
 
-use std::sync::Arc;
-
+use super::audio::TrackBuffer;
 use super::capture::HistoryFill;
 use super::fx::chain::FxChain;
-use super::memory::try_alloc_touched;
 use super::ramp::Ramp;
-
-/// A track's audio, planar: channel `c` is `samples[c * capacity_frames..(c + 1) *
-/// capacity_frames]`. Shared (`Arc`) with the session mirror once the track is complete, and then
-/// never written again.
-#[derive(Debug)]
-pub struct TrackAudio {
-    /// The samples, all channels one after the other.
-    samples: Box<[f32]>,
-    /// Frames per channel.
-    capacity_frames: usize,
-    /// Number of channels (1 or 2).
-    channels: usize,
-}
-
-impl TrackAudio {
-    /// Audio of `channels` x `capacity_frames` from planar `samples` (their length must match),
-    /// or `None` if it does not.
-    pub fn from_planar(
-        channels: usize,
-        capacity_frames: usize,
-        samples: Box<[f32]>,
-    ) -> Option<Self> {
-        (samples.len() == channels.checked_mul(capacity_frames)? && (1..=2).contains(&channels))
-            .then_some(Self {
-                samples,
-                capacity_frames,
-                channels,
-            })
-    }
-
-    /// Frames per channel.
-    pub fn capacity_frames(&self) -> usize {
-        self.capacity_frames
-    }
-
-    /// Number of channels.
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
-    /// One channel's samples.
-    pub fn channel(&self, channel: usize) -> &[f32] {
-        let start = channel * self.capacity_frames;
-        &self.samples[start..start + self.capacity_frames]
-    }
-
-    /// One channel's samples, mutable.
-    pub fn channel_mut(&mut self, channel: usize) -> &mut [f32] {
-        let start = channel * self.capacity_frames;
-        &mut self.samples[start..start + self.capacity_frames]
-    }
-}
-
-/// Storage for a track or a take in progress, sized when allocated: the audio, and the memory of
-/// the track's delay effect (owned here, always mutable).
-#[derive(Debug)]
-pub struct TrackBuffer {
-    /// The audio; the audio thread is its only owner until the track is complete and shared.
-    audio: Arc<TrackAudio>,
-    /// The delay effect's memory (two channels, one after the other).
-    fx_memory: Box<[f32]>,
-}
-
-impl TrackBuffer {
-    /// Allocates a silent buffer, or `None` when out of memory. Not realtime-safe: called by the
-    /// pool keeper.
-    pub fn try_new(channels: usize, capacity_frames: usize) -> Option<Self> {
-        Self::try_with_fx_memory(channels, capacity_frames, 0)
-    }
-
-    /// A silent buffer with `fx_memory_frames` stereo frames of delay memory after the audio.
-    pub fn try_with_fx_memory(
-        channels: usize,
-        capacity_frames: usize,
-        fx_memory_frames: usize,
-    ) -> Option<Self> {
-        let samples = try_alloc_touched(channels.checked_mul(capacity_frames)?)?;
-        let audio = TrackAudio::from_planar(channels, capacity_frames, samples)?;
-        Self::with_audio(Arc::new(audio), fx_memory_frames)
-    }
-
-    /// A buffer playing `audio` (shared, e.g. restored from a saved state), with
-    /// `fx_memory_frames` of fresh delay memory. Not realtime-safe.
-    pub fn with_audio(audio: Arc<TrackAudio>, fx_memory_frames: usize) -> Option<Self> {
-        Some(Self {
-            audio,
-            fx_memory: try_alloc_touched(fx_memory_frames.checked_mul(2)?)?,
-        })
-    }
-
-    /// The audio and the delay memory, borrowed together.
-    pub fn audio_and_fx_memory(&mut self) -> (&TrackAudio, &mut [f32]) {
-        (&self.audio, &mut self.fx_memory)
-    }
-
-    /// A new reference to the audio (an atomic increment: realtime-safe). After this the audio
-    /// must not be written again; the engine shares only complete tracks.
-    pub fn share(&self) -> Arc<TrackAudio> {
-        self.audio.clone()
-    }
-
-    /// Whether nothing else holds the audio (the keeper recycles only such buffers).
-    pub fn is_sole_owner(&mut self) -> bool {
-        Arc::get_mut(&mut self.audio).is_some()
-    }
-
-    /// Frames per channel.
-    pub fn capacity_frames(&self) -> usize {
-        self.audio.capacity_frames
-    }
-
-    /// Number of channels.
-    pub fn channels(&self) -> usize {
-        self.audio.channels
-    }
-
-    /// Stereo frames of delay memory.
-    pub fn fx_memory_frames(&self) -> usize {
-        self.fx_memory.len() / 2
-    }
-
-    /// One channel's samples.
-    pub fn channel(&self, channel: usize) -> &[f32] {
-        self.audio.channel(channel)
-    }
-
-    /// One channel's samples, mutable. Only takes and captures in progress write, and their audio
-    /// is not shared yet (see [`TrackBuffer::share`]); writing shared audio is a bug.
-    pub fn channel_mut(&mut self, channel: usize) -> &mut [f32] {
-        Arc::get_mut(&mut self.audio)
-            .expect("only unshared audio (a take or capture in progress) is written")
-            .channel_mut(channel)
-    }
-
-    /// Silences every sample (done by the keeper before a buffer is reused); the audio must be
-    /// unshared.
-    pub fn clear(&mut self) {
-        if let Some(audio) = Arc::get_mut(&mut self.audio) {
-            audio.samples.fill(0.0);
-        }
-        self.fx_memory.fill(0.0);
-    }
-}
-
-/// Declick fade of a loop restarting before or after its audio ends (host tempo changed), in
-/// frames (5 ms at 48 kHz).
-pub const RESTART_FADE_FRAMES: u64 = 240;
 
 /// The rate a new track's effect chain assumes; the engine replaces the chain with one at its
 /// own rate when it adds the track to the mix.
@@ -247,12 +98,14 @@ impl Track {
 
     /// Adds this track's next `out[0].len()` samples, starting at absolute time `t_samples`, to the
     /// stereo bus `out`. `scratch` (at least as long) holds the track's signal while its effects
-    /// run. Realtime-safe.
+    /// run; `declick_frames` is the fade of a loop restarting before or after its audio ends
+    /// (5 ms at the engine's rate). Realtime-safe.
     pub fn mix_into(
         &mut self,
         t_samples: u64,
         out: &mut [&mut [f32]; 2],
         scratch: &mut [Box<[f32]>; 2],
+        declick_frames: u64,
     ) {
         let frames = out[0].len();
         if self.is_faded_out() {
@@ -279,7 +132,7 @@ impl Track {
         let (left, right) = (&mut left[..frames], &mut right[..frames]);
         self.read_with_reverse(t_samples, left, right);
         if restarts {
-            self.apply_restart_fades(t_samples, left, right);
+            self.apply_restart_fades(t_samples, left, right, declick_frames);
         }
         let (_, fx_memory) = self.buffer.audio_and_fx_memory();
         self.fx.process(left, right, fx_memory);
@@ -306,6 +159,8 @@ impl Track {
     }
 
     /// Reads the loop into `left`/`right`, crossfading to the time-reversed loop by `reverse`.
+    /// A loop longer than its buffer (a restored or imported loop after the host's tempo slowed
+    /// down) is silent past the buffer's end.
     fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
         let length = self.length_samples as usize;
         let start = self.index_at(t_samples) as usize;
@@ -313,11 +168,16 @@ impl Track {
         if self.reverse.is_idle() && self.reverse.target() == 0.0 {
             // Forward only: contiguous copies.
             for (c, dest) in [left, right].into_iter().enumerate() {
-                let source = &self.buffer.channel(c.min(channels - 1))[..length];
+                let source = self.buffer.channel(c.min(channels - 1));
+                let source = &source[..length.min(source.len())];
                 let (mut index, mut done) = (start, 0);
                 while done < dest.len() {
                     let run = (dest.len() - done).min(length - index);
-                    dest[done..done + run].copy_from_slice(&source[index..index + run]);
+                    let held = source.len().saturating_sub(index).min(run);
+                    if held > 0 {
+                        dest[done..done + held].copy_from_slice(&source[index..index + held]);
+                    }
+                    dest[done + held..done + run].fill(0.0);
                     done += run;
                     index = (index + run) % length;
                 }
@@ -325,12 +185,13 @@ impl Track {
             return;
         }
         for (c, dest) in [left, right].into_iter().enumerate() {
-            let source = &self.buffer.channel(c.min(channels - 1))[..length];
+            let source = self.buffer.channel(c.min(channels - 1));
+            let at = |index: usize| source.get(index).copied().unwrap_or(0.0);
             let mut reverse = self.reverse;
             for (i, d) in dest.iter_mut().enumerate() {
                 let index = (start + i) % length;
                 let w = reverse.next_sample();
-                let (forward, backward) = (source[index], source[length - 1 - index]);
+                let (forward, backward) = (at(index), at(length - 1 - index));
                 *d = match w {
                     0.0 => forward,
                     1.0 => backward,
@@ -344,21 +205,24 @@ impl Track {
     }
 
     /// Declicks a loop whose audio no longer fills its length (after a host tempo change): each
-    /// pass fades in over its first [`RESTART_FADE_FRAMES`] and out over the last ones before the
-    /// audio ends or is cut by the loop's restart, silent past the audio. A pure function of the
+    /// pass fades in over its first `fade_frames` and out over the last ones before the audio
+    /// ends or is cut by the loop's restart, silent past the audio. A pure function of the
     /// playback index, so block splits never change it.
-    fn apply_restart_fades(&self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
-        let end = self.content_samples.min(self.length_samples);
-        let fade = RESTART_FADE_FRAMES.min(end / 2).max(1) as f32;
+    fn apply_restart_fades(
+        &self,
+        t_samples: u64,
+        left: &mut [f32],
+        right: &mut [f32],
+        fade_frames: u64,
+    ) {
         let mut index = self.index_at(t_samples);
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let gain = if index >= end {
-                0.0
-            } else {
-                ((index + 1) as f32 / fade)
-                    .min((end - index) as f32 / fade)
-                    .min(1.0)
-            };
+            let gain = restart_gain(
+                index,
+                self.content_samples,
+                self.length_samples,
+                fade_frames,
+            );
             *l *= gain;
             *r *= gain;
             index += 1;
@@ -437,6 +301,26 @@ impl TrackGains {
     }
 }
 
+/// The gain at loop index `index` of a loop `length_samples` long whose audio is
+/// `content_samples` long (they differ after a host tempo change): each pass fades in over its
+/// first `fade_frames` and out over the last ones before the audio ends or is cut by the loop's
+/// restart, and is silent past the audio.
+pub fn restart_gain(
+    index: u64,
+    content_samples: u64,
+    length_samples: u64,
+    fade_frames: u64,
+) -> f32 {
+    let end = content_samples.min(length_samples);
+    if index >= end {
+        return 0.0;
+    }
+    let fade = fade_frames.min(end / 2).max(1) as f32;
+    ((index + 1) as f32 / fade)
+        .min((end - index) as f32 / fade)
+        .min(1.0)
+}
+
 /// Balance law: centre is unity on both sides, so a loop reproduces its input exactly.
 pub fn balance(pan: f32) -> (f32, f32) {
     let pan = pan.clamp(-1.0, 1.0);
@@ -463,7 +347,7 @@ mod tests {
             let mut left = vec![0.0; size];
             let mut right = vec![0.0; size];
             let mut scratch = [0, 1].map(|_| vec![0.0; size].into_boxed_slice());
-            track.mix_into(t, &mut [&mut left, &mut right], &mut scratch);
+            track.mix_into(t, &mut [&mut left, &mut right], &mut scratch, 240);
             all.extend(left);
             t += size as u64;
         }

@@ -62,6 +62,22 @@ pub enum MidiMessage {
 }
 
 impl MidiMessage {
+    /// A control change from the framework's normalized value (`value / 127` for a MIDI CC), or
+    /// `None` when the value is no 7-bit MIDI value. A VST3 host reopening a project replays the
+    /// framework's hidden CC parameters at 0.5 (63.5 / 127): that is not a controller moving,
+    /// and must neither fire a command bound to the CC nor move a parameter.
+    pub fn cc(channel: u8, cc: u8, normalized: f32) -> Option<Self> {
+        let value = normalized * 127.0;
+        let whole = value.round();
+        ((value - whole).abs() <= 0.01 && (0.0..=127.0).contains(&whole)).then_some(
+            MidiMessage::Cc {
+                channel,
+                cc,
+                value: whole as u8,
+            },
+        )
+    }
+
     /// The binding this exact message has (its own channel).
     pub fn binding(self) -> Binding {
         match self {
@@ -422,5 +438,24 @@ mod tests {
             ),
             Some(Action::ToggleParam { index: 4 })
         );
+    }
+
+    #[test]
+    fn only_seven_bit_cc_values_are_control_changes() {
+        for value in 0..=127u8 {
+            let normalized = f32::from(value) / 127.0;
+            assert_eq!(
+                MidiMessage::cc(2, 20, normalized),
+                Some(MidiMessage::Cc {
+                    channel: 2,
+                    cc: 20,
+                    value
+                })
+            );
+        }
+        // A VST3 host's replay of the hidden CC parameters on reopening a project.
+        assert_eq!(MidiMessage::cc(0, 20, 0.5), None);
+        assert_eq!(MidiMessage::cc(0, 20, f32::NAN), None);
+        assert_eq!(MidiMessage::cc(0, 20, 1.5), None);
     }
 }

@@ -24,7 +24,8 @@
 //! build skips it, and its clicks follow the beats-per-cycle setting).
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
-//! state is an error with a message.
+//! state is an error with a message. NaN or infinite samples, which the lossless codec keeps,
+//! are replaced by silence and counted (see [`Decoded`]).
 
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -32,14 +33,14 @@ use std::sync::{Arc, Weak};
 use super::codec;
 use super::mirror::{Clock, ModelTrack, SessionModel};
 use super::parallel::{parallel_map, parallel_map_mut};
+use crate::engine::audio::TrackAudio;
+use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
+use crate::engine::cycle::WholeBeats;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::memory::try_alloc_zeroed;
-use crate::engine::quantize::WholeBeats;
-use crate::engine::session::TrackRecord;
-use crate::engine::sync::BarLock;
-use crate::engine::track::TrackAudio;
+use crate::engine::session_event::TrackRecord;
 
 /// The container's first bytes.
 pub const MAGIC: &[u8; 8] = b"LOOPMATE";
@@ -314,26 +315,53 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
     out
 }
 
-/// Decodes a saved performance into a frozen model (generation 0). The one place that knows
-/// every format version.
+/// A decoded performance, and what the decoder had to repair in it.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The performance, frozen (generation 0).
+    pub model: SessionModel,
+    /// NaN or infinite samples of the saved audio, replaced by silence. The codec keeps every
+    /// bit pattern (saving is lossless), so a damaged or crafted state can hold them under a
+    /// valid checksum; played, one would poison the effects' memories and the mix.
+    pub silenced_samples: u64,
+}
+
+impl Decoded {
+    /// What the player should be told about the repairs, if there were any.
+    pub fn warning(&self) -> Option<String> {
+        (self.silenced_samples > 0).then(|| {
+            format!(
+                "the saved performance held {} samples that were not numbers (NaN or \
+                 infinite): they were replaced by silence",
+                self.silenced_samples
+            )
+        })
+    }
+}
+
+/// Decodes a saved performance into a frozen model (generation 0), its NaN or infinite samples
+/// replaced by silence (see [`decode_reporting`] for how many). The one place that knows every
+/// format version.
 pub fn decode(data: &[u8]) -> Result<SessionModel, StateError> {
+    decode_reporting(data).map(|decoded| decoded.model)
+}
+
+/// [`decode`], and how many samples it replaced by silence.
+pub fn decode_reporting(data: &[u8]) -> Result<Decoded, StateError> {
     decode_into(data, None)
 }
 
-/// [`decode`], and `cache` then holds the tracks' encoded audio (as ranges of `data`, which it
-/// keeps), so that the next save need not encode them again. Left unchanged when the state is
-/// refused.
-pub fn decode_cached(
-    data: &Arc<Vec<u8>>,
-    cache: &mut EncodeCache,
-) -> Result<SessionModel, StateError> {
+/// [`decode_reporting`], and `cache` then holds the tracks' encoded audio (as ranges of `data`,
+/// which it keeps), so that the next save need not encode them again (except a repaired track's,
+/// so that the next save holds the repair). Left unchanged when the state is refused.
+pub fn decode_cached(data: &Arc<Vec<u8>>, cache: &mut EncodeCache) -> Result<Decoded, StateError> {
     decode_into(data, Some((data, cache)))
 }
 
 /// What a decode keeps for the cache: the container it reads, and the cache to fill.
 type CacheFill<'a> = Option<(&'a Arc<Vec<u8>>, &'a mut EncodeCache)>;
 
-fn decode_into(data: &[u8], cache: CacheFill) -> Result<SessionModel, StateError> {
+fn decode_into(data: &[u8], cache: CacheFill) -> Result<Decoded, StateError> {
     let mut header = Reader::new(data);
     if header
         .bytes(MAGIC.len())
@@ -377,11 +405,7 @@ struct ParsedTrack<'a> {
 }
 
 /// The payload of format `version` (1 or 2).
-fn decode_payload(
-    payload: &[u8],
-    version: u32,
-    cache: CacheFill,
-) -> Result<SessionModel, StateError> {
+fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Decoded, StateError> {
     let mut sections = Reader::new(payload);
     let mut session = None;
     let mut lock = None;
@@ -480,12 +504,23 @@ fn decode_payload(
             jobs.push((data, out));
         }
     }
+    // Each channel's count of samples replaced by silence.
     let results = parallel_map_mut(&mut jobs, |(data, out)| match codec::decode(data, out) {
-        Ok(used) if used == data.len() => Ok(()),
+        Ok(used) if used == data.len() => Ok(silence_non_finite(out)),
         Ok(_) => Err(StateError::Malformed("audio length")),
         Err(error) => Err(StateError::from(error)),
     });
-    results.into_iter().collect::<Result<(), _>>()?;
+    let silenced = results.into_iter().collect::<Result<Vec<u64>, _>>()?;
+    let mut silenced_per_channel = silenced.iter();
+    let repaired: Vec<bool> = parsed
+        .iter()
+        .map(|track| {
+            (silenced_per_channel.by_ref())
+                .take(track.channels.len())
+                .sum::<u64>()
+                > 0
+        })
+        .collect();
 
     let tracks = parsed
         .iter()
@@ -505,7 +540,9 @@ fn decode_payload(
         cache.tracks = tracks
             .iter()
             .zip(&parsed)
-            .map(|(track, parsed)| CachedTrack {
+            .zip(&repaired)
+            .filter(|(_, repaired)| !**repaired)
+            .map(|((track, parsed), _)| CachedTrack {
                 id: track.record.id,
                 audio: Arc::downgrade(&track.audio),
                 frames: saved_frames(track),
@@ -524,16 +561,31 @@ fn decode_payload(
             })
             .collect();
     }
-    Ok(SessionModel {
-        generation: 0,
-        sample_rate_hz: rate,
-        cycle,
-        lock,
-        beats,
-        tracks,
-        filling: Vec::new(),
-        clock: Clock::Frozen,
+    Ok(Decoded {
+        model: SessionModel {
+            generation: 0,
+            sample_rate_hz: rate,
+            cycle,
+            lock,
+            beats,
+            tracks,
+            filling: Vec::new(),
+            clock: Clock::Frozen,
+        },
+        silenced_samples: silenced.iter().sum(),
     })
+}
+
+/// Replaces the NaN and infinite samples of `samples` by silence; returns how many there were.
+fn silence_non_finite(samples: &mut [f32]) -> u64 {
+    // Counted first (a vectorized read: a real performance has none), replaced only if any.
+    let count = samples.iter().filter(|s| !s.is_finite()).count();
+    if count > 0 {
+        for sample in samples.iter_mut().filter(|s| !s.is_finite()) {
+            *sample = 0.0;
+        }
+    }
+    count as u64
 }
 
 fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, StateError> {
@@ -567,6 +619,15 @@ fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, 
     if !r.is_empty() {
         return Err(StateError::Malformed("track section length"));
     }
+    // The codec spends at least a header byte on each group of samples: audio data too short
+    // for the track's length is refused here, before that length is allocated.
+    let frames = length.max(content);
+    if channels
+        .iter()
+        .any(|data| (data.len() as u64).saturating_mul(codec::GROUP as u64) < frames)
+    {
+        return Err(StateError::Malformed("track length"));
+    }
     Ok(ParsedTrack {
         record: TrackRecord {
             id,
@@ -581,7 +642,7 @@ fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, 
             undone: flags & 8 != 0,
             fx,
         },
-        frames: length.max(content) as usize,
+        frames: frames as usize,
         channels,
     })
 }

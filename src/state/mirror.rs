@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::engine::audio::{TrackAudio, TrackBuffer};
+use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
-use crate::engine::quantize::WholeBeats;
-use crate::engine::session::{
-    RestoredSession, SessionEvent, SessionFeed, TaggedEvent, TrackRecord,
-};
-use crate::engine::sync::BarLock;
-use crate::engine::track::{TrackAudio, TrackBuffer};
+use crate::engine::cycle::WholeBeats;
+use crate::engine::session::{RestoredSession, SessionFeed};
+use crate::engine::session_event::{SessionEvent, TaggedEvent, TrackRecord};
 
 /// Track slots a restored session reserves beyond its own tracks (more come from the keeper).
 const RESTORE_SPARE_SLOTS: usize = 256;
@@ -133,7 +132,10 @@ impl SessionModel {
             cycle: self.cycle,
             lock: self.lock,
             anchor_beats: self.beats,
-            next_track_id: self.tracks.last().map_or(0, |t| t.record.id + 1),
+            next_track_id: self
+                .tracks
+                .last()
+                .map_or(0, |t| t.record.id.saturating_add(1)),
             tracks,
         }))
     }

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod format;
 pub mod mirror;
 mod parallel;
+#[cfg(feature = "plugin")]
 pub mod persist;
 pub mod store;
 pub mod text;

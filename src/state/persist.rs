@@ -129,8 +129,10 @@ impl PersistentField<'_, PerformanceText> for PerformanceField {
                 return;
             }
         };
-        if let Err(error) = self.store.load(bytes) {
-            nice_error!("Loopmate: saved performance refused: {error}");
+        match self.store.load(bytes) {
+            Ok(Some(warning)) => nice_warn!("Loopmate: {warning}"),
+            Ok(None) => {}
+            Err(error) => nice_error!("Loopmate: saved performance refused: {error}"),
         }
     }
 
@@ -167,9 +169,9 @@ fn refuse(store: &SessionStore, why: String) {
 
 /// The performance in a file: the binary container itself, or a host state in nice-plug's JSON
 /// (optionally behind CLAP's 8-byte length), whose `performance` field holds it.
-pub fn performance_from_file(bytes: &[u8]) -> Result<super::mirror::SessionModel, String> {
+pub fn performance_from_file(bytes: &[u8]) -> Result<super::format::Decoded, String> {
     if bytes.starts_with(super::format::MAGIC) {
-        return super::format::decode(bytes).map_err(|error| error.to_string());
+        return super::format::decode_reporting(bytes).map_err(|error| error.to_string());
     }
     let json = if bytes.len() > 8 && bytes[8] == b'{' {
         &bytes[8..]
@@ -184,5 +186,5 @@ pub fn performance_from_file(bytes: &[u8]) -> Result<super::mirror::SessionModel
     let text: String =
         serde_json::from_str(field).map_err(|_| "the performance is not a string")?;
     let binary = text::decode(&text).map_err(|_| "the performance is not valid base64")?;
-    super::format::decode(&binary).map_err(|error| error.to_string())
+    super::format::decode_reporting(&binary).map_err(|error| error.to_string())
 }

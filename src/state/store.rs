@@ -1,6 +1,7 @@
 //! The session store: the mirror's model, its link to the running engine, and the last message
 //! about saving or loading. Lives as long as the plugin; only non-audio threads lock it (the
-//! host's main thread to save and load, the pool keeper thread to catch up with events).
+//! host's main thread to save and load, the pool keeper thread to catch up with events), and
+//! the editor only ever tries to (it must keep drawing whatever a save does).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,26 +88,37 @@ impl SessionStore {
     /// is waited for, so that the save holds it, as long as the engine keeps processing; after
     /// [`SAVE_STALL_SECS`] without a processed block the save goes ahead without it and leaves
     /// a message. A take still recording is not in the save (it is in the next one).
+    ///
+    /// The store is not held while the save waits (the keeper keeps catching up, the editor
+    /// keeps reading); the last look at the captures and the encoding happen under one lock,
+    /// so the save is the whole performance at one moment.
     pub fn save_reporting(&self) -> (Vec<u8>, Option<String>) {
-        let mut inner = self.inner.lock();
-        let inner = &mut *inner;
-        let left_out = inner.catch_up_with_captures();
-        if let Some(why) = &left_out {
-            inner.message = Some(format!("Warning: {why}."));
-            inner.message_serial += 1;
+        let mut clock = EngineClock::default();
+        loop {
+            let mut inner = self.inner.lock();
+            if let CaptureCheck::Ready(left_out) = inner.check_captures(&mut clock) {
+                let inner = &mut *inner;
+                if let Some(why) = &left_out {
+                    inner.message = Some(format!("Warning: {why}."));
+                    inner.message_serial += 1;
+                }
+                let now = inner.model.now_samples(inner.feed.as_ref());
+                let bytes = format::encode_cached(&inner.model, now, &mut inner.cache);
+                return (bytes, left_out);
+            }
+            drop(inner);
+            std::thread::sleep(Duration::from_millis(SAVE_POLL_MS));
         }
-        let now = inner.model.now_samples(inner.feed.as_ref());
-        let bytes = format::encode_cached(&inner.model, now, &mut inner.cache);
-        (bytes, left_out)
     }
 
     /// Loads a saved performance: it replaces the current one (in the engine at its next block,
     /// with a short fade). A refused one changes nothing and leaves a message. The data is kept
-    /// as the encoded audio of the next save.
-    pub fn load(&self, data: Vec<u8>) -> Result<(), StateError> {
+    /// as the encoded audio of the next save. Returns what was repaired, in words (also left as
+    /// the message): NaN or infinite samples are replaced by silence, so the loops still load.
+    pub fn load(&self, data: Vec<u8>) -> Result<Option<String>, StateError> {
         let mut cache = EncodeCache::default();
-        let model = match format::decode_cached(&Arc::new(data), &mut cache) {
-            Ok(model) => model,
+        let decoded = match format::decode_cached(&Arc::new(data), &mut cache) {
+            Ok(decoded) => decoded,
             Err(error) => {
                 self.say(format!(
                     "Saved performance refused: {error}. Nothing was loaded."
@@ -114,13 +126,14 @@ impl SessionStore {
                 return Err(error);
             }
         };
+        let warning = decoded.warning();
         let mut inner = self.inner.lock();
-        inner.model = model;
+        inner.model = decoded.model;
         inner.cache = cache;
-        inner.message = None;
+        inner.message = warning.as_ref().map(|why| format!("Warning: {why}."));
         inner.message_serial += 1;
         inner.install();
-        Ok(())
+        Ok(warning)
     }
 
     /// Catches up with the engine's events if nobody else holds the store (called every few
@@ -150,13 +163,13 @@ impl SessionStore {
 
     /// Runs `f` on the model, caught up with the engine, and "now" in its time (export).
     pub fn with_model<R>(&self, f: impl FnOnce(&SessionModel, u64) -> R) -> R {
-        let mut inner = self.inner.lock();
-        let inner = &mut *inner;
-        if let Some(feed) = &mut inner.feed {
-            inner.model.catch_up(feed);
-        }
-        let now = inner.model.now_samples(inner.feed.as_ref());
-        f(&inner.model, now)
+        self.inner.lock().caught_up(f)
+    }
+
+    /// [`with_model`](Self::with_model), or `None` at once while the store is busy (a save
+    /// encoding, a load): for the editor, which must never wait.
+    pub fn try_with_model<R>(&self, f: impl FnOnce(&SessionModel, u64) -> R) -> Option<R> {
+        Some(self.inner.try_lock()?.caught_up(f))
     }
 
     /// Exports every playing track and the mix as WAV files into `dir` (see `crate::wav`).
@@ -217,31 +230,64 @@ impl SessionStore {
     }
 }
 
-impl StoreInner {
-    /// Catches up with the engine, and waits until no capture is still copying or the engine
-    /// has not processed a block for [`SAVE_STALL_SECS`]; returns what that left out.
-    fn catch_up_with_captures(&mut self) -> Option<String> {
-        let feed = self.feed.as_mut()?;
-        let mut clock_samples = feed.shared.now_samples.load(Ordering::Acquire);
-        let mut moved_at = Instant::now();
-        loop {
-            self.model.catch_up(feed);
-            let filling = self.model.filling.len();
-            if filling == 0 {
-                return None;
-            }
-            let now_samples = feed.shared.now_samples.load(Ordering::Acquire);
-            if now_samples != clock_samples {
-                clock_samples = now_samples;
-                moved_at = Instant::now();
-            } else if moved_at.elapsed().as_secs_f64() >= SAVE_STALL_SECS {
-                return Some(format!(
-                    "{filling} capture(s) still copying were not saved: the host stopped \
-                     processing audio before they were complete (save again once it plays)"
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(SAVE_POLL_MS));
+/// The engine's clock as a waiting save last saw it move.
+struct EngineClock {
+    /// The engine's time at the last look, in samples (`None` before the first).
+    now_samples: Option<u64>,
+    /// When it last moved.
+    moved_at: Instant,
+}
+
+impl Default for EngineClock {
+    fn default() -> Self {
+        Self {
+            now_samples: None,
+            moved_at: Instant::now(),
         }
+    }
+}
+
+/// Whether a save can be written now.
+enum CaptureCheck {
+    /// A capture is still copying in a running engine: look again shortly.
+    Copying,
+    /// Save now; what that leaves out, in words.
+    Ready(Option<String>),
+}
+
+impl StoreInner {
+    /// Catches up with the engine: ready when no capture is still copying, or when the engine
+    /// (per `clock`) has not processed a block for [`SAVE_STALL_SECS`], saying what that
+    /// leaves out.
+    fn check_captures(&mut self, clock: &mut EngineClock) -> CaptureCheck {
+        let Some(feed) = self.feed.as_mut() else {
+            return CaptureCheck::Ready(None);
+        };
+        self.model.catch_up(feed);
+        let filling = self.model.filling.len();
+        if filling == 0 {
+            return CaptureCheck::Ready(None);
+        }
+        let now_samples = feed.shared.now_samples.load(Ordering::Acquire);
+        if clock.now_samples != Some(now_samples) {
+            clock.now_samples = Some(now_samples);
+            clock.moved_at = Instant::now();
+        } else if clock.moved_at.elapsed().as_secs_f64() >= SAVE_STALL_SECS {
+            return CaptureCheck::Ready(Some(format!(
+                "{filling} capture(s) still copying were not saved: the host stopped \
+                 processing audio before they were complete (save again once it plays)"
+            )));
+        }
+        CaptureCheck::Copying
+    }
+
+    /// Runs `f` on the model, caught up with the engine, and "now" in its time.
+    fn caught_up<R>(&mut self, f: impl FnOnce(&SessionModel, u64) -> R) -> R {
+        if let Some(feed) = &mut self.feed {
+            self.model.catch_up(feed);
+        }
+        let now = self.model.now_samples(self.feed.as_ref());
+        f(&self.model, now)
     }
 
     /// Hands the (frozen) model to the running engine, if there is one and it can play it.

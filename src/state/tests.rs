@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::format::{self, FORMAT_VERSION, StateError};
+use super::mirror::SessionModel;
 use super::store::{SAVE_STALL_SECS, SessionStore};
+use crate::engine::audio::TrackAudio;
 use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::cycle::WholeBeats;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::pool::TrackPoolKeeper;
-use crate::engine::quantize::WholeBeats;
 use crate::engine::tests::{BLEND, RATE, new_engine, new_engine_with, run, signal_until};
 use crate::engine::{Engine, EngineSettings};
 
@@ -29,7 +31,7 @@ fn attach_store(
 }
 
 /// Anchor length of [`capturing`], in samples (2 s).
-const CAPTURE_CYCLE: u64 = 96_000;
+pub(crate) const CAPTURE_CYCLE: u64 = 96_000;
 
 /// An anchor of [`CAPTURE_CYCLE`], then a capture of its last 4 cycles pressed on a boundary
 /// and run for one more block: the capture is still copying (its copy of 384 000 frames takes
@@ -213,7 +215,11 @@ fn flood_then_resync(
 }
 
 /// Silence through the engine for `frames` (after one tick of the store).
-fn silence(engine: &mut Engine, keeper: &mut TrackPoolKeeper, frames: usize) -> [Vec<f32>; 2] {
+pub(crate) fn silence(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    frames: usize,
+) -> [Vec<f32>; 2] {
     run(
         engine,
         keeper,
@@ -517,7 +523,7 @@ fn a_flood_of_changes_overflows_the_queue_and_the_mirror_resyncs() {
     store.with_model(|model, _| {
         let engine_tracks: Vec<_> = engine
             .tracks_for_test()
-            .map(crate::engine::session::TrackRecord::of)
+            .map(crate::engine::session_event::TrackRecord::of)
             .collect();
         let mirrored: Vec<_> = model.tracks.iter().map(|t| t.record).collect();
         assert_eq!(mirrored, engine_tracks);
@@ -588,5 +594,122 @@ fn a_format_1_state_still_loads_and_plays() {
     assert!(
         out[0][BLEND..].iter().any(|&s| s.abs() > 0.1),
         "the loops play"
+    );
+}
+
+/// `model` with the sample of each `(track, channel, frame)` in `at` set to the next of
+/// `values` (cycled), the filter and delay of every track on, encoded: a state with a valid
+/// checksum, as a crafted one would have.
+fn crafted_state(model: &SessionModel, at: &[(usize, usize, usize)], values: &[f32]) -> Vec<u8> {
+    let mut model = model.clone();
+    let mut values = values.iter().cycle();
+    for (index, track) in model.tracks.iter_mut().enumerate() {
+        let audio = &track.audio;
+        let frames = audio.capacity_frames();
+        let mut samples: Vec<f32> = (0..audio.channels())
+            .flat_map(|c| audio.channel(c).to_vec())
+            .collect();
+        for &(_, channel, frame) in at.iter().filter(|(t, _, _)| *t == index) {
+            samples[channel * frames + frame] = *values.next().unwrap();
+        }
+        let planar = TrackAudio::from_planar(audio.channels(), frames, samples.into());
+        track.audio = Arc::new(planar.unwrap());
+        track.record.fx.filter_on = true;
+        track.record.fx.delay_on = true;
+    }
+    format::encode(&model, 0)
+}
+
+#[test]
+fn a_state_with_nan_or_infinite_audio_loads_with_silence_there_says_so_and_plays_finite() {
+    let (_engine, _keeper, store) = performance();
+    let model = format::decode(&store.save()).unwrap();
+    // At the edges of the audio and inside: in the anchor's left channel, the overdub's right
+    // and both channels of the undone capture.
+    let at: Vec<(usize, usize, usize)> = [(0, 0), (1, 1), (2, 0), (2, 1)]
+        .into_iter()
+        .flat_map(|(t, c)| {
+            let frames = model.tracks[t].audio.capacity_frames();
+            [0, 1_000, frames / 2, frames - 1].map(|f| (t, c, f))
+        })
+        .collect();
+    let bad = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::from_bits(0xFFC0_1234),
+    ];
+    let crafted = crafted_state(&model, &at, &bad);
+    let silenced = crafted_state(&model, &at, &[0.0]);
+    assert_ne!(crafted, silenced);
+    assert!(format::decode(&crafted).is_ok(), "the checksum is valid");
+
+    // It loads, and the player is told how many samples were replaced.
+    let loaded = SessionStore::default();
+    let warning = loaded.load(crafted).expect("the performance loads");
+    let warning = warning.expect("a warning for the log");
+    assert!(
+        warning.contains(&format!("{} samples that were not numbers", at.len())),
+        "{warning}"
+    );
+    let message = loaded.try_message().unwrap().1.expect("a message");
+    assert!(message.contains(&warning), "{message}");
+    let reference = SessionStore::default();
+    assert_eq!(reference.load(silenced), Ok(None));
+    assert_eq!(reference.try_message().unwrap().1, None);
+
+    // It plays exactly as the performance with silence at those samples (effects on: their
+    // memories are not poisoned), finite on both outputs, the undone capture brought back too.
+    let play = |store: &SessionStore| {
+        let (mut engine, mut keeper) = new_engine();
+        store.attach(engine.connect_session(), RATE);
+        let frames = 300_000;
+        let redo = [(engine.now_samples() + 100_000, Command::Redo)];
+        let out = run(
+            &mut engine,
+            &mut keeper,
+            &signal_until(frames, 0),
+            &redo,
+            &[512, 77],
+        );
+        assert_eq!(engine.status().track_count, 3);
+        out
+    };
+    let (repaired, expected) = (play(&loaded), play(&reference));
+    for c in 0..2 {
+        for (output, a, b) in [
+            ("PA", &repaired.main[c], &expected.main[c]),
+            ("headphones", &repaired.phones[c], &expected.phones[c]),
+        ] {
+            assert!(a.iter().all(|s| s.is_finite()), "{output} {c} finite");
+            assert!(a.iter().any(|s| s.abs() > 0.1), "{output} {c} plays");
+            assert_eq!(a, b, "{output} {c}");
+        }
+    }
+    // The project heals: the next save holds the silence.
+    assert!(
+        loaded.save() == reference.save(),
+        "the next save holds the repair"
+    );
+}
+
+#[test]
+fn a_state_claiming_more_audio_than_it_holds_is_refused_before_the_audio_is_allocated() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    // The anchor's length and content set to 2^30 frames (6 hours; 8 GB of stereo audio to
+    // allocate), its phase and its 40 411 frames of audio left as they were; a valid checksum.
+    let at = saved.windows(4).position(|w| w == b"TRAK").unwrap() + 12;
+    let mut damaged = saved.clone();
+    for field in [8, 24] {
+        damaged[at + field..at + field + 8].copy_from_slice(&(1u64 << 30).to_le_bytes());
+    }
+    let sum = format::checksum(&damaged[32..]);
+    damaged[24..32].copy_from_slice(&sum.to_le_bytes());
+    // Refused for what it is (not as truncated audio after allocating it, or as memory the
+    // host does not have).
+    assert_eq!(
+        format::decode(&damaged).err(),
+        Some(StateError::Malformed("track length"))
     );
 }

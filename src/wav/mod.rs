@@ -16,14 +16,15 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::engine::declick_samples_at;
 use crate::engine::fx::chain::FxChain;
 use crate::engine::fx::delay::delay_memory_frames;
-use crate::engine::track::balance;
+use crate::engine::track::{balance, restart_gain};
 use crate::state::mirror::{ModelTrack, SessionModel};
 
 pub mod resample;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use resample::resample;
 
@@ -75,18 +76,45 @@ fn export_start(model: &SessionModel) -> u64 {
         .unwrap_or(0)
 }
 
+/// What `track` plays on channel `c` at loop index `play_index`, reading its audio at
+/// `audio_index` (the same index, or its mirror when reversed): as the engine plays it after a
+/// host tempo change made the loop shorter or longer than its audio (cut or followed by silence,
+/// with declick fades of `fade_frames`).
+fn loop_sample(
+    track: &ModelTrack,
+    c: usize,
+    (play_index, audio_index): (usize, usize),
+    fade_frames: u64,
+) -> f32 {
+    let r = &track.record;
+    let audio = track.audio.channel(c.min(track.audio.channels() - 1));
+    let sample = audio.get(audio_index).copied().unwrap_or(0.0);
+    if r.content_samples == r.length_samples {
+        sample
+    } else {
+        let gain = restart_gain(
+            play_index as u64,
+            r.content_samples,
+            r.length_samples,
+            fade_frames,
+        );
+        sample * gain
+    }
+}
+
 /// One loop of `track` starting at absolute time `start`, per channel, as recorded.
-fn track_loop(track: &ModelTrack, start: u64) -> Vec<Vec<f32>> {
+fn track_loop(track: &ModelTrack, start: u64, rate_hz: f32) -> Vec<Vec<f32>> {
     let length = track.record.length_samples as usize;
     let first = (i128::from(start) - i128::from(track.record.origin_samples))
         .rem_euclid(length as i128) as usize;
+    let fade = declick_samples_at(rate_hz) as u64;
     (0..track.audio.channels())
         .map(|c| {
-            let audio = &track.audio.channel(c)[..length];
-            audio[first..]
-                .iter()
-                .chain(&audio[..first])
-                .copied()
+            (0..length)
+                .map(|t| {
+                    let index = (first + t) % length;
+                    loop_sample(track, c, (index, index), fade)
+                })
                 .collect()
         })
         .collect()
@@ -112,7 +140,7 @@ pub fn render_mix(model: &SessionModel, start: u64) -> [Vec<f32>; 2] {
         let length = r.length_samples as usize;
         let first =
             (i128::from(start) - i128::from(r.origin_samples)).rem_euclid(length as i128) as usize;
-        let audio = &track.audio;
+        let fade = declick_samples_at(model.sample_rate_hz) as u64;
         // What the track plays at `start + t` (reversed playback reads the loop backwards).
         let read = |c: usize, t: usize| {
             let forward = (first + t) % length;
@@ -121,7 +149,7 @@ pub fn render_mix(model: &SessionModel, start: u64) -> [Vec<f32>; 2] {
             } else {
                 forward
             };
-            audio.channel(c.min(audio.channels() - 1))[index]
+            loop_sample(track, c, (forward, index), fade)
         };
         let mut fx = FxChain::with_settings(model.sample_rate_hz, &r.fx);
         memory.fill(0.0);
@@ -205,7 +233,7 @@ pub fn export(model: &SessionModel, dir: &Path) -> Result<Vec<PathBuf>, WavError
     }
     let start = export_start(model);
     for (track, path) in playing.iter().zip(&names) {
-        let loop_ = track_loop(track, start);
+        let loop_ = track_loop(track, start, model.sample_rate_hz);
         let channels: Vec<&[f32]> = loop_.iter().map(Vec::as_slice).collect();
         write_float(path, model.sample_rate_hz, &channels)?;
     }
@@ -229,7 +257,17 @@ pub struct ImportedAudio {
 
 /// Reads a WAV file for import, resampled to `session_rate_hz`. Not-finite samples become 0.
 pub fn read(path: &Path, session_rate_hz: f32) -> Result<ImportedAudio, WavError> {
-    let mut reader = hound::WavReader::open(path).map_err(|error| match error {
+    let file = std::fs::File::open(path).map_err(|error| WavError::Io(path.to_owned(), error))?;
+    read_from(std::io::BufReader::new(file), path, session_rate_hz)
+}
+
+/// [`read`] from `source` (the WAV file's bytes; `path` names it in errors).
+pub fn read_from(
+    source: impl std::io::Read,
+    path: &Path,
+    session_rate_hz: f32,
+) -> Result<ImportedAudio, WavError> {
+    let mut reader = hound::WavReader::new(source).map_err(|error| match error {
         hound::Error::IoError(error) => WavError::Io(path.to_owned(), error),
         other => WavError::NotWav(path.to_owned(), other.to_string()),
     })?;
@@ -274,15 +312,18 @@ pub fn read(path: &Path, session_rate_hz: f32) -> Result<ImportedAudio, WavError
     if interleaved.len() < count {
         return Err(unsupported("the file holds no audio".into()));
     }
+    let finite = |s: f32| if s.is_finite() { s } else { 0.0 };
     let channels: Vec<Vec<f32>> = (0..count)
         .map(|c| {
             let samples: Vec<f32> = interleaved
                 .iter()
                 .skip(c)
                 .step_by(count)
-                .map(|&s| if s.is_finite() { s } else { 0.0 })
+                .map(|&s| finite(s))
                 .collect();
+            // Float values near f32's limit can overflow in the kernel's overshoot: checked again.
             resample(&samples, spec.sample_rate, session_rate_hz.round() as u32)
+                .map(|resampled| resampled.into_iter().map(finite).collect())
         })
         .collect::<Option<_>>()
         .ok_or_else(|| {
@@ -308,8 +349,9 @@ pub fn prepare_track(
     cycle_length: Option<u64>,
     rate_hz: f32,
 ) -> Option<crate::engine::track::Track> {
+    use crate::engine::audio::{TrackAudio, TrackBuffer};
     use crate::engine::cycle::Cycle;
-    use crate::engine::track::{Track, TrackAudio, TrackBuffer};
+    use crate::engine::track::Track;
     let frames = audio.channels.first()?.len() as u64;
     let length = match cycle_length {
         Some(length) => Cycle {

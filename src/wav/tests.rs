@@ -9,7 +9,7 @@ use crate::engine::tests::{BLEND, RATE, new_engine, run, signal_until};
 use crate::state::store::SessionStore;
 
 /// A fresh, empty directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("loopmate-wav-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -17,7 +17,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Writes `channels` (planar) as a WAV of `spec`.
-fn write_wav(path: &Path, spec: hound::WavSpec, channels: &[Vec<f32>]) {
+pub(crate) fn write_wav(path: &Path, spec: hound::WavSpec, channels: &[Vec<f32>]) {
     let mut writer = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..channels[0].len() {
         for channel in channels {
@@ -36,7 +36,12 @@ fn write_wav(path: &Path, spec: hound::WavSpec, channels: &[Vec<f32>]) {
     writer.finalize().unwrap();
 }
 
-fn spec(channels: u16, rate: u32, bits: u16, format: hound::SampleFormat) -> hound::WavSpec {
+pub(crate) fn spec(
+    channels: u16,
+    rate: u32,
+    bits: u16,
+    format: hound::SampleFormat,
+) -> hound::WavSpec {
     hound::WavSpec {
         channels,
         sample_rate: rate,
@@ -45,7 +50,7 @@ fn spec(channels: u16, rate: u32, bits: u16, format: hound::SampleFormat) -> hou
     }
 }
 
-fn tone(freq_hz: f64, rate_hz: f64, len: usize) -> Vec<f32> {
+pub(crate) fn tone(freq_hz: f64, rate_hz: f64, len: usize) -> Vec<f32> {
     (0..len)
         .map(|t| (0.4 * (std::f64::consts::TAU * freq_hz * t as f64 / rate_hz).sin()) as f32)
         .collect()
@@ -104,6 +109,33 @@ fn files_at_44_1_and_96_khz_mono_and_stereo_are_read_at_the_session_rate() {
         &source,
     );
     assert_eq!(read(&path, RATE).unwrap().channels, source);
+}
+
+#[test]
+fn a_float_file_at_the_limits_of_f32_or_not_numbers_imports_finite_at_any_rate() {
+    let dir = temp_dir("extreme");
+    let path = dir.join("extreme.wav");
+    // Full-scale float values (a DC the resampling kernel's overshoot takes beyond f32), and
+    // NaN and infinities.
+    let extreme: Vec<f32> = (0..400)
+        .map(|t| match t % 9 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => 3.0e38,
+        })
+        .collect();
+    write_wav(
+        &path,
+        spec(2, 44_100, 32, hound::SampleFormat::Float),
+        &[extreme.clone(), extreme],
+    );
+    for rate in [44_100.0, RATE] {
+        let audio = read(&path, rate).expect("imported");
+        for channel in &audio.channels {
+            assert!(channel.iter().all(|s| s.is_finite()), "at {rate} Hz");
+        }
+    }
 }
 
 #[test]
@@ -347,5 +379,33 @@ fn export_writes_each_loop_and_the_mix_aligned_and_never_overwrites() {
     assert_eq!(imported.length_samples, 2 * l);
     for i in 0..2 * l as usize {
         assert_eq!(imported.buffer.channel(1)[i], mix[2 * i + 1]);
+    }
+}
+
+#[test]
+fn a_file_shorter_than_the_shortest_anchor_is_not_made_the_anchor() {
+    // A take shorter than 0.1 s is a double tap, not a loop; an imported file is held to the
+    // same rule.
+    let dir = temp_dir("short");
+    let (mut engine, mut keeper) = new_engine();
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), RATE);
+    let short = (0.1 * f64::from(RATE)) as usize - 1;
+    for (name, frames) in [("click.wav", 1), ("short.wav", short)] {
+        let path = dir.join(name);
+        write_wav(
+            &path,
+            spec(1, 48_000, 32, hound::SampleFormat::Float),
+            &[tone(440.0, 48_000.0, frames)],
+        );
+        store.import_wav(&path).unwrap();
+        run(&mut engine, &mut keeper, &signal_until(512, 0), &[], &[512]);
+        assert_eq!(engine.cycle(), None, "{name}: no anchor");
+        assert_eq!(engine.status().track_count, 0, "{name}");
+        assert_eq!(
+            engine.status().message,
+            Some(crate::engine::EngineMessage::ImportTooShort),
+            "{name}: the player is told"
+        );
     }
 }

@@ -242,7 +242,9 @@ pub fn quantize_off() -> TimedEvent {
 }
 
 /// A playing host transport at a steady tempo, at song position 0 at activation, with an
-/// optional change (tempo, jump, stop or start) from a given sample on.
+/// optional change (tempo, jump, stop or start) from a given sample on. Its seconds are the
+/// timeline's (a jump moves them too); its musical position is exact or, like Ardour's, rounded
+/// to a tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transport {
     /// Tempo in quarter notes per minute.
@@ -253,6 +255,8 @@ pub struct Transport {
     pub beat_unit: u16,
     /// What changes, and from when.
     pub change: Option<TransportChange>,
+    /// Ticks per quarter note the musical position is rounded to (Ardour: 1920), or `None`.
+    pub hint_ticks: Option<f64>,
 }
 
 /// A change of the host transport from sample `at` on (give `at` as a block start: hosts send
@@ -277,6 +281,15 @@ impl Transport {
             beats_per_bar,
             beat_unit,
             change: None,
+            hint_ticks: None,
+        }
+    }
+
+    /// The same transport rounding its musical position to `ticks` per quarter note.
+    pub fn rounded_to(self, ticks: f64) -> Self {
+        Self {
+            hint_ticks: Some(ticks),
+            ..self
         }
     }
 
@@ -321,12 +334,12 @@ impl Transport {
         self.quarters_per_bar() * 60.0 / tempo * sample_rate
     }
 
-    /// The sample (rounded half up) at which bar position `bar` lies, on the stretch of the
-    /// timeline holding `position`.
+    /// The sample in which bar position `bar` lies (a line between two samples starts on the
+    /// earlier one, as Ardour places it), on the stretch of the timeline holding `position`.
     pub fn bar_line(&self, position: u64, bar: f64, sample_rate: f64) -> i64 {
         let (from, beats, tempo, _) = self.segment(position, sample_rate);
         let samples_per_quarter = 60.0 / tempo * sample_rate;
-        (from as f64 + (bar * self.quarters_per_bar() - beats) * samples_per_quarter + 0.5).floor()
+        (from as f64 + (bar * self.quarters_per_bar() - beats) * samples_per_quarter + 1e-6).floor()
             as i64
     }
 
@@ -352,10 +365,34 @@ impl Transport {
         (position as i64 - line(k)) as u64 % length
     }
 
+    /// The timeline position in seconds at absolute sample `position`: the sample time, moved
+    /// by a jump to where the jumped-to song position lies (at the first tempo) and held while
+    /// stopped.
+    fn seconds_at(&self, position: u64, sample_rate: f64) -> f64 {
+        match self.change {
+            Some(change) if position >= change.at => {
+                let at_change = match change.jump_to_beats {
+                    Some(beats) => beats * 60.0 / self.tempo_bpm,
+                    None => change.at as f64 / sample_rate,
+                };
+                let since = if change.playing {
+                    (position - change.at) as f64 / sample_rate
+                } else {
+                    0.0
+                };
+                at_change + since
+            }
+            _ => position as f64 / sample_rate,
+        }
+    }
+
     /// The transport state at the start of the block beginning at absolute sample `position`.
     fn event_at(&self, position: u64, sample_rate: f64) -> TransportEvent {
-        let seconds = position as f64 / sample_rate;
-        let beats = self.beats_at(position, sample_rate);
+        let seconds = self.seconds_at(position, sample_rate);
+        let exact = self.beats_at(position, sample_rate);
+        let beats = self
+            .hint_ticks
+            .map_or(exact, |ticks| (exact * ticks).round() / ticks);
         let (_, _, tempo, playing) = self.segment(position, sample_rate);
         let bar_beats = self.quarters_per_bar();
         let bar_number = (beats / bar_beats).floor();
@@ -403,6 +440,29 @@ impl HostHandlers for TestHost {
     type AudioProcessor<'a> = ();
 }
 
+/// A plugin extension wrapper `$name` around the raw struct `$raw` (the C struct behind the
+/// extension `$id`, declared `#[repr(C)]` with the header's field order): clack-host ships only
+/// the raw plumbing.
+macro_rules! plugin_extension {
+    ($(#[$doc:meta])* $name:ident, $raw:ident, $id:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        struct $name(RawExtension<PluginExtensionSide, $raw>);
+
+        // SAFETY: `$raw` is the C struct the CLAP headers define for the extension `$id`.
+        unsafe impl Extension for $name {
+            const IDENTIFIERS: &'static [&'static CStr] = &[$id];
+            type ExtensionSide = PluginExtensionSide;
+
+            unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
+                // SAFETY: the caller guarantees the pointer is the extension named by
+                // IDENTIFIERS.
+                Self(unsafe { raw.cast() })
+            }
+        }
+    };
+}
+
 /// Number of bytes in a CLAP name (`CLAP_NAME_SIZE`).
 const CLAP_NAME_SIZE: usize = 256;
 
@@ -432,20 +492,12 @@ struct RawAudioPorts {
     >,
 }
 
-/// The plugin's `clap.audio-ports` extension (clack-host itself only ships the raw plumbing).
-#[derive(Clone, Copy)]
-struct PluginAudioPorts(RawExtension<PluginExtensionSide, RawAudioPorts>);
-
-// SAFETY: `RawAudioPorts` is `clap_plugin_audio_ports`, the struct behind "clap.audio-ports".
-unsafe impl Extension for PluginAudioPorts {
-    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.audio-ports"];
-    type ExtensionSide = PluginExtensionSide;
-
-    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
-        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
-        Self(unsafe { raw.cast() })
-    }
-}
+plugin_extension!(
+    /// The plugin's `clap.audio-ports` extension (clack-host itself only ships the raw plumbing).
+    PluginAudioPorts,
+    RawAudioPorts,
+    c"clap.audio-ports"
+);
 
 /// One audio port as the plugin declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,20 +559,12 @@ struct RawLatency {
     get: Option<unsafe extern "C" fn(plugin: *const c_void) -> u32>,
 }
 
-/// The plugin's `clap.latency` extension.
-#[derive(Clone, Copy)]
-struct PluginLatency(RawExtension<PluginExtensionSide, RawLatency>);
-
-// SAFETY: `RawLatency` is `clap_plugin_latency`, the struct behind "clap.latency".
-unsafe impl Extension for PluginLatency {
-    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.latency"];
-    type ExtensionSide = PluginExtensionSide;
-
-    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
-        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
-        Self(unsafe { raw.cast() })
-    }
-}
+plugin_extension!(
+    /// The plugin's `clap.latency` extension.
+    PluginLatency,
+    RawLatency,
+    c"clap.latency"
+);
 
 /// `clap_plugin_render` (the plugin pointer is passed as an untyped pointer).
 #[repr(C)]
@@ -533,20 +577,12 @@ struct RawRender {
 /// `CLAP_RENDER_OFFLINE`: the host renders as fast as it can (a bounce).
 const CLAP_RENDER_OFFLINE: i32 = 1;
 
-/// The plugin's `clap.render` extension.
-#[derive(Clone, Copy)]
-struct PluginRender(RawExtension<PluginExtensionSide, RawRender>);
-
-// SAFETY: `RawRender` is `clap_plugin_render`, the struct behind "clap.render".
-unsafe impl Extension for PluginRender {
-    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.render"];
-    type ExtensionSide = PluginExtensionSide;
-
-    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
-        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
-        Self(unsafe { raw.cast() })
-    }
-}
+plugin_extension!(
+    /// The plugin's `clap.render` extension.
+    PluginRender,
+    RawRender,
+    c"clap.render"
+);
 
 /// Puts the (not yet activated) instance in offline render mode through `clap.render`.
 fn set_render_offline(instance: &mut PluginInstance<TestHost>) {
@@ -593,20 +629,12 @@ struct RawState {
     load: Option<unsafe extern "C" fn(plugin: *const c_void, stream: *const RawIStream) -> bool>,
 }
 
-/// The plugin's `clap.state` extension.
-#[derive(Clone, Copy)]
-struct PluginStateExt(RawExtension<PluginExtensionSide, RawState>);
-
-// SAFETY: `RawState` is `clap_plugin_state`, the struct behind "clap.state".
-unsafe impl Extension for PluginStateExt {
-    const IDENTIFIERS: &'static [&'static CStr] = &[c"clap.state"];
-    type ExtensionSide = PluginExtensionSide;
-
-    unsafe fn from_raw(raw: RawExtension<PluginExtensionSide>) -> Self {
-        // SAFETY: the caller guarantees the pointer is the extension named by IDENTIFIERS.
-        Self(unsafe { raw.cast() })
-    }
-}
+plugin_extension!(
+    /// The plugin's `clap.state` extension.
+    PluginStateExt,
+    RawState,
+    c"clap.state"
+);
 
 /// Appends what the plugin writes to the `Vec<u8>` behind `ctx`.
 unsafe extern "C" fn write_to_vec(
@@ -700,6 +728,162 @@ fn load_state(instance: &mut PluginInstance<TestHost>, data: &[u8]) -> bool {
     unsafe { load(plugin, &stream) }
 }
 
+/// `clap_audio_ports_config`.
+#[repr(C)]
+struct RawAudioPortsConfig {
+    id: u32,
+    name: [c_char; CLAP_NAME_SIZE],
+    input_port_count: u32,
+    output_port_count: u32,
+    has_main_input: bool,
+    main_input_channel_count: u32,
+    main_input_port_type: *const c_char,
+    has_main_output: bool,
+    main_output_channel_count: u32,
+    main_output_port_type: *const c_char,
+}
+
+/// `clap_plugin_audio_ports_config` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawAudioPortsConfigs {
+    count: Option<unsafe extern "C" fn(plugin: *const c_void) -> u32>,
+    get: Option<
+        unsafe extern "C" fn(
+            plugin: *const c_void,
+            index: u32,
+            config: *mut RawAudioPortsConfig,
+        ) -> bool,
+    >,
+    select: Option<unsafe extern "C" fn(plugin: *const c_void, config_id: u32) -> bool>,
+}
+
+plugin_extension!(
+    /// The plugin's `clap.audio-ports-config` extension: the layouts a host offers the user.
+    PluginAudioPortsConfigs,
+    RawAudioPortsConfigs,
+    c"clap.audio-ports-config"
+);
+
+/// The untyped plugin pointer an extension's functions take.
+fn plugin_pointer<T>(extension: &RawExtension<PluginExtensionSide, T>) -> *const c_void {
+    extension
+        .plugin_ptr()
+        .as_ptr()
+        .cast::<c_void>()
+        .cast_const()
+}
+
+/// Selects the audio-ports configuration (layout) named `name`, as a host does before
+/// activating when the user picks a layout (nice-plug names them after `AudioIOLayout::names`).
+fn select_layout(instance: &mut PluginInstance<TestHost>, name: &str) {
+    let handle = instance.plugin_handle();
+    let extension = handle
+        .get_extension::<PluginAudioPortsConfigs>()
+        .expect("the plugin has no clap.audio-ports-config extension");
+    let functions = handle.use_extension(&extension.0);
+    let (Some(count), Some(get), Some(select)) = (functions.count, functions.get, functions.select)
+    else {
+        panic!("the plugin's clap.audio-ports-config extension has null functions");
+    };
+    let plugin = plugin_pointer(&extension.0);
+    let mut names = Vec::new();
+    // SAFETY: `plugin` is the live instance the extension came from, on its main thread, not
+    // activated.
+    for index in 0..unsafe { count(plugin) } {
+        // SAFETY: all-zero is a valid `clap_audio_ports_config` (null pointers, false, 0).
+        let mut config: RawAudioPortsConfig = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; `config` is valid and writable.
+        assert!(
+            unsafe { get(plugin, index, &mut config) },
+            "audio-ports-config get({index}) failed"
+        );
+        config.name[CLAP_NAME_SIZE - 1] = 0;
+        // SAFETY: NUL-terminated within the array (forced above).
+        let config_name = unsafe { CStr::from_ptr(config.name.as_ptr()) }.to_string_lossy();
+        if config_name == name {
+            // SAFETY: as above; `config.id` is an id the plugin gave.
+            assert!(
+                unsafe { select(plugin, config.id) },
+                "audio-ports-config select({name:?}) failed"
+            );
+            return;
+        }
+        names.push(config_name.into_owned());
+    }
+    panic!("the plugin has no audio-ports configuration {name:?}, only {names:?}");
+}
+
+/// Bytes in a CLAP module path (`CLAP_PATH_SIZE`).
+const CLAP_PATH_SIZE: usize = 1024;
+/// `CLAP_PARAM_IS_STEPPED`: the parameter takes whole values only.
+const CLAP_PARAM_IS_STEPPED: u32 = 1;
+
+/// `clap_param_info`.
+#[repr(C)]
+struct RawParamInfo {
+    id: u32,
+    flags: u32,
+    cookie: *mut c_void,
+    name: [c_char; CLAP_NAME_SIZE],
+    module: [c_char; CLAP_PATH_SIZE],
+    min_value: f64,
+    max_value: f64,
+    default_value: f64,
+}
+
+/// `clap_plugin_params` (the plugin pointer is passed as an untyped pointer).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawParams {
+    count: Option<unsafe extern "C" fn(plugin: *const c_void) -> u32>,
+    get_info: Option<
+        unsafe extern "C" fn(plugin: *const c_void, index: u32, info: *mut RawParamInfo) -> bool,
+    >,
+    get_value:
+        Option<unsafe extern "C" fn(plugin: *const c_void, id: u32, value: *mut f64) -> bool>,
+    value_to_text: Option<
+        unsafe extern "C" fn(
+            plugin: *const c_void,
+            id: u32,
+            value: f64,
+            display: *mut c_char,
+            size: u32,
+        ) -> bool,
+    >,
+    text_to_value: Option<
+        unsafe extern "C" fn(
+            plugin: *const c_void,
+            id: u32,
+            display: *const c_char,
+            value: *mut f64,
+        ) -> bool,
+    >,
+}
+
+plugin_extension!(
+    /// The plugin's `clap.params` extension.
+    PluginParams,
+    RawParams,
+    c"clap.params"
+);
+
+/// A parameter as the plugin declares it through `clap.params`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInfo {
+    /// The CLAP parameter id.
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// Whether it takes whole values only (`CLAP_PARAM_IS_STEPPED`): then its values are the
+    /// steps 0 ..= `max_value`.
+    pub stepped: bool,
+    /// Lowest value.
+    pub min_value: f64,
+    /// Highest value.
+    pub max_value: f64,
+}
+
 /// An activated, processing instance of the plugin.
 ///
 /// Dropping it stops processing and deactivates the plugin (also when a test panics).
@@ -718,6 +902,8 @@ pub struct TestPlugin {
     output_ports: AudioPorts,
     /// Host input buffers, left and right, [`MAX_BLOCK`] long.
     input: [Vec<f32>; 2],
+    /// Channels of the plugin's input port (1 or 2): the first this many of `input` are sent.
+    input_channels: usize,
     /// Host output buffers: main left, main right, headphones left, headphones right.
     outputs: [Vec<f32>; 4],
     /// This block's input events.
@@ -734,20 +920,33 @@ impl TestPlugin {
         Self::activate_after_loading(sample_rate, None).0
     }
 
+    /// Like [`activate`](Self::activate), with the audio-ports configuration (layout) named
+    /// `layout` selected first, as a host does when the user picks one. With a one-channel input
+    /// ("Mono in") the plugin gets only the left channel of the signals the harness is given.
+    pub fn activate_with_layout(sample_rate: f64, layout: &str) -> Self {
+        Self::activate_with(sample_rate, None, false, Some(layout)).0
+    }
+
     /// Like [`activate`](Self::activate), loading `state` (through `clap.state`) into the fresh
     /// instance before activating it; also returns what the plugin answered to the load.
     pub fn activate_after_loading(sample_rate: f64, state: Option<&[u8]>) -> (Self, bool) {
-        Self::activate_with(sample_rate, state, false)
+        Self::activate_with(sample_rate, state, false, None)
     }
 
     /// Like [`activate`](Self::activate), in offline render mode (`clap.render`, set before
     /// activation, as a host does for a bounce faster than real time).
     pub fn activate_offline(sample_rate: f64) -> Self {
-        Self::activate_with(sample_rate, None, true).0
+        Self::activate_with(sample_rate, None, true, None).0
     }
 
-    /// Instantiates, loads `state` if any, sets offline render mode if asked, and activates.
-    fn activate_with(sample_rate: f64, state: Option<&[u8]>, offline: bool) -> (Self, bool) {
+    /// Instantiates, loads `state` if any, sets offline render mode if asked, selects `layout`
+    /// if given (else the plugin's default, stereo in), and activates.
+    fn activate_with(
+        sample_rate: f64,
+        state: Option<&[u8]>,
+        offline: bool,
+        layout: Option<&str>,
+    ) -> (Self, bool) {
         let entry = load_entry();
         let host_info = HostInfo::new(
             "Loopmate test host",
@@ -769,12 +968,18 @@ impl TestPlugin {
         if offline {
             set_render_offline(&mut instance);
         }
+        if let Some(layout) = layout {
+            select_layout(&mut instance, layout);
+        }
         let inputs = audio_ports(&mut instance, true);
         let outputs = audio_ports(&mut instance, false);
-        assert!(
-            inputs.len() == 1 && inputs[0].channel_count == 2,
-            "expected one stereo input port, the plugin declares {inputs:?}"
-        );
+        let input_channels = match (inputs.as_slice(), layout) {
+            ([port], None) if port.channel_count == 2 => 2,
+            ([port], Some(_)) if (1..=2).contains(&port.channel_count) => port.channel_count,
+            _ => panic!(
+                "expected one stereo (or chosen mono) input port, the plugin declares {inputs:?}"
+            ),
+        };
         assert!(
             outputs.len() == 2
                 && outputs.iter().all(|port| port.channel_count == 2)
@@ -804,6 +1009,7 @@ impl TestPlugin {
             input_ports: AudioPorts::with_capacity(2, 1),
             output_ports: AudioPorts::with_capacity(4, 2),
             input: [vec![0.0; MAX_BLOCK], vec![0.0; MAX_BLOCK]],
+            input_channels: input_channels as usize,
             outputs: std::array::from_fn(|_| vec![0.0; MAX_BLOCK]),
             events: EventBuffer::with_capacity(64),
             output_events: EventBuffer::with_capacity(64),
@@ -848,6 +1054,79 @@ impl TestPlugin {
         unsafe { get(plugin) }
     }
 
+    /// The plugin's `clap.params` functions and the plugin pointer they take.
+    fn params_extension(&mut self) -> (RawParams, *const c_void) {
+        let handle = self.instance.plugin_handle();
+        let extension = handle
+            .get_extension::<PluginParams>()
+            .expect("the plugin has no clap.params extension");
+        (
+            *handle.use_extension(&extension.0),
+            plugin_pointer(&extension.0),
+        )
+    }
+
+    /// Every parameter the plugin declares (`clap.params`), in its order.
+    pub fn params(&mut self) -> Vec<ParamInfo> {
+        let (functions, plugin) = self.params_extension();
+        let (Some(count), Some(get_info)) = (functions.count, functions.get_info) else {
+            panic!("the plugin's clap.params extension has null functions");
+        };
+        // SAFETY: `plugin` is the live instance the extension came from, on its main thread.
+        let params = unsafe { count(plugin) };
+        (0..params)
+            .map(|index| {
+                // SAFETY: all-zero is a valid `clap_param_info` (a null cookie, empty names).
+                let mut info: RawParamInfo = unsafe { std::mem::zeroed() };
+                // SAFETY: as above; `info` is valid and writable.
+                assert!(
+                    unsafe { get_info(plugin, index, &mut info) },
+                    "params get_info({index}) failed"
+                );
+                info.name[CLAP_NAME_SIZE - 1] = 0;
+                // SAFETY: NUL-terminated within the array (forced above).
+                let name = unsafe { CStr::from_ptr(info.name.as_ptr()) };
+                ParamInfo {
+                    id: info.id,
+                    name: name.to_string_lossy().into_owned(),
+                    stepped: info.flags & CLAP_PARAM_IS_STEPPED != 0,
+                    min_value: info.min_value,
+                    max_value: info.max_value,
+                }
+            })
+            .collect()
+    }
+
+    /// The plugin's text for `value` of the parameter `id` (`value_to_text`, the text a host
+    /// shows), or `None` if the plugin gives none.
+    pub fn value_to_text(&mut self, id: u32, value: f64) -> Option<String> {
+        let (functions, plugin) = self.params_extension();
+        let value_to_text = functions.value_to_text.expect("null params.value_to_text");
+        let mut text: [c_char; CLAP_NAME_SIZE] = [0; CLAP_NAME_SIZE];
+        // SAFETY: `plugin` is the live instance, on its main thread; `text` holds the size given.
+        let given =
+            unsafe { value_to_text(plugin, id, value, text.as_mut_ptr(), CLAP_NAME_SIZE as u32) };
+        text[CLAP_NAME_SIZE - 1] = 0;
+        // SAFETY: NUL-terminated within the array (forced above).
+        given.then(|| {
+            unsafe { CStr::from_ptr(text.as_ptr()) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+
+    /// The value the plugin reads from `text` for the parameter `id` (`text_to_value`, what a
+    /// host does with what the user types), or `None` if it cannot read it.
+    pub fn text_to_value(&mut self, id: u32, text: &str) -> Option<f64> {
+        let (functions, plugin) = self.params_extension();
+        let text_to_value = functions.text_to_value.expect("null params.text_to_value");
+        let text = std::ffi::CString::new(text).expect("a parameter text has no NUL");
+        let mut value = f64::NAN;
+        // SAFETY: `plugin` is the live instance, on its main thread; `text` is NUL-terminated
+        // and `value` writable.
+        unsafe { text_to_value(plugin, id, text.as_ptr(), &mut value) }.then_some(value)
+    }
+
     /// Absolute sample position of the next block.
     pub fn position(&self) -> u64 {
         self.position
@@ -889,13 +1168,11 @@ impl TestPlugin {
         }
         let transport = transport.map(|transport| transport.event_at(start, self.sample_rate));
 
-        let [input_left, input_right] = &mut self.input;
+        let input_channels = (self.input.iter_mut().take(self.input_channels))
+            .map(|channel| InputChannel::variable(&mut channel[..frames]));
         let input_audio = self.input_ports.with_input_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_input_only([
-                InputChannel::variable(&mut input_left[..frames]),
-                InputChannel::variable(&mut input_right[..frames]),
-            ]),
+            channels: AudioPortBufferType::f32_input_only(input_channels),
         }]);
         let [main_left, main_right, phones_left, phones_right] = &mut self.outputs;
         let mut output_audio = self.output_ports.with_output_buffers([

@@ -38,3 +38,9 @@ fn noise(seed: u64, t: u64) -> f64 {
     z ^= z >> 31;
     (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
 }
+
+/// RMS level of `samples` in dB relative to full scale (-inf for silence).
+pub fn level_db(samples: &[f32]) -> f32 {
+    let mean_square = samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32;
+    10.0 * mean_square.log10()
+}

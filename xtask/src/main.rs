@@ -3,7 +3,11 @@
 //! - `cargo xtask install`: installs the system packages the build needs (Debian/Ubuntu), builds
 //!   release bundles and the standalone, and copies them to the per-user plugin folders.
 //! - `cargo xtask test`: installs what the tests need, builds the plugin bundles, and runs every
-//!   test (Rust unit and host tests, the VST3 host test, the editor under Xvfb).
+//!   test (Rust unit and host tests, the VST3 host tests in DawDreamer and Ardour, the editor
+//!   under Xvfb, a short fuzz of every fuzz target).
+//! - `cargo xtask fuzz [SECONDS]`: builds the fuzz targets (`fuzz/`, cargo-fuzz and libFuzzer;
+//!   installs cargo-fuzz if missing) and runs each for SECONDS (default 60); `test` runs them
+//!   for [`TEST_FUZZ_SECS`] each.
 //! - `cargo xtask mir [DATA_DIR] [MIR_DIR]`: generates the onset/tempo corpora outside the
 //!   repository and scores `loopmate analyze` and aubio on them (not part of `test`).
 //! - anything else (`bundle`, ...) goes to nice-plug's xtask.
@@ -25,16 +29,27 @@ const BUILD_PACKAGES: &[&str] = &[
     "libxkbcommon-x11-dev",
     "libgl1-mesa-dev",
 ];
-/// Extra Debian packages the tests need (a virtual X server with software GL, screenshots).
+/// Extra Debian packages the tests need (a virtual X server with software GL, screenshots, and
+/// Ardour, whose headless `ardour7-lua` hosts the VST3 in tests/ardour).
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "libgl1-mesa-dri",
     "x11-apps",
     "imagemagick",
+    "ardour",
 ];
 /// Python packages the tests need.
 const TEST_PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest"];
+
+/// The cargo-fuzz release that builds and runs the fuzz targets.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// Seconds each fuzz target runs in `cargo xtask test` (a smoke test: the build is most of it).
+const TEST_FUZZ_SECS: u64 = 15;
+/// Seconds each fuzz target runs in `cargo xtask fuzz` without an argument.
+const DEFAULT_FUZZ_SECS: u64 = 60;
+/// Longest a fuzz target may take on one input, in seconds (libFuzzer reports a hang beyond).
+const FUZZ_INPUT_TIMEOUT_SECS: u64 = 10;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -43,6 +58,13 @@ fn main() {
     let outcome = match args.first().map(String::as_str) {
         Some("install") => install(),
         Some("test") => test(),
+        Some("fuzz") => args
+            .get(1)
+            .map_or(Ok(DEFAULT_FUZZ_SECS), |secs| {
+                secs.parse()
+                    .map_err(|_| format!("usage: cargo xtask fuzz [SECONDS], not {secs:?}"))
+            })
+            .and_then(fuzz),
         Some("mir") => mir(&args[1..]),
         _ => nice_plug_xtask::main().map_err(|error| format!("{error:#}")),
     };
@@ -59,9 +81,15 @@ fn workspace_root() -> Result<PathBuf> {
 
 /// Runs a command, failing with its description if it does not succeed.
 fn run(program: &str, args: &[&str]) -> Result<()> {
+    run_in_env(program, args, &[])
+}
+
+/// [`run`] with `envs` added to the command's environment.
+fn run_in_env(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     eprintln!("+ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(envs.iter().copied())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() {
@@ -195,6 +223,19 @@ fn test() -> Result<()> {
     // Every test binary and the host tests run even after a failure, so one run shows all
     // that fails.
     let rust = run("cargo", &["test", "--workspace", "--no-fail-fast"]);
+    // Subnormal operands appear only where the optimizer packs floats into vector lanes, so this
+    // test means something in a release build only (it is ignored in the debug run above).
+    let optimized = run(
+        "cargo",
+        &[
+            "test",
+            "--release",
+            "--lib",
+            "--",
+            "--exact",
+            "engine::tests::outputs::filtered_loops_of_a_steady_tone_do_no_arithmetic_on_subnormals",
+        ],
+    );
     let tests = root.join("tests");
     let python = run(
         "python3",
@@ -205,9 +246,147 @@ fn test() -> Result<()> {
             tests.to_str().ok_or("non-UTF-8 path")?,
         ],
     );
-    rust.and(python)?;
+    let fuzzed = fuzz(TEST_FUZZ_SECS);
+    rust.and(optimized).and(python).and(fuzzed)?;
     println!("all tests passed");
     Ok(())
+}
+
+/// Runs a command with `envs` added to its environment, its standard error also into `log`;
+/// returns whether it succeeded.
+fn run_logged(command: &mut Command, envs: &[(&str, &str)], log: &Path) -> Result<bool> {
+    eprintln!("+ {command:?} 2> {}", log.display());
+    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let status = command
+        .envs(envs.iter().copied())
+        .stderr(file)
+        .status()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    Ok(status.success())
+}
+
+/// `cargo xtask fuzz [SECONDS]`: installs cargo-fuzz if it is missing, builds every fuzz target
+/// and runs each for `secs` seconds, starting from its seeds (`fuzz/seeds/`), the inputs that
+/// once crashed it (`fuzz/regressions/`) and what earlier runs found (`target/fuzz/corpus/`,
+/// kept between runs like the build in `target/fuzz/`). Prints each target's executions and
+/// coverage; fails if any input panics, aborts, runs out of memory (or allocates more than the
+/// targets' limit, see `fuzz/src/lib.rs`) or hangs, and says where that input was saved.
+fn fuzz(secs: u64) -> Result<()> {
+    let root = workspace_root()?;
+    let installed = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(CARGO_FUZZ_VERSION));
+    if !installed {
+        run(
+            "cargo",
+            &[
+                "install",
+                "cargo-fuzz",
+                "--version",
+                CARGO_FUZZ_VERSION,
+                "--locked",
+            ],
+        )?;
+    }
+    // cargo-fuzz passes nightly-only flags (the sanitizer, coverage instrumentation); the
+    // stable toolchain accepts them with RUSTC_BOOTSTRAP. ASan's leak check is off: the state
+    // decoder's scoped threads can still be exiting when it looks, a false report each time.
+    let envs = [("RUSTC_BOOTSTRAP", "1"), ("ASAN_OPTIONS", "detect_leaks=0")];
+    let target_dir = root.join("target/fuzz");
+    let dir_arg = |path: &Path| path.to_str().map(str::to_owned).ok_or("non-UTF-8 path");
+    let target_dir_arg = dir_arg(&target_dir)?;
+    run_in_env(
+        "cargo",
+        &["fuzz", "build", "--target-dir", &target_dir_arg],
+        &envs,
+    )?;
+    let listed = Command::new("cargo")
+        .args(["fuzz", "list"])
+        .output()
+        .map_err(|e| format!("cargo fuzz list: {e}"))?;
+    let targets: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if targets.is_empty() {
+        return Err("cargo fuzz list found no fuzz targets".into());
+    }
+    let mut failed = Vec::new();
+    for target in &targets {
+        let corpus = target_dir.join("corpus").join(target);
+        let artifacts = target_dir.join("artifacts").join(target);
+        for dir in [&corpus, &artifacts] {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let mut command = Command::new("cargo");
+        command.args(["fuzz", "run", "--target-dir", &target_dir_arg, target]);
+        command.arg(&corpus);
+        for extra in ["seeds", "regressions"] {
+            let dir = root.join("fuzz").join(extra).join(target);
+            if dir.is_dir() {
+                command.arg(dir);
+            }
+        }
+        command.arg("--").args([
+            format!("-max_total_time={secs}"),
+            format!("-timeout={FUZZ_INPUT_TIMEOUT_SECS}"),
+            "-print_final_stats=1".to_owned(),
+            format!("-artifact_prefix={}/", dir_arg(&artifacts)?),
+        ]);
+        let log = target_dir.join(format!("{target}.log"));
+        let passed = run_logged(&mut command, &envs, &log)?;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        println!("fuzz {target}: {}", fuzz_summary(&text));
+        if !passed {
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+            eprintln!(
+                "fuzz {target}: FAILED; the input is in {} (once fixed, add it to \
+                 fuzz/regressions/{target}/); full log {}",
+                artifacts.display(),
+                log.display()
+            );
+            failed.push(target.as_str());
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
+}
+
+/// Executions, speed and coverage from a libFuzzer log (`-print_final_stats=1`).
+fn fuzz_summary(log: &str) -> String {
+    let stat = |name: &str| {
+        log.lines()
+            .find_map(|line| line.strip_prefix(&format!("stat::{name}:")))
+            .map_or("?", str::trim)
+    };
+    // The last status line: "#N DONE cov: C ft: F corp: K/S ...".
+    let status = log
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('#') && line.contains(" cov: "))
+        .unwrap_or("");
+    let field = |name: &str| {
+        status
+            .split_whitespace()
+            .skip_while(|word| *word != name)
+            .nth(1)
+            .unwrap_or("?")
+    };
+    format!(
+        "{} executions, {} per second, coverage {} edges ({} features), corpus {}",
+        stat("number_of_executed_units"),
+        stat("average_exec_per_sec"),
+        field("cov:"),
+        field("ft:"),
+        field("corp:")
+    )
 }
 
 /// Debian packages the MIR corpus generator needs (synthesis, effects, voice, soundfonts).

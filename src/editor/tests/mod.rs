@@ -4,6 +4,7 @@
 mod set;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -398,6 +399,63 @@ fn a_performance_file_saved_while_a_capture_copies_in_a_stopped_host_says_what_i
     );
 }
 
+/// Frames the editor draws while the engine is stalled and a save waits for its capture
+/// (about 10 ms each: well inside the save's [`SAVE_STALL_SECS`] of patience).
+///
+/// [`SAVE_STALL_SECS`]: crate::state::store::SAVE_STALL_SECS
+const STALLED_FRAMES: usize = 10;
+/// The longest a frame may take while a save waits: a window that freezes longer stutters.
+const MAX_FRAME: Duration = Duration::from_millis(100);
+
+#[test]
+fn the_editor_keeps_drawing_while_a_save_waits_for_a_capture() {
+    // A capture still copying, in an engine this test runs: stalled at first, then one block
+    // per editor frame until the copy is done. A save on another thread (the host's, or the
+    // editor's "Save performance file") waits for the copy meanwhile.
+    let (mut engine, mut keeper, store) = crate::state::tests::capturing();
+    let session = Arc::new(store);
+    let (mut app, ..) = editor_with(playing_status(), session.clone());
+    let mut harness = editor_harness(&mut app);
+    let save = {
+        let session = session.clone();
+        std::thread::spawn(move || session.save_reporting())
+    };
+    let mut frame = || {
+        let started = Instant::now();
+        harness.step();
+        started.elapsed()
+    };
+    let mut frame_times = Vec::new();
+    for _ in 0..STALLED_FRAMES {
+        frame_times.push(frame());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let slowest = frame_times.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest < MAX_FRAME,
+        "a frame took {slowest:?} while the save waited for a stalled engine"
+    );
+    assert!(!save.is_finished(), "the save waits for the capture");
+    while !save.is_finished() {
+        frame_times.push(frame());
+        crate::state::tests::silence(&mut engine, &mut keeper, 512);
+        assert!(frame_times.len() < 10_000, "the save never ends");
+    }
+    let slowest = frame_times.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest < MAX_FRAME,
+        "a frame took {slowest:?} while the save waited for the copy"
+    );
+    let (saved, left_out) = save.join().expect("the save thread");
+    assert_eq!(left_out, None, "nothing was left out");
+    let model = crate::state::format::decode(&saved).expect("the save loads");
+    assert_eq!(model.tracks.len(), 2, "the anchor and the whole capture");
+    assert_eq!(
+        model.tracks[1].record.length_samples,
+        4 * crate::state::tests::CAPTURE_CYCLE
+    );
+}
+
 /// Draws frames until a label containing `part` shows (the editor's file work runs on its own
 /// thread).
 fn wait_for_label_contains(harness: &mut Harness<'_>, part: &str) {
@@ -418,11 +476,13 @@ fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
     // A free anchor made 4 beats long by beat quantization, while the host plays.
     status.host_bars = None;
     status.anchor_bpm = Some(120.0);
+    status.cycle_beats = Some(4);
     status.host_grid = Some(crate::engine::cycle::HostGrid {
         bar_origin_samples: 404_000.0,
         bar_length_samples: 96_000.0,
         beats_per_bar: 4,
         origin_bar: 3.0,
+        quarter_samples: 24_000.0,
     });
     let (mut app, ..) = editor_with(status, Arc::default());
     hears_tempo(&mut app, 118.5);
@@ -446,26 +506,30 @@ fn hears_tempo(app: &mut LoopmateApp, bpm: f32) {
 }
 
 #[test]
-fn a_free_loop_counts_its_beats_from_the_tempo_heard() {
+fn the_ring_counts_the_metronomes_beats_not_the_tempo_heard() {
     let mut status = playing_status();
-    // A 4.8 s anchor with onset quantization only: no beat count from the engine.
+    // A 4.8 s free anchor (no host, no beat quantization): the metronome clicks the Beats per
+    // cycle setting, 5 here, whatever tempo the analysis hears.
     status.host_bars = None;
     status.host_grid = None;
     status.anchor_bpm = None;
+    status.cycle_beats = None;
     status.cycle_length_samples = Some(230_400);
     status.cycle_position_samples = 100_000;
     let (mut app, ..) = editor_with(status, Arc::default());
     let harness = editor_harness(&mut app);
-    // Nothing heard yet: no beats, the ring shows seconds.
+    // No beats from the engine: the ring shows seconds.
     assert!(harness.query_by_label_contains("Loop:").is_none());
     harness.get_by_label("Cycle position: 2.1");
     drop(harness);
+    status.cycle_beats = Some(5);
+    let (mut app, ..) = editor_with(status, Arc::default());
     hears_tempo(&mut app, 98.6);
     let harness = editor_harness(&mut app);
-    // 4.8 s at 98.6 BPM is 7.9 beats: 8 whole beats make the loop 100 BPM; now is in beat 4.
-    harness.get_by_label("Loop: 8 beats at 100.0 BPM (from the tempo heard)");
+    // 4.8 s in 5 beats is 62.5 BPM; now (2.08 s) is in beat 3. The tempo heard is shown apart.
+    harness.get_by_label("Loop: 5 beats at 62.5 BPM");
     harness.get_by_label("Tempo heard: 98.6 BPM");
-    harness.get_by_label("Cycle position: 4");
+    harness.get_by_label("Cycle position: 3");
 }
 
 #[test]

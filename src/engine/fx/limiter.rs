@@ -1,5 +1,6 @@
 //! A look-ahead-free peak limiter: the gain drops at once to what keeps the sample at the
-//! ceiling (so no sample ever exceeds it), then recovers smoothly.
+//! ceiling (so no sample ever exceeds it), then recovers smoothly. It never outputs NaN or
+//! infinity.
 
 /// Release time constant, in seconds.
 const RELEASE_SECS: f32 = 0.1;
@@ -22,9 +23,12 @@ impl Limiter {
         }
     }
 
-    /// Limits one stereo frame to `ceiling` (linear, > 0).
+    /// Limits one stereo frame to `ceiling` (linear, > 0). A NaN or infinite sample becomes
+    /// silence and does not move the gain: the limiter is the PA's last stage, and `clamp`
+    /// keeps a NaN.
     #[inline]
     pub fn process(&mut self, frame: [f32; 2], ceiling: f32) -> [f32; 2] {
+        let frame = frame.map(|x| if x.is_finite() { x } else { 0.0 });
         let peak = frame[0].abs().max(frame[1].abs());
         let needed = if peak > ceiling { ceiling / peak } else { 1.0 };
         self.gain = (self.gain + (1.0 - self.gain) * self.release).min(needed);
@@ -65,5 +69,24 @@ mod tests {
             let quiet = limiter.process([0.3, -0.2], ceiling);
             assert!((quiet[0] - 0.3).abs() < 1e-4 && (quiet[1] + 0.2).abs() < 1e-4);
         }
+    }
+
+    #[test]
+    fn never_passes_nan_or_infinity_and_does_not_duck_for_them() {
+        let mut limiter = Limiter::new(48_000.0);
+        let ceiling = 0.5;
+        // Not-numbers become silence and leave the gain alone: the sound beside them and after
+        // them is untouched.
+        let nan = f32::from_bits(0xFFC0_1234);
+        assert_eq!(limiter.process([f32::NAN, 0.3], ceiling), [0.0, 0.3]);
+        assert_eq!(
+            limiter.process([f32::INFINITY, f32::NEG_INFINITY], ceiling),
+            [0.0, 0.0]
+        );
+        assert_eq!(limiter.process([-0.2, nan], ceiling), [-0.2, 0.0]);
+        assert_eq!(limiter.process([0.2, -0.3], ceiling), [0.2, -0.3]);
+        // The largest finite peak is limited like any other.
+        let out = limiter.process([f32::MAX, -f32::MAX], ceiling);
+        assert!(out.iter().all(|y| y.abs() <= ceiling), "{out:?}");
     }
 }

@@ -631,6 +631,7 @@ fn capture_without_an_anchor_uses_the_host_bars_or_says_why_not() {
         bar_length_samples: 96_000.0,
         beats_per_bar: 4,
         origin_bar: 0.0,
+        quarter_samples: 24_000.0,
     }));
     let press = 195_500; // nearest bar: 195 000
     continue_run(

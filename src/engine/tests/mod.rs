@@ -30,15 +30,24 @@ pub fn test_signal(channel: usize, t: u64) -> f32 {
 /// The loop expected from a take of `[s0, s1)` of the test signal: its end crossfaded into the
 /// `blend` samples before `s0` (the seam).
 pub fn expected_loop(channel: usize, s0: u64, s1: u64, blend: usize) -> Vec<f32> {
-    let length = (s1 - s0) as usize;
-    let mut loop_: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
+    expected_track(channel, s0, s1, s1 - s0, blend)
+}
+
+/// The track of `length` samples expected from a take of `[s0, s1)` of the test signal (the
+/// take may be shorter): the take's end fades out over `blend` samples, and the `blend`
+/// samples before `s0` fade in over the track's last ones (the seam).
+pub fn expected_track(channel: usize, s0: u64, s1: u64, length: u64, blend: usize) -> Vec<f32> {
+    let (written, length) = ((s1 - s0) as usize, length as usize);
+    let mut track: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
+    track.resize(length, 0.0);
+    let w = |j: usize| (j + 1) as f32 / (blend + 1) as f32;
     for j in 0..blend {
-        let w = (j + 1) as f32 / (blend + 1) as f32;
-        let end = test_signal(channel, s1 - blend as u64 + j as u64);
-        let pre = test_signal(channel, s0 - blend as u64 + j as u64);
-        loop_[length - blend + j] = end * (1.0 - w) + pre * w;
+        track[written - blend + j] *= 1.0 - w(j);
     }
-    loop_
+    for j in 0..blend {
+        track[length - blend + j] += test_signal(channel, s0 - blend as u64 + j as u64) * w(j);
+    }
+    track
 }
 
 /// Stereo input: the test signal until `until`, silence after (so loops are heard alone).
@@ -65,12 +74,19 @@ pub fn engine_at(
     history_secs: f32,
     settings: EngineSettings,
 ) -> (Engine, TrackPoolKeeper) {
-    let (mut engine, keeper) = Engine::new(EngineConfig {
-        sample_rate_hz: rate_hz,
-        recorded_channels: 2,
-        history_secs,
-    })
-    .expect("memory for the engine");
+    engine_from(
+        EngineConfig {
+            sample_rate_hz: rate_hz,
+            recorded_channels: 2,
+            history_secs,
+        },
+        settings,
+    )
+}
+
+/// An engine of `config` with `settings`.
+pub fn engine_from(config: EngineConfig, settings: EngineSettings) -> (Engine, TrackPoolKeeper) {
+    let (mut engine, keeper) = Engine::new(config).expect("memory for the engine");
     engine.set_settings(settings);
     (engine, keeper)
 }
@@ -135,4 +151,34 @@ pub fn run_with(
         at += size;
     }
     Rendered { main, phones }
+}
+
+/// Runs `frames` of silent input without keeping the output (for simulated hours), in blocks of
+/// `block_sizes` (cycled), calling `before_block` with the engine before each block.
+pub fn run_silent(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    frames: u64,
+    block_sizes: &[usize],
+    mut before_block: impl FnMut(&mut Engine),
+) {
+    let largest = block_sizes.iter().copied().max().unwrap_or(1);
+    let mut main = [vec![0.0; largest], vec![0.0; largest]];
+    let mut phones = [vec![0.0; largest], vec![0.0; largest]];
+    let end = engine.now_samples() + frames;
+    let mut sizes = block_sizes.iter().cycle();
+    while engine.now_samples() < end {
+        let size = (*sizes.next().unwrap()).min((end - engine.now_samples()) as usize);
+        before_block(engine);
+        let [main_l, main_r] = &mut main;
+        let [phones_l, phones_r] = &mut phones;
+        main_l[..size].fill(0.0);
+        main_r[..size].fill(0.0);
+        let mut main_block: [&mut [f32]; 2] = [&mut main_l[..size], &mut main_r[..size]];
+        let mut phones_block: [&mut [f32]; 2] = [&mut phones_l[..size], &mut phones_r[..size]];
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            engine.process(&mut main_block, &mut phones_block, &[])
+        });
+        keeper.service().expect("memory for spares");
+    }
 }

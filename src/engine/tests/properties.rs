@@ -11,6 +11,7 @@ use crate::engine::command::{
 use crate::engine::cycle::HostGrid;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
 use crate::engine::track::Track;
+use crate::state::store::SessionStore;
 
 const RATE_HZ: f32 = 8_000.0;
 
@@ -55,6 +56,59 @@ fn block_sizes() -> impl Strategy<Value = Vec<usize>> {
         prop_oneof![Just(1usize), 2usize..64, 64usize..700, Just(4096usize)],
         1..6,
     )
+}
+
+/// Commands at absolute times from `(gap, kind, param)` triples, the first `first_gap` after
+/// `from` (the others each their gap after the one before).
+fn timed(session: &[(u64, u8, u8)], from: u64, first_gap: u64) -> Vec<(u64, Command)> {
+    let mut t = from;
+    session
+        .iter()
+        .enumerate()
+        .map(|(i, &(gap, kind, param))| {
+            t += if i == 0 { first_gap } else { gap };
+            (t, command(kind, param))
+        })
+        .collect()
+}
+
+/// Plays `before` on a fresh engine with a session store, saves at `save_at`, then loads the
+/// save into a fresh engine (a project reopened: its clock starts at 0) or into the same one
+/// (a project reloaded while playing), and plays `after` (times from the load) on it: the engine
+/// and its output from the load on.
+fn save_load_and_play(
+    before: &[(u64, Command)],
+    save_at: u64,
+    reopen: bool,
+    after: &[(u64, Command)],
+    after_frames: usize,
+    sizes: &[usize],
+) -> (Engine, Rendered) {
+    let (mut engine, mut keeper) = engine_at(RATE_HZ, 4.0, EngineSettings::default());
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), RATE_HZ);
+    let input = signal_until(save_at as usize, u64::MAX);
+    run(&mut engine, &mut keeper, &input, before, sizes);
+    // Captures still copying are waited for by the save as long as the engine runs; here the
+    // save runs between blocks, so let them complete first (they copy at 32x real time).
+    let settle = signal_until(16_000, u64::MAX);
+    run(&mut engine, &mut keeper, &settle, &[], sizes);
+    let saved = store.save();
+    let (mut engine, mut keeper, store) = if reopen {
+        let (fresh, fresh_keeper) = engine_at(RATE_HZ, 4.0, EngineSettings::default());
+        (fresh, fresh_keeper, SessionStore::default())
+    } else {
+        (engine, keeper, store)
+    };
+    store.load(saved).expect("a saved session loads");
+    if reopen {
+        store.attach(engine.connect_session(), RATE_HZ);
+    }
+    let loaded_at = engine.now_samples();
+    let after: Vec<_> = after.iter().map(|&(t, c)| (loaded_at + t, c)).collect();
+    let input = signal_until(after_frames, u64::MAX);
+    let out = run(&mut engine, &mut keeper, &input, &after, sizes);
+    (engine, out)
 }
 
 /// A fingerprint of a track's audio and placement.
@@ -149,6 +203,7 @@ proptest! {
             bar_length_samples: bar_samples,
             beats_per_bar: 4,
             origin_bar: 0.0,
+            quarter_samples: bar_samples / 4.0,
         };
         let settings = EngineSettings {
             sync: SyncSettings {
@@ -181,6 +236,46 @@ proptest! {
                 let multiple = track.length_samples / cycle.length_samples;
                 prop_assert_eq!(track.length_samples % cycle.length_samples, 0);
                 prop_assert!(multiple.is_power_of_two(), "length {} x L", multiple);
+            }
+        }
+    }
+
+    #[test]
+    fn presses_at_any_time_after_a_save_and_load_midway_are_safe_and_block_size_independent(
+        before in sessions(),
+        after in sessions(),
+        sizes in block_sizes(),
+        first_gap in 0u64..4_000,
+        reopen in any::<bool>(),
+    ) {
+        // The first press after the load lands within its first cycle or two, where a restored
+        // cycle's origin can lie after "now".
+        let before = timed(&before, 500, before[0].0);
+        let save_at = before.last().unwrap().0 + 1_000;
+        let after = timed(&after, 0, first_gap);
+        let frames = (after.last().unwrap().0 + 20_000) as usize;
+        let (engine, reference) = save_load_and_play(&before, save_at, reopen, &after, frames, &[512]);
+        let (other, out) = save_load_and_play(&before, save_at, reopen, &after, frames, &sizes);
+        prop_assume!(engine.status().storage_refusals == 0);
+        prop_assume!(other.status().storage_refusals == 0);
+        for c in 0..2 {
+            prop_assert!(reference.main[c].iter().all(|s| s.is_finite()));
+            prop_assert!(out.main[c] == reference.main[c], "main ch{} differs at {:?}", c, sizes);
+        }
+        // Nothing waits for longer than the longest loop (plus a lenience): a press that
+        // computed a time before the engine's start would wait "forever".
+        let status = engine.status();
+        let longest = engine.playing_tracks().map(|t| t.length_samples).max().unwrap_or(0);
+        let horizon = status.now_samples + longest + RATE_HZ as u64;
+        for trigger in status.triggers.iter().flatten() {
+            prop_assert!(trigger.at_samples <= horizon, "a trigger at {}", trigger.at_samples);
+        }
+        if let crate::engine::RecordingState::Armed { start_samples } = status.recording {
+            prop_assert!(start_samples <= horizon, "armed for {}", start_samples);
+        }
+        if let Some(cycle) = engine.cycle() {
+            for track in engine.playing_tracks() {
+                prop_assert_eq!(track.length_samples % cycle.length_samples, 0);
             }
         }
     }

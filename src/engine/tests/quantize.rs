@@ -363,6 +363,7 @@ fn under_host_sync_an_anchored_start_stands_aside() {
         bar_length_samples: bar as f64,
         beats_per_bar: 4,
         origin_bar: 0.0,
+        quarter_samples: bar as f64 / 4.0,
     };
     let press = attack + 120 * MS;
     let commands = [
@@ -507,14 +508,20 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
     assert_eq!(beats.beats, 8);
     assert_eq!(engine.status().anchor_bpm, Some(beats.bpm));
     // A whole cycle once the anchor plays: 8 clicks, on its beats.
+    // Each click in the sample its beat falls in.
     let eight_clicks = |from: u64| -> Vec<u64> {
         (0..8)
-            .map(|k| from + (k as f64 * cycle.length_samples as f64 / 8.0).round() as u64)
+            .map(|k| from + (k as f64 * cycle.length_samples as f64 / 8.0).floor() as u64)
             .collect()
     };
     let from = cycle.origin_samples + 2 * cycle.length_samples;
     let clicks = click_starts(&out.phones[0], from..from + cycle.length_samples);
     assert_eq!(clicks, eight_clicks(from));
+    assert_eq!(
+        engine.status().cycle_beats,
+        Some(8),
+        "the editor counts the clicks"
+    );
 
     // Saved with the project and loaded into another engine: still 8 beats at the same tempo,
     // clicked on the cycle's beats (not the setting's 4).
@@ -530,6 +537,7 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
     let from = reloaded_cycle.origin_samples + reloaded_cycle.length_samples;
     let clicks = click_starts(&reloaded_out.phones[0], from..from + cycle.length_samples);
     assert_eq!(clicks, eight_clicks(from));
+    assert_eq!(reloaded.status().cycle_beats, Some(8));
 
     // Cleared, and a new anchor without beat quantization: its beats are the setting's again,
     // and the status no longer claims a tempo.
@@ -553,4 +561,9 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
     let clicks = click_starts(&out.phones[0], from..from + cycle.length_samples);
     let expected: Vec<u64> = (0..4).map(|k| from + k * 36_000).collect();
     assert_eq!(clicks, expected);
+    assert_eq!(
+        engine.status().cycle_beats,
+        Some(4),
+        "the setting's beats, as clicked"
+    );
 }

@@ -1,51 +1,83 @@
 //! Host sync: loops of whole host bars, started and stopped on the host's bar grid, kept on its
 //! bar positions through jumps, tempo changes and transport stops; free mode without a host.
 //!
-//! A simulated host timeline (tempo, meter, song position, playing) gives the transport at every
-//! block start, mapped to the engine's bar grid by `transport::host_grid`, as the plugin does.
+//! A simulated host (a tempo map on a sample timeline, a transport moving along it) gives the
+//! transport at every block start as a real host does: the timeline position in samples, and
+//! the musical position exact, rounded to a tick grid (Ardour: 1/1920 of a quarter) or rounded
+//! and jittered by a tick.
 
 use super::*;
 use crate::engine::RecordingState;
-use crate::engine::session::TrackRecord;
+use crate::engine::host_clock::HostTransport;
+use crate::engine::session_event::TrackRecord;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
-use crate::engine::track::RESTART_FADE_FRAMES;
 use crate::state::store::SessionStore;
-use crate::transport::{HostTransport, host_grid};
 
-/// One stretch of the host timeline.
+/// How a simulated host reports its musical position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Hint {
+    /// Exact.
+    Exact,
+    /// Rounded to the nearest tick of this many per quarter note.
+    Rounded(f64),
+    /// Rounded to this many ticks per quarter, then moved by -1, 0 or +1 tick (pseudo-random per
+    /// block).
+    Jittered(f64),
+}
+
+/// One stretch of the host's transport.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
-    /// Engine sample at which it begins.
+    /// First engine sample it covers.
     from: u64,
+    /// Engine time (fractional) at which the song position is `quarters` (a tempo change falls
+    /// between samples).
+    anchor_samples: f64,
     /// Tempo in quarter notes per minute.
     tempo_bpm: f64,
-    /// Song position at `from`, in quarter notes.
+    /// Song position at `anchor_samples`, in quarter notes.
     quarters: f64,
+    /// Timeline position at `from`, in samples.
+    timeline_samples: i64,
     /// Whether the transport plays (a stopped transport holds its position).
     playing: bool,
 }
 
-/// A simulated host: a meter and a timeline of tempo changes, jumps, stops and starts.
+/// A simulated host: a meter, a tempo map, and a timeline of tempo changes, jumps, stops and
+/// starts.
 #[derive(Debug, Clone)]
 struct Host {
     rate_hz: f64,
     meter: (i32, i32),
     segments: Vec<Segment>,
+    /// The tempo map: (timeline sample, song position in quarters, tempo from there on).
+    tempo_map: Vec<(f64, f64, f64)>,
+    hint: Hint,
 }
 
 impl Host {
-    /// Playing from song position 0 at sample 0.
+    /// Playing from song position 0 at sample 0, exact.
     fn playing(rate_hz: f64, tempo_bpm: f64, meter: (i32, i32)) -> Self {
         Self {
             rate_hz,
             meter,
             segments: vec![Segment {
                 from: 0,
+                anchor_samples: 0.0,
                 tempo_bpm,
                 quarters: 0.0,
+                timeline_samples: 0,
                 playing: true,
             }],
+            tempo_map: vec![(0.0, 0.0, tempo_bpm)],
+            hint: Hint::Exact,
         }
+    }
+
+    /// The same host reporting its musical position as `hint` says.
+    fn hinting(mut self, hint: Hint) -> Self {
+        self.hint = hint;
+        self
     }
 
     fn segment(&self, t: u64) -> Segment {
@@ -56,45 +88,130 @@ impl Host {
         f64::from(self.meter.0) * 4.0 / f64::from(self.meter.1)
     }
 
-    fn quarters_at(&self, t: u64) -> f64 {
-        let s = self.segment(t);
+    fn quarter_samples(&self, tempo_bpm: f64) -> f64 {
+        60.0 / tempo_bpm * self.rate_hz
+    }
+
+    /// The exact song position at engine time `t` (fractional).
+    fn quarters_at_time(&self, s: &Segment, t: f64) -> f64 {
         if !s.playing {
             return s.quarters;
         }
-        s.quarters + (t - s.from) as f64 * s.tempo_bpm / 60.0 / self.rate_hz
+        s.quarters + (t - s.anchor_samples) / self.quarter_samples(s.tempo_bpm)
     }
 
-    /// From `at` on: `tempo_bpm`, song position `quarters` (None: continuing), playing or not.
-    fn then(mut self, at: u64, tempo_bpm: f64, quarters: Option<f64>, playing: bool) -> Self {
-        let quarters = quarters.unwrap_or_else(|| self.quarters_at(at));
+    fn quarters_at(&self, t: u64) -> f64 {
+        self.quarters_at_time(&self.segment(t), t as f64)
+    }
+
+    fn timeline_at(&self, t: u64) -> i64 {
+        let s = self.segment(t);
+        if s.playing {
+            s.timeline_samples + (t - s.from) as i64
+        } else {
+            s.timeline_samples
+        }
+    }
+
+    /// The timeline sample (fractional) of song position `quarters` by the tempo map.
+    fn timeline_of(&self, quarters: f64) -> f64 {
+        let &(p, q, tempo) = (self.tempo_map.iter().rev())
+            .find(|(_, q, _)| *q <= quarters)
+            .unwrap_or(&self.tempo_map[0]);
+        p + (quarters - q) * self.quarter_samples(tempo)
+    }
+
+    /// The song position at timeline sample `p` by the tempo map.
+    fn quarters_of(&self, p: f64) -> f64 {
+        let &(p0, q, tempo) = (self.tempo_map.iter().rev())
+            .find(|(p0, ..)| *p0 <= p)
+            .unwrap_or(&self.tempo_map[0]);
+        q + (p - p0) / self.quarter_samples(tempo)
+    }
+
+    /// From `at` on: `tempo_bpm`, song position `quarters` (None: continuing; a tempo change is
+    /// then a tempo marker at that point), playing or not.
+    fn then(self, at: u64, tempo_bpm: f64, quarters: Option<f64>, playing: bool) -> Self {
+        match quarters {
+            None => self.change_at(at as f64, tempo_bpm, playing),
+            Some(quarters) => {
+                let mut host = self;
+                let timeline = host.timeline_of(quarters).round();
+                host.segments.push(Segment {
+                    from: at,
+                    anchor_samples: at as f64,
+                    tempo_bpm,
+                    quarters: host.quarters_of(timeline),
+                    timeline_samples: timeline as i64,
+                    playing,
+                });
+                host
+            }
+        }
+    }
+
+    /// A tempo marker at song position `quarters` (reached while playing): from there on,
+    /// `tempo_bpm`.
+    fn tempo_change_at_quarters(self, quarters: f64, tempo_bpm: f64) -> Self {
+        let s = *self.segments.last().unwrap();
+        let at = s.anchor_samples + (quarters - s.quarters) * self.quarter_samples(s.tempo_bpm);
+        self.change_at(at, tempo_bpm, true)
+    }
+
+    /// From engine time `at` (fractional) on, the transport continues at `tempo_bpm`, playing or
+    /// not.
+    fn change_at(mut self, at: f64, tempo_bpm: f64, playing: bool) -> Self {
+        let s = *self.segments.last().unwrap();
+        let from = at.ceil() as u64;
+        let quarters = self.quarters_at_time(&s, at);
+        let timeline = self.timeline_at(from);
+        if tempo_bpm != s.tempo_bpm {
+            let timeline_at = timeline as f64 - (from as f64 - at);
+            self.tempo_map.push((timeline_at, quarters, tempo_bpm));
+        }
         self.segments.push(Segment {
-            from: at,
+            from,
+            anchor_samples: at,
             tempo_bpm,
             quarters,
+            timeline_samples: timeline,
             playing,
         });
         self
     }
 
     fn bar_samples(&self, t: u64) -> f64 {
-        self.quarters_per_bar() * 60.0 / self.segment(t).tempo_bpm * self.rate_hz
+        self.quarters_per_bar() * self.quarter_samples(self.segment(t).tempo_bpm)
     }
 
-    /// The sample (rounded) of bar position `bar` on the segment holding `t`.
+    /// The sample of bar position `bar` on the segment holding `t`.
     fn bar_line(&self, t: u64, bar: f64) -> i64 {
         let s = self.segment(t);
-        let spq = 60.0 / s.tempo_bpm * self.rate_hz;
-        (s.from as f64 + (bar * self.quarters_per_bar() - s.quarters) * spq + 0.5).floor() as i64
+        let at = s.anchor_samples
+            + (bar * self.quarters_per_bar() - s.quarters) * self.quarter_samples(s.tempo_bpm);
+        // The sample it lies in, as Ardour places its bar lines.
+        (at + 1e-6).floor() as i64
     }
 
+    /// What the host reports at the start of the block at `t`.
     fn transport(&self, t: u64) -> HostTransport {
         let s = self.segment(t);
-        let pos = self.quarters_at(t);
+        let exact = self.quarters_at(t);
+        let pos = match self.hint {
+            Hint::Exact => exact,
+            Hint::Rounded(ticks) => (exact * ticks).round() / ticks,
+            Hint::Jittered(ticks) => {
+                let mut h = t.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                h ^= h >> 31;
+                ((exact * ticks).round() + (h % 3) as f64 - 1.0) / ticks
+            }
+        };
         let qpb = self.quarters_per_bar();
         HostTransport {
             playing: s.playing,
             tempo_bpm: Some(s.tempo_bpm),
             time_signature: Some(self.meter),
+            pos_samples: Some(self.timeline_at(t)),
             pos_beats: Some(pos),
             bar_start_pos_beats: Some((pos / qpb).floor() * qpb),
         }
@@ -136,10 +253,8 @@ fn run_host(
     commands: &[(u64, Command)],
     block_sizes: &[usize],
 ) -> Rendered {
-    let rate = host.rate_hz as f32;
     run_with(engine, keeper, input, commands, block_sizes, |engine| {
-        let now = engine.now_samples();
-        engine.set_host_grid(host_grid(&host.transport(now), now, rate));
+        engine.set_host_transport(&host.transport(engine.now_samples()));
     })
 }
 
@@ -160,6 +275,11 @@ fn assert_mirrored(anchor: &Anchor, what: &str) {
 
 fn blend_at(rate_hz: f64) -> usize {
     (0.05 * rate_hz).round() as usize
+}
+
+/// The engine's declick fade (5 ms) at `rate_hz`, in samples.
+fn declick_at(rate_hz: f64) -> u64 {
+    (0.005 * rate_hz).round() as u64
 }
 
 fn assert_close(got: f32, expected: f32, what: &str) {
@@ -188,7 +308,7 @@ fn record_two_bars(host: &Host, frames: usize, block_sizes: &[usize]) -> Anchor 
     let s0 = host.bar_line(0, 1.0) as u64;
     let press = s0 + (0.1 * host.rate_hz) as u64; // within the 200 ms lenience
     let stop_press = (s0 as f64 + 2.3 * bar) as u64;
-    let s1 = s0 + (2.0 * bar).round() as u64;
+    let s1 = host.bar_line(0, 3.0) as u64;
     let input = signal_until(frames, stop_press);
     let (mut engine, mut keeper) = engine_at(
         host.rate_hz as f32,
@@ -238,8 +358,8 @@ fn anchors_are_whole_bars_on_the_host_grid_at_90_and_140_bpm_4_4_and_3_4_44_1_an
                 );
                 assert_eq!(
                     cycle.length_samples,
-                    (2.0 * bar).round() as u64,
-                    "{what}: two bars in samples"
+                    (host.bar_line(0, 3.0) - host.bar_line(0, 1.0)) as u64,
+                    "{what}: from the host's bar 1 to its bar 3"
                 );
                 // From the stop press on, the output is the loop alone (the take from bar 1),
                 // and every pass starts on the host's 2-bar grid (rounded to the sample),
@@ -268,7 +388,7 @@ fn a_press_outside_lenience_arms_for_the_next_bar_and_a_fixed_bar_count_stops_by
     let bar = host.bar_samples(0);
     let press = host.bar_line(0, 1.0) as u64 + 20_000; // 417 ms after bar 1
     let s0 = host.bar_line(0, 2.0) as u64;
-    let s1 = s0 + bar.round() as u64;
+    let s1 = host.bar_line(0, 3.0) as u64;
     let frames = (s1 as f64 + 4.0 * bar) as usize;
     let input = signal_until(frames, s1);
     let (mut engine, mut keeper) = engine_at(
@@ -359,7 +479,8 @@ fn assert_bars_follow_host(
 ) {
     let content = loops[0].len() as u64;
     let end = content.min(length);
-    let fade = RESTART_FADE_FRAMES as f32;
+    // The restart fade: 5 ms at the host's rate.
+    let fade = declick_at(host.rate_hz) as f32;
     for c in 0..2 {
         for t in range.clone() {
             let i = host.loop_index(t, bars.0, bars.1, length);
@@ -449,19 +570,19 @@ fn tempo_change_host(rate: f64, new_tempo: f64) -> (Host, u64, f64) {
 
 #[test]
 fn a_tempo_change_restarts_the_loops_on_the_new_bars_at_the_recorded_speed() {
-    let rate = 48_000.0;
-    for new_tempo in [140.0, 90.0] {
+    // At 96 kHz too: the restart fades last 5 ms at any rate.
+    for (rate, new_tempo) in [(48_000.0, 140.0), (48_000.0, 90.0), (96_000.0, 90.0)] {
         let (host, change, new_bar) = tempo_change_host(rate, new_tempo);
         let frames = (change as f64 + 5.0 * new_bar) as usize;
         let mut a = record_two_bars(&host, frames, &[512]);
         let new_length = (2.0 * new_bar).round() as u64;
-        let what = format!("120 -> {new_tempo} BPM");
+        let what = format!("{rate} Hz, 120 -> {new_tempo} BPM");
         let cycle = a.engine.cycle().unwrap();
         assert_eq!(
             cycle.length_samples, new_length,
             "{what}: two bars at the new tempo"
         );
-        let loops = [0, 1].map(|c| expected_loop(c, a.s0, a.s1, BLEND));
+        let loops = [0, 1].map(|c| expected_loop(c, a.s0, a.s1, blend_at(rate)));
         let old_length = loops[0].len() as u64;
         assert_loop_follows_host(
             &a.out.main,
@@ -475,7 +596,7 @@ fn a_tempo_change_restarts_the_loops_on_the_new_bars_at_the_recorded_speed() {
             &a.out.main,
             &host,
             &loops,
-            change + 2 * 240..frames as u64,
+            change + 2 * declick_at(rate)..frames as u64,
             new_length,
             &what,
         );
@@ -524,7 +645,7 @@ fn when_the_transport_stops_loops_keep_running_or_stop_and_resume_aligned() {
     for on_stop in [TransportStop::KeepRunning, TransportStop::StopLoops] {
         let s0 = host.bar_line(0, 1.0) as u64;
         let stop_press = (s0 as f64 + 2.3 * bar) as u64;
-        let s1 = s0 + (2.0 * bar).round() as u64;
+        let s1 = host.bar_line(0, 3.0) as u64;
         let input = signal_until(frames, stop_press);
         let (mut engine, mut keeper) =
             engine_at(rate as f32, 20.0, host_settings(BarCount::Auto, on_stop));
@@ -649,7 +770,9 @@ fn a_two_cycle_overdub_stays_on_its_bars_through_sample_slips_and_a_jump() {
     assert_eq!(lengths, [length, 2 * length]);
     for c in 0..2 {
         let anchor = expected_loop(c, b1, b1 + length, BLEND);
-        let overdub = expected_loop(c, b3, b3 + 2 * length, BLEND);
+        // The overdub stops on bar 5's line: its span need not be exactly two anchor lengths
+        // (the bars' lines fall on whole samples, the anchor's length is one rounded bar).
+        let overdub = expected_track(c, b3, line(5.0), 2 * length, BLEND);
         let after_jump = jump + 480;
         for t in (b5..jump).chain(after_jump..frames as u64) {
             // Samples since the last bar line (rounded), and that bar's number.
@@ -683,22 +806,9 @@ fn a_saved_host_synced_session_reloads_locked_on_the_hosts_bars_with_its_lengths
 
         // The project reopens with the host elsewhere on its timeline (bar 6.3, at the new
         // tempo): the loops are put on the host's 2-bar grid from bar 1 before they fade in.
-        let (mut fresh, mut fresh_keeper) = engine_at(
-            rate as f32,
-            20.0,
-            host_settings(BarCount::Auto, TransportStop::KeepRunning),
-        );
         let reopened = Host::playing(rate, new_tempo, (4, 4)).then(0, new_tempo, Some(25.2), true);
-        loaded.attach(fresh.connect_session(), rate as f32);
         let len = 3 * new_length as usize;
-        let out = run_host(
-            &mut fresh,
-            &mut fresh_keeper,
-            &reopened,
-            &[vec![0.0; len], vec![0.0; len]],
-            &[],
-            &[512, 64, 1000],
-        );
+        let (fresh, out) = reopen(&loaded, &reopened, len);
         let records: Vec<_> = fresh.tracks_for_test().map(TrackRecord::of).collect();
         let original: Vec<_> = a.engine.tracks_for_test().map(TrackRecord::of).collect();
         assert_eq!(records.len(), 1, "{what}");
@@ -721,5 +831,266 @@ fn a_saved_host_synced_session_reloads_locked_on_the_hosts_bars_with_its_lengths
             new_length,
             &what,
         );
+    }
+}
+
+/// A project holding `loaded` reopened in a fresh host-mode engine while `host` plays: the
+/// engine and `frames` of its output (silent input, blocks of varying sizes).
+fn reopen(loaded: &SessionStore, host: &Host, frames: usize) -> (Engine, Rendered) {
+    let (mut engine, mut keeper) = engine_at(
+        host.rate_hz as f32,
+        20.0,
+        host_settings(BarCount::Auto, TransportStop::KeepRunning),
+    );
+    loaded.attach(engine.connect_session(), host.rate_hz as f32);
+    let silence = [vec![0.0; frames], vec![0.0; frames]];
+    let out = run_host(
+        &mut engine,
+        &mut keeper,
+        host,
+        &silence,
+        &[],
+        &[512, 64, 1000],
+    );
+    (engine, out)
+}
+
+/// The hour on a rounding host: (tempo, meter, tempo from bar 4 on).
+const HOUR_CASES: [(f64, (i32, i32), f64); 4] = [
+    (90.0, (4, 4), 120.0),
+    (93.75, (4, 4), 75.0),
+    (120.0, (3, 4), 100.0),
+    (140.0, (4, 4), 160.0),
+];
+
+/// An hour on a host that reports its musical position as `hint` says, with a tempo change
+/// after 4 bars: the anchor starts on bar 1 to the sample, is locked to the host's bars, follows
+/// the tempo change, and every block of the hour finds it within a sample of the host's grid.
+fn an_hour_on_a_host_that(hint: Hint) {
+    let rate = 48_000.0;
+    for (tempo, meter, new_tempo) in HOUR_CASES {
+        let plain = Host::playing(rate, tempo, meter).hinting(hint);
+        let change_quarters = 4.0 * plain.quarters_per_bar();
+        let host = plain.tempo_change_at_quarters(change_quarters, new_tempo);
+        let what = format!("{hint:?}, {tempo} -> {new_tempo} BPM, {meter:?}");
+        let change = host.bar_line(0, 4.0) as u64;
+        let mut a = record_two_bars(&host, change as usize - 2_000, &[512]);
+        let cycle = a.engine.cycle().expect("an anchor");
+        assert_eq!(
+            cycle.position(a.s0),
+            0,
+            "{what}: the anchor starts on the host's bar 1 ({} samples off)",
+            cycle
+                .position(a.s0)
+                .min(cycle.length_samples - cycle.position(a.s0))
+        );
+        assert_eq!(
+            cycle.length_samples,
+            a.s1 - a.s0,
+            "{what}: to the host's bar 3"
+        );
+        assert_eq!(a.engine.host_bars(), Some(2), "{what}: locked");
+
+        let (worst, checked) = worst_distance_from_the_bars(
+            &mut a.engine,
+            &mut a.keeper,
+            &host,
+            3_600 * rate as u64,
+            &[4_096, 4_096, 1_000, 4_096],
+            (1.0, 2.0),
+            change..change + 2 * 4_096,
+        );
+        assert!(
+            worst <= 1,
+            "{what}: the loop was {worst} samples off the host's bars ({checked} blocks)"
+        );
+        let new_length = (2.0 * host.bar_samples(a.engine.now_samples())).round() as u64;
+        let cycle = a.engine.cycle().unwrap();
+        assert_eq!(
+            cycle.length_samples, new_length,
+            "{what}: follows the tempo"
+        );
+        assert_eq!(a.engine.host_bars(), Some(2), "{what}: still locked");
+    }
+}
+
+#[test]
+fn an_hour_on_a_host_rounding_to_1920_per_quarter() {
+    an_hour_on_a_host_that(Hint::Rounded(1920.0));
+}
+
+#[test]
+fn an_hour_on_a_host_rounding_to_960_per_quarter() {
+    an_hour_on_a_host_that(Hint::Rounded(960.0));
+}
+
+#[test]
+fn an_hour_on_a_host_jittering_by_a_tick() {
+    an_hour_on_a_host_that(Hint::Jittered(960.0));
+}
+
+/// Writes `frames` of the test signal as a stereo float WAV at `rate_hz` for import.
+fn test_wav(name: &str, rate_hz: f64, frames: u64) -> std::path::PathBuf {
+    use crate::wav::tests::{spec, temp_dir, write_wav};
+    let path = temp_dir(name).join("loop.wav");
+    let channels: Vec<Vec<f32>> = (0..2)
+        .map(|c| (0..frames).map(|t| test_signal(c, t)).collect())
+        .collect();
+    write_wav(
+        &path,
+        spec(2, rate_hz as u32, 32, hound::SampleFormat::Float),
+        &channels,
+    );
+    path
+}
+
+/// Runs `frames` of silence on the host in blocks of `block_sizes` (cycled), checking before
+/// every block (but those starting in `settle`, while a tempo change re-aligns the loops) how
+/// far every playing loop is from where the host's bars put a loop of its length that started
+/// on bar `start_bar` (each loop a whole number of `bars`-bar cycles); the worst distance in
+/// samples, and the blocks checked.
+fn worst_distance_from_the_bars(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    host: &Host,
+    frames: u64,
+    block_sizes: &[usize],
+    (start_bar, bars): (f64, f64),
+    settle: std::ops::Range<u64>,
+) -> (i64, u64) {
+    let (mut worst, mut checked) = (0i64, 0u64);
+    run_silent(engine, keeper, frames, block_sizes, |engine| {
+        let now = engine.now_samples();
+        engine.set_host_transport(&host.transport(now));
+        if settle.contains(&now) {
+            return;
+        }
+        for track in engine.playing_tracks() {
+            let length = track.length_samples;
+            let cycles = (length as f64 / host.bar_samples(now) / bars).round();
+            let expected = host.loop_index(now, start_bar, bars * cycles, length) as i64;
+            let mut off = (track.index_at(now) as i64 - expected).rem_euclid(length as i64);
+            if off > length as i64 / 2 {
+                off -= length as i64;
+            }
+            worst = worst.max(off.abs());
+        }
+        checked += 1;
+    });
+    (worst, checked)
+}
+
+#[test]
+fn a_loop_reloaded_at_120_bpm_stays_on_the_bars_when_the_tempo_slows_to_90() {
+    // Saved at 120 BPM: the restored loop's buffer holds exactly its two bars. At 90 BPM its
+    // two bars are longer than that: silence follows its audio, and it stays on the bars.
+    let rate = 48_000.0;
+    let host = Host::playing(rate, 120.0, (4, 4));
+    let a = record_two_bars(&host, (4.0 * host.bar_samples(0)) as usize, &[512]);
+    let loops = [0, 1].map(|c| expected_loop(c, a.s0, a.s1, BLEND));
+    let loaded = SessionStore::default();
+    loaded.load(a.store.save()).expect("loads");
+    // Reopened at bar 6.3; the tempo changes to 90 at bar 9.
+    let reopened = Host::playing(rate, 120.0, (4, 4))
+        .then(0, 120.0, Some(25.2), true)
+        .tempo_change_at_quarters(36.0, 90.0);
+    let change = reopened.bar_line(0, 9.0) as u64;
+    let frames = change as usize + 5 * 192_000;
+    let (engine, out) = reopen(&loaded, &reopened, frames);
+    let new_length = (2.0 * reopened.bar_samples(frames as u64)).round() as u64;
+    assert_eq!(engine.cycle().unwrap().length_samples, new_length);
+    assert_eq!(engine.host_bars(), Some(2), "still locked");
+    let what = "reloaded at 120, then 90 BPM";
+    assert_loop_follows_host(
+        &out.main,
+        &reopened,
+        &loops,
+        BLEND as u64..change,
+        192_000,
+        what,
+    );
+    // The first block starting after the change (blocks are up to 1 000 long) fades the loop
+    // out and back in on the new bars.
+    let after = change + 1_000 + 2 * declick_at(rate)..frames as u64;
+    assert_loop_follows_host(&out.main, &reopened, &loops, after, new_length, what);
+    // Its export is the loop as it plays now: its two bars of audio, then silence.
+    let dir = crate::wav::tests::temp_dir("slowed-export");
+    let files = loaded.export_wav(&dir).expect("exports");
+    let mut reader = hound::WavReader::open(&files[0]).unwrap();
+    assert_eq!(
+        u64::from(reader.duration()),
+        new_length,
+        "{what}: exported length"
+    );
+    let left: Vec<f32> = (reader.samples::<f32>().step_by(2))
+        .map(Result::unwrap)
+        .collect();
+    assert_close(left[50_000], loops[0][50_000], "exported audio");
+    assert!(
+        left[192_000..].iter().all(|&s| s == 0.0),
+        "silence after it"
+    );
+}
+
+#[test]
+fn an_imported_loop_stays_on_the_bars_when_the_tempo_slows() {
+    let rate = 48_000.0;
+    for as_anchor in [false, true] {
+        let host = Host::playing(rate, 120.0, (4, 4)).tempo_change_at_quarters(40.0, 90.0);
+        let what = if as_anchor {
+            "the anchor"
+        } else {
+            "on an anchor"
+        };
+        let bar = host.bar_samples(0);
+        let two_bars = (2.0 * bar).round() as u64;
+        let (mut engine, mut keeper, store) = if as_anchor {
+            let (mut engine, keeper) = engine_at(
+                rate as f32,
+                20.0,
+                host_settings(BarCount::Auto, TransportStop::KeepRunning),
+            );
+            let store = SessionStore::default();
+            store.attach(engine.connect_session(), rate as f32);
+            (engine, keeper, store)
+        } else {
+            let a = record_two_bars(&host, (3.6 * bar) as usize, &[512]);
+            (a.engine, a.keeper, a.store)
+        };
+        // Run to bar 4.4, import a file two bars long, and go on through the tempo change at
+        // bar 10 to bar 16.
+        let to = (4.4 * bar) as u64 - engine.now_samples();
+        run_host(
+            &mut engine,
+            &mut keeper,
+            &host,
+            &signal_until(to as usize, 0),
+            &[],
+            &[512],
+        );
+        let said = store
+            .import_wav(&test_wav(&format!("import-{as_anchor}"), rate, two_bars))
+            .expect("imports");
+        let frames = host.bar_line(0, 16.0) as u64 - engine.now_samples();
+        let start_bar = if as_anchor { 4.0 } else { 1.0 };
+        let change = host.bar_line(0, 10.0) as u64;
+        let (worst, _) = worst_distance_from_the_bars(
+            &mut engine,
+            &mut keeper,
+            &host,
+            frames,
+            &[512, 4096, 100],
+            (start_bar, 2.0),
+            change..change + 2 * 4096,
+        );
+        let lengths: Vec<u64> = engine.playing_tracks().map(|t| t.length_samples).collect();
+        let new_length = (2.0 * host.bar_samples(host.bar_line(0, 12.0) as u64)).round() as u64;
+        assert_eq!(
+            lengths,
+            vec![new_length; if as_anchor { 1 } else { 2 }],
+            "{what}: {said}"
+        );
+        assert_eq!(engine.host_bars(), Some(2), "{what}: locked to the bars");
+        assert!(worst <= 1, "{what}: {worst} samples off the bars");
     }
 }

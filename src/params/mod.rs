@@ -1,21 +1,28 @@
 //! The host-visible parameters. Ids are a contract with saved projects: never change one.
 
+mod choices;
+mod commands;
+mod master_fx;
+mod sync;
+mod track_slots;
+
+pub use choices::{CaptureCycles, InputChannels, Quantize};
+pub use commands::CommandParams;
+pub use master_fx::{FilterType, MasterFxParams};
+pub use sync::{BarsChoice, SyncModeChoice, SyncParams, TransportStopChoice};
+pub use track_slots::{TRACK_SLOTS, TrackSlotParams};
+
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
 use crate::editor::geometry::EditorGeometry;
-use crate::engine::command::Command;
-use crate::engine::fx::chain::FxControl;
-use crate::engine::fx::filter::FilterMode;
 use crate::engine::mix::MAX_PHONES_DELAY_MS;
 use crate::engine::quantize::QuantizeMode;
-use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
-use crate::engine::{EngineSettings, InputMode, MAX_INPUT_GAIN, MAX_TRACK_GAIN, ms_to_samples};
+use crate::engine::{EngineSettings, InputMode, MAX_INPUT_GAIN, ms_to_samples};
 use crate::midi_link::SharedMidiMap;
 use crate::param_overrides::ParamOverrides;
 use crate::state::persist::PerformanceField;
-use crate::track_bank::SlotValues;
 
 /// Longest history a player can choose, in seconds.
 pub const MAX_HISTORY_SECS: i32 = 600;
@@ -114,312 +121,6 @@ pub struct LoopmateParams {
     pub editor_geometry: EditorGeometry,
 }
 
-// ----- Host sync -----
-
-/// Host-sync parameters (see `engine::sync`).
-#[derive(Params)]
-pub struct SyncParams {
-    /// Free (the anchor defines the tempo) or host (loops follow the host transport's bars).
-    #[id = "sync_mode"]
-    pub mode: EnumParam<SyncModeChoice>,
-    /// Bars of a host-synced anchor: auto (1, 2, 4, 8... by the recorded length) or fixed.
-    #[id = "bars"]
-    pub bars: EnumParam<BarsChoice>,
-    /// What the loops do when the host transport stops (host mode).
-    #[id = "transport_stop"]
-    pub transport_stop: EnumParam<TransportStopChoice>,
-}
-
-/// Where the loops take their tempo from.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncModeChoice {
-    /// The anchor loop defines the tempo.
-    #[id = "free"]
-    Free,
-    /// Follow the host transport.
-    #[id = "host"]
-    Host,
-}
-
-/// Bars of a host-synced anchor.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarsChoice {
-    /// By the recorded length, rounded to 1, 2, 4, 8... bars.
-    #[id = "auto"]
-    Auto,
-    /// One bar.
-    #[id = "1"]
-    #[name = "1 bar"]
-    One,
-    /// Two bars.
-    #[id = "2"]
-    #[name = "2 bars"]
-    Two,
-    /// Four bars.
-    #[id = "4"]
-    #[name = "4 bars"]
-    Four,
-    /// Eight bars.
-    #[id = "8"]
-    #[name = "8 bars"]
-    Eight,
-    /// Sixteen bars.
-    #[id = "16"]
-    #[name = "16 bars"]
-    Sixteen,
-}
-
-/// What the loops do when the transport stops.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportStopChoice {
-    /// Loops run on (free) from where they are.
-    #[id = "keep_running"]
-    #[name = "Keep running"]
-    KeepRunning,
-    /// Loops fade out and resume aligned when the transport plays again.
-    #[id = "stop_loops"]
-    #[name = "Stop loops"]
-    StopLoops,
-}
-
-impl Default for SyncParams {
-    fn default() -> Self {
-        Self {
-            mode: EnumParam::new("Sync", SyncModeChoice::Free),
-            bars: EnumParam::new("Bars", BarsChoice::Auto),
-            transport_stop: EnumParam::new("Transport stop", TransportStopChoice::KeepRunning),
-        }
-    }
-}
-
-impl SyncParams {
-    /// The engine's host-sync settings (a mapped CC's value wins over the host's).
-    pub fn settings(&self, v: &ParamOverrides) -> SyncSettings {
-        SyncSettings {
-            mode: match v.get(&self.mode) {
-                SyncModeChoice::Free => SyncMode::Free,
-                SyncModeChoice::Host => SyncMode::Host,
-            },
-            bars: match v.get(&self.bars) {
-                BarsChoice::Auto => BarCount::Auto,
-                BarsChoice::One => BarCount::Fixed(1),
-                BarsChoice::Two => BarCount::Fixed(2),
-                BarsChoice::Four => BarCount::Fixed(4),
-                BarsChoice::Eight => BarCount::Fixed(8),
-                BarsChoice::Sixteen => BarCount::Fixed(16),
-            },
-            on_stop: match v.get(&self.transport_stop) {
-                TransportStopChoice::KeepRunning => TransportStop::KeepRunning,
-                TransportStopChoice::StopLoops => TransportStop::StopLoops,
-            },
-        }
-    }
-}
-
-// ----- end of host sync -----
-
-/// Which input channels are recorded (a mono choice makes pannable mono tracks).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputChannels {
-    /// Both, as stereo.
-    #[id = "stereo"]
-    Stereo,
-    /// Left only.
-    #[id = "left"]
-    Left,
-    /// Right only.
-    #[id = "right"]
-    Right,
-    /// Both summed to mono.
-    #[id = "mono_sum"]
-    #[name = "Mono sum"]
-    MonoSum,
-}
-
-/// Filter type of the master filter.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterType {
-    /// Low-pass.
-    #[id = "low_pass"]
-    #[name = "Low-pass"]
-    LowPass,
-    /// High-pass.
-    #[id = "high_pass"]
-    #[name = "High-pass"]
-    HighPass,
-}
-
-/// The master effects' parameters.
-#[derive(Params)]
-pub struct MasterFxParams {
-    /// Filter on the loop mix on or off.
-    #[id = "master_filter"]
-    pub filter: BoolParam,
-    /// Filter type.
-    #[id = "master_filter_type"]
-    pub filter_type: EnumParam<FilterType>,
-    /// Filter cutoff in Hz.
-    #[id = "master_cutoff_hz"]
-    pub cutoff_hz: FloatParam,
-    /// Filter resonance (Q).
-    #[id = "master_resonance"]
-    pub resonance: FloatParam,
-    /// Delay on the loop mix on or off.
-    #[id = "master_delay"]
-    pub delay: BoolParam,
-    /// Delay time in milliseconds.
-    #[id = "master_delay_ms"]
-    pub delay_ms: FloatParam,
-    /// Delay feedback (0..0.95).
-    #[id = "master_delay_feedback"]
-    pub delay_feedback: FloatParam,
-    /// Echo level (0..1).
-    #[id = "master_delay_mix"]
-    pub delay_mix: FloatParam,
-}
-
-impl Default for MasterFxParams {
-    fn default() -> Self {
-        Self {
-            filter: BoolParam::new("Master filter", false),
-            filter_type: EnumParam::new("Master filter type", FilterType::LowPass),
-            cutoff_hz: FloatParam::new(
-                "Master cutoff",
-                2_000.0,
-                FloatRange::Skewed {
-                    min: 20.0,
-                    max: 20_000.0,
-                    factor: FloatRange::skew_factor(-2.0),
-                },
-            )
-            .with_unit(" Hz")
-            .with_step_size(1.0),
-            resonance: FloatParam::new(
-                "Master resonance",
-                0.707,
-                FloatRange::Linear {
-                    min: 0.5,
-                    max: 10.0,
-                },
-            ),
-            delay: BoolParam::new("Master delay", false),
-            delay_ms: FloatParam::new(
-                "Master delay time",
-                375.0,
-                FloatRange::Linear {
-                    min: 1.0,
-                    max: 2_000.0,
-                },
-            )
-            .with_unit(" ms")
-            .with_step_size(0.1),
-            delay_feedback: FloatParam::new(
-                "Master delay feedback",
-                0.35,
-                FloatRange::Linear {
-                    min: 0.0,
-                    max: 0.95,
-                },
-            ),
-            delay_mix: FloatParam::new(
-                "Master delay mix",
-                0.5,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
-            ),
-        }
-    }
-}
-
-impl MasterFxParams {
-    /// The effect-chain changes these parameters (with CC overrides `v`) describe, sanitized by the chain itself.
-    pub fn controls(&self, v: &ParamOverrides) -> [FxControl; 4] {
-        [
-            FxControl::FilterSettings {
-                mode: match v.get(&self.filter_type) {
-                    FilterType::LowPass => FilterMode::LowPass,
-                    FilterType::HighPass => FilterMode::HighPass,
-                },
-                cutoff_hz: v.get(&self.cutoff_hz),
-                q: v.get(&self.resonance),
-            },
-            FxControl::SetFilter(v.get(&self.filter)),
-            FxControl::DelaySettings {
-                time_secs: v.get(&self.delay_ms) / 1000.0,
-                feedback: v.get(&self.delay_feedback),
-                mix: v.get(&self.delay_mix),
-            },
-            FxControl::SetDelay(v.get(&self.delay)),
-        ]
-    }
-}
-
-/// One momentary switch per command: a command fires when its switch goes from off to on.
-#[derive(Params)]
-pub struct CommandParams {
-    /// Record toggle.
-    #[id = "cmd_record"]
-    pub record: BoolParam,
-    /// Capture the last cycles.
-    #[id = "cmd_capture"]
-    pub capture: BoolParam,
-    /// Undo.
-    #[id = "cmd_undo"]
-    pub undo: BoolParam,
-    /// Redo.
-    #[id = "cmd_redo"]
-    pub redo: BoolParam,
-    /// Clear everything.
-    #[id = "cmd_clear"]
-    pub clear: BoolParam,
-    /// Mute/unmute the mix at the cycle end (trigger).
-    #[id = "cmd_mute_cycle_end"]
-    pub mute_at_cycle_end: BoolParam,
-    /// Mute/unmute the mix now.
-    #[id = "cmd_mute_mix"]
-    pub mute_mix: BoolParam,
-    /// Record the next cycle with the PA muted (trigger).
-    #[id = "cmd_record_next_cycle"]
-    pub record_next_cycle: BoolParam,
-    /// Restart the loops.
-    #[id = "cmd_restart"]
-    pub restart: BoolParam,
-}
-
-impl Default for CommandParams {
-    fn default() -> Self {
-        let switch = |name: &str| BoolParam::new(name, false);
-        Self {
-            record: switch("Record"),
-            capture: switch("Capture"),
-            undo: switch("Undo"),
-            redo: switch("Redo"),
-            clear: switch("Clear"),
-            mute_at_cycle_end: switch("Mute at cycle end"),
-            mute_mix: switch("Mute mix"),
-            record_next_cycle: switch("Record next cycle"),
-            restart: switch("Restart"),
-        }
-    }
-}
-
-impl CommandParams {
-    /// Each switch's state (CC overrides included) with the command it sends.
-    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); 9] {
-        [
-            (&self.record, Command::RecordToggle),
-            (&self.capture, Command::Capture),
-            (&self.undo, Command::Undo),
-            (&self.redo, Command::Redo),
-            (&self.clear, Command::Clear),
-            (&self.mute_at_cycle_end, Command::MuteMixAtCycleEnd),
-            (&self.mute_mix, Command::ToggleMixMute),
-            (&self.record_next_cycle, Command::RecordNextCycle),
-            (&self.restart, Command::Restart),
-        ]
-        .map(|(switch, command)| (overrides.get(switch), command))
-    }
-}
-
 /// The ids of the parameters a MIDI binding can target: every automatable parameter, in
 /// declaration order (a binding's `Target::Param` index points into this list).
 pub fn mappable_param_ids() -> &'static [String] {
@@ -446,114 +147,8 @@ impl LoopmateParams {
     }
 }
 
-/// Track slots the host sees as parameters: slot n addresses the n-th track in the mix.
-pub const TRACK_SLOTS: usize = 16;
 /// Highest input gain, in dB.
 const MAX_INPUT_GAIN_DB: f32 = 12.0;
-/// Highest track gain, in dB (the engine's limit).
-const MAX_TRACK_GAIN_DB: f32 = 12.0;
-
-/// One track slot's parameters. A slot's value is sent to its track when it changes (see
-/// [`crate::track_bank`]), so the editor and MIDI can change the same track in between.
-#[derive(Params)]
-pub struct TrackSlotParams {
-    /// Track gain (linear, shown in dB).
-    #[id = "track_gain"]
-    pub gain: FloatParam,
-    /// Track pan (-1 left ..= 1 right).
-    #[id = "track_pan"]
-    pub pan: FloatParam,
-    /// Track mute.
-    #[id = "track_mute"]
-    pub mute: BoolParam,
-    /// Track solo.
-    #[id = "track_solo"]
-    pub solo: BoolParam,
-}
-
-impl TrackSlotParams {
-    /// The parameters of track slot `number` (1-based, as shown).
-    fn new(number: usize) -> Self {
-        Self {
-            gain: gain_param(&format!("Track {number} gain"), MAX_TRACK_GAIN_DB),
-            pan: FloatParam::new(
-                format!("Track {number} pan"),
-                0.0,
-                FloatRange::Linear {
-                    min: -1.0,
-                    max: 1.0,
-                },
-            )
-            .with_step_size(0.01)
-            .with_value_to_string(formatters::v2s_f32_panning())
-            .with_string_to_value(formatters::s2v_f32_panning()),
-            mute: BoolParam::new(format!("Track {number} mute"), false),
-            solo: BoolParam::new(format!("Track {number} solo"), false),
-        }
-    }
-
-    /// The slot's values as the plugin uses them (CC overrides included), sanitized.
-    pub fn values(&self, overrides: &ParamOverrides) -> SlotValues {
-        let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
-        SlotValues {
-            gain: finite(overrides.get(&self.gain), 1.0).clamp(0.0, MAX_TRACK_GAIN),
-            pan: finite(overrides.get(&self.pan), 0.0).clamp(-1.0, 1.0),
-            mute: overrides.get(&self.mute),
-            solo: overrides.get(&self.solo),
-        }
-    }
-}
-
-/// How the anchor's record boundaries are quantized.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quantize {
-    /// Presses act where they are.
-    #[id = "off"]
-    Off,
-    /// Start and stop snap to the strongest onset within 250 ms.
-    #[id = "onset"]
-    Onset,
-    /// The anchor length is a whole number of beats of the detected tempo.
-    #[id = "beat"]
-    Beat,
-    /// Both.
-    #[id = "onset_beat"]
-    #[name = "Onset + beat"]
-    OnsetBeat,
-}
-
-/// How many cycles a capture takes.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptureCycles {
-    /// One cycle.
-    #[id = "1"]
-    #[name = "1 cycle"]
-    One,
-    /// Two cycles.
-    #[id = "2"]
-    #[name = "2 cycles"]
-    Two,
-    /// Four cycles.
-    #[id = "4"]
-    #[name = "4 cycles"]
-    Four,
-    /// Eight cycles.
-    #[id = "8"]
-    #[name = "8 cycles"]
-    Eight,
-}
-
-impl CaptureCycles {
-    /// The number of cycles.
-    pub fn count(self) -> u32 {
-        match self {
-            CaptureCycles::One => 1,
-            CaptureCycles::Two => 2,
-            CaptureCycles::Four => 4,
-            CaptureCycles::Eight => 8,
-        }
-    }
-}
 
 /// A level from silence to +6 dB, shown in dB.
 fn level_param(name: &str) -> FloatParam {
@@ -655,9 +250,10 @@ impl Default for LoopmateParams {
             .with_step_size(0.1),
             midi_channel: IntParam::new("MIDI channel", 0, IntRange::Linear { min: 0, max: 16 })
                 .with_value_to_string(Arc::new(|channel| match channel {
-                    0 => "Omni".to_owned(),
+                    0 => OMNI.to_owned(),
                     n => n.to_string(),
-                })),
+                }))
+                .with_string_to_value(Arc::new(midi_channel_from_text)),
             history_secs: IntParam::new(
                 "History",
                 60,
@@ -673,6 +269,21 @@ impl Default for LoopmateParams {
             editor_geometry: EditorGeometry::default(),
         }
     }
+}
+
+/// How the MIDI channel parameter shows "any channel" (its value 0).
+const OMNI: &str = "Omni";
+
+/// The MIDI channel parameter's value for a text a host shows or a player types: "Omni" (any
+/// case) or 0 for any channel, 1-16 for that channel; `None` for anything else.
+fn midi_channel_from_text(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case(OMNI) {
+        return Some(0);
+    }
+    text.parse()
+        .ok()
+        .filter(|channel| (0..=16).contains(channel))
 }
 
 impl LoopmateParams {
@@ -740,6 +351,22 @@ impl LoopmateParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_midi_channel_reads_what_it_shows_and_refuses_other_channels() {
+        let channel = LoopmateParams::default().midi_channel;
+        for (text, value) in [("Omni", 0), ("omni", 0), (" 0 ", 0), ("1", 1), ("16", 16)] {
+            let normalized = channel.string_to_normalized_value(text);
+            assert_eq!(
+                normalized.map(|n| channel.preview_plain(n)),
+                Some(value),
+                "{text:?}"
+            );
+        }
+        for text in ["17", "-1", "any", ""] {
+            assert_eq!(channel.string_to_normalized_value(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn every_automatable_parameter_is_mappable_by_its_stable_id() {
