@@ -62,7 +62,7 @@ fn model(kind: &str) -> SessionModel {
                     undone: false,
                     fx: FxChain::new(RATE).settings(),
                 },
-                audio: Arc::new(TrackAudio::from_planar(2, TRACK_FRAMES, samples.into()).unwrap()),
+                audio: Arc::new(TrackAudio::from_planar(2, TRACK_FRAMES, &samples).unwrap()),
             }
         })
         .collect();

@@ -119,7 +119,10 @@ pub fn state(data: &[u8]) {
             store.with_model(|model, _| {
                 for track in &model.tracks {
                     for c in 0..track.audio.channels() {
-                        assert!(track.audio.channel(c).iter().all(|s| s.is_finite()));
+                        assert!(
+                            (track.audio.to_vec(c, track.audio.capacity_frames()).iter())
+                                .all(|s| s.is_finite())
+                        );
                     }
                 }
                 // As an engine at 48 kHz would install it.
@@ -400,7 +403,7 @@ fn synced_performance() -> Vec<u8> {
     };
     let audio = |channels: usize, samples: Vec<f32>| {
         let frames = samples.len() / channels;
-        Arc::new(TrackAudio::from_planar(channels, frames, samples.into()).expect("planar audio"))
+        Arc::new(TrackAudio::from_planar(channels, frames, &samples).expect("planar audio"))
     };
     let mut noisy = record(3, 2 * cycle as u64);
     noisy.undone = true;

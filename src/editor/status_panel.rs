@@ -174,6 +174,15 @@ fn input_meter(ui: &mut egui::Ui, status: &EngineStatus) {
 pub fn message_text(message: EngineMessage) -> &'static str {
     match message {
         EngineMessage::NoTrackStorage => "No memory ready for a new take: the take was refused.",
+        EngineMessage::TakeOutOfStorage => {
+            "Memory ran out during the take: it ended at its last page."
+        }
+        EngineMessage::CaptureOutOfStorage => {
+            "Memory ran short while a capture copied: it was silent in places until memory came."
+        }
+        EngineMessage::DelayOutOfStorage => {
+            "No memory ready for a loop's delay yet: it plays dry until memory comes."
+        }
         EngineMessage::TakeTooShort => "Take too short for a loop: dropped.",
         EngineMessage::TakeStoppedAtLimit => {
             "Take stopped at the longest loop the history length allows."

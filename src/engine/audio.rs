@@ -1,39 +1,64 @@
-//! A track's storage: its audio (shared with the session mirror once complete) and its delay
-//! effect's memory.
+//! A track's storage: its audio in pages (shared with the session mirror once complete) and,
+//! once its delay was switched on, the delay's memory.
 //!
-//! Allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
+//! Page tables and delay memory are allocated and freed by the pool keeper (see `pool.rs`),
+//! never on the audio thread; pages come from the keeper's reserve as the audio is written.
 
 use std::sync::Arc;
 
-use super::memory::try_alloc_touched;
+use super::pages::{Allocate, PageSource, PagedChannel};
 
-/// A track's audio, planar: channel `c` is `samples[c * capacity_frames..(c + 1) *
-/// capacity_frames]`. Shared (`Arc`) with the session mirror once the track is complete, and then
-/// never written again.
+/// A track's audio, one paged channel per recorded channel. Shared (`Arc`) with the session
+/// mirror once the track is complete, and then never written again.
 #[derive(Debug)]
 pub struct TrackAudio {
-    /// The samples, all channels one after the other.
-    samples: Box<[f32]>,
-    /// Frames per channel.
+    /// One or two channels.
+    channels: Box<[PagedChannel]>,
+    /// Frames per channel the audio can hold.
     capacity_frames: usize,
-    /// Number of channels (1 or 2).
-    channels: usize,
 }
 
 impl TrackAudio {
-    /// Audio of `channels` x `capacity_frames` from planar `samples` (their length must match),
-    /// or `None` if it does not.
-    pub fn from_planar(
-        channels: usize,
-        capacity_frames: usize,
-        samples: Box<[f32]>,
-    ) -> Option<Self> {
-        (samples.len() == channels.checked_mul(capacity_frames)? && (1..=2).contains(&channels))
-            .then_some(Self {
-                samples,
-                capacity_frames,
-                channels,
-            })
+    /// Empty audio (no pages yet) of `channels` x `capacity_frames`, or `None` when `channels`
+    /// is not 1 or 2 or the tables cannot be allocated. Not realtime-safe.
+    pub fn try_empty(channels: usize, capacity_frames: usize) -> Option<Self> {
+        if !(1..=2).contains(&channels) {
+            return None;
+        }
+        let mut tables = Vec::new();
+        tables.try_reserve_exact(channels).ok()?;
+        for _ in 0..channels {
+            tables.push(PagedChannel::try_with_capacity(capacity_frames)?);
+        }
+        Some(Self {
+            channels: tables.into_boxed_slice(),
+            capacity_frames,
+        })
+    }
+
+    /// Audio of `channels` x `capacity_frames` from planar `samples` (channel after channel; the
+    /// length must match), in just the pages it needs, or `None`. Not realtime-safe.
+    pub fn from_planar(channels: usize, capacity_frames: usize, samples: &[f32]) -> Option<Self> {
+        if samples.len() != channels.checked_mul(capacity_frames)? {
+            return None;
+        }
+        let mut audio = Self::try_empty(channels, capacity_frames)?;
+        for (c, channel) in audio.channels.iter_mut().enumerate() {
+            let part = &samples[c * capacity_frames..(c + 1) * capacity_frames];
+            (channel.write(0, part, &mut Allocate) == capacity_frames).then_some(())?;
+        }
+        Some(audio)
+    }
+
+    /// Audio of the given one or two channels, each holding at least `capacity_frames`, or
+    /// `None`.
+    pub fn from_channels(channels: Vec<PagedChannel>, capacity_frames: usize) -> Option<Self> {
+        ((1..=2).contains(&channels.len())
+            && channels.iter().all(|c| c.capacity_frames() >= capacity_frames))
+        .then(|| Self {
+            channels: channels.into_boxed_slice(),
+            capacity_frames,
+        })
     }
 
     /// Frames per channel.
@@ -43,61 +68,66 @@ impl TrackAudio {
 
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.channels
+        self.channels.len()
     }
 
-    /// One channel's samples.
-    pub fn channel(&self, channel: usize) -> &[f32] {
-        let start = channel * self.capacity_frames;
-        &self.samples[start..start + self.capacity_frames]
+    /// One channel.
+    pub fn channel(&self, channel: usize) -> &PagedChannel {
+        &self.channels[channel]
     }
 
-    /// One channel's samples, mutable.
-    pub fn channel_mut(&mut self, channel: usize) -> &mut [f32] {
-        let start = channel * self.capacity_frames;
-        &mut self.samples[start..start + self.capacity_frames]
+    /// Frames `0..frames` of one channel, copied out. Not realtime-safe (it allocates): for
+    /// saving, exporting, drawing and tests.
+    pub fn to_vec(&self, channel: usize, frames: usize) -> Vec<f32> {
+        let mut samples = vec![0.0; frames];
+        self.channels[channel].read(0, &mut samples);
+        samples
+    }
+
+    /// Takes every page out (the tables stay, empty), handing each to `into`.
+    pub fn drain_pages(&mut self, mut into: impl FnMut(super::pages::Page)) {
+        for channel in self.channels.iter_mut() {
+            channel.drain_pages(&mut into);
+        }
+    }
+
+    /// Pages held by all channels.
+    pub fn held_pages(&self) -> usize {
+        self.channels.iter().map(PagedChannel::held_pages).sum()
     }
 }
 
-/// Storage for a track or a take in progress, sized when allocated: the audio, and the memory of
-/// the track's delay effect (owned here, always mutable).
+/// Storage for a track or a take in progress: the audio, and the memory of the track's delay
+/// effect (owned here, always mutable; empty until the delay is first switched on).
 #[derive(Debug)]
 pub struct TrackBuffer {
     /// The audio; the audio thread is its only owner until the track is complete and shared.
     audio: Arc<TrackAudio>,
-    /// The delay effect's memory (two channels, one after the other).
+    /// The delay effect's memory (two channels, one after the other), or empty.
     fx_memory: Box<[f32]>,
-    /// Allocated by the pool keeper, which recycles and counts only its own buffers (a restored
-    /// or imported track's buffer may happen to have the same size).
+    /// Made by the pool keeper, which recycles and counts only its own tables (a restored or
+    /// imported track's may happen to have the same size).
     pooled: bool,
 }
 
 impl TrackBuffer {
-    /// Allocates a silent buffer, or `None` when out of memory. Not realtime-safe: called by the
-    /// pool keeper.
+    /// Empty storage (page tables only), or `None` when out of memory. Not realtime-safe:
+    /// called by the pool keeper.
     pub fn try_new(channels: usize, capacity_frames: usize) -> Option<Self> {
-        Self::try_with_fx_memory(channels, capacity_frames, 0)
+        Some(Self::with_audio(Arc::new(TrackAudio::try_empty(
+            channels,
+            capacity_frames,
+        )?)))
     }
 
-    /// A silent buffer with `fx_memory_frames` stereo frames of delay memory after the audio.
-    pub fn try_with_fx_memory(
-        channels: usize,
-        capacity_frames: usize,
-        fx_memory_frames: usize,
-    ) -> Option<Self> {
-        let samples = try_alloc_touched(channels.checked_mul(capacity_frames)?)?;
-        let audio = TrackAudio::from_planar(channels, capacity_frames, samples)?;
-        Self::with_audio(Arc::new(audio), fx_memory_frames)
-    }
-
-    /// A buffer playing `audio` (shared, e.g. restored from a saved state), with
-    /// `fx_memory_frames` of fresh delay memory. Not realtime-safe.
-    pub fn with_audio(audio: Arc<TrackAudio>, fx_memory_frames: usize) -> Option<Self> {
-        Some(Self {
+    /// A buffer playing `audio` (shared, e.g. restored from a saved state), without delay
+    /// memory.
+    pub fn with_audio(audio: Arc<TrackAudio>) -> Self {
+        Self {
             audio,
-            fx_memory: try_alloc_touched(fx_memory_frames.checked_mul(2)?)?,
+            fx_memory: Box::default(),
             pooled: false,
-        })
+        }
     }
 
     /// This buffer, marked as the pool keeper's own.
@@ -108,14 +138,29 @@ impl TrackBuffer {
         }
     }
 
-    /// Whether the pool keeper allocated this buffer.
+    /// Whether the pool keeper made this buffer.
     pub fn is_pooled(&self) -> bool {
         self.pooled
     }
 
-    /// The audio and the delay memory, borrowed together.
+    /// The audio and the delay memory (empty if none), borrowed together.
     pub fn audio_and_fx_memory(&mut self) -> (&TrackAudio, &mut [f32]) {
         (&self.audio, &mut self.fx_memory)
+    }
+
+    /// Whether delay memory is attached.
+    pub fn has_fx_memory(&self) -> bool {
+        !self.fx_memory.is_empty()
+    }
+
+    /// Attaches delay memory (zeroed). Realtime-safe (a move).
+    pub fn set_fx_memory(&mut self, memory: Box<[f32]>) {
+        self.fx_memory = memory;
+    }
+
+    /// Takes the delay memory out (empty if none). Realtime-safe (a move).
+    pub fn take_fx_memory(&mut self) -> Box<[f32]> {
+        std::mem::take(&mut self.fx_memory)
     }
 
     /// A new reference to the audio (an atomic increment: realtime-safe). After this the audio
@@ -124,9 +169,10 @@ impl TrackBuffer {
         self.audio.clone()
     }
 
-    /// Whether nothing else holds the audio (the keeper recycles only such buffers).
-    pub fn is_sole_owner(&mut self) -> bool {
-        Arc::get_mut(&mut self.audio).is_some()
+    /// The audio, for writing, if nothing else holds it (the keeper recycles only such
+    /// buffers' pages).
+    pub fn sole_audio_mut(&mut self) -> Option<&mut TrackAudio> {
+        Arc::get_mut(&mut self.audio)
     }
 
     /// Frames per channel.
@@ -136,33 +182,40 @@ impl TrackBuffer {
 
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.audio.channels
+        self.audio.channels()
     }
 
-    /// Stereo frames of delay memory.
-    pub fn fx_memory_frames(&self) -> usize {
-        self.fx_memory.len() / 2
+    /// Pages held by the audio.
+    pub fn held_pages(&self) -> usize {
+        self.audio.held_pages()
     }
 
-    /// One channel's samples.
-    pub fn channel(&self, channel: usize) -> &[f32] {
+    /// One channel.
+    pub fn channel(&self, channel: usize) -> &PagedChannel {
         self.audio.channel(channel)
     }
 
-    /// One channel's samples, mutable. Only takes and captures in progress write, and their audio
-    /// is not shared yet (see [`TrackBuffer::share`]); writing shared audio is a bug.
-    pub fn channel_mut(&mut self, channel: usize) -> &mut [f32] {
-        Arc::get_mut(&mut self.audio)
+    /// One channel, mutable. Only takes and captures in progress write, and their audio is not
+    /// shared yet (see [`TrackBuffer::share`]); writing shared audio is a bug.
+    pub fn channel_mut(&mut self, channel: usize) -> &mut PagedChannel {
+        &mut self
+            .sole_audio_mut()
             .expect("only unshared audio (a take or capture in progress) is written")
-            .channel_mut(channel)
+            .channels[channel]
     }
 
-    /// Silences every sample (done by the keeper before a buffer is reused); the audio must be
-    /// unshared.
-    pub fn clear(&mut self) {
-        if let Some(audio) = Arc::get_mut(&mut self.audio) {
-            audio.samples.fill(0.0);
-        }
-        self.fx_memory.fill(0.0);
+    /// Frames `0..frames` of one channel, copied out (see [`TrackAudio::to_vec`]).
+    pub fn to_vec(&self, channel: usize, frames: usize) -> Vec<f32> {
+        self.audio.to_vec(channel, frames)
+    }
+
+    /// Backs frames `at..at + frames` of every channel with pages from `source`; returns how
+    /// many frames from `at` on every channel holds (fewer when the source ran dry).
+    /// Realtime-safe when `source` is.
+    pub fn reserve(&mut self, at: usize, frames: usize, source: &mut impl PageSource) -> usize {
+        (0..self.channels())
+            .map(|c| self.channel_mut(c).reserve(at, frames, source))
+            .min()
+            .unwrap_or(0)
     }
 }

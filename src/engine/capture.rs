@@ -9,11 +9,23 @@
 
 use super::audio::TrackBuffer;
 use super::history::History;
+use super::pages::PageSource;
 use super::ramp::seam_weight;
 
 /// Frames copied per frame processed while a capture fills (the copy runs this much faster than
 /// the playhead).
 pub const FILL_SPEED: u64 = 32;
+
+/// How far a fill got in one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillProgress {
+    /// More to copy in later blocks.
+    Copying,
+    /// The track holds all its audio.
+    Complete,
+    /// The page reserve ran dry; the copy goes on when pages come.
+    OutOfPages,
+}
 
 /// A copy in progress from the history into a track buffer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,14 +66,15 @@ impl HistoryFill {
     }
 
     /// Copies up to `budget_frames` more frames ahead of `playhead_index`, which must be at least
-    /// the number of frames about to be played; returns true when the track is complete.
+    /// the number of frames about to be played, taking pages from `pages` as it goes.
     pub fn advance(
         &mut self,
         buffer: &mut TrackBuffer,
         history: &History,
         playhead_index: u64,
         budget_frames: u64,
-    ) -> bool {
+        pages: &mut impl PageSource,
+    ) -> FillProgress {
         let playhead_offset =
             (playhead_index + self.length_frames - self.start_index) % self.length_frames;
         if playhead_offset >= self.copied_frames {
@@ -72,24 +85,38 @@ impl HistoryFill {
         let mut budget = budget_frames.min(self.length_frames - self.copied_frames);
         while budget > 0 {
             let next = (self.start_index + self.copied_frames) % self.length_frames;
-            let run = budget.min(self.length_frames - next);
-            let (from, to) = (next as usize, (next + run) as usize);
+            let wanted = budget.min(self.length_frames - next) as usize;
+            let run = buffer.reserve(next as usize, wanted, pages);
+            if run == 0 {
+                return FillProgress::OutOfPages;
+            }
+            let (from, to) = (next as usize, next as usize + run);
             let blend = self.blend_frames as usize;
             let tail_start = (self.length_frames - self.blend_frames) as usize;
             for c in 0..buffer.channels() {
-                let samples = &mut buffer.channel_mut(c)[from..to];
-                history.read(c, self.source_start_samples + from as u64, samples);
+                let channel = buffer.channel_mut(c);
+                let mut at = from;
+                while at < to {
+                    let samples = channel.run_mut(at, to - at).expect("reserved just now");
+                    history.read(c, self.source_start_samples + at as u64, samples);
+                    at += samples.len();
+                }
                 // Only the seam regions need more than a copy (each index once).
                 let seam_head = from..to.min(blend).min(tail_start);
                 let seam_tail = from.max(tail_start)..to;
                 for index in seam_head.chain(seam_tail) {
-                    self.apply_seam(history, c, index as u64, &mut samples[index - from]);
+                    let sample = channel.sample_mut(index).expect("reserved just now");
+                    self.apply_seam(history, c, index as u64, sample);
                 }
             }
-            self.copied_frames += run;
-            budget -= run;
+            self.copied_frames += run as u64;
+            budget -= run as u64;
         }
-        self.copied_frames == self.length_frames
+        if self.copied_frames == self.length_frames {
+            FillProgress::Complete
+        } else {
+            FillProgress::Copying
+        }
     }
 
     /// The same seam as a recorded take (see `Take::into_track`): the end crossfades into the
@@ -119,6 +146,7 @@ impl HistoryFill {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::pages::Allocate;
     use crate::engine::take::Take;
 
     #[test]
@@ -128,14 +156,16 @@ mod tests {
         history.write(&[&samples]);
 
         let mut take = Take::new(TrackBuffer::try_new(1, 2_000).unwrap(), 1_000);
-        take.append(&[&samples[1_000..2_000]]);
-        let from_take = take.into_track(1_000, 50, &history);
+        assert!(take.append(&[&samples[1_000..2_000]], &mut Allocate));
+        let from_take = take.into_track(1_000, 50, &history, &mut Allocate);
 
         let mut buffer = TrackBuffer::try_new(1, 2_000).unwrap();
         let mut fill = HistoryFill::new(1_000, 1_000, 637, 50, &history);
         let mut steps = 0;
         let mut playhead = 637;
-        while !fill.advance(&mut buffer, &history, playhead, 64) {
+        while fill.advance(&mut buffer, &history, playhead, 64, &mut Allocate)
+            != FillProgress::Complete
+        {
             steps += 1;
             playhead = (playhead + 2) % 1_000;
             if steps == 5 {
@@ -149,8 +179,8 @@ mod tests {
             "bounded work per step, copy restarted once"
         );
         assert_eq!(
-            &buffer.channel(0)[..1_000],
-            &from_take.buffer.channel(0)[..1_000]
+            buffer.share().to_vec(0, 1_000),
+            from_take.buffer.share().to_vec(0, 1_000)
         );
     }
 }

@@ -17,6 +17,7 @@ pub mod fx;
 pub mod history;
 pub mod host_clock;
 pub mod memory;
+pub mod pages;
 pub mod metronome;
 pub mod mix;
 pub mod pool;
@@ -29,7 +30,7 @@ pub mod sync;
 pub mod take;
 pub mod track;
 
-use capture::{FILL_SPEED, HistoryFill};
+use capture::{FILL_SPEED, FillProgress, HistoryFill};
 use command::{
     Command, Repeat, TimedCommand, TrackControl, TrackTarget, TriggerAction, TriggerSpec,
     TriggerTime,
@@ -192,6 +193,14 @@ pub enum InputMode {
 pub enum EngineMessage {
     /// No storage was ready for a new take (memory exhausted or the keeper is behind).
     NoTrackStorage,
+    /// Memory ran out during a take (exhausted, or the keeper is behind): the take ended at its
+    /// last page.
+    TakeOutOfStorage,
+    /// Memory ran short while a capture copied its audio: the part not yet copied is silent
+    /// until memory comes.
+    CaptureOutOfStorage,
+    /// No memory was ready for a loop's delay: the delay stays off.
+    DelayOutOfStorage,
     /// The take was shorter than the shortest anchor and was dropped.
     TakeTooShort,
     /// The take reached the longest track the history length allows and was stopped there.
@@ -657,6 +666,7 @@ impl Engine {
             let run = (frames - done)
                 .min(CHUNK_FRAMES)
                 .min(until_next_action.max(1) as usize);
+            self.wait_for_pages_offline(run);
             self.render(main, phones, done, run);
             done += run;
         }
@@ -948,7 +958,9 @@ impl Engine {
         self.discard_redo();
         self.cancel_quantize();
         let mut take = Take::new(buffer, start_samples);
-        take.append_from_history(&self.history, self.now_samples);
+        if !take.append_from_history(&self.history, self.now_samples, &mut self.pool) {
+            self.say(EngineMessage::TakeOutOfStorage);
+        }
         let Some(limit) = self.take_limit_samples(take.capacity_frames()) else {
             self.pool.retire_buffer(take.into_buffer());
             self.say(EngineMessage::TakeStoppedAtLimit);
@@ -998,7 +1010,8 @@ impl Engine {
             self.defer_stop(stop);
         } else {
             if let Some(take) = &mut self.take {
-                take.truncate_at(stop);
+                let pool = &mut self.pool;
+                take.truncate_at(stop, |page| pool.retire(Garbage::Page(page)));
             }
             self.finish_take();
         }
@@ -1014,7 +1027,10 @@ impl Engine {
         let limit = self.take_limit_samples(take.capacity_frames());
         if let Some(limit) = limit {
             // The track must fit its storage whatever happened to the grid meanwhile.
-            take.truncate_at(take.start_samples() + limit);
+            let pool = &mut self.pool;
+            take.truncate_at(take.start_samples() + limit, |page| {
+                pool.retire(Garbage::Page(page))
+            });
         }
         let take_samples = take.len_frames() as u64;
         let at_limit = limit == Some(take_samples);
@@ -1023,7 +1039,10 @@ impl Engine {
                 // Following the host, the grid may have slipped a sample under the take.
                 let slack = self.host_slip_samples();
                 let length = cycle.track_length(take_samples.saturating_sub(slack).max(1));
-                take.truncate_at(take.start_samples() + length);
+                let pool = &mut self.pool;
+                take.truncate_at(take.start_samples() + length, |page| {
+                    pool.retire(Garbage::Page(page))
+                });
                 (length, None)
             }
             None => {
@@ -1039,7 +1058,7 @@ impl Engine {
                 (take_samples, Some(cycle))
             }
         };
-        let track = take.into_track(length, self.blend_samples(), &self.history);
+        let track = take.into_track(length, self.blend_samples(), &self.history, &mut self.pool);
         if self.push_track(track) {
             if let Some(cycle) = new_cycle {
                 self.set_cycle(new_cycle);
@@ -1053,10 +1072,12 @@ impl Engine {
 
     /// Storage for a new take or capture; says so when none is ready.
     fn take_spare(&mut self) -> Option<audio::TrackBuffer> {
+        if self.render_mode == RenderMode::Offline && self.pool.spares_ready() == 0 {
+            self.pool.wait_offline(0, true);
+        }
         let spare = self.pool.take_spare();
         if spare.is_none() {
-            self.storage_refusals += 1;
-            self.say(EngineMessage::NoTrackStorage);
+            self.storage_shortfall(EngineMessage::NoTrackStorage);
         }
         spare
     }
@@ -1587,11 +1608,11 @@ impl Engine {
         if let Some(analysis) = &mut self.analysis {
             analysis.feed.push(self.now_samples, &input[..channels]);
         }
-        if let Some(take) = &mut self.take {
-            take.append(&input[..channels]);
-        }
+        let take_ran_out = (self.take.as_mut())
+            .is_some_and(|take| !take.append(&input[..channels], &mut self.pool));
 
         let declick = self.declick_samples() as u64;
+        let (mut fill_ran_out, mut delay_waits) = (false, false);
         let [bus_0, bus_1] = &mut self.loop_bus;
         let mut bus: [&mut [f32]; 2] = [&mut bus_0[..frames], &mut bus_1[..frames]];
         bus[0].fill(0.0);
@@ -1601,11 +1622,23 @@ impl Engine {
             if let Some(fill) = &mut track.fill {
                 // Copy ahead of the playhead before it plays.
                 let budget = frames as u64 * FILL_SPEED;
-                if fill.advance(&mut track.buffer, &self.history, playhead, budget) {
-                    track.fill = None;
-                    if track.state != TrackState::Discarding {
-                        self.session.track_added(track);
+                match fill.advance(&mut track.buffer, &self.history, playhead, budget, &mut self.pool) {
+                    FillProgress::Complete => {
+                        track.fill = None;
+                        if track.state != TrackState::Discarding {
+                            self.session.track_added(track);
+                        }
                     }
+                    FillProgress::Copying => {}
+                    FillProgress::OutOfPages => fill_ran_out = true,
+                }
+            }
+            if track.fx.delay_on() && !track.buffer.has_fx_memory() {
+                // Delay memory comes when a loop's delay is first switched on; until the keeper
+                // has one ready the loop plays dry.
+                match self.pool.take_delay_memory() {
+                    Some(memory) => track.buffer.set_fx_memory(memory),
+                    None => delay_waits = true,
                 }
             }
             track.mix_into(self.now_samples, &mut bus, &mut self.track_scratch, declick);
@@ -1623,6 +1656,50 @@ impl Engine {
 
         self.now_samples += frames as u64;
         self.hand_back_discarded_tracks();
+        if take_ran_out {
+            // Out of pages: the take ends cleanly at its last page; the loops play on.
+            self.storage_shortfall(EngineMessage::TakeOutOfStorage);
+            if let Some(end) = self.take.as_ref().map(Take::end_samples) {
+                self.stop_take_at(end);
+            }
+        }
+        if fill_ran_out {
+            self.storage_shortfall(EngineMessage::CaptureOutOfStorage);
+        }
+        if delay_waits {
+            self.storage_shortfall(EngineMessage::DelayOutOfStorage);
+        }
+    }
+
+    /// Offline rendering only (it may sleep): waits until the keeper has the pages ready that
+    /// the next `frames` of the take and of the filling captures may take, so that a bounce,
+    /// however fast, loses nothing for lack of memory. Realtime: returns at once.
+    fn wait_for_pages_offline(&mut self, frames: usize) {
+        if self.render_mode != RenderMode::Offline {
+            return;
+        }
+        let channels = self.config.recorded_channels;
+        // A run may straddle a page boundary: one page more per channel.
+        let pages_for = |frames: usize| channels * (pages::pages_for(frames) + 1);
+        let take = (self.take.as_ref())
+            .map_or(0, |_| pages_for(frames) + pages_for(self.blend_samples()));
+        let fills: usize = (self.tracks.iter())
+            .filter(|track| track.fill.is_some())
+            .map(|track| pages_for((frames as u64 * FILL_SPEED).min(track.length_samples) as usize))
+            .sum();
+        let needed = (take + fills).min(pool::PAGE_RESERVE);
+        if self.pool.pages_ready() < needed {
+            self.pool.wait_offline(needed, false);
+        }
+    }
+
+    /// Memory was not ready where the audio thread needed it: counted, and said once per
+    /// shortfall (a fill that stays short says it once).
+    fn storage_shortfall(&mut self, message: EngineMessage) {
+        self.storage_refusals += 1;
+        if self.message != Some(message) {
+            self.say(message);
+        }
     }
 
     /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.

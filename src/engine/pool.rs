@@ -1,20 +1,32 @@
-//! Track storage handed between the audio thread and a background keeper: the keeper allocates
-//! spare buffers ahead of need, larger track lists when the audio thread asks for them, and frees
-//! (or recycles) what the audio thread no longer needs, so the audio thread never allocates or
-//! frees. Tracks are therefore limited by memory only.
+//! Track storage handed between the audio thread and a background keeper: the keeper keeps a
+//! reserve of zeroed audio pages, spare page tables for new takes and delay memories topped up,
+//! makes larger track lists when the audio thread asks for them, and frees (or recycles) what
+//! the audio thread no longer needs, so the audio thread never allocates or frees. Tracks are
+//! therefore limited by memory only, and each costs the pages it holds.
 //!
 //! `TrackPool` is the audio thread's end; `TrackPoolKeeper` is the background end.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::audio::TrackBuffer;
+use super::pages::{Page, PageSource, try_alloc_page};
 use super::track::Track;
+
+/// Pages the keeper keeps ready (4 MiB; 10.9 s of stereo audio at 48 kHz). A take uses a page
+/// per channel every 85 ms at 48 kHz and a capture 32 times as fast, so in a realtime host the
+/// reserve outlasts a keeper held up for seconds; an offline bounce waits for it instead.
+pub const PAGE_RESERVE: usize = 256;
+
+/// Delay memories the keeper keeps ready for loops whose delay is switched on.
+pub const DELAY_MEMORY_RESERVE: usize = 2;
 
 /// What the audio thread hands back to be freed or recycled.
 pub enum Garbage {
-    /// A removed track's (or cancelled take's) audio.
+    /// A removed track's (or cancelled take's) storage.
     Buffer(TrackBuffer),
+    /// A page a take no longer needs (cut off its end).
+    Page(Page),
     /// A track list replaced by a larger one (empty).
     List(Vec<Track>),
     /// Anything else already boxed, to be dropped (a restored session once installed, holding
@@ -22,13 +34,18 @@ pub enum Garbage {
     Boxed(Box<dyn Send>),
 }
 
-/// How many retired buffers can wait for the keeper before the audio thread keeps them itself.
+/// How many retired items can wait for the keeper before the audio thread keeps them itself.
 const RETIRE_QUEUE_CAPACITY: usize = 1024;
 
-/// The audio thread's end: takes spares, returns retired buffers. Realtime-safe.
+/// The audio thread's end: takes spares, pages and delay memory, returns what is no longer
+/// needed. Realtime-safe.
 pub struct TrackPool {
-    /// Zeroed buffers ready for the next take.
+    /// Empty page tables ready for the next take or capture.
     spares: rtrb::Consumer<TrackBuffer>,
+    /// Zeroed pages.
+    pages: rtrb::Consumer<Page>,
+    /// Zeroed delay memories.
+    delay_memories: rtrb::Consumer<Box<[f32]>>,
     /// Larger, empty track lists the keeper prepared on request.
     lists: rtrb::Consumer<Vec<Track>>,
     /// The list capacity wanted from the keeper (0: none).
@@ -37,34 +54,42 @@ pub struct TrackPool {
     retired: rtrb::Producer<Garbage>,
     /// Garbage that did not fit in the queue; retried every block (capacity reserved).
     backlog: Vec<Garbage>,
+    /// How many times the keeper has serviced the queues (its progress, for offline waits).
+    services: Arc<AtomicU64>,
 }
 
-/// The background end: keeps `target_spares` zeroed buffers queued, recycles or frees retired
-/// ones. Not realtime: it allocates, zeroes and frees.
+/// The background end: keeps the reserves topped up, recycles or frees what comes back. Not
+/// realtime: it allocates, zeroes and frees.
 pub struct TrackPoolKeeper {
-    /// Queue of spares to the audio thread.
+    /// Queue of spare tables to the audio thread.
     spares: rtrb::Producer<TrackBuffer>,
+    /// Queue of zeroed pages to the audio thread.
+    pages: rtrb::Producer<Page>,
+    /// Queue of zeroed delay memories to the audio thread.
+    delay_memories: rtrb::Producer<Box<[f32]>>,
     /// Queue of larger track lists to the audio thread.
     lists: rtrb::Producer<Vec<Track>>,
     /// The list capacity the audio thread wants.
     wanted_list_capacity: Arc<AtomicUsize>,
     /// The largest list capacity provided so far.
     provided_list_capacity: usize,
-    /// Track buffers allocated and not yet freed (spares, takes and tracks).
+    /// Page tables of the keeper's own shape made and not yet freed (spares, takes, tracks).
     live_buffers: usize,
     /// Queue of garbage from the audio thread.
     retired: rtrb::Consumer<Garbage>,
-    /// Channels per buffer.
+    /// Channels per table.
     channels: usize,
-    /// Frames per channel per buffer.
+    /// Frames per channel a table can hold (the history's length).
     capacity_frames: usize,
-    /// Stereo frames of effect (delay) memory per buffer.
-    fx_memory_frames: usize,
+    /// Samples of a delay memory (both channels).
+    delay_memory_samples: usize,
+    /// Services done, shared with the audio thread's end.
+    services: Arc<AtomicU64>,
 }
 
-/// Creates both ends, with `spare_count` buffers of `channels` x `capacity_frames` (plus
-/// `fx_memory_frames` of effect memory) allocated now. Returns `None` if that memory cannot be
-/// had. Not realtime-safe.
+/// Creates both ends, with `spare_count` tables of `channels` x `capacity_frames`, the page
+/// reserve and the delay memories (of `fx_memory_frames` stereo frames) allocated now. Returns
+/// `None` if that memory cannot be had. Not realtime-safe.
 pub fn track_pool(
     channels: usize,
     capacity_frames: usize,
@@ -72,11 +97,16 @@ pub fn track_pool(
     spare_count: usize,
 ) -> Option<(TrackPool, TrackPoolKeeper)> {
     let (spares_tx, spares_rx) = rtrb::RingBuffer::new(spare_count.max(1));
+    let (pages_tx, pages_rx) = rtrb::RingBuffer::new(PAGE_RESERVE);
+    let (delay_tx, delay_rx) = rtrb::RingBuffer::new(DELAY_MEMORY_RESERVE);
     let (retired_tx, retired_rx) = rtrb::RingBuffer::new(RETIRE_QUEUE_CAPACITY);
     let (lists_tx, lists_rx) = rtrb::RingBuffer::new(2);
     let wanted_list_capacity = Arc::new(AtomicUsize::new(0));
+    let services = Arc::new(AtomicU64::new(0));
     let mut keeper = TrackPoolKeeper {
         spares: spares_tx,
+        pages: pages_tx,
+        delay_memories: delay_tx,
         lists: lists_tx,
         wanted_list_capacity: wanted_list_capacity.clone(),
         provided_list_capacity: 0,
@@ -84,23 +114,39 @@ pub fn track_pool(
         retired: retired_rx,
         channels,
         capacity_frames,
-        fx_memory_frames,
+        delay_memory_samples: fx_memory_frames.checked_mul(2)?,
+        services: services.clone(),
     };
     keeper.service().ok()?;
     let pool = TrackPool {
         spares: spares_rx,
+        pages: pages_rx,
+        delay_memories: delay_rx,
         lists: lists_rx,
         wanted_list_capacity,
         retired: retired_tx,
         backlog: Vec::with_capacity(RETIRE_QUEUE_CAPACITY),
+        services,
     };
     Some((pool, keeper))
 }
 
+impl PageSource for TrackPool {
+    /// A zeroed page from the reserve, if one is left. Realtime-safe.
+    fn page(&mut self) -> Option<Page> {
+        self.pages.pop().ok()
+    }
+}
+
 impl TrackPool {
-    /// A zeroed buffer for a new take, if the keeper has one ready. Realtime-safe.
+    /// Empty storage for a new take, if the keeper has one ready. Realtime-safe.
     pub fn take_spare(&mut self) -> Option<TrackBuffer> {
         self.spares.pop().ok()
+    }
+
+    /// Zeroed delay memory, if the keeper has one ready. Realtime-safe.
+    pub fn take_delay_memory(&mut self) -> Option<Box<[f32]>> {
+        self.delay_memories.pop().ok()
     }
 
     /// Hands something no longer needed to the keeper. Realtime-safe: never frees here.
@@ -109,7 +155,7 @@ impl TrackPool {
             if self.backlog.len() < self.backlog.capacity() {
                 self.backlog.push(garbage);
             } else {
-                // Unreachable in practice (2048 removals within one keeper period); leaking
+                // Unreachable in practice (2048 hand-backs within one keeper period); leaking
                 // beats freeing on the audio thread.
                 std::mem::forget(garbage);
             }
@@ -132,21 +178,39 @@ impl TrackPool {
         self.lists.pop().ok()
     }
 
-    /// Retries handing over buffers that did not fit in the queue. Realtime-safe.
+    /// Retries handing over what did not fit in the queue. Realtime-safe.
     pub fn flush_backlog(&mut self) {
         while !self.retired.is_full() {
             match self.backlog.pop() {
-                Some(buffer) => {
-                    let _ = self.retired.push(buffer);
+                Some(garbage) => {
+                    let _ = self.retired.push(garbage);
                 }
                 None => break,
             }
         }
     }
 
-    /// Spares ready right now.
+    /// Spare tables ready right now.
     pub fn spares_ready(&self) -> usize {
         self.spares.slots()
+    }
+
+    /// Pages ready right now.
+    pub fn pages_ready(&self) -> usize {
+        self.pages.slots()
+    }
+
+    /// Offline rendering only (it sleeps; never on a realtime thread): waits until at least
+    /// `pages` pages (at most the reserve) and, if `spare`, a spare table are ready, or the
+    /// keeper makes no progress for `OFFLINE_STALL_LIMIT`. Returns whether they came.
+    /// Allocation-free.
+    pub fn wait_offline(&self, pages: usize, spare: bool) -> bool {
+        let pages = pages.min(PAGE_RESERVE);
+        let poll = || {
+            let ready = self.pages.slots() >= pages && (!spare || !self.spares.is_empty());
+            (ready, self.services.load(Ordering::Acquire))
+        };
+        crate::analysis::feed::wait_offline(poll, || false)
     }
 }
 
@@ -204,33 +268,20 @@ impl TrackPoolKeeper {
         })
     }
 
-    /// Track buffers of the keeper's own shape allocated and not yet dropped: what the engine
-    /// holds plus the spares. Back to the spare count once every track is gone and handed back.
+    /// Page tables of the keeper's own shape made and not yet dropped: what the engine holds
+    /// plus the spares. Back to the spare count once every track is gone and handed back.
     pub fn live_buffers(&self) -> usize {
         self.live_buffers
     }
 
-    /// Recycles retired buffers into spares (zeroed), frees the rest, and tops up the spares.
-    /// Call regularly from a background thread. Returns how many spares it added.
+    /// Recycles what came back (pages zeroed), frees the rest, and tops up the reserves. Call
+    /// regularly from a background thread. Returns how many spare tables it added.
     pub fn service(&mut self) -> Result<usize, OutOfMemory> {
         let mut added = 0;
         while let Ok(garbage) = self.retired.pop() {
             match garbage {
-                Garbage::Buffer(mut buffer) => {
-                    let own = buffer.is_pooled();
-                    // Audio the session mirror still holds is not reused: dropping this reference
-                    // leaves it to the mirror, which frees it when it lets go.
-                    if own && buffer.is_sole_owner() && !self.spares.is_full() {
-                        buffer.clear();
-                        let _ = self.spares.push(buffer);
-                        added += 1;
-                    } else {
-                        drop(buffer);
-                        if own {
-                            self.live_buffers -= 1;
-                        }
-                    }
-                }
+                Garbage::Buffer(buffer) => added += self.recycle(buffer),
+                Garbage::Page(page) => self.recycle_page(page),
                 Garbage::List(list) => drop(list),
                 Garbage::Boxed(boxed) => drop(boxed),
             }
@@ -242,38 +293,86 @@ impl TrackPoolKeeper {
             let _ = self.lists.push(list);
             self.provided_list_capacity = wanted;
         }
+        while !self.pages.is_full() {
+            let _ = self.pages.push(try_alloc_page().ok_or(OutOfMemory)?);
+        }
+        while !self.delay_memories.is_full() {
+            let memory = super::memory::try_alloc_touched(self.delay_memory_samples);
+            let _ = self.delay_memories.push(memory.ok_or(OutOfMemory)?);
+        }
         while !self.spares.is_full() {
-            let buffer = TrackBuffer::try_with_fx_memory(
-                self.channels,
-                self.capacity_frames,
-                self.fx_memory_frames,
-            )
-            .ok_or(OutOfMemory)?
-            .pooled();
+            let buffer = TrackBuffer::try_new(self.channels, self.capacity_frames)
+                .ok_or(OutOfMemory)?
+                .pooled();
             let _ = self.spares.push(buffer);
             self.live_buffers += 1;
             added += 1;
         }
+        self.services.fetch_add(1, Ordering::Release);
         Ok(added)
+    }
+
+    /// Takes a retired buffer apart: its pages and delay memory go back to the reserves (or are
+    /// freed), and its table becomes a spare again if it is the keeper's own. Audio the session
+    /// mirror still holds is left to the mirror, which frees it when it lets go. Returns 1 if
+    /// the table became a spare.
+    fn recycle(&mut self, mut buffer: TrackBuffer) -> usize {
+        let memory = buffer.take_fx_memory();
+        if memory.len() == self.delay_memory_samples && !self.delay_memories.is_full() {
+            let mut memory = memory;
+            memory.fill(0.0);
+            let _ = self.delay_memories.push(memory);
+        }
+        let own = buffer.is_pooled();
+        let Some(audio) = buffer.sole_audio_mut() else {
+            self.live_buffers -= usize::from(own);
+            return 0;
+        };
+        audio.drain_pages(|page| self.recycle_page(page));
+        if own && !self.spares.is_full() {
+            let _ = self.spares.push(buffer);
+            1
+        } else {
+            self.live_buffers -= usize::from(own);
+            0
+        }
+    }
+
+    /// Zeroes a page back into the reserve, or frees it when the reserve is full.
+    fn recycle_page(&mut self, mut page: Page) {
+        if !self.pages.is_full() {
+            page.fill(0.0);
+            let _ = self.pages.push(page);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::pages::PAGE_FRAMES;
 
     #[test]
-    fn spares_are_prepared_and_retired_buffers_recycled_zeroed() {
-        let (mut pool, mut keeper) = track_pool(2, 8, 0, 2).unwrap();
-        assert_eq!(pool.spares_ready(), 2);
+    fn spares_and_pages_are_prepared_and_retired_ones_recycled_zeroed() {
+        let (mut pool, mut keeper) = track_pool(2, 3 * PAGE_FRAMES, 0, 2).unwrap();
+        assert_eq!((pool.spares_ready(), pool.pages_ready()), (2, PAGE_RESERVE));
         let mut a = pool.take_spare().unwrap();
         let b = pool.take_spare().unwrap();
         assert!(pool.take_spare().is_none(), "only two were prepared");
-        a.channel_mut(1)[3] = 0.5;
+        assert_eq!(a.held_pages(), 0, "a spare is a table only");
+        assert_eq!(a.reserve(PAGE_FRAMES, 10, &mut pool), 10);
+        *a.channel_mut(1).sample_mut(PAGE_FRAMES + 3).unwrap() = 0.5;
+        assert_eq!(pool.pages_ready(), PAGE_RESERVE - 2, "one page per channel");
         pool.retire_buffer(a);
         assert_eq!(keeper.service(), Ok(2));
-        let recycled = pool.take_spare().unwrap();
-        assert!(recycled.channel(1).iter().all(|&s| s == 0.0));
+        assert_eq!(keeper.live_buffers(), 2 + 1, "b is still out");
+        let mut recycled = pool.take_spare().unwrap();
+        assert_eq!(recycled.held_pages(), 0);
+        while pool.pages_ready() > 0 {
+            let page = pool.page().unwrap();
+            assert!(page.iter().all(|&s| s == 0.0), "recycled pages are zeroed");
+        }
+        assert_eq!(recycled.reserve(0, 1, &mut pool), 0, "the reserve is empty");
         drop((b, recycled));
     }
 
@@ -290,5 +389,20 @@ mod tests {
         assert!(pool.take_list().is_none(), "only one list per request");
         pool.retire(Garbage::List(list));
         keeper.service().unwrap();
+    }
+
+    #[test]
+    fn delay_memory_comes_zeroed_and_goes_back_with_its_track() {
+        let (mut pool, mut keeper) = track_pool(1, 8, 100, 1).unwrap();
+        let mut buffer = pool.take_spare().unwrap();
+        let mut memory = pool.take_delay_memory().unwrap();
+        assert_eq!(memory.len(), 200);
+        memory[7] = 1.0;
+        buffer.set_fx_memory(memory);
+        pool.retire_buffer(buffer);
+        keeper.service().unwrap();
+        let memories: Vec<_> = std::iter::from_fn(|| pool.take_delay_memory()).collect();
+        assert_eq!(memories.len(), DELAY_MEMORY_RESERVE);
+        assert!(memories.iter().all(|m| m.iter().all(|&s| s == 0.0)));
     }
 }

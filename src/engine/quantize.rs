@@ -22,8 +22,7 @@
 
 use super::cycle::{WholeBeats, round_to_beats};
 use super::session_event::SessionEvent;
-use super::take::Take;
-use super::{Action, Engine, RenderMode, ms_to_samples};
+use super::{Action, Engine, EngineMessage, RenderMode, ms_to_samples};
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
 use crate::analysis::worker::TempoRequest;
 
@@ -234,11 +233,11 @@ impl Engine {
             self.take = Some(take);
             return;
         }
-        // The buffer is zeroed first.
-        let mut take = take;
-        take.truncate_at(old_start);
-        let mut moved = Take::new(take.into_buffer(), onset);
-        moved.append_from_history(&self.history, self.now_samples);
+        let mut moved = take;
+        moved.restart_at(onset);
+        if !moved.append_from_history(&self.history, self.now_samples, &mut self.pool) {
+            self.say(EngineMessage::TakeOutOfStorage);
+        }
         let limit = self.take_limit_samples(moved.capacity_frames());
         self.take = Some(moved);
         if let Some(limit) = limit {

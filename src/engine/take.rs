@@ -6,6 +6,7 @@
 
 use super::audio::TrackBuffer;
 use super::history::History;
+use super::pages::{Page, PageSource};
 use super::ramp::seam_weight;
 use super::track::Track;
 
@@ -18,6 +19,8 @@ pub struct Take {
     start_samples: u64,
     /// Frames recorded so far.
     written_frames: usize,
+    /// The pages ran out: the take ends at its last page and records nothing more.
+    sealed: bool,
     /// How far the loops moved while this take recorded (host-sync slips, later positive): its
     /// track plays that much later than it was recorded, keeping its place among the loops the
     /// player heard.
@@ -31,6 +34,7 @@ impl Take {
             buffer,
             start_samples,
             written_frames: 0,
+            sealed: false,
             placement_shift_samples: 0,
         }
     }
@@ -55,41 +59,84 @@ impl Take {
         self.buffer.capacity_frames()
     }
 
-    /// Appends a block (`input[c]` per channel); frames past the capacity are dropped.
-    pub fn append(&mut self, input: &[&[f32]]) {
-        let frames = input[0]
+    /// Appends a block (`input[c]` per channel), taking pages from `pages` as it goes. Frames
+    /// past the capacity are dropped. Returns false when the pages ran out just now: the take
+    /// then holds what fitted, ending at its last page, and is sealed (later appends add
+    /// nothing, so its audio never skips time).
+    pub fn append(&mut self, input: &[&[f32]], pages: &mut impl PageSource) -> bool {
+        if self.sealed {
+            return true;
+        }
+        let wanted = input[0]
             .len()
             .min(self.capacity_frames() - self.written_frames);
         let at = self.written_frames;
+        let frames = self.buffer.reserve(at, wanted, pages);
         for c in 0..self.buffer.channels() {
             let source = input[c.min(input.len() - 1)];
-            self.buffer.channel_mut(c)[at..at + frames].copy_from_slice(&source[..frames]);
+            self.buffer.channel_mut(c).write(at, &source[..frames], pages);
         }
         self.written_frames += frames;
+        self.sealed = frames < wanted;
+        !self.sealed
     }
 
     /// Appends the history's `[end_samples(), until_samples)`: a take that starts in the past
-    /// (a late press snapped back to a boundary) catches up from the history.
-    pub fn append_from_history(&mut self, history: &History, until_samples: u64) {
+    /// (a late press snapped back to a boundary) catches up from the history. Returns false when
+    /// the pages ran out first (the take is then sealed, as in [`Take::append`]).
+    pub fn append_from_history(
+        &mut self,
+        history: &History,
+        until_samples: u64,
+        pages: &mut impl PageSource,
+    ) -> bool {
+        if self.sealed {
+            return true;
+        }
         let from = self.end_samples();
-        let frames = (until_samples.saturating_sub(from) as usize)
+        let wanted = (until_samples.saturating_sub(from) as usize)
             .min(self.capacity_frames() - self.written_frames);
         let at = self.written_frames;
+        let frames = self.buffer.reserve(at, wanted, pages);
         for c in 0..self.buffer.channels() {
-            history.read(c, from, &mut self.buffer.channel_mut(c)[at..at + frames]);
+            let channel = self.buffer.channel_mut(c);
+            let mut done = 0;
+            while done < frames {
+                let run = channel
+                    .run_mut(at + done, frames - done)
+                    .expect("reserved just now");
+                history.read(c, from + done as u64, run);
+                done += run.len();
+            }
         }
         self.written_frames += frames;
+        self.sealed = frames < wanted;
+        !self.sealed
     }
 
-    /// Drops everything recorded from `end_samples` on (a late stop snapped back to a boundary).
-    pub fn truncate_at(&mut self, end_samples: u64) {
+    /// Drops everything recorded from `end_samples` on (a late stop snapped back to a boundary):
+    /// silenced, and the pages wholly past the end handed to `retire`.
+    pub fn truncate_at(&mut self, end_samples: u64, mut retire: impl FnMut(Page)) {
         let keep = end_samples.saturating_sub(self.start_samples) as usize;
         if keep < self.written_frames {
             for c in 0..self.buffer.channels() {
-                self.buffer.channel_mut(c)[keep..self.written_frames].fill(0.0);
+                let channel = self.buffer.channel_mut(c);
+                channel.silence(keep, self.written_frames - keep);
+                channel.release_from(keep, &mut retire);
             }
             self.written_frames = keep;
         }
+    }
+
+    /// Starts the take over at `start_samples`, empty (its pages stay, silenced, for the new
+    /// audio). Realtime-safe.
+    pub fn restart_at(&mut self, start_samples: u64) {
+        for c in 0..self.buffer.channels() {
+            self.buffer.channel_mut(c).silence(0, self.written_frames);
+        }
+        self.written_frames = 0;
+        self.sealed = false;
+        self.start_samples = start_samples;
     }
 
     /// Frames recorded so far.
@@ -112,29 +159,37 @@ impl Take {
         length_samples: u64,
         blend_samples: usize,
         history: &History,
+        pages: &mut impl PageSource,
     ) -> Track {
         debug_assert!(length_samples as usize >= self.written_frames);
         let length = length_samples as usize;
         let written = self.written_frames;
         let blend = blend_samples.min(written);
         let preroll_start = self.start_samples as i64 - blend as i64;
-        let preroll_held =
-            preroll_start >= 0 && history.holds(preroll_start as u64, self.start_samples);
+        // The pre-roll lands on the loop's last frames, which a short take has no pages for yet.
+        let preroll_held = preroll_start >= 0
+            && history.holds(preroll_start as u64, self.start_samples)
+            && self.buffer.reserve(length - blend, blend, pages) == blend;
         let fade_in = |j: usize| seam_weight(j, blend);
         for c in 0..self.buffer.channels() {
             let samples = self.buffer.channel_mut(c);
             for j in 0..blend {
-                samples[written - blend + j] *= 1.0 - fade_in(j);
+                if let Some(sample) = samples.sample_mut(written - blend + j) {
+                    *sample *= 1.0 - fade_in(j);
+                }
             }
             if preroll_held {
                 for j in 0..blend {
                     let mut preroll = [0.0];
                     history.read(c, preroll_start as u64 + j as u64, &mut preroll);
-                    samples[length - blend + j] += preroll[0] * fade_in(j);
+                    *samples.sample_mut(length - blend + j).expect("reserved") +=
+                        preroll[0] * fade_in(j);
                 }
             } else {
-                for (j, sample) in samples[..blend].iter_mut().enumerate() {
-                    *sample *= fade_in(j);
+                for j in 0..blend {
+                    if let Some(sample) = samples.sample_mut(j) {
+                        *sample *= fade_in(j);
+                    }
                 }
             }
         }
@@ -152,6 +207,7 @@ impl Take {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::pages::Allocate;
 
     fn signal(t: u64) -> f32 {
         ((t as f32) * 0.05).sin()
@@ -167,15 +223,15 @@ mod tests {
     fn take_of(start: u64, end: u64) -> Take {
         let mut take = Take::new(TrackBuffer::try_new(1, 800).unwrap(), start);
         let samples: Vec<f32> = (start..end).map(signal).collect();
-        take.append(&[&samples]);
+        assert!(take.append(&[&samples], &mut Allocate));
         take
     }
 
     #[test]
     fn full_cycle_take_crossfades_its_end_into_the_preroll() {
         let (start, end, blend) = (300u64, 500u64, 10usize);
-        let track = take_of(start, end).into_track(200, blend, &history_until(end));
-        let loop_ = &track.buffer.channel(0)[..200];
+        let track = take_of(start, end).into_track(200, blend, &history_until(end), &mut Allocate);
+        let loop_ = &track.buffer.share().to_vec(0, 200);
         for (i, &sample) in loop_[..190].iter().enumerate() {
             assert_eq!(sample, signal(start + i as u64));
         }
@@ -193,8 +249,8 @@ mod tests {
     #[test]
     fn short_take_pads_with_silence_and_fades_its_edges() {
         let (start, end, blend) = (300u64, 400u64, 10usize);
-        let track = take_of(start, end).into_track(200, blend, &history_until(end));
-        let samples = track.buffer.channel(0);
+        let track = take_of(start, end).into_track(200, blend, &history_until(end), &mut Allocate);
+        let samples = track.buffer.share().to_vec(0, 200);
         assert_eq!(samples[50], signal(350));
         assert!(samples[100..190].iter().all(|&s| s == 0.0), "gap is silent");
         assert!(
@@ -211,11 +267,11 @@ mod tests {
     fn late_start_catches_up_from_history_and_truncate_zeroes() {
         let history = history_until(600);
         let mut take = Take::new(TrackBuffer::try_new(1, 800).unwrap(), 450);
-        take.append_from_history(&history, 600);
+        assert!(take.append_from_history(&history, 600, &mut Allocate));
         assert_eq!(take.len_frames(), 150);
-        assert_eq!(take.buffer.channel(0)[0], signal(450));
-        take.truncate_at(500);
+        assert_eq!(take.buffer.channel(0).sample(0), signal(450));
+        take.truncate_at(500, drop);
         assert_eq!(take.end_samples(), 500);
-        assert!(take.buffer.channel(0)[50..150].iter().all(|&s| s == 0.0));
+        assert!(take.buffer.share().to_vec(0, 150)[50..].iter().all(|&s| s == 0.0));
     }
 }

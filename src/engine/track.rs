@@ -24,7 +24,8 @@ pub enum TrackState {
     Discarding,
 }
 
-/// A loop: audio of `length_samples` frames played phase-locked to absolute time.
+/// A loop: audio of `length_samples` frames played phase-locked to absolute time. Reading
+/// follows the audio's pages: runs end at page boundaries, never a branch per sample.
 #[derive(Debug)]
 pub struct Track {
     /// Identity in the engine, increasing in the order tracks join the mix (the session mirror's
@@ -147,8 +148,9 @@ impl Track {
         let mut index = self.index_at(t_samples) as usize;
         let mut done = 0;
         while done < frames {
-            let run = (frames - done).min(length - index);
-            let source = [self.source(0), self.source(1)].map(|s| &s[index..index + run]);
+            // Runs end at page boundaries too (the channels' pages line up).
+            let run = self.source(0, index, (frames - done).min(length - index)).len();
+            let source = [self.source(0, index, run), self.source(1, index, run)];
             // Split borrows: gains read `self`, sources borrow `self.buffer`.
             let mut gains = TrackGains::of(self);
             gains.apply(&source, out, done);
@@ -169,15 +171,10 @@ impl Track {
             // Forward only: contiguous copies.
             for (c, dest) in [left, right].into_iter().enumerate() {
                 let source = self.buffer.channel(c.min(channels - 1));
-                let source = &source[..length.min(source.len())];
                 let (mut index, mut done) = (start, 0);
                 while done < dest.len() {
                     let run = (dest.len() - done).min(length - index);
-                    let held = source.len().saturating_sub(index).min(run);
-                    if held > 0 {
-                        dest[done..done + held].copy_from_slice(&source[index..index + held]);
-                    }
-                    dest[done + held..done + run].fill(0.0);
+                    source.read(index, &mut dest[done..done + run]);
                     done += run;
                     index = (index + run) % length;
                 }
@@ -186,7 +183,7 @@ impl Track {
         }
         for (c, dest) in [left, right].into_iter().enumerate() {
             let source = self.buffer.channel(c.min(channels - 1));
-            let at = |index: usize| source.get(index).copied().unwrap_or(0.0);
+            let at = |index: usize| source.sample(index);
             let mut reverse = self.reverse;
             for (i, d) in dest.iter_mut().enumerate() {
                 let index = (start + i) % length;
@@ -239,9 +236,12 @@ impl Track {
         gains.store(self);
     }
 
-    /// The samples feeding output channel `c` (a mono track feeds both).
-    fn source(&self, c: usize) -> &[f32] {
-        self.buffer.channel(c.min(self.buffer.channels() - 1))
+    /// The samples feeding output channel `c` (a mono track feeds both) from `index` on, at
+    /// most `max` and never past the end of a page.
+    fn source(&self, c: usize, index: usize, max: usize) -> &[f32] {
+        self.buffer
+            .channel(c.min(self.buffer.channels() - 1))
+            .run(index, max)
     }
 }
 
@@ -330,14 +330,15 @@ pub fn balance(pan: f32) -> (f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::audio::TrackAudio;
+    use crate::engine::pages::PAGE_FRAMES;
+    use std::sync::Arc;
 
     fn ramp_track(length: u64, origin: u64) -> Track {
-        let mut buffer = TrackBuffer::try_new(2, length as usize).unwrap();
-        for i in 0..length as usize {
-            buffer.channel_mut(0)[i] = i as f32;
-            buffer.channel_mut(1)[i] = -(i as f32);
-        }
-        Track::new(buffer, length, origin)
+        let up = (0..length).map(|i| i as f32);
+        let planar: Vec<f32> = up.clone().chain(up.map(|s| -s)).collect();
+        let audio = TrackAudio::from_planar(2, length as usize, &planar).unwrap();
+        Track::new(TrackBuffer::with_audio(Arc::new(audio)), length, origin)
     }
 
     fn render(track: &mut Track, from: u64, sizes: &[usize]) -> Vec<f32> {
@@ -360,6 +361,19 @@ mod tests {
         let out = render(&mut track, 0, &[25]);
         let expected: Vec<f32> = (0..25).map(|t| ((t + 10 - 3) % 10) as f32).collect();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn plays_across_page_boundaries_at_any_block_size() {
+        let length = 3 * PAGE_FRAMES as u64 + 17;
+        let expected: Vec<f32> = (0..2 * length).map(|t| ((t + length - 5) % length) as f32).collect();
+        for sizes in [&[2 * length as usize][..], &[1, 4095, 4097, 333, 64, 9000, 7]] {
+            let mut track = ramp_track(length, 5);
+            let mut out = render(&mut track, 0, sizes);
+            out.resize(expected.len(), 0.0);
+            let played = sizes.iter().sum::<usize>().min(expected.len());
+            assert_eq!(out[..played], expected[..played], "blocks {sizes:?}");
+        }
     }
 
     #[test]

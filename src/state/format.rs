@@ -32,14 +32,14 @@ use std::sync::{Arc, Weak};
 
 use super::codec;
 use super::mirror::{Clock, ModelTrack, SessionModel};
-use super::parallel::{parallel_map, parallel_map_mut};
+use super::parallel::parallel_map;
 use crate::engine::audio::TrackAudio;
 use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
 use crate::engine::cycle::WholeBeats;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
-use crate::engine::memory::try_alloc_zeroed;
+use crate::engine::pages::PagedChannel;
 use crate::engine::session_event::TrackRecord;
 
 /// The container's first bytes.
@@ -202,19 +202,20 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
             })
         })
         .collect();
-    let fresh: Vec<&[f32]> = model
+    // (audio, channel, frames) of each channel to encode.
+    let fresh: Vec<(&TrackAudio, usize, usize)> = model
         .tracks
         .iter()
         .zip(&hits)
         .filter(|(_, hit)| hit.is_none())
         .flat_map(|(track, _)| {
             let frames = saved_frames(track);
-            (0..track.audio.channels()).map(move |c| &track.audio.channel(c)[..frames])
+            (0..track.audio.channels()).map(move |c| (&*track.audio, c, frames))
         })
         .collect();
-    let mut fresh_encoded = parallel_map(&fresh, |samples| {
+    let mut fresh_encoded = parallel_map(&fresh, |&(audio, c, frames)| {
         let mut out = Vec::new();
-        codec::encode(samples, &mut out);
+        codec::encode(&audio.to_vec(c, frames), &mut out);
         EncodedChannel::own(out)
     })
     .into_iter();
@@ -490,27 +491,33 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
         (Some(count), Some(cycle)) => Some(WholeBeats::new(cycle.length_samples, count, rate)),
     };
 
-    // Lazily zeroed: each channel's pages are first touched by the thread decoding it.
-    let mut audio = Vec::with_capacity(parsed.len());
-    for track in &parsed {
-        audio.push(
-            try_alloc_zeroed(track.frames * track.channels.len()).ok_or(StateError::OutOfMemory)?,
-        );
-    }
-    let mut jobs: Vec<(&[u8], &mut [f32])> = Vec::new();
-    for (track, samples) in parsed.iter().zip(&mut audio) {
-        let frames = track.frames;
-        for (data, out) in track.channels.iter().zip(samples.chunks_mut(frames)) {
-            jobs.push((data, out));
+    // Each channel is decoded into a scratch buffer and paged on the thread that decoded it,
+    // so the peak is one channel per thread above the pages.
+    let jobs: Vec<(&[u8], usize)> = (parsed.iter())
+        .flat_map(|track| track.channels.iter().map(|data| (&data[..], track.frames)))
+        .collect();
+    let results = parallel_map(&jobs, |&(data, frames)| {
+        let mut samples = Vec::new();
+        samples
+            .try_reserve_exact(frames)
+            .map_err(|_| StateError::OutOfMemory)?;
+        samples.resize(frames, 0.0);
+        match codec::decode(data, &mut samples) {
+            Ok(used) if used == data.len() => {
+                let silenced = silence_non_finite(&mut samples);
+                let channel =
+                    PagedChannel::try_from_samples(&samples).ok_or(StateError::OutOfMemory)?;
+                Ok((channel, silenced))
+            }
+            Ok(_) => Err(StateError::Malformed("audio length")),
+            Err(error) => Err(StateError::from(error)),
         }
-    }
-    // Each channel's count of samples replaced by silence.
-    let results = parallel_map_mut(&mut jobs, |(data, out)| match codec::decode(data, out) {
-        Ok(used) if used == data.len() => Ok(silence_non_finite(out)),
-        Ok(_) => Err(StateError::Malformed("audio length")),
-        Err(error) => Err(StateError::from(error)),
     });
-    let silenced = results.into_iter().collect::<Result<Vec<u64>, _>>()?;
+    let (mut channels, silenced): (Vec<PagedChannel>, Vec<u64>) = results
+        .into_iter()
+        .collect::<Result<Vec<(PagedChannel, u64)>, _>>()?
+        .into_iter()
+        .unzip();
     let mut silenced_per_channel = silenced.iter();
     let repaired: Vec<bool> = parsed
         .iter()
@@ -522,13 +529,16 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
         })
         .collect();
 
+    let mut channels = channels.drain(..);
     let tracks = parsed
         .iter()
-        .zip(audio)
-        .map(|(track, samples)| {
+        .map(|track| {
             let frames = track.frames;
-            let audio = TrackAudio::from_planar(track.channels.len(), frames, samples)
-                .ok_or(StateError::Malformed("channels"))?;
+            let audio = TrackAudio::from_channels(
+                channels.by_ref().take(track.channels.len()).collect(),
+                frames,
+            )
+            .ok_or(StateError::Malformed("channels"))?;
             Ok(ModelTrack {
                 record: track.record,
                 audio: Arc::new(audio),

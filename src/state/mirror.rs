@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::engine::audio::{TrackAudio, TrackBuffer};
+use crate::engine::memory::try_alloc_touched;
 use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
 use crate::engine::cycle::WholeBeats;
@@ -116,7 +117,7 @@ impl SessionModel {
     }
 
     /// Builds the session an engine at the model's rate installs: buffers sharing the model's
-    /// audio, fresh effect memory of `fx_memory_frames`. Call on a frozen model. `None` when out
+    /// audio, fresh delay memory of `fx_memory_frames` for the loops whose delay is on. Call on a frozen model. `None` when out
     /// of memory. Not realtime-safe.
     pub fn to_restore(&self, fx_memory_frames: usize) -> Option<Box<RestoredSession>> {
         let mut tracks = Vec::new();
@@ -124,7 +125,11 @@ impl SessionModel {
             .try_reserve_exact(self.tracks.len() + RESTORE_SPARE_SLOTS)
             .ok()?;
         for track in &self.tracks {
-            let buffer = TrackBuffer::with_audio(track.audio.clone(), fx_memory_frames)?;
+            let mut buffer = TrackBuffer::with_audio(track.audio.clone());
+            if track.record.fx.delay_on {
+                let memory = try_alloc_touched(fx_memory_frames.checked_mul(2)?)?;
+                buffer.set_fx_memory(memory);
+            }
             tracks.push(track.record.to_track(buffer, self.sample_rate_hz));
         }
         Some(Box::new(RestoredSession {

@@ -98,14 +98,14 @@ fn a_save_during_a_capture_waits_for_its_copy_and_holds_it() {
     let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     for c in 0..2 {
         let frames = 4 * CAPTURE_CYCLE as usize;
-        let saved_audio = &captured.audio.channel(c)[..frames];
+        let saved_audio = &captured.audio.to_vec(c, frames)[..];
         assert!(
             saved_audio.iter().any(|&s| s.abs() > 0.1),
             "audio, not silence"
         );
         assert_eq!(
             bits(saved_audio),
-            bits(&playing.buffer.channel(c)[..frames]),
+            bits(&playing.buffer.to_vec(c, frames)),
             "the saved capture is the audio the engine plays (channel {c})"
         );
     }
@@ -581,7 +581,10 @@ fn a_format_1_state_still_loads_and_plays() {
         assert_eq!(a.record, b.record);
         for c in 0..a.audio.channels() {
             let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(a.audio.channel(c)), bits(b.audio.channel(c)));
+            assert_eq!(
+                bits(&a.audio.to_vec(c, a.audio.capacity_frames())),
+                bits(&b.audio.to_vec(c, b.audio.capacity_frames()))
+            );
         }
     }
 
@@ -607,12 +610,12 @@ fn crafted_state(model: &SessionModel, at: &[(usize, usize, usize)], values: &[f
         let audio = &track.audio;
         let frames = audio.capacity_frames();
         let mut samples: Vec<f32> = (0..audio.channels())
-            .flat_map(|c| audio.channel(c).to_vec())
+            .flat_map(|c| audio.to_vec(c, frames))
             .collect();
         for &(_, channel, frame) in at.iter().filter(|(t, _, _)| *t == index) {
             samples[channel * frames + frame] = *values.next().unwrap();
         }
-        let planar = TrackAudio::from_planar(audio.channels(), frames, samples.into());
+        let planar = TrackAudio::from_planar(audio.channels(), frames, &samples);
         track.audio = Arc::new(planar.unwrap());
         track.record.fx.filter_on = true;
         track.record.fx.delay_on = true;

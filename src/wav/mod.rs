@@ -88,7 +88,7 @@ fn loop_sample(
 ) -> f32 {
     let r = &track.record;
     let audio = track.audio.channel(c.min(track.audio.channels() - 1));
-    let sample = audio.get(audio_index).copied().unwrap_or(0.0);
+    let sample = audio.sample(audio_index);
     if r.content_samples == r.length_samples {
         sample
     } else {
@@ -382,7 +382,7 @@ pub fn prepare_track(
         }
         samples.resize(start + length, 0.0);
     }
-    let audio = TrackAudio::from_planar(audio.channels.len(), length, samples.into())?;
-    let buffer = TrackBuffer::with_audio(std::sync::Arc::new(audio), delay_memory_frames(rate_hz))?;
+    let audio = TrackAudio::from_planar(audio.channels.len(), length, &samples)?;
+    let buffer = TrackBuffer::with_audio(std::sync::Arc::new(audio));
     Some(Track::new(buffer, length as u64, 0))
 }

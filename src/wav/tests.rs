@@ -262,7 +262,7 @@ fn an_imported_file_becomes_the_anchor_or_a_track_on_the_cycle() {
         "starts on a boundary"
     );
     assert_eq!(
-        track.buffer.channel(0)[(1.5 * l as f64) as usize + 10],
+        track.buffer.channel(0).sample((1.5 * l as f64) as usize + 10),
         0.0,
         "silence after the file"
     );
@@ -357,7 +357,7 @@ fn export_writes_each_loop_and_the_mix_aligned_and_never_overwrites() {
     let first = track.index_at(cycle.origin_samples) as usize;
     assert_eq!(first, 0);
     for i in 0..l as usize {
-        assert_eq!(anchor[2 * i], track.buffer.channel(0)[i]);
+        assert_eq!(anchor[2 * i], track.buffer.channel(0).sample(i));
     }
 
     // Exporting again into the same folder is refused and leaves the files as they were.
@@ -378,7 +378,7 @@ fn export_writes_each_loop_and_the_mix_aligned_and_never_overwrites() {
     let imported = engine.playing_tracks().nth(2).unwrap();
     assert_eq!(imported.length_samples, 2 * l);
     for i in 0..2 * l as usize {
-        assert_eq!(imported.buffer.channel(1)[i], mix[2 * i + 1]);
+        assert_eq!(imported.buffer.channel(1).sample(i), mix[2 * i + 1]);
     }
 }
 

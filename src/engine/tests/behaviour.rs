@@ -222,9 +222,9 @@ fn presses_within_lenience_snap_to_the_cycle_boundary() {
         "early stop waited for the boundary"
     );
     // The take holds the audio from the boundary (taken from the history) on.
-    assert_eq!(track.buffer.channel(0)[100], test_signal(0, boundary + 100));
+    assert_eq!(track.buffer.channel(0).sample(100), test_signal(0, boundary + 100));
     assert_eq!(
-        track.buffer.channel(0)[40_000],
+        track.buffer.channel(0).sample(40_000),
         test_signal(0, boundary + 40_000)
     );
 }
@@ -542,7 +542,7 @@ fn capture_takes_the_last_cycle_ending_at_the_nearest_boundary() {
     let anchor_loop = expected_anchor(0, s0, s0 + l);
     let captured_loop = expected_anchor(0, boundary - l, boundary);
     assert_eq!(
-        &captured.buffer.channel(0)[..l as usize],
+        &captured.buffer.to_vec(0, l as usize)[..],
         &captured_loop[..]
     );
     // From the press on (input silent), the output is the anchor plus the capture at its phase,

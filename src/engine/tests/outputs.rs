@@ -130,7 +130,7 @@ fn metronome_clicks_on_host_beats_in_the_headphones_only_and_is_never_recorded()
         .next()
         .expect("the take became a loop");
     assert!(
-        track.buffer.channel(0)[..140_000].iter().all(|&s| s == 0.0),
+        track.buffer.to_vec(0, 140_000).iter().all(|&s| s == 0.0),
         "the click is never recorded"
     );
 }
@@ -198,7 +198,7 @@ fn every_input_mode_records_and_monitors_its_channels_in_every_layout() {
                 let what = format!("{input_channels} input channel(s), {mode:?}, channel {c}");
                 let expected = &expected[take.clone()];
                 let want_db = level_db(expected);
-                let recorded = &track.buffer.channel(c.min(input_channels - 1))[..take.len()];
+                let recorded = &track.buffer.to_vec(c.min(input_channels - 1), take.len())[..];
                 let recorded_db = level_db(recorded);
                 assert!(
                     (recorded_db - want_db).abs() < 0.1,
@@ -229,7 +229,7 @@ fn reverse_plays_the_time_reversed_loop() {
         &[(100_000, reverse)],
     );
     let track = engine.playing_tracks().next().unwrap();
-    let audio = &track.buffer.channel(0)[..48_000];
+    let audio = &track.buffer.to_vec(0, 48_000)[..];
     // After the crossfade, playback position p plays audio[L - 1 - p].
     for t in (100_000 + BLEND as u64)..250_000 {
         let p = ((t - 10_000) % 48_000) as usize;
@@ -258,7 +258,7 @@ fn note_53_echoes_the_last_track_and_55_resets_it() {
         ],
     );
     let track = engine.playing_tracks().next().unwrap();
-    let dry = |t: u64| track.buffer.channel(0)[((t - 10_000) % 48_000) as usize];
+    let dry = |t: u64| track.buffer.channel(0).sample(((t - 10_000) % 48_000) as usize);
     // A quarter second (12 000 samples) after the delay is on: loop + half the loop 12 000 ago.
     for t in (60_000 + 12_000 + BLEND as u64)..190_000 {
         let expected = dry(t) + 0.5 * dry(t - 12_000);
@@ -296,7 +296,7 @@ fn a_delay_in_note_values_follows_the_tempo() {
         &[(60_000, half_beat), (60_000, on)],
     );
     let track = engine.playing_tracks().next().unwrap();
-    let dry = |t: u64| track.buffer.channel(0)[((t - 10_000) % 48_000) as usize];
+    let dry = |t: u64| track.buffer.channel(0).sample(((t - 10_000) % 48_000) as usize);
     for t in (60_000 + 6_000 + BLEND as u64)..200_000 {
         let expected = dry(t) + 0.5 * dry(t - 6_000);
         assert!((out.main[0][t as usize] - expected).abs() < 1e-5, "t={t}");

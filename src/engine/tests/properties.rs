@@ -114,7 +114,7 @@ fn save_load_and_play(
 /// A fingerprint of a track's audio and placement.
 fn fingerprint(track: &Track) -> (u64, u64, Vec<u32>) {
     let audio = (0..track.buffer.channels())
-        .flat_map(|c| track.buffer.channel(c)[..track.length_samples as usize].iter())
+        .flat_map(|c| track.buffer.to_vec(c, track.length_samples as usize))
         .map(|s| s.to_bits())
         .collect();
     (track.length_samples, track.origin_samples, audio)
