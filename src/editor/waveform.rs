@@ -65,8 +65,9 @@ impl Overviews {
                     let audio = &track.audio;
                     let length = track.record.length_samples as usize;
                     let held = length.min(audio.capacity_frames());
-                    let channels: Vec<Vec<f32>> =
-                        (0..audio.channels()).map(|c| audio.to_vec(c, held)).collect();
+                    let channels: Vec<Vec<f32>> = (0..audio.channels())
+                        .map(|c| audio.to_vec(c, held))
+                        .collect();
                     let channels: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
                     let overview = Overview::of(&channels, length, OVERVIEW_COLUMNS);
                     self.by_id.push((track.record.id, overview));

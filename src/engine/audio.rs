@@ -54,7 +54,9 @@ impl TrackAudio {
     /// `None`.
     pub fn from_channels(channels: Vec<PagedChannel>, capacity_frames: usize) -> Option<Self> {
         ((1..=2).contains(&channels.len())
-            && channels.iter().all(|c| c.capacity_frames() >= capacity_frames))
+            && channels
+                .iter()
+                .all(|c| c.capacity_frames() >= capacity_frames))
         .then(|| Self {
             channels: channels.into_boxed_slice(),
             capacity_frames,

@@ -17,9 +17,9 @@ pub mod fx;
 pub mod history;
 pub mod host_clock;
 pub mod memory;
-pub mod pages;
 pub mod metronome;
 pub mod mix;
+pub mod pages;
 pub mod pool;
 pub mod quantize;
 pub mod ramp;
@@ -1622,7 +1622,13 @@ impl Engine {
             if let Some(fill) = &mut track.fill {
                 // Copy ahead of the playhead before it plays.
                 let budget = frames as u64 * FILL_SPEED;
-                match fill.advance(&mut track.buffer, &self.history, playhead, budget, &mut self.pool) {
+                match fill.advance(
+                    &mut track.buffer,
+                    &self.history,
+                    playhead,
+                    budget,
+                    &mut self.pool,
+                ) {
                     FillProgress::Complete => {
                         track.fill = None;
                         if track.state != TrackState::Discarding {
@@ -1681,8 +1687,8 @@ impl Engine {
         let channels = self.config.recorded_channels;
         // A run may straddle a page boundary: one page more per channel.
         let pages_for = |frames: usize| channels * (pages::pages_for(frames) + 1);
-        let take = (self.take.as_ref())
-            .map_or(0, |_| pages_for(frames) + pages_for(self.blend_samples()));
+        let take =
+            (self.take.as_ref()).map_or(0, |_| pages_for(frames) + pages_for(self.blend_samples()));
         let fills: usize = (self.tracks.iter())
             .filter(|track| track.fill.is_some())
             .map(|track| pages_for((frames as u64 * FILL_SPEED).min(track.length_samples) as usize))

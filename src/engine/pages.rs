@@ -226,8 +226,15 @@ mod tests {
         let channel = PagedChannel::try_from_samples(&ramp(3 * PAGE_FRAMES)).unwrap();
         assert_eq!(channel.run(PAGE_FRAMES - 3, 100).len(), 3);
         assert_eq!(channel.run(PAGE_FRAMES, 100).len(), 100);
-        assert_eq!(channel.run(PAGE_FRAMES - 3, 100)[2], (PAGE_FRAMES - 1) as f32);
-        assert_eq!(channel.run(50 * PAGE_FRAMES, 7).len(), 7, "silence past the end");
+        assert_eq!(
+            channel.run(PAGE_FRAMES - 3, 100)[2],
+            (PAGE_FRAMES - 1) as f32
+        );
+        assert_eq!(
+            channel.run(50 * PAGE_FRAMES, 7).len(),
+            7,
+            "silence past the end"
+        );
     }
 
     #[test]
@@ -236,7 +243,10 @@ mod tests {
         let samples = ramp(4 * PAGE_FRAMES);
         let written = channel.write(100, &samples, &mut Limited(2));
         assert_eq!(written, 2 * PAGE_FRAMES - 100);
-        assert_eq!(channel.sample(2 * PAGE_FRAMES - 1), (2 * PAGE_FRAMES - 101) as f32);
+        assert_eq!(
+            channel.sample(2 * PAGE_FRAMES - 1),
+            (2 * PAGE_FRAMES - 101) as f32
+        );
         assert_eq!(channel.sample(2 * PAGE_FRAMES), 0.0);
         assert_eq!(channel.write(0, &samples, &mut Limited(0)), 2 * PAGE_FRAMES);
     }
@@ -244,13 +254,20 @@ mod tests {
     #[test]
     fn a_loaded_channel_holds_just_the_pages_it_needs_and_drains_them() {
         let mut channel = PagedChannel::try_from_samples(&ramp(PAGE_FRAMES + 1)).unwrap();
-        assert_eq!((channel.held_pages(), channel.capacity_frames()), (2, 2 * PAGE_FRAMES));
+        assert_eq!(
+            (channel.held_pages(), channel.capacity_frames()),
+            (2, 2 * PAGE_FRAMES)
+        );
         channel.silence(PAGE_FRAMES - 2, 10);
         assert_eq!(channel.sample(PAGE_FRAMES - 3), (PAGE_FRAMES - 3) as f32);
         assert_eq!(channel.sample(PAGE_FRAMES), 0.0);
         let mut drained = 0;
         channel.drain_pages(|_| drained += 1);
         assert_eq!((drained, channel.held_pages()), (2, 0));
-        assert_eq!(channel.capacity_frames(), 2 * PAGE_FRAMES, "the table stays");
+        assert_eq!(
+            channel.capacity_frames(),
+            2 * PAGE_FRAMES,
+            "the table stays"
+        );
     }
 }

@@ -74,7 +74,9 @@ impl Take {
         let frames = self.buffer.reserve(at, wanted, pages);
         for c in 0..self.buffer.channels() {
             let source = input[c.min(input.len() - 1)];
-            self.buffer.channel_mut(c).write(at, &source[..frames], pages);
+            self.buffer
+                .channel_mut(c)
+                .write(at, &source[..frames], pages);
         }
         self.written_frames += frames;
         self.sealed = frames < wanted;
@@ -272,6 +274,10 @@ mod tests {
         assert_eq!(take.buffer.channel(0).sample(0), signal(450));
         take.truncate_at(500, drop);
         assert_eq!(take.end_samples(), 500);
-        assert!(take.buffer.share().to_vec(0, 150)[50..].iter().all(|&s| s == 0.0));
+        assert!(
+            take.buffer.share().to_vec(0, 150)[50..]
+                .iter()
+                .all(|&s| s == 0.0)
+        );
     }
 }

@@ -149,7 +149,9 @@ impl Track {
         let mut done = 0;
         while done < frames {
             // Runs end at page boundaries too (the channels' pages line up).
-            let run = self.source(0, index, (frames - done).min(length - index)).len();
+            let run = self
+                .source(0, index, (frames - done).min(length - index))
+                .len();
             let source = [self.source(0, index, run), self.source(1, index, run)];
             // Split borrows: gains read `self`, sources borrow `self.buffer`.
             let mut gains = TrackGains::of(self);
@@ -366,8 +368,13 @@ mod tests {
     #[test]
     fn plays_across_page_boundaries_at_any_block_size() {
         let length = 3 * PAGE_FRAMES as u64 + 17;
-        let expected: Vec<f32> = (0..2 * length).map(|t| ((t + length - 5) % length) as f32).collect();
-        for sizes in [&[2 * length as usize][..], &[1, 4095, 4097, 333, 64, 9000, 7]] {
+        let expected: Vec<f32> = (0..2 * length)
+            .map(|t| ((t + length - 5) % length) as f32)
+            .collect();
+        for sizes in [
+            &[2 * length as usize][..],
+            &[1, 4095, 4097, 333, 64, 9000, 7],
+        ] {
             let mut track = ramp_track(length, 5);
             let mut out = render(&mut track, 0, sizes);
             out.resize(expected.len(), 0.0);

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::engine::audio::{TrackAudio, TrackBuffer};
-use crate::engine::memory::try_alloc_touched;
 use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
 use crate::engine::cycle::WholeBeats;
+use crate::engine::memory::try_alloc_touched;
 use crate::engine::session::{RestoredSession, SessionFeed};
 use crate::engine::session_event::{SessionEvent, TaggedEvent, TrackRecord};
 

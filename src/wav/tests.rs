@@ -262,7 +262,10 @@ fn an_imported_file_becomes_the_anchor_or_a_track_on_the_cycle() {
         "starts on a boundary"
     );
     assert_eq!(
-        track.buffer.channel(0).sample((1.5 * l as f64) as usize + 10),
+        track
+            .buffer
+            .channel(0)
+            .sample((1.5 * l as f64) as usize + 10),
         0.0,
         "silence after the file"
     );

@@ -222,7 +222,10 @@ fn presses_within_lenience_snap_to_the_cycle_boundary() {
         "early stop waited for the boundary"
     );
     // The take holds the audio from the boundary (taken from the history) on.
-    assert_eq!(track.buffer.channel(0).sample(100), test_signal(0, boundary + 100));
+    assert_eq!(
+        track.buffer.channel(0).sample(100),
+        test_signal(0, boundary + 100)
+    );
     assert_eq!(
         track.buffer.channel(0).sample(40_000),
         test_signal(0, boundary + 40_000)

@@ -258,7 +258,12 @@ fn note_53_echoes_the_last_track_and_55_resets_it() {
         ],
     );
     let track = engine.playing_tracks().next().unwrap();
-    let dry = |t: u64| track.buffer.channel(0).sample(((t - 10_000) % 48_000) as usize);
+    let dry = |t: u64| {
+        track
+            .buffer
+            .channel(0)
+            .sample(((t - 10_000) % 48_000) as usize)
+    };
     // A quarter second (12 000 samples) after the delay is on: loop + half the loop 12 000 ago.
     for t in (60_000 + 12_000 + BLEND as u64)..190_000 {
         let expected = dry(t) + 0.5 * dry(t - 12_000);
@@ -296,7 +301,12 @@ fn a_delay_in_note_values_follows_the_tempo() {
         &[(60_000, half_beat), (60_000, on)],
     );
     let track = engine.playing_tracks().next().unwrap();
-    let dry = |t: u64| track.buffer.channel(0).sample(((t - 10_000) % 48_000) as usize);
+    let dry = |t: u64| {
+        track
+            .buffer
+            .channel(0)
+            .sample(((t - 10_000) % 48_000) as usize)
+    };
     for t in (60_000 + 6_000 + BLEND as u64)..200_000 {
         let expected = dry(t) + 0.5 * dry(t - 6_000);
         assert!((out.main[0][t as usize] - expected).abs() < 1e-5, "t={t}");
