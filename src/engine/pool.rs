@@ -85,6 +85,19 @@ pub struct TrackPoolKeeper {
     delay_memory_samples: usize,
     /// Services done, shared with the audio thread's end.
     services: Arc<AtomicU64>,
+    /// A fault the tests make the keeper act out.
+    #[cfg(test)]
+    pub fault: Option<KeeperFault>,
+}
+
+/// What can go wrong with a keeper, acted out in tests.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeeperFault {
+    /// The keeper thread is held up: it does nothing.
+    Stalled,
+    /// Every allocation fails (memory is exhausted); what comes back is still recycled.
+    OutOfMemory,
 }
 
 /// Creates both ends, with `spare_count` tables of `channels` x `capacity_frames`, the page
@@ -116,6 +129,8 @@ pub fn track_pool(
         capacity_frames,
         delay_memory_samples: fx_memory_frames.checked_mul(2)?,
         services: services.clone(),
+        #[cfg(test)]
+        fault: None,
     };
     keeper.service().ok()?;
     let pool = TrackPool {
@@ -277,6 +292,10 @@ impl TrackPoolKeeper {
     /// Recycles what came back (pages zeroed), frees the rest, and tops up the reserves. Call
     /// regularly from a background thread. Returns how many spare tables it added.
     pub fn service(&mut self) -> Result<usize, OutOfMemory> {
+        #[cfg(test)]
+        if self.fault == Some(KeeperFault::Stalled) {
+            return Ok(0);
+        }
         let mut added = 0;
         while let Ok(garbage) = self.retired.pop() {
             match garbage {
@@ -292,6 +311,10 @@ impl TrackPoolKeeper {
             list.try_reserve_exact(wanted).map_err(|_| OutOfMemory)?;
             let _ = self.lists.push(list);
             self.provided_list_capacity = wanted;
+        }
+        #[cfg(test)]
+        if self.fault == Some(KeeperFault::OutOfMemory) {
+            return Err(OutOfMemory);
         }
         while !self.pages.is_full() {
             let _ = self.pages.push(try_alloc_page().ok_or(OutOfMemory)?);

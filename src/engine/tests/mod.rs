@@ -6,6 +6,7 @@ mod long_session;
 mod outputs;
 mod properties;
 mod quantize;
+mod storage;
 mod sync;
 
 use crate::engine::command::{Command, TimedCommand};
@@ -147,10 +148,18 @@ pub fn run_with(
         nice_assert_no_alloc::assert_no_alloc(|| {
             engine.process(&mut main_block, &mut phones_block, &block_commands)
         });
-        keeper.service().expect("memory for spares");
+        serve(keeper);
         at += size;
     }
     Rendered { main, phones }
+}
+
+/// Services the keeper as its thread would between blocks; memory must be there unless the
+/// test made the keeper fail.
+pub fn serve(keeper: &mut TrackPoolKeeper) {
+    if let Err(error) = keeper.service() {
+        assert!(keeper.fault.is_some(), "the keeper failed: {error:?}");
+    }
 }
 
 /// Runs `frames` of silent input without keeping the output (for simulated hours), in blocks of
@@ -179,6 +188,6 @@ pub fn run_silent(
         nice_assert_no_alloc::assert_no_alloc(|| {
             engine.process(&mut main_block, &mut phones_block, &[])
         });
-        keeper.service().expect("memory for spares");
+        serve(keeper);
     }
 }
