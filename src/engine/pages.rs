@@ -6,10 +6,14 @@
 //! from a [`PageSource`], which on the audio thread is the pool's reserve that the keeper tops
 //! up (see `pool.rs`). Reading and writing here never allocate.
 //!
-//! Why 4096 frames: `benches/pages.rs` mixes 64 stereo loops at page sizes 1024, 4096 and 16384
-//! frames and from contiguous buffers, and all take the same time within noise (the runs per
-//! block grow by one at most). The size then only trades memory: a finished track wastes less
-//! than one page per channel (16 KiB), and the table of a 600 s take at 48 kHz is 7 k entries.
+//! Why 4096 frames: mixing reads a contiguous run up to the next page boundary, so a block of
+//! 128 frames crosses at most one boundary whatever the page size, and the mixing cost is that
+//! of contiguous buffers (an earlier measurement of 64 stereo loops at 1024, 4096 and 16384
+//! frames found them within noise of each other and of contiguous buffers; `process()` before
+//! and after paging is in BENCHMARKS.md). The size then only trades memory: a finished track
+//! wastes less than one page per channel (16 KiB), a page is four of the system's 4 KiB pages
+//! (one allocation, faulted in by the keeper), and the table of a 600 s take at 48 kHz is 7 k
+//! entries (56 KiB).
 
 /// Frames of one channel in a page.
 pub const PAGE_FRAMES: usize = 4096;
