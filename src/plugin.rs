@@ -215,7 +215,22 @@ impl Plugin for Loopmate {
         // to the new engine through the session mirror.
         let store = self.params.performance.store.clone();
         store.attach(engine.connect_session(), config.sample_rate_hz);
-        match keeper.spawn_with(move || store.tick()) {
+        // Memory not ready for a take, a capture or a delay is shown in the editor, and logged
+        // here, off the audio thread.
+        let shortfalls = keeper.shortfalls();
+        let mut logged = 0;
+        let tick = move || {
+            store.tick();
+            let count = shortfalls.load(std::sync::atomic::Ordering::Relaxed);
+            if count > logged {
+                nice_warn!(
+                    "Loopmate: memory was not ready where a take, capture or delay needed it \
+                     ({count} times so far); the editor says what was cut short"
+                );
+                logged = count;
+            }
+        };
+        match keeper.spawn_with(tick) {
             Ok(thread) => self.keeper = Some(thread),
             Err(error) => {
                 nice_error!("Loopmate: cannot start the track pool thread: {error}");

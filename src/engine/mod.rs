@@ -1703,6 +1703,7 @@ impl Engine {
     /// shortfall (a fill that stays short says it once).
     fn storage_shortfall(&mut self, message: EngineMessage) {
         self.storage_refusals += 1;
+        self.pool.report_shortfall();
         if self.message != Some(message) {
             self.say(message);
         }

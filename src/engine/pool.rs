@@ -56,6 +56,8 @@ pub struct TrackPool {
     backlog: Vec<Garbage>,
     /// How many times the keeper has serviced the queues (its progress, for offline waits).
     services: Arc<AtomicU64>,
+    /// How many times memory was not ready where the audio thread needed it.
+    shortfalls: Arc<AtomicU64>,
 }
 
 /// The background end: keeps the reserves topped up, recycles or frees what comes back. Not
@@ -85,6 +87,8 @@ pub struct TrackPoolKeeper {
     delay_memory_samples: usize,
     /// Services done, shared with the audio thread's end.
     services: Arc<AtomicU64>,
+    /// Shortfalls the audio thread reported.
+    shortfalls: Arc<AtomicU64>,
     /// A fault the tests make the keeper act out.
     #[cfg(test)]
     pub fault: Option<KeeperFault>,
@@ -116,6 +120,7 @@ pub fn track_pool(
     let (lists_tx, lists_rx) = rtrb::RingBuffer::new(2);
     let wanted_list_capacity = Arc::new(AtomicUsize::new(0));
     let services = Arc::new(AtomicU64::new(0));
+    let shortfalls = Arc::new(AtomicU64::new(0));
     let mut keeper = TrackPoolKeeper {
         spares: spares_tx,
         pages: pages_tx,
@@ -129,6 +134,7 @@ pub fn track_pool(
         capacity_frames,
         delay_memory_samples: fx_memory_frames.checked_mul(2)?,
         services: services.clone(),
+        shortfalls: shortfalls.clone(),
         #[cfg(test)]
         fault: None,
     };
@@ -142,6 +148,7 @@ pub fn track_pool(
         retired: retired_tx,
         backlog: Vec::with_capacity(RETIRE_QUEUE_CAPACITY),
         services,
+        shortfalls,
     };
     Some((pool, keeper))
 }
@@ -203,6 +210,12 @@ impl TrackPool {
                 None => break,
             }
         }
+    }
+
+    /// Counts a shortfall (memory not ready where it was needed), for the keeper's side to
+    /// log. Realtime-safe.
+    pub fn report_shortfall(&self) {
+        self.shortfalls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Spare tables ready right now.
@@ -281,6 +294,12 @@ impl TrackPoolKeeper {
             stop,
             handle: Some(handle),
         })
+    }
+
+    /// The count of shortfalls the audio thread reported, to be read off the audio thread (the
+    /// plugin logs them).
+    pub fn shortfalls(&self) -> Arc<AtomicU64> {
+        self.shortfalls.clone()
     }
 
     /// Page tables of the keeper's own shape made and not yet dropped: what the engine holds

@@ -78,6 +78,11 @@ fn a_take_outlasting_its_pages(fault: KeeperFault) {
     let status = engine.status();
     assert_eq!(status.message, Some(EngineMessage::TakeOutOfStorage));
     assert!(status.storage_refusals >= 1);
+    // Counted for the keeper's side too, which logs it.
+    assert_eq!(
+        keeper.shortfalls().load(Ordering::Relaxed),
+        status.storage_refusals
+    );
     assert!(
         reserve_frames() < TAKE_SAMPLES,
         "the take outlasts the reserve"
