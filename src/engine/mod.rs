@@ -16,6 +16,7 @@ pub mod denormals;
 pub mod fx;
 pub mod history;
 pub mod host_clock;
+pub mod input;
 pub mod memory;
 pub mod metronome;
 pub mod mix;
@@ -40,11 +41,12 @@ use denormals::FlushDenormals;
 use fx::chain::{FxChain, FxControl};
 use history::History;
 use host_clock::{HostClock, HostTransport};
+use input::InputStage;
+pub use input::{InputMode, MAX_INPUT_GAIN};
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
 use pool::{Garbage, TrackPool, TrackPoolKeeper};
 use quantize::{QuantizeMode, QuantizeState};
-use ramp::Ramp;
 use schedule::Schedule;
 use session::{RestoredSession, SessionFeed, SessionOut};
 use session_event::{SessionEvent, TrackRecord};
@@ -72,12 +74,8 @@ const MIN_ANCHOR_SECS: f32 = 0.1;
 /// Fade used around a restart's jump, a re-alignment and a loop restarting before or after its
 /// audio ends, in seconds.
 pub const DECLICK_SECS: f32 = 0.005;
-/// Fall time constant of the input peak meter, in seconds.
-const METER_FALL_SECS: f32 = 0.3;
 /// Highest track gain reachable with gain-up presses (+12 dB).
 pub const MAX_TRACK_GAIN: f32 = 4.0;
-/// Highest input gain (+12 dB).
-pub const MAX_INPUT_GAIN: f32 = 4.0;
 
 /// Fixed at activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,19 +171,6 @@ pub enum RenderMode {
     /// analysis, the engine waits for the worker (and the feed never drops input), so the
     /// result does not depend on thread speed.
     Offline,
-}
-
-/// Which input channels are recorded (and monitored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputMode {
-    /// Left and right as a stereo pair.
-    Stereo,
-    /// The left input alone, as a mono source (pannable).
-    Left,
-    /// The right input alone, as a mono source (pannable).
-    Right,
-    /// Left and right summed to mono (pannable).
-    MonoSum,
 }
 
 /// Something the engine wants the player to know (shown by the editor).
@@ -434,10 +419,8 @@ pub struct Engine {
     schedule: Schedule<Action>,
     /// The PA and headphone outputs: gains, master effects, limiter, delay, metronome.
     output: OutputStage,
-    /// Input gain, ramped over the blend length.
-    input_gain: Ramp,
-    /// Input of the current chunk, sanitized and scaled by `input_gain` (per recorded channel).
-    input: [Box<[f32]>; 2],
+    /// The input of the current chunk, mapped, sanitized, scaled and metered.
+    input: InputStage,
     /// Loop mix of the current chunk (stereo).
     loop_bus: [Box<[f32]>; 2],
     /// One track's signal while its effects run (stereo).
@@ -448,12 +431,6 @@ pub struct Engine {
     message_serial: u64,
     /// New takes or captures refused because no storage was ready.
     storage_refusals: u64,
-    /// Input chunks replaced by silence because they held NaN or infinite samples.
-    bad_input_chunks: u64,
-    /// Input peak level with a 300 ms fall (linear).
-    input_peak: f32,
-    /// Chunks whose input reached full scale.
-    input_clips: u64,
     /// The link to the session mirror (what gets saved) and restores from it.
     session: SessionOut,
     /// The id the next track gets.
@@ -497,16 +474,12 @@ impl Engine {
             pool,
             schedule: Schedule::with_capacity(SCHEDULE_CAPACITY),
             output: OutputStage::new(config.sample_rate_hz, CHUNK_FRAMES),
-            input_gain: Ramp::at(1.0),
-            input: [scratch(), scratch()],
+            input: InputStage::new(channels, config.sample_rate_hz, CHUNK_FRAMES),
             loop_bus: [scratch(), scratch()],
             track_scratch: [scratch(), scratch()],
             message: None,
             message_serial: 0,
             storage_refusals: 0,
-            bad_input_chunks: 0,
-            input_peak: 0.0,
-            input_clips: 0,
             session: SessionOut::default(),
             next_track_id: 0,
             pending_install: None,
@@ -567,14 +540,7 @@ impl Engine {
         if settings.metronome_gain.is_finite() {
             self.output.metronome.level = settings.metronome_gain.clamp(0.0, 2.0);
         }
-        let input_gain = if settings.input_gain.is_finite() {
-            settings.input_gain.clamp(0.0, MAX_INPUT_GAIN)
-        } else {
-            1.0
-        };
-        if self.input_gain.target() != input_gain {
-            self.input_gain.ramp_to(input_gain, blend);
-        }
+        self.input.set_gain(settings.input_gain, blend);
     }
 
     /// Gives the engine what the host says about its transport at the start of the next block;
@@ -733,10 +699,10 @@ impl Engine {
             pending_count,
             triggers,
             storage_refusals: self.storage_refusals,
-            bad_input_chunks: self.bad_input_chunks,
+            bad_input_chunks: self.input.bad_chunks,
             limiter_gain: self.output.limiter_gain(),
-            input_peak: self.input_peak,
-            input_clips: self.input_clips,
+            input_peak: self.input.peak,
+            input_clips: self.input.clips,
             message: self.message,
             message_serial: self.message_serial,
         }
@@ -1526,65 +1492,6 @@ impl Engine {
         }
     }
 
-    /// Copies this chunk's input into `self.input`, mapped to the recorded channels. A chunk
-    /// holding NaN or infinite samples becomes silence (and is counted): it must not poison the
-    /// history, the loops or the outputs.
-    fn read_input(&mut self, main: &[&mut [f32]], at: usize, frames: usize) {
-        let left = &main[0][at..at + frames];
-        // A single input is both sides in every mode: the buffer's second channel (zeroed by
-        // the host or framework) is not input.
-        let right = match main.get(1) {
-            Some(right) if self.config.recorded_channels == 2 => &right[at..at + frames],
-            _ => left,
-        };
-        if !left.iter().chain(right).all(|s| s.is_finite()) {
-            self.bad_input_chunks += 1;
-            self.input[0][..frames].fill(0.0);
-            self.input[1][..frames].fill(0.0);
-            self.input_gain.skip(frames as u32);
-            return;
-        }
-        let chunk_peak = left
-            .iter()
-            .chain(right)
-            .fold(0.0f32, |peak, s| peak.max(s.abs()));
-        if chunk_peak >= 1.0 {
-            self.input_clips += 1;
-        }
-        // Peak hold with a 300 ms fall, so a meter read at the display rate misses no peak.
-        let fall = (-(frames as f32) / (METER_FALL_SECS * self.config.sample_rate_hz)).exp();
-        self.input_peak = chunk_peak.max(self.input_peak * fall);
-        let [first, second] = &mut self.input;
-        let (first, second) = (&mut first[..frames], &mut second[..frames]);
-        match self.settings.input_mode {
-            InputMode::Stereo => {
-                first.copy_from_slice(left);
-                second.copy_from_slice(right);
-            }
-            InputMode::Left => {
-                first.copy_from_slice(left);
-                second.copy_from_slice(left);
-            }
-            InputMode::Right => {
-                first.copy_from_slice(right);
-                second.copy_from_slice(right);
-            }
-            InputMode::MonoSum => {
-                for ((m, l), r) in first.iter_mut().zip(left).zip(right) {
-                    *m = 0.5 * (l + r);
-                }
-                second.copy_from_slice(first);
-            }
-        }
-        if !self.input_gain.is_idle() || self.input_gain.target() != 1.0 {
-            for (a, b) in first.iter_mut().zip(second.iter_mut()) {
-                let gain = self.input_gain.next_sample();
-                *a *= gain;
-                *b *= gain;
-            }
-        }
-    }
-
     /// Renders `frames` frames at offset `at` of the host block.
     fn render(
         &mut self,
@@ -1594,7 +1501,7 @@ impl Engine {
         frames: usize,
     ) {
         let channels = self.config.recorded_channels;
-        self.read_input(main, at, frames);
+        self.input.read(main, at, frames, self.settings.input_mode);
         // The PA is quiet while a take that asks for it records; the chunk starts where the
         // take starts or stops, so the mute ramp begins on exactly that sample.
         let pa_quiet =
@@ -1602,8 +1509,7 @@ impl Engine {
         self.output
             .set_pa_muted(pa_quiet, self.blend_samples() as u32);
         self.update_metronome_grid();
-        let [input_0, input_1] = &self.input;
-        let input: [&[f32]; 2] = [&input_0[..frames], &input_1[..frames]];
+        let input = self.input.chunk(frames);
         self.history.write(&input[..channels]);
         if let Some(analysis) = &mut self.analysis {
             analysis.feed.push(self.now_samples, &input[..channels]);
