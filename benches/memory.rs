@@ -147,10 +147,17 @@ fn tracks(history_secs: f64, tracks: usize, floor_bytes: f64) {
         .map(|track| track.content_samples as f64 * CHANNELS * SAMPLE_BYTES)
         .sum::<f64>()
         / tracks as f64;
+    // Resident growth can undercount (the allocator reuses memory freed earlier without the
+    // resident set growing), so the pages each loop holds are counted too.
+    let held_bytes = engine
+        .playing_tracks()
+        .map(|track| track.buffer.held_pages() as f64 * PAGE_BYTES)
+        .sum::<f64>()
+        / tracks as f64;
     println!(
         "rss_anchor_bytes={rss_anchor_bytes} rss_tracks_bytes={rss_tracks_bytes} \
-         tracks={tracks} loop_audio_bytes={loop_audio_bytes} capture_secs={capture_secs} \
-         aborted={aborted}"
+         tracks={tracks} loop_audio_bytes={loop_audio_bytes} held_bytes={held_bytes} \
+         capture_secs={capture_secs} aborted={aborted}"
     );
 }
 
@@ -373,12 +380,17 @@ fn parent() {
     let track_bytes =
         (figure(&one, "rss_tracks_bytes") - figure(&one, "rss_anchor_bytes")) / captured;
     let track_secs = figure(&one, "capture_secs") / captured;
+    let held_bytes = figure(&one, "held_bytes");
+    // Judged on the larger of the two.
+    let track_cost_bytes = track_bytes.max(held_bytes);
     rows.push(Row {
         scenario: format!("one finished {ANCHOR_SECS} s track, history {TRACK_HISTORY_SECS} s"),
         measured: format!(
-            "{} per track ({:.1}x its audio; mean of {captured} captures{}), {:.1} ms each",
+            "{} resident growth, {} in the pages it holds per track ({:.2}x its audio; mean \
+             of {captured} captures{}), {:.1} ms each",
             mb(track_bytes),
-            track_bytes / track_audio_bytes,
+            mb(held_bytes),
+            track_cost_bytes / track_audio_bytes,
             if figure(&one, "aborted") > 0.0 {
                 ", stopped early: memory low"
             } else {
@@ -391,7 +403,7 @@ fn parent() {
             "<= audio + one page per channel = {}",
             mb(track_audio_bytes + PAGE_BYTES * CHANNELS)
         ),
-        met: yes_no(track_bytes <= track_audio_bytes + PAGE_BYTES * CHANNELS).into(),
+        met: yes_no(track_cost_bytes <= track_audio_bytes + PAGE_BYTES * CHANNELS).into(),
     });
 
     // 4: many tracks at the longest history.

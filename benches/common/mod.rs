@@ -129,13 +129,13 @@ pub fn capture_track(engine: &mut Engine, keeper: &mut TrackPoolKeeper, source: 
     }
 }
 
-/// Runs [`ANCHOR_SECS`] of `source`, so every capture finishes copying, then services the
-/// keeper (its spares topped up again).
+/// Runs [`ANCHOR_SECS`] of `source`, servicing the keeper after each block as its thread would
+/// (the copies take pages from its reserve), so every capture finishes copying.
 pub fn let_captures_finish(engine: &mut Engine, keeper: &mut TrackPoolKeeper, source: Source) {
     for _ in 0..anchor_blocks() {
         step_with(engine, source, &[]);
+        keeper.service().expect("memory");
     }
-    keeper.service().expect("memory");
 }
 
 /// Switches filter, drive and delay on for every playing track (and lets the ramps finish).

@@ -30,6 +30,7 @@ pub mod session_event;
 pub mod sync;
 pub mod take;
 pub mod track;
+pub mod track_list;
 
 use capture::{FILL_SPEED, FillProgress, HistoryFill};
 use command::{
@@ -53,6 +54,7 @@ use session_event::{SessionEvent, TrackRecord};
 use sync::{HostSync, SyncSettings};
 use take::Take;
 use track::{Track, TrackState};
+use track_list::TrackList;
 
 use crate::analysis::worker::AnalysisLink;
 
@@ -406,9 +408,8 @@ pub struct Engine {
     host_clock: HostClock,
     /// How the loops follow the host's bars (host sync).
     sync: HostSync,
-    /// Every track, oldest (the anchor) first: playing ones, undone ones kept (silent) for redo
-    /// after the last playing one, and cleared ones fading out until they are handed back.
-    tracks: Vec<Track>,
+    /// Every track: playing, kept for redo, or fading out to be handed back.
+    tracks: TrackList,
     /// The take being recorded.
     take: Option<Take>,
     /// Whether the current take mutes the PA.
@@ -433,8 +434,6 @@ pub struct Engine {
     storage_refusals: u64,
     /// The link to the session mirror (what gets saved) and restores from it.
     session: SessionOut,
-    /// The id the next track gets.
-    next_track_id: u64,
     /// A restored session waiting for the fade-out before it is swapped in.
     pending_install: Option<Box<RestoredSession>>,
     /// The analysis worker's feed and results, once attached.
@@ -468,7 +467,7 @@ impl Engine {
             host_grid: None,
             host_clock: HostClock::default(),
             sync: HostSync::default(),
-            tracks: Vec::with_capacity(INITIAL_TRACK_SLOTS),
+            tracks: TrackList::with_capacity(INITIAL_TRACK_SLOTS),
             take: None,
             take_mutes_pa: false,
             pool,
@@ -481,7 +480,6 @@ impl Engine {
             message_serial: 0,
             storage_refusals: 0,
             session: SessionOut::default(),
-            next_track_id: 0,
             pending_install: None,
             analysis: None,
             quantize: QuantizeState::default(),
@@ -617,7 +615,7 @@ impl Engine {
         }
         self.follow_host();
         self.pool.flush_backlog();
-        self.adopt_larger_track_list();
+        self.tracks.adopt_larger(&mut self.pool);
         self.receive_restore();
         self.receive_import();
         self.resync_session_if_due();
@@ -715,9 +713,7 @@ impl Engine {
 
     /// Tracks currently in the mix (not undone or cleared), oldest first.
     pub fn playing_tracks(&self) -> impl Iterator<Item = &Track> {
-        self.tracks
-            .iter()
-            .filter(|track| track.state == TrackState::Playing)
+        self.tracks.playing()
     }
 
     /// Every track held that is complete and not on its way out (what the session mirror
@@ -1051,38 +1047,11 @@ impl Engine {
     /// Adds a track to the mix; refuses (handing its storage back) when no slot is free yet.
     fn push_track(&mut self, mut track: Track) -> bool {
         track.fx = FxChain::new(self.config.sample_rate_hz);
-        self.adopt_larger_track_list();
-        if self.tracks.len() == self.tracks.capacity() {
-            self.pool.retire_buffer(track.buffer);
+        let pushed = self.tracks.push(track, &mut self.pool, &mut self.session);
+        if !pushed {
             self.say(EngineMessage::TooManyTracks);
-            return false;
         }
-        track.id = self.next_track_id;
-        // Saturating: a crafted state can restore ids up to u64::MAX.
-        self.next_track_id = self.next_track_id.saturating_add(1);
-        self.session.track_added(&track);
-        self.tracks.push(track);
-        self.request_list_if_half_full();
-        true
-    }
-
-    /// Asks the keeper for a larger track list once this one is half full.
-    fn request_list_if_half_full(&mut self) {
-        if self.tracks.len() * 2 >= self.tracks.capacity() {
-            self.pool.request_list(self.tracks.capacity() * 2);
-        }
-    }
-
-    /// Moves the tracks into a larger list from the keeper, if one came. Moving is a copy of the
-    /// small track headers; the audio stays where it is.
-    fn adopt_larger_track_list(&mut self) {
-        if let Some(mut list) = self.pool.take_list() {
-            if list.capacity() > self.tracks.capacity() {
-                list.append(&mut self.tracks);
-                std::mem::swap(&mut self.tracks, &mut list);
-            }
-            self.pool.retire(Garbage::List(list));
-        }
+        pushed
     }
 
     /// Capture pressed: from the history, the last cycles (or host bars) up to the nearest
@@ -1175,16 +1144,7 @@ impl Engine {
 
     fn redo(&mut self) {
         let blend = self.blend_samples() as u32;
-        // Undone tracks sit after the last playing one; the most recently undone comes first.
-        let after_playing = self
-            .tracks
-            .iter()
-            .rposition(|track| track.state == TrackState::Playing)
-            .map_or(0, |last_playing| last_playing + 1);
-        let Some(track) = self.tracks[after_playing..]
-            .iter_mut()
-            .find(|track| track.state == TrackState::Undoing)
-        else {
+        let Some(track) = self.tracks.next_to_redo() else {
             return;
         };
         track.state = TrackState::Playing;
@@ -1214,10 +1174,7 @@ impl Engine {
         let blend = self.blend_samples() as u32;
         // A clean slate: the next loop must be heard.
         self.output.set_mix_muted(false, blend);
-        for track in &mut self.tracks {
-            track.state = TrackState::Discarding;
-            track.fade.ramp_to(0.0, blend);
-        }
+        self.tracks.discard_all(blend);
         self.session.tell(SessionEvent::Cleared);
         self.reset_cycle();
     }
@@ -1233,16 +1190,7 @@ impl Engine {
 
     /// Drops the redo history (a new take or capture): undone tracks are handed back.
     fn discard_redo(&mut self) {
-        for track in &mut self.tracks {
-            if track.state == TrackState::Undoing {
-                track.state = TrackState::Discarding;
-                if track.fill.is_some() {
-                    // The mirror knows a filling track only by id, not as undone.
-                    self.session.tell(SessionEvent::Removed { id: track.id });
-                }
-            }
-        }
-        self.session.tell(SessionEvent::RedoDiscarded);
+        self.tracks.discard_redo(&mut self.session);
     }
 
     /// Sets the anchor cycle and tells the session mirror.
@@ -1376,10 +1324,7 @@ impl Engine {
     }
 
     fn last_playing_track(&mut self) -> Option<&mut Track> {
-        self.tracks
-            .iter_mut()
-            .rev()
-            .find(|track| track.state == TrackState::Playing)
+        self.tracks.last_playing_mut()
     }
 
     /// The current beat length in seconds: the host's, else the anchor cycle's.
@@ -1412,11 +1357,7 @@ impl Engine {
         };
         let track = match target {
             TrackTarget::Last => self.last_playing_track(),
-            TrackTarget::Index(n) => self
-                .tracks
-                .iter_mut()
-                .filter(|track| track.state == TrackState::Playing)
-                .nth(n as usize),
+            TrackTarget::Index(n) => self.tracks.nth_playing_mut(n as usize),
         };
         let Some(track) = track else { return };
         let gain_limit = |gain: f32| {
@@ -1481,15 +1422,7 @@ impl Engine {
 
     /// Ramps every track to audible or silent from its mute and the solos over `ramp_samples`.
     fn set_audibility(&mut self, ramp_samples: u32) {
-        let blend = ramp_samples;
-        let any_solo = self.playing_tracks().any(|track| track.soloed);
-        for track in &mut self.tracks {
-            let audible = !track.muted && (!any_solo || track.soloed);
-            let target = if audible { 1.0 } else { 0.0 };
-            if track.audibility.target() != target {
-                track.audibility.ramp_to(target, blend);
-            }
-        }
+        self.tracks.set_audibility(ramp_samples);
     }
 
     /// Renders `frames` frames at offset `at` of the host block.
@@ -1567,7 +1500,7 @@ impl Engine {
         );
 
         self.now_samples += frames as u64;
-        self.hand_back_discarded_tracks();
+        self.tracks.hand_back_faded(&mut self.pool);
         if take_ran_out {
             // Out of pages: the take ends cleanly at its last page; the loops play on.
             self.storage_shortfall(EngineMessage::TakeOutOfStorage);
@@ -1612,16 +1545,6 @@ impl Engine {
         self.pool.report_shortfall();
         if self.message != Some(message) {
             self.say(message);
-        }
-    }
-
-    /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.
-    fn hand_back_discarded_tracks(&mut self) {
-        // One pass, no allocation: `extract_if` moves the matching tracks out in place.
-        let silent =
-            |track: &mut Track| track.state == TrackState::Discarding && track.is_faded_out();
-        for track in self.tracks.extract_if(.., silent) {
-            self.pool.retire_buffer(track.buffer);
         }
     }
 }

@@ -211,7 +211,7 @@ impl Engine {
         }
         self.take_mutes_pa = false;
         self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
-        std::mem::swap(&mut self.tracks, &mut session.tracks);
+        (self.tracks).install(&mut session.tracks, session.next_track_id, &self.pool);
         for track in session.tracks.drain(..) {
             self.pool.retire_buffer(track.buffer);
         }
@@ -223,7 +223,6 @@ impl Engine {
             origin_samples: cycle.origin_samples + now,
             ..cycle
         });
-        self.next_track_id = session.next_track_id;
         self.quantize.anchor_beats = session.anchor_beats;
         self.session.set_generation(session.generation);
         self.session
@@ -233,7 +232,6 @@ impl Engine {
             ..lock
         }));
         self.pool.retire(Garbage::Boxed(session));
-        self.request_list_if_half_full();
         self.set_audibility(0);
         self.output.fade_loops_out(0);
         self.output.fade_loops_in(self.blend_samples() as u32);

@@ -216,3 +216,25 @@ fn an_offline_bounce_waits_for_a_held_up_keeper_and_keeps_the_whole_take() {
     assert_eq!(take.length_samples, TAKE_SAMPLES);
     assert_held_take(take, TAKE_SAMPLES as usize, false);
 }
+
+#[test]
+fn finished_takes_and_captures_hold_just_the_pages_of_their_audio() {
+    let (mut engine, mut keeper) = anchored();
+    let from = engine.now_samples();
+    let capture_at = S0 + 5 * ANCHOR;
+    let input = signal_from(from, capture_at + 2 * ANCHOR - from);
+    run(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &[(capture_at, Command::Capture)],
+        &[128],
+    );
+    let tracks: Vec<_> = engine.playing_tracks().collect();
+    assert_eq!(tracks.len(), 2, "the anchor and the capture");
+    for track in tracks {
+        assert!(track.fill.is_none(), "the capture has finished copying");
+        let pages = 2 * pages_for(track.length_samples as usize);
+        assert_eq!(track.buffer.held_pages(), pages, "track {}", track.id);
+    }
+}

@@ -1,0 +1,184 @@
+//! The track list: every track, oldest (the anchor) first: playing ones, undone ones kept
+//! (silent) for redo after the last playing one, and cleared or superseded ones fading out until
+//! they are handed back to the keeper. It numbers tracks, grows by taking a larger list from the
+//! keeper, keeps mute and solo audibility, and hands finished-with tracks back.
+//!
+//! Realtime: runs on the audio thread; it never allocates (larger lists come from the keeper).
+
+use std::ops::{Deref, DerefMut};
+
+use super::pool::{Garbage, TrackPool};
+use super::session::SessionOut;
+use super::session_event::SessionEvent;
+use super::track::{Track, TrackState};
+
+/// The tracks and the id the next one gets.
+pub struct TrackList {
+    /// Every track, in the order they joined.
+    tracks: Vec<Track>,
+    /// The id the next track gets (ids increase in the order tracks join).
+    next_id: u64,
+}
+
+impl Deref for TrackList {
+    type Target = [Track];
+
+    fn deref(&self) -> &[Track] {
+        &self.tracks
+    }
+}
+
+impl DerefMut for TrackList {
+    fn deref_mut(&mut self) -> &mut [Track] {
+        &mut self.tracks
+    }
+}
+
+impl<'a> IntoIterator for &'a TrackList {
+    type Item = &'a Track;
+    type IntoIter = std::slice::Iter<'a, Track>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.tracks.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut TrackList {
+    type Item = &'a mut Track;
+    type IntoIter = std::slice::IterMut<'a, Track>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.tracks.iter_mut()
+    }
+}
+
+impl TrackList {
+    /// An empty list with room for `slots` tracks. Not realtime-safe (it allocates).
+    pub fn with_capacity(slots: usize) -> Self {
+        Self {
+            tracks: Vec::with_capacity(slots),
+            next_id: 0,
+        }
+    }
+
+    /// Tracks in the mix (not undone or cleared), oldest first.
+    pub fn playing(&self) -> impl Iterator<Item = &Track> {
+        self.tracks
+            .iter()
+            .filter(|track| track.state == TrackState::Playing)
+    }
+
+    /// The newest track in the mix.
+    pub fn last_playing_mut(&mut self) -> Option<&mut Track> {
+        (self.tracks.iter_mut().rev()).find(|track| track.state == TrackState::Playing)
+    }
+
+    /// The `n`th track in the mix (0: the oldest).
+    pub fn nth_playing_mut(&mut self, n: usize) -> Option<&mut Track> {
+        (self.tracks.iter_mut())
+            .filter(|track| track.state == TrackState::Playing)
+            .nth(n)
+    }
+
+    /// Adds a track with the next id and tells the session mirror; refuses (handing its storage
+    /// back) when no slot is free yet, until the keeper's larger list comes.
+    pub fn push(
+        &mut self,
+        mut track: Track,
+        pool: &mut TrackPool,
+        session: &mut SessionOut,
+    ) -> bool {
+        self.adopt_larger(pool);
+        if self.tracks.len() == self.tracks.capacity() {
+            pool.retire_buffer(track.buffer);
+            return false;
+        }
+        track.id = self.next_id;
+        // Saturating: a crafted state can restore ids up to u64::MAX.
+        self.next_id = self.next_id.saturating_add(1);
+        session.track_added(&track);
+        self.tracks.push(track);
+        self.request_larger_if_half_full(pool);
+        true
+    }
+
+    /// Asks the keeper for a larger list once this one is half full.
+    fn request_larger_if_half_full(&self, pool: &TrackPool) {
+        if self.tracks.len() * 2 >= self.tracks.capacity() {
+            pool.request_list(self.tracks.capacity() * 2);
+        }
+    }
+
+    /// Moves the tracks into a larger list from the keeper, if one came. Moving is a copy of the
+    /// small track headers; the audio stays where it is.
+    pub fn adopt_larger(&mut self, pool: &mut TrackPool) {
+        if let Some(mut list) = pool.take_list() {
+            if list.capacity() > self.tracks.capacity() {
+                list.append(&mut self.tracks);
+                std::mem::swap(&mut self.tracks, &mut list);
+            }
+            pool.retire(Garbage::List(list));
+        }
+    }
+
+    /// The track redo brings back: undone tracks sit after the last playing one, the most
+    /// recently undone first.
+    pub fn next_to_redo(&mut self) -> Option<&mut Track> {
+        let after_playing = (self.tracks.iter())
+            .rposition(|track| track.state == TrackState::Playing)
+            .map_or(0, |last_playing| last_playing + 1);
+        (self.tracks[after_playing..].iter_mut()).find(|track| track.state == TrackState::Undoing)
+    }
+
+    /// Fades every track out over `ramp_samples`, to be handed back (clear).
+    pub fn discard_all(&mut self, ramp_samples: u32) {
+        for track in &mut self.tracks {
+            track.state = TrackState::Discarding;
+            track.fade.ramp_to(0.0, ramp_samples);
+        }
+    }
+
+    /// Drops the redo history (a new take or capture): undone tracks are handed back.
+    pub fn discard_redo(&mut self, session: &mut SessionOut) {
+        for track in &mut self.tracks {
+            if track.state == TrackState::Undoing {
+                track.state = TrackState::Discarding;
+                if track.fill.is_some() {
+                    // The mirror knows a filling track only by id, not as undone.
+                    session.tell(SessionEvent::Removed { id: track.id });
+                }
+            }
+        }
+        session.tell(SessionEvent::RedoDiscarded);
+    }
+
+    /// Ramps every track to audible or silent from its mute and the solos over `ramp_samples`.
+    pub fn set_audibility(&mut self, ramp_samples: u32) {
+        let any_solo = self.playing().any(|track| track.soloed);
+        for track in &mut self.tracks {
+            let audible = !track.muted && (!any_solo || track.soloed);
+            let target = if audible { 1.0 } else { 0.0 };
+            if track.audibility.target() != target {
+                track.audibility.ramp_to(target, ramp_samples);
+            }
+        }
+    }
+
+    /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.
+    pub fn hand_back_faded(&mut self, pool: &mut TrackPool) {
+        // One pass, no allocation: `extract_if` moves the matching tracks out in place.
+        let silent =
+            |track: &mut Track| track.state == TrackState::Discarding && track.is_faded_out();
+        for track in self.tracks.extract_if(.., silent) {
+            pool.retire_buffer(track.buffer);
+        }
+    }
+
+    /// Installs a restored session's `tracks` (swapped in: the old tracks are left in `tracks`
+    /// to be handed back) and numbers new tracks from `next_id` on.
+    pub fn install(&mut self, tracks: &mut Vec<Track>, next_id: u64, pool: &TrackPool) {
+        std::mem::swap(&mut self.tracks, tracks);
+        self.next_id = next_id;
+        self.request_larger_if_half_full(pool);
+    }
+}
