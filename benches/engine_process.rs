@@ -26,8 +26,8 @@ fn process_block(c: &mut Criterion) {
 
 /// 64 loops, each with filter, drive and delay on, and the PA limiter working.
 fn process_block_with_effects(c: &mut Criterion) {
-    let (mut engine, _keeper) = engine_with_tracks(64);
-    all_effects_on(&mut engine);
+    let (mut engine, mut keeper) = engine_with_tracks(64);
+    all_effects_on(&mut engine, &mut keeper);
     c.bench_function("process_128_frames_48k/64_tracks_filter_drive_delay", |b| {
         time_block(b, &mut engine, |_| ())
     });
@@ -37,9 +37,10 @@ fn process_block_with_effects(c: &mut Criterion) {
 fn process_block_filtered_and_delayed(c: &mut Criterion) {
     let sources: [(&str, Source); 2] = [("noise", noise), ("mostly_silence", sparse)];
     for (name, source) in sources {
-        let (mut engine, _keeper) = engine_with_tracks_of(64, source);
+        let (mut engine, mut keeper) = engine_with_tracks_of(64, source);
         effects_on(
             &mut engine,
+            &mut keeper,
             &[FxControl::SetFilter(true), FxControl::SetDelay(true)],
         );
         // Long enough for every tail to have decayed since the last burst at least once.

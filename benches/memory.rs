@@ -241,6 +241,11 @@ fn mb(bytes: f64) -> String {
     format!("{:.2} MB", bytes / MB)
 }
 
+/// `bytes` in kB (10^3 bytes), to one decimal: per-track figures, where a few kB matter.
+fn kb(bytes: f64) -> String {
+    format!("{:.1} kB", bytes / 1e3)
+}
+
 /// "yes" or "no".
 fn yes_no(met: bool) -> &'static str {
     if met { "yes" } else { "no" }
@@ -388,8 +393,8 @@ fn parent() {
         measured: format!(
             "{} resident growth, {} in the pages it holds per track ({:.2}x its audio; mean \
              of {captured} captures{}), {:.1} ms each",
-            mb(track_bytes),
-            mb(held_bytes),
+            kb(track_bytes),
+            kb(held_bytes),
             track_cost_bytes / track_audio_bytes,
             if figure(&one, "aborted") > 0.0 {
                 ", stopped early: memory low"
@@ -398,10 +403,10 @@ fn parent() {
             },
             track_secs * 1e3
         ),
-        reference: format!("audio {}", mb(track_audio_bytes)),
+        reference: format!("audio {}", kb(track_audio_bytes)),
         target: format!(
             "<= audio + one page per channel = {}",
-            mb(track_audio_bytes + PAGE_BYTES * CHANNELS)
+            kb(track_audio_bytes + PAGE_BYTES * CHANNELS)
         ),
         met: yes_no(track_cost_bytes <= track_audio_bytes + PAGE_BYTES * CHANNELS).into(),
     });

@@ -139,9 +139,10 @@ pub fn let_captures_finish(engine: &mut Engine, keeper: &mut TrackPoolKeeper, so
 }
 
 /// Switches filter, drive and delay on for every playing track (and lets the ramps finish).
-pub fn all_effects_on(engine: &mut Engine) {
+pub fn all_effects_on(engine: &mut Engine, keeper: &mut TrackPoolKeeper) {
     effects_on(
         engine,
+        keeper,
         &[
             FxControl::SetFilter(true),
             FxControl::SetDrive(true),
@@ -151,7 +152,7 @@ pub fn all_effects_on(engine: &mut Engine) {
 }
 
 /// Applies `effects` to every playing track (and lets the ramps finish).
-pub fn effects_on(engine: &mut Engine, effects: &[FxControl]) {
+pub fn effects_on(engine: &mut Engine, keeper: &mut TrackPoolKeeper, effects: &[FxControl]) {
     let tracks = engine.playing_tracks().count() as u32;
     let mut commands = Vec::new();
     for n in 0..tracks {
@@ -160,7 +161,10 @@ pub fn effects_on(engine: &mut Engine, effects: &[FxControl]) {
         }
     }
     step(engine, &commands);
-    for _ in 0..100 {
+    // The keeper, serviced after each block as its thread would, hands out delay memory two
+    // loops at a time: every loop's delay runs before the figures are taken.
+    for _ in 0..100 + tracks {
+        keeper.service().expect("memory");
         step(engine, &[]);
     }
 }

@@ -141,25 +141,26 @@ impl Track {
         self.apply_gains(&source, out, 0);
     }
 
-    /// The common case: no effect, forward playback, straight from the buffer to the bus.
+    /// The common case: no effect, forward playback, straight from the buffer to the bus, a run
+    /// (up to the next page boundary or the loop's end) at a time.
     fn mix_plain(&mut self, t_samples: u64, out: &mut [&mut [f32]; 2]) {
         let frames = out[0].len();
         let length = self.length_samples as usize;
         let mut index = self.index_at(t_samples) as usize;
+        // Split borrows: the gains are a copy, stored back after the runs; a mono track feeds
+        // both sides.
+        let mut gains = TrackGains::of(self);
+        let channels = self.buffer.channels();
+        let (left, right) = (self.buffer.channel(0), self.buffer.channel(channels - 1));
         let mut done = 0;
         while done < frames {
-            // Runs end at page boundaries too (the channels' pages line up).
-            let run = self
-                .source(0, index, (frames - done).min(length - index))
-                .len();
-            let source = [self.source(0, index, run), self.source(1, index, run)];
-            // Split borrows: gains read `self`, sources borrow `self.buffer`.
-            let mut gains = TrackGains::of(self);
-            gains.apply(&source, out, done);
-            gains.store(self);
+            let left_run = left.run(index, (frames - done).min(length - index));
+            let run = left_run.len();
+            gains.apply(&[left_run, right.run(index, run)], out, done);
             done += run;
             index = (index + run) % length;
         }
+        gains.store(self);
     }
 
     /// Reads the loop into `left`/`right`, crossfading to the time-reversed loop by `reverse`.
@@ -236,14 +237,6 @@ impl Track {
         let mut gains = TrackGains::of(self);
         gains.apply(source, out, at);
         gains.store(self);
-    }
-
-    /// The samples feeding output channel `c` (a mono track feeds both) from `index` on, at
-    /// most `max` and never past the end of a page.
-    fn source(&self, c: usize, index: usize, max: usize) -> &[f32] {
-        self.buffer
-            .channel(c.min(self.buffer.channels() - 1))
-            .run(index, max)
     }
 }
 
