@@ -103,6 +103,14 @@ impl PagedChannel {
         self.run(at, 1)[0]
     }
 
+    /// Frames `0..frames` as consecutive runs, each up to a page boundary (whole pages but the
+    /// last; silence where no page is held). Realtime-safe.
+    pub fn runs(&self, frames: usize) -> impl Iterator<Item = &[f32]> {
+        (0..frames)
+            .step_by(PAGE_FRAMES)
+            .map(move |at| self.run(at, frames - at))
+    }
+
     /// Copies frames `at..at + out.len()` into `out`. Realtime-safe.
     pub fn read(&self, at: usize, out: &mut [f32]) {
         let mut done = 0;

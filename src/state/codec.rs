@@ -103,11 +103,18 @@ struct Predictor {
 
 /// Appends the encoding of `samples` to `out`.
 pub fn encode(samples: &[f32], out: &mut Vec<u8>) {
-    out.reserve(samples.len() * 3 + samples.len() / GROUP + 8);
+    encode_runs([samples], samples.len(), out);
+}
+
+/// Appends the encoding of the concatenated `runs` (`total` samples in all) to `out`: the same
+/// bytes as [`encode`] of the whole, as long as every run but the last holds whole groups (a
+/// multiple of [`GROUP`] samples, as audio pages do), since the prediction carries across runs.
+pub fn encode_runs<'a>(runs: impl IntoIterator<Item = &'a [f32]>, total: usize, out: &mut Vec<u8>) {
+    out.reserve(total * 3 + total / GROUP + 8);
     let mut predictor = Predictor::default();
     let mut int_values = [0u64; GROUP];
     let mut float_values = [0u64; GROUP];
-    for group in samples.chunks(GROUP) {
+    for group in runs.into_iter().flat_map(|run| run.chunks(GROUP)) {
         let mut magnitude = predictor.magnitude;
         let mut float_max = 0u64;
         for (value, sample) in float_values.iter_mut().zip(group) {
@@ -368,5 +375,28 @@ mod tests {
             flipped[i] ^= 0x5A;
             let _ = decode(&flipped, &mut out);
         }
+    }
+
+    #[test]
+    fn a_paged_channel_coded_page_by_page_is_the_channel_coded_whole() {
+        use crate::engine::pages::{PAGE_FRAMES, PagedChannel};
+        let mut noise = Noise::new(7);
+        // Quantized stretches (INT groups) and float noise, across page boundaries, with a
+        // partial last page.
+        let samples: Vec<f32> = (0..3 * PAGE_FRAMES + 1000)
+            .map(|i| {
+                if (i / 3000) % 2 == 0 {
+                    (noise.next_u32() >> 8) as f32 / 8_388_608.0 - 1.0
+                } else {
+                    noise.next_f32()
+                }
+            })
+            .collect();
+        let channel = PagedChannel::try_from_samples(&samples).unwrap();
+        let (mut whole, mut paged) = (Vec::new(), Vec::new());
+        encode(&samples, &mut whole);
+        encode_runs(channel.runs(samples.len()), samples.len(), &mut paged);
+        assert_eq!(paged, whole);
+        assert_eq!(channel.runs(samples.len()).count(), 4);
     }
 }

@@ -167,6 +167,9 @@ impl EncodedChannel {
     }
 }
 
+// Encoding page by page gives the bytes of the whole channel only if pages hold whole groups.
+const _: () = assert!(crate::engine::pages::PAGE_FRAMES % codec::GROUP == 0);
+
 /// Frames of a track's audio that are saved: all that playback can read (its length) and all
 /// that was recorded (its content, longer after a faster host tempo cut the loop short).
 fn saved_frames(track: &ModelTrack) -> usize {
@@ -215,7 +218,8 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         .collect();
     let mut fresh_encoded = parallel_map(&fresh, |&(audio, c, frames)| {
         let mut out = Vec::new();
-        codec::encode(&audio.to_vec(c, frames), &mut out);
+        // Page by page: the same bytes as the whole channel (pages hold whole codec groups).
+        codec::encode_runs(audio.channel(c).runs(frames), frames, &mut out);
         EncodedChannel::own(out)
     })
     .into_iter();
