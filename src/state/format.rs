@@ -168,7 +168,7 @@ impl EncodedChannel {
 }
 
 // Encoding page by page gives the bytes of the whole channel only if pages hold whole groups.
-const _: () = assert!(crate::engine::pages::PAGE_FRAMES % codec::GROUP == 0);
+const _: () = assert!(crate::engine::pages::PAGE_FRAMES.is_multiple_of(codec::GROUP));
 
 /// Frames of a track's audio that are saved: all that playback can read (its length) and all
 /// that was recorded (its content, longer after a faster host tempo cut the loop short).
