@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::pages::{Allocate, PageSource, PagedChannel};
+use super::pages::{PageSource, PagedChannel};
 
 /// A track's audio, one paged channel per recorded channel. Shared (`Arc`) with the session
 /// mirror once the track is complete, and then never written again.
@@ -45,12 +45,13 @@ impl TrackAudio {
         if samples.len() != channels.checked_mul(capacity_frames)? {
             return None;
         }
-        let mut audio = Self::try_empty(channels, capacity_frames)?;
-        for (c, channel) in audio.tables[..channels].iter_mut().enumerate() {
-            let part = &samples[c * capacity_frames..(c + 1) * capacity_frames];
-            (channel.write(0, part, &mut Allocate) == capacity_frames).then_some(())?;
+        if capacity_frames == 0 {
+            return Self::try_empty(channels, 0);
         }
-        Some(audio)
+        let paged = (samples.chunks(capacity_frames))
+            .map(PagedChannel::try_from_samples)
+            .collect::<Option<Vec<_>>>()?;
+        Self::from_channels(paged, capacity_frames)
     }
 
     /// Audio of the given one or two channels, each holding at least `capacity_frames`, or

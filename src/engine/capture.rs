@@ -95,12 +95,10 @@ impl HistoryFill {
             let tail_start = (self.length_frames - self.blend_frames) as usize;
             for c in 0..buffer.channels() {
                 let channel = buffer.channel_mut(c);
-                let mut at = from;
-                while at < to {
-                    let samples = channel.run_mut(at, to - at).expect("reserved just now");
-                    history.read(c, self.source_start_samples + at as u64, samples);
-                    at += samples.len();
-                }
+                let source = self.source_start_samples;
+                channel.for_each_run_mut(from, run, |at, samples| {
+                    history.read(c, source + at as u64, samples);
+                });
                 // Only the seam regions need more than a copy (each index once).
                 let seam_head = from..to.min(blend).min(tail_start);
                 let seam_tail = from.max(tail_start)..to;

@@ -159,28 +159,33 @@ impl PagedChannel {
     /// `source` is.
     pub fn write(&mut self, at: usize, samples: &[f32], source: &mut impl PageSource) -> usize {
         let backed = self.reserve(at, samples.len(), source);
-        let mut done = 0;
-        while done < backed {
-            let run = self
-                .run_mut(at + done, backed - done)
-                .expect("reserved just now");
-            let len = run.len();
-            run.copy_from_slice(&samples[done..done + len]);
-            done += len;
-        }
+        self.for_each_run_mut(at, backed, |frame, run| {
+            run.copy_from_slice(&samples[frame - at..frame - at + run.len()]);
+        });
         backed
     }
 
     /// Silences frames `at..at + frames` where pages are held. Realtime-safe.
     pub fn silence(&mut self, at: usize, frames: usize) {
+        self.for_each_run_mut(at, frames, |_, run| run.fill(0.0));
+    }
+
+    /// Calls `f(frame, run)` for each held run of frames `at..at + frames` (up to a page boundary
+    /// each; unheld pages and frames past the capacity are skipped). Realtime-safe when `f` is.
+    pub fn for_each_run_mut(
+        &mut self,
+        at: usize,
+        frames: usize,
+        mut f: impl FnMut(usize, &mut [f32]),
+    ) {
         let end = (at + frames).min(self.capacity_frames());
-        let mut pos = at;
-        while pos < end {
-            let len = (PAGE_FRAMES - pos % PAGE_FRAMES).min(end - pos);
-            if let Some(run) = self.run_mut(pos, len) {
-                run.fill(0.0);
+        let mut frame = at;
+        while frame < end {
+            let len = (PAGE_FRAMES - frame % PAGE_FRAMES).min(end - frame);
+            if let Some(run) = self.run_mut(frame, len) {
+                f(frame, run);
             }
-            pos += len;
+            frame += len;
         }
     }
 

@@ -101,15 +101,11 @@ impl Take {
         let at = self.written_frames;
         let frames = self.buffer.reserve(at, wanted, pages);
         for c in 0..self.buffer.channels() {
-            let channel = self.buffer.channel_mut(c);
-            let mut done = 0;
-            while done < frames {
-                let run = channel
-                    .run_mut(at + done, frames - done)
-                    .expect("reserved just now");
-                history.read(c, from + done as u64, run);
-                done += run.len();
-            }
+            self.buffer
+                .channel_mut(c)
+                .for_each_run_mut(at, frames, |frame, run| {
+                    history.read(c, from + (frame - at) as u64, run);
+                });
         }
         self.written_frames += frames;
         self.sealed = frames < wanted;
