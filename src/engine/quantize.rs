@@ -20,36 +20,15 @@
 //! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free) and
 //! copies at most the window's audio from the history. Only in offline mode does it wait.
 
+use super::Engine;
+use super::action::Action;
 use super::cycle::{WholeBeats, round_to_beats};
 use super::session_event::SessionEvent;
-use super::{Action, Engine, EngineMessage, RenderMode, ms_to_samples};
+pub use super::settings::QuantizeMode;
+use super::settings::{RenderMode, ms_to_samples};
+use super::status::EngineMessage;
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
 use crate::analysis::worker::TempoRequest;
-
-/// How record boundaries of the anchor follow the analysis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuantizeMode {
-    /// Presses act where they are.
-    Off,
-    /// Start and stop snap to the strongest nearby onset.
-    Onset,
-    /// The anchor length is rounded to a whole number of beats.
-    Beat,
-    /// Both.
-    OnsetBeat,
-}
-
-impl QuantizeMode {
-    /// Whether boundaries snap to onsets.
-    pub fn onsets(self) -> bool {
-        matches!(self, Self::Onset | Self::OnsetBeat)
-    }
-
-    /// Whether the anchor length is rounded to beats.
-    pub fn beats(self) -> bool {
-        matches!(self, Self::Beat | Self::OnsetBeat)
-    }
-}
 
 /// Onsets this far either side of a press are candidates, in milliseconds.
 pub const ONSET_WINDOW_MS: f32 = 250.0;
@@ -95,39 +74,43 @@ impl Engine {
     /// Whether record boundaries follow the analysis at all: not while the take follows the
     /// host's bar lines (host sync), which are its boundaries instead.
     fn analysis_quantizes(&self) -> bool {
-        self.analysis.is_some()
-            && self.sync_grid().is_none()
-            && self.settings.quantize_mode != QuantizeMode::Off
+        self.shared.analysis.is_some()
+            && self.shared.sync_grid().is_none()
+            && self.shared.settings.quantize_mode != QuantizeMode::Off
     }
 
     /// Whether a free anchor's stop is quantized (with an anchor, stops snap to the cycle).
     fn quantizing_stop(&self) -> bool {
-        self.analysis_quantizes() && self.cycle.is_none()
+        self.analysis_quantizes() && self.shared.cycle.is_none()
     }
 
     fn window_samples(&self) -> u64 {
-        ms_to_samples(ONSET_WINDOW_MS, self.config.sample_rate_hz) as u64
+        ms_to_samples(ONSET_WINDOW_MS, self.shared.config.sample_rate_hz) as u64
     }
 
     /// When the decision about a press at `press` can be made.
     fn decision_time(&self, press: u64) -> u64 {
         let latency = self
+            .shared
             .analysis
             .as_ref()
             .map_or(0, |link| link.detection_latency_samples);
         press
             + self.window_samples()
             + latency
-            + ms_to_samples(WORKER_MARGIN_MS, self.config.sample_rate_hz) as u64
+            + ms_to_samples(WORKER_MARGIN_MS, self.shared.config.sample_rate_hz) as u64
     }
 
     /// Hook after a take started at a press away from any cycle boundary (with or without an
     /// anchor): schedules the start's decision.
     pub(super) fn quantize_start_pressed(&mut self, press: u64) {
-        if self.analysis_quantizes() && self.settings.quantize_mode.onsets() && self.take.is_some()
+        if self.analysis_quantizes()
+            && self.shared.settings.quantize_mode.onsets()
+            && self.take.is_some()
         {
             let at = self.decision_time(press);
-            self.schedule_action(at, Action::QuantizeStart { press });
+            self.shared
+                .schedule_action(at, Action::QuantizeStart { press });
         }
     }
 
@@ -138,6 +121,7 @@ impl Engine {
             return false;
         }
         if self
+            .shared
             .schedule
             .iter()
             .any(|s| matches!(s.action, Action::QuantizeStop { .. }))
@@ -145,8 +129,8 @@ impl Engine {
             // Already deciding: a second press changes nothing.
             return true;
         }
-        if self.settings.quantize_mode.beats()
-            && let (Some(take), Some(link)) = (&self.take, &mut self.analysis)
+        if self.shared.settings.quantize_mode.beats()
+            && let (Some(take), Some(link)) = (&self.take, &mut self.shared.analysis)
         {
             self.quantize.request_id += 1;
             let _ = link.requests.push(TempoRequest {
@@ -155,12 +139,13 @@ impl Engine {
                 end_samples: press,
             });
         }
-        let at = if self.settings.quantize_mode.onsets() {
+        let at = if self.shared.settings.quantize_mode.onsets() {
             self.decision_time(press)
         } else {
-            press + ms_to_samples(WORKER_MARGIN_MS, self.config.sample_rate_hz) as u64
+            press + ms_to_samples(WORKER_MARGIN_MS, self.shared.config.sample_rate_hz) as u64
         };
-        self.schedule_action(at, Action::QuantizeStop { press });
+        self.shared
+            .schedule_action(at, Action::QuantizeStop { press });
         true
     }
 
@@ -176,11 +161,12 @@ impl Engine {
         action: Action,
     ) -> Result<Option<AnalysisSnapshot>, ()> {
         let onsets_until = self
+            .shared
             .settings
             .quantize_mode
             .onsets()
             .then(|| press + self.window_samples());
-        let answer_id = (self.settings.quantize_mode.beats()
+        let answer_id = (self.shared.settings.quantize_mode.beats()
             && matches!(action, Action::QuantizeStop { .. }))
         .then_some(self.quantize.request_id);
         let ready = |snapshot: &AnalysisSnapshot| {
@@ -188,9 +174,9 @@ impl Engine {
                 && answer_id.is_none_or(|id| snapshot.tempo_answer.is_some_and(|a| a.id == id))
         };
         let deadline = self.decision_time(press)
-            + ms_to_samples(MAX_WAIT_MS, self.config.sample_rate_hz) as u64;
-        let offline = self.render_mode == RenderMode::Offline;
-        let Some(link) = &mut self.analysis else {
+            + ms_to_samples(MAX_WAIT_MS, self.shared.config.sample_rate_hz) as u64;
+        let offline = self.shared.render_mode == RenderMode::Offline;
+        let Some(link) = &mut self.shared.analysis else {
             return Ok(None);
         };
         if offline {
@@ -200,10 +186,11 @@ impl Engine {
         if ready(&snapshot) {
             return Ok(Some(snapshot));
         }
-        if self.now_samples >= deadline {
+        if self.shared.now_samples >= deadline {
             return Ok(None);
         }
-        self.schedule_action(self.now_samples + RETRY_SAMPLES, action);
+        self.shared
+            .schedule_action(self.shared.now_samples + RETRY_SAMPLES, action);
         Err(())
     }
 
@@ -229,40 +216,45 @@ impl Engine {
     fn move_take_start(&mut self, onset: u64) {
         let Some(take) = self.take.take() else { return };
         let old_start = take.start_samples();
-        if onset == old_start || !self.history.holds(onset, self.now_samples) {
+        if onset == old_start || !self.shared.history.holds(onset, self.shared.now_samples) {
             self.take = Some(take);
             return;
         }
         let mut moved = take;
         moved.restart_at(onset);
-        if !moved.append_from_history(&self.history, self.now_samples, &mut self.pool) {
-            self.say(EngineMessage::TakeOutOfStorage);
+        if !moved.append_from_history(
+            &self.shared.history,
+            self.shared.now_samples,
+            &mut self.shared.pool,
+        ) {
+            self.shared.say(EngineMessage::TakeOutOfStorage);
         }
-        let limit = self.take_limit_samples(moved.capacity_frames());
+        let limit = self.shared.take_limit_samples(moved.capacity_frames());
         self.take = Some(moved);
         if let Some(limit) = limit {
             // An earlier stop than the limit's (an anchor take's stop snapped ahead to a
             // boundary) stays, within the limit.
-            let pending = (self.schedule.iter())
+            let pending = (self.shared.schedule.iter())
                 .find(|s| s.action == Action::StopTake)
                 .map(|s| s.at_samples);
             let stop = match pending {
                 Some(at) if at != old_start + limit => at.min(onset + limit),
                 _ => onset + limit,
             };
-            self.schedule.cancel(|a| *a == Action::StopTake);
-            self.schedule_action(stop.max(self.now_samples), Action::StopTake);
+            self.shared.schedule.cancel(|a| *a == Action::StopTake);
+            self.shared
+                .schedule_action(stop.max(self.shared.now_samples), Action::StopTake);
         }
     }
 
     /// Whether the take's start is still to be decided.
     pub(super) fn start_undecided(&self) -> bool {
-        (self.schedule.iter()).any(|s| matches!(s.action, Action::QuantizeStart { .. }))
+        (self.shared.schedule.iter()).any(|s| matches!(s.action, Action::QuantizeStart { .. }))
     }
 
     /// Holds a stop at `stop_samples` (now or past) until the start is decided.
     pub(super) fn defer_stop(&mut self, stop_samples: u64) {
-        self.schedule.cancel(|a| *a == Action::StopTake);
+        self.shared.schedule.cancel(|a| *a == Action::StopTake);
         self.quantize.deferred_stop_samples = Some(stop_samples);
     }
 
@@ -278,7 +270,7 @@ impl Engine {
         };
         let Some(take) = &self.take else { return };
         let start = take.start_samples();
-        let mode = self.settings.quantize_mode;
+        let mode = self.shared.settings.quantize_mode;
         let mut stop = press;
         if let Some(snapshot) = &snapshot
             && mode.onsets()
@@ -298,19 +290,23 @@ impl Engine {
                 .filter(|answer| answer.id == self.quantize.request_id)
                 .and_then(|answer| answer.bpm);
             if let Some(bpm) = answer
-                && let Some(beats) =
-                    round_to_beats(stop - start, f64::from(bpm), self.config.sample_rate_hz)
+                && let Some(beats) = round_to_beats(
+                    stop - start,
+                    f64::from(bpm),
+                    self.shared.config.sample_rate_hz,
+                )
             {
                 stop = start + beats.length_samples;
                 whole_beats = Some(beats);
             }
         }
-        if let Some(limit) = self.take_limit_samples(take.capacity_frames()) {
+        if let Some(limit) = self.shared.take_limit_samples(take.capacity_frames()) {
             stop = stop.min(start + limit);
         }
         // Cut short by the length limit, the loop no longer holds whole beats.
         self.quantize.anchor_beats = whole_beats.filter(|b| b.length_samples == stop - start);
-        self.session
+        self.shared
+            .session
             .tell(SessionEvent::Beats(self.quantize.anchor_beats));
         self.stop_take_at(stop);
     }
@@ -318,7 +314,7 @@ impl Engine {
     /// Drops pending decisions (the take they were about has ended or been replaced).
     pub(super) fn cancel_quantize(&mut self) {
         self.quantize.deferred_stop_samples = None;
-        self.schedule.cancel(|a| {
+        self.shared.schedule.cancel(|a| {
             matches!(
                 a,
                 Action::QuantizeStart { .. } | Action::QuantizeStop { .. }
@@ -328,7 +324,7 @@ impl Engine {
 
     /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
     pub fn anchor_beats(&self) -> Option<WholeBeats> {
-        let cycle = self.cycle?;
+        let cycle = self.shared.cycle?;
         (self.quantize.anchor_beats).filter(|beats| beats.length_samples == cycle.length_samples)
     }
 

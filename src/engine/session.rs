@@ -18,12 +18,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::Engine;
+use super::action::Action;
 use super::cycle::{BarLock, Cycle, WholeBeats};
 use super::pool::Garbage;
 use super::ramp::Ramp;
 use super::session_event::{SessionEvent, TaggedEvent, TrackRecord};
+use super::status::EngineMessage;
 use super::track::{Track, TrackState};
-use super::{Action, Engine, EngineMessage};
 
 /// Events that can wait for the mirror (it drains them every 10 ms; a player sends a handful per
 /// second, so only a flood of automation fills it, and then the engine re-sends everything).
@@ -186,20 +188,25 @@ impl Engine {
     /// Takes a restored session from the mirror: installed now if nothing plays, else after a
     /// declick fade-out of the loops.
     pub(super) fn receive_restore(&mut self) {
-        let Some(session) = self.session.take_restore() else {
+        let Some(session) = self.shared.session.take_restore() else {
             return;
         };
-        if self.tracks.is_empty() && self.take.is_none() && self.pending_install.is_none() {
+        if self.shared.tracks.is_empty() && self.take.is_none() && self.pending_install.is_none() {
             self.install_session(session);
             return;
         }
         if let Some(superseded) = self.pending_install.replace(session) {
-            self.pool.retire(Garbage::Boxed(superseded));
+            self.shared.pool.retire(Garbage::Boxed(superseded));
         }
-        let declick = self.declick_samples();
-        self.output.fade_loops_out(declick as u32);
-        self.schedule.cancel(|a| *a == Action::InstallSession);
-        self.schedule_action(self.now_samples + declick as u64, Action::InstallSession);
+        let declick = self.shared.declick_samples();
+        self.shared.output.fade_loops_out(declick as u32);
+        self.shared
+            .schedule
+            .cancel(|a| *a == Action::InstallSession);
+        self.shared.schedule_action(
+            self.shared.now_samples + declick as u64,
+            Action::InstallSession,
+        );
     }
 
     /// Replaces the performance with `session` at the current sample: the take and the tracks go
@@ -207,34 +214,43 @@ impl Engine {
     /// loops fade in. Realtime-safe (the session was allocated off this thread).
     pub(super) fn install_session(&mut self, mut session: Box<RestoredSession>) {
         if let Some(take) = self.take.take() {
-            self.pool.retire_buffer(take.into_buffer());
+            self.shared.pool.retire_buffer(take.into_buffer());
         }
         self.take_mutes_pa = false;
-        self.schedule.cancel(|a| !matches!(a, Action::Command(_)));
-        (self.tracks).install(&mut session.tracks, session.next_track_id, &self.pool);
+        self.shared
+            .schedule
+            .cancel(|a| !matches!(a, Action::Command(_)));
+        (self.shared.tracks).install(
+            &mut session.tracks,
+            session.next_track_id,
+            &self.shared.pool,
+        );
         for track in session.tracks.drain(..) {
-            self.pool.retire_buffer(track.buffer);
+            self.shared.pool.retire_buffer(track.buffer);
         }
-        let now = self.now_samples;
-        for track in &mut self.tracks {
+        let now = self.shared.now_samples;
+        for track in &mut self.shared.tracks {
             track.origin_samples += now;
         }
-        self.cycle = session.cycle.map(|cycle| Cycle {
+        self.shared.cycle = session.cycle.map(|cycle| Cycle {
             origin_samples: cycle.origin_samples + now,
             ..cycle
         });
         self.quantize.anchor_beats = session.anchor_beats;
-        self.session.set_generation(session.generation);
-        self.session
+        self.shared.session.set_generation(session.generation);
+        self.shared
+            .session
             .tell(SessionEvent::Installed { at_samples: now });
         self.restore_lock(session.lock.map(|lock| BarLock {
             origin_samples: lock.origin_samples + now as i64,
             ..lock
         }));
-        self.pool.retire(Garbage::Boxed(session));
-        self.set_audibility(0);
-        self.output.fade_loops_out(0);
-        self.output.fade_loops_in(self.blend_samples() as u32);
+        self.shared.pool.retire(Garbage::Boxed(session));
+        self.shared.tracks.set_audibility(0);
+        self.shared.output.fade_loops_out(0);
+        self.shared
+            .output
+            .fade_loops_in(self.shared.blend_samples() as u32);
     }
 
     /// Adds an imported track: on a cycle boundary (its length must be a cycle x 2^k), or as
@@ -242,29 +258,29 @@ impl Engine {
     /// follow the host, on the last bar line (locked to the bars if it is whole bars long); it
     /// fades in over the blend length.
     pub(super) fn receive_import(&mut self) {
-        let Some(mut track) = self.session.take_import() else {
+        let Some(mut track) = self.shared.session.take_import() else {
             return;
         };
         let length = track.length_samples;
-        let new_cycle = match self.cycle {
+        let new_cycle = match self.shared.cycle {
             Some(cycle) if cycle.track_length(length) != length => {
-                self.pool.retire_buffer(track.buffer);
-                self.say(EngineMessage::ImportDoesNotFit);
+                self.shared.pool.retire_buffer(track.buffer);
+                self.shared.say(EngineMessage::ImportDoesNotFit);
                 return;
             }
             Some(cycle) => {
                 track.origin_samples = cycle.origin_samples;
                 None
             }
-            None if length < self.min_anchor_samples() => {
-                self.pool.retire_buffer(track.buffer);
-                self.say(EngineMessage::ImportTooShort);
+            None if length < self.shared.min_anchor_samples() => {
+                self.shared.pool.retire_buffer(track.buffer);
+                self.shared.say(EngineMessage::ImportTooShort);
                 return;
             }
             None => {
                 let origin = self
-                    .host_import_origin(self.now_samples)
-                    .unwrap_or(self.now_samples);
+                    .host_import_origin(self.shared.now_samples)
+                    .unwrap_or(self.shared.now_samples);
                 track.origin_samples = origin;
                 Some(Cycle {
                     origin_samples: origin,
@@ -273,31 +289,38 @@ impl Engine {
             }
         };
         track.fade = Ramp::at(0.0);
-        track.fade.ramp_to(1.0, self.blend_samples() as u32);
-        self.discard_redo();
-        if self.push_track(track)
+        track.fade.ramp_to(1.0, self.shared.blend_samples() as u32);
+        self.shared.discard_redo();
+        if self.shared.push_track(track)
             && let Some(cycle) = new_cycle
         {
-            self.set_cycle(new_cycle);
+            self.shared.set_cycle(new_cycle);
             self.lock_new_anchor(cycle);
         }
     }
 
     /// After a refused event, sends the whole performance again once the queue has room.
     pub(super) fn resync_session_if_due(&mut self) {
-        if !self.session.resync_fits(self.tracks.len() + 4) {
+        if !self
+            .shared
+            .session
+            .resync_fits(self.shared.tracks.len() + 4)
+        {
             return;
         }
-        self.session.tell(SessionEvent::Resync);
-        for track in &self.tracks {
+        self.shared.session.tell(SessionEvent::Resync);
+        for track in &self.shared.tracks {
             if track.state != TrackState::Discarding {
-                self.session.track_added(track);
+                self.shared.session.track_added(track);
             }
         }
-        self.session.tell(SessionEvent::Cycle(self.cycle));
-        self.session.tell(SessionEvent::Lock(self.sync.lock));
-        self.session
+        self.shared
+            .session
+            .tell(SessionEvent::Cycle(self.shared.cycle));
+        self.shared.session.tell(SessionEvent::Lock(self.sync.lock));
+        self.shared
+            .session
             .tell(SessionEvent::Beats(self.quantize.anchor_beats));
-        self.session.resync_sent();
+        self.shared.session.resync_sent();
     }
 }

@@ -19,67 +19,20 @@
 //!
 //! Realtime: everything here runs on the audio thread; nothing allocates.
 
+use super::Engine;
+use super::action::Action;
 use super::cycle::{BarLock, Cycle, HostGrid, grid_sample};
 use super::host_clock::HINT_TOLERANCE_QUARTERS;
 use super::session_event::{SessionEvent, TrackRecord};
+use super::settings::ms_to_samples;
+pub use super::settings::{BarCount, SyncMode, SyncSettings, TransportStop};
 use super::track::TrackState;
-use super::{Action, Engine, ms_to_samples};
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
 /// without a fade; larger ones are a jump of the host timeline.
 const JUMP_TOLERANCE_MS: f32 = 1.0;
 /// Longest anchor the "auto" bar count picks, in bars.
 const MAX_AUTO_BARS: u32 = 64;
-
-/// Where the loops take their tempo from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    /// The anchor loop defines the tempo; the host transport is ignored (except by triggers on
-    /// the next bar, capture without an anchor and the metronome).
-    Free,
-    /// Follow the host transport while it plays: whole bars, started and stopped on the host's
-    /// bar grid, kept aligned to its bar positions and tempo.
-    Host,
-}
-
-/// How many bars a host-synced anchor spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarCount {
-    /// 1, 2, 4, 8... bars: the power of two nearest to the recorded length.
-    Auto,
-    /// Exactly this many bars: the take stops by itself after them.
-    Fixed(u32),
-}
-
-/// What loops do when the host transport stops (host mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportStop {
-    /// Loops run on freely from where they are (and re-align when the transport plays again).
-    KeepRunning,
-    /// Loops fade out, and fade back in aligned to the host when the transport plays again.
-    StopLoops,
-}
-
-/// The player's host-sync settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncSettings {
-    /// Free or host.
-    pub mode: SyncMode,
-    /// Bars of a host-synced anchor.
-    pub bars: BarCount,
-    /// Loops when the transport stops.
-    pub on_stop: TransportStop,
-}
-
-impl Default for SyncSettings {
-    fn default() -> Self {
-        Self {
-            mode: SyncMode::Free,
-            bars: BarCount::Auto,
-            on_stop: TransportStop::KeepRunning,
-        }
-    }
-}
 
 /// Host-sync state of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -147,15 +100,9 @@ pub fn auto_bars(recorded_samples: u64, bar_length_samples: f64) -> u32 {
 }
 
 impl Engine {
-    /// The host grid when loops follow it: host mode and a playing transport.
-    pub(super) fn sync_grid(&self) -> Option<HostGrid> {
-        self.host_grid
-            .filter(|_| self.settings.sync.mode == SyncMode::Host)
-    }
-
     /// Whether the loops are locked to the host bars right now.
     pub(super) fn host_locked(&self) -> bool {
-        self.cycle.is_some() && self.sync.lock.is_some() && self.sync_grid().is_some()
+        self.shared.cycle.is_some() && self.sync.lock.is_some() && self.shared.sync_grid().is_some()
     }
 
     /// The anchor's bars while the loops follow the host (for the status).
@@ -170,7 +117,7 @@ impl Engine {
     /// locked to the host, else 0): a take this much longer than a loop length is that length.
     pub(super) fn host_slip_samples(&self) -> u64 {
         if self.host_locked() {
-            ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64
+            ms_to_samples(JUMP_TOLERANCE_MS, self.shared.config.sample_rate_hz) as u64
         } else {
             0
         }
@@ -178,14 +125,24 @@ impl Engine {
 
     /// Realtime hook of `record_toggle` with no anchor: where the take starts on the host grid.
     pub(super) fn host_take_start(&self, now_samples: u64) -> Option<u64> {
-        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
-        Some(take_start(&grid, now_samples, self.lenience_samples()))
+        let grid = self
+            .shared
+            .sync_grid()
+            .filter(|_| self.shared.cycle.is_none())?;
+        Some(take_start(
+            &grid,
+            now_samples,
+            self.shared.lenience_samples(),
+        ))
     }
 
     /// Realtime hook of an import becoming the anchor: while the loops follow the host, it plays
     /// in phase with the bars from the last bar line at or before `now_samples`.
     pub(super) fn host_import_origin(&self, now_samples: u64) -> Option<u64> {
-        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
+        let grid = self
+            .shared
+            .sync_grid()
+            .filter(|_| self.shared.cycle.is_none())?;
         let (_, line) = grid.line_at_or_before(now_samples, 0.0, 1.0);
         Some(line.max(0) as u64)
     }
@@ -194,8 +151,11 @@ impl Engine {
     /// `now_samples` (`None` with a fixed bar count: the take ends by itself): where it ends on
     /// the host grid, so that the anchor is a whole number of bars.
     pub(super) fn host_take_stop(&self, start_samples: u64, now_samples: u64) -> Option<u64> {
-        let grid = self.sync_grid().filter(|_| self.cycle.is_none())?;
-        let bars = match self.settings.sync.bars {
+        let grid = self
+            .shared
+            .sync_grid()
+            .filter(|_| self.shared.cycle.is_none())?;
+        let bars = match self.shared.settings.sync.bars {
             BarCount::Fixed(bars) => bars,
             BarCount::Auto => auto_bars(now_samples - start_samples, grid.bar_length_samples),
         };
@@ -209,7 +169,7 @@ impl Engine {
     /// Realtime hook of `begin_take`: a first take with a fixed bar count in host mode stops by
     /// itself after those bars.
     pub(super) fn host_fixed_take_end(&self, start_samples: u64) -> Option<u64> {
-        match self.settings.sync.bars {
+        match self.shared.settings.sync.bars {
             BarCount::Fixed(_) => self.host_take_stop(start_samples, start_samples),
             BarCount::Auto => None,
         }
@@ -220,7 +180,7 @@ impl Engine {
     pub(super) fn lock_new_anchor(&mut self, cycle: Cycle) {
         self.sync.lock = self.bar_lock_for(cycle);
         self.tell_lock();
-        self.arm_host_alignment(self.now_samples);
+        self.arm_host_alignment(self.shared.now_samples);
     }
 
     /// Realtime hook of installing a restored session: its anchor's saved lock (origin in engine
@@ -229,30 +189,35 @@ impl Engine {
     pub(super) fn restore_lock(&mut self, lock: Option<BarLock>) {
         self.sync.lock = lock;
         self.tell_lock();
-        if let (Some(grid), Some(_), Some(_)) = (self.sync_grid(), lock, self.cycle) {
+        if let (Some(grid), Some(_), Some(_)) = (self.shared.sync_grid(), lock, self.shared.cycle) {
             self.align_to_host(grid);
         }
-        self.arm_host_alignment(self.now_samples);
+        self.arm_host_alignment(self.shared.now_samples);
     }
 
     /// Tells the saved performance the anchor's lock (it moves with the loops).
     fn tell_lock(&mut self) {
-        self.session.tell(SessionEvent::Lock(self.sync.lock));
+        self.shared.session.tell(SessionEvent::Lock(self.sync.lock));
     }
 
     /// Realtime hook of everything that makes the loops follow the host in the middle of a
     /// block (a new anchor, a redone one, an alignment): schedules the alignment at the next
     /// anchor boundary from `from_samples` on, so that none is missed before the next block.
     pub(super) fn arm_host_alignment(&mut self, from_samples: u64) {
-        self.schedule
+        self.shared
+            .schedule
             .cancel(|a| *a == Action::HostAlign { fade_in: false });
         let fading = self
+            .shared
             .schedule
             .iter()
             .any(|s| s.action == Action::HostAlign { fade_in: true });
-        if let (Some(grid), Some(lock), Some(_), false) =
-            (self.sync_grid(), self.sync.lock, self.cycle, fading)
-        {
+        if let (Some(grid), Some(lock), Some(_), false) = (
+            self.shared.sync_grid(),
+            self.sync.lock,
+            self.shared.cycle,
+            fading,
+        ) {
             self.schedule_boundary_alignment(grid, lock, from_samples);
         }
     }
@@ -260,7 +225,7 @@ impl Engine {
     /// The lock of a new anchor `cycle`: when made in host mode from whole bars starting on a
     /// bar line, its place on the host grid; else `None`.
     fn bar_lock_for(&self, cycle: Cycle) -> Option<BarLock> {
-        let grid = self.sync_grid()?;
+        let grid = self.shared.sync_grid()?;
         let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
         let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
         // Within a host tick: the grid is exact once the host's hints have pinned it down, but
@@ -282,21 +247,22 @@ impl Engine {
     /// Realtime hook at the start of every block: compares the loops with the host and
     /// schedules what keeps them aligned.
     pub(super) fn follow_host(&mut self) {
-        self.schedule
+        self.shared
+            .schedule
             .cancel(|a| *a == Action::HostAlign { fade_in: false });
-        let blend = self.blend_samples() as u32;
-        let (Some(_), Some(_)) = (self.sync.lock, self.cycle) else {
+        let blend = self.shared.blend_samples() as u32;
+        let (Some(_), Some(_)) = (self.sync.lock, self.shared.cycle) else {
             self.resume_loops(blend);
             return;
         };
-        if self.settings.sync.mode == SyncMode::Free {
+        if self.shared.settings.sync.mode == SyncMode::Free {
             self.resume_loops(blend);
             return;
         }
-        let Some(grid) = self.host_grid else {
+        let Some(grid) = self.shared.host_grid else {
             // Transport stopped or unknown: loops run free, or stop.
-            if self.settings.sync.on_stop == TransportStop::StopLoops && !self.sync.stopped {
-                self.output.fade_loops_out(blend);
+            if self.shared.settings.sync.on_stop == TransportStop::StopLoops && !self.sync.stopped {
+                self.shared.output.fade_loops_out(blend);
                 self.sync.stopped = true;
             }
             return;
@@ -308,17 +274,26 @@ impl Engine {
         }
         let Some(lock) = self.sync.lock else { return };
         let pending_fade = Action::HostAlign { fade_in: true };
-        if self.schedule.iter().any(|s| s.action == pending_fade) {
+        if self
+            .shared
+            .schedule
+            .iter()
+            .any(|s| s.action == pending_fade)
+        {
             return;
         }
-        let now = self.now_samples;
+        let now = self.shared.now_samples;
         let (error, _) = self.host_phase_error(grid, lock, now);
-        let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.config.sample_rate_hz) as u64;
-        let tempo_changed = self.cycle.is_some_and(|c| tempo_changed(c, grid, lock));
+        let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.shared.config.sample_rate_hz) as u64;
+        let tempo_changed = self
+            .shared
+            .cycle
+            .is_some_and(|c| tempo_changed(c, grid, lock));
         if tempo_changed || error.unsigned_abs() > tolerance {
-            let declick = self.declick_samples();
-            self.output.fade_loops_out(declick as u32);
-            self.schedule_action(now + declick as u64, pending_fade);
+            let declick = self.shared.declick_samples();
+            self.shared.output.fade_loops_out(declick as u32);
+            self.shared
+                .schedule_action(now + declick as u64, pending_fade);
             return;
         }
         // The rounding error is corrected on the next anchor boundary of the host's grid.
@@ -335,20 +310,21 @@ impl Engine {
         } else {
             grid_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
         };
-        self.schedule_action(next, Action::HostAlign { fade_in: false });
+        self.shared
+            .schedule_action(next, Action::HostAlign { fade_in: false });
     }
 
     /// Runs a scheduled alignment: puts the loops where the host is (the host may have stopped
     /// meanwhile: then they stay as they are), fading them back in after a jump.
     pub(super) fn host_align(&mut self, fade_in: bool) {
-        if let (Some(grid), Some(_)) = (self.sync_grid(), self.cycle) {
+        if let (Some(grid), Some(_)) = (self.shared.sync_grid(), self.shared.cycle) {
             self.align_to_host(grid);
         }
         // The next boundary may come before the next block.
-        self.arm_host_alignment(self.now_samples + 1);
+        self.arm_host_alignment(self.shared.now_samples + 1);
         if fade_in && !self.sync.stopped {
-            let declick = self.declick_samples();
-            self.output.fade_loops_in(declick as u32);
+            let declick = self.shared.declick_samples();
+            self.shared.output.fade_loops_in(declick as u32);
         }
     }
 
@@ -356,13 +332,14 @@ impl Engine {
     fn resume_loops(&mut self, blend: u32) {
         if self.sync.stopped {
             self.sync.stopped = false;
-            self.output.fade_loops_in(blend);
+            self.shared.output.fade_loops_in(blend);
         }
     }
 
     /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
     fn loop_set_cycles(&self, cycle: Cycle) -> u64 {
-        self.tracks
+        self.shared
+            .tracks
             .iter()
             .map(|track| (track.length_samples / cycle.length_samples).max(1))
             .max()
@@ -372,7 +349,7 @@ impl Engine {
     /// How far (samples, forward positive) the loops' position in the loop set is behind the
     /// host's at `t_samples`, in `-period/2 ..= period/2`; and the period.
     fn host_phase_error(&self, grid: HostGrid, lock: BarLock, t_samples: u64) -> (i64, u64) {
-        let Some(cycle) = self.cycle else {
+        let Some(cycle) = self.shared.cycle else {
             return (0, 1);
         };
         let cycles = self.loop_set_cycles(cycle);
@@ -392,13 +369,13 @@ impl Engine {
     /// all loops together so that the loop set is where the host's bars say it is.
     fn align_to_host(&mut self, grid: HostGrid) {
         let Some(lock) = self.sync.lock else { return };
-        if let Some(cycle) = self.cycle
+        if let Some(cycle) = self.shared.cycle
             && tempo_changed(cycle, grid, lock)
         {
             self.follow_tempo(cycle, lock, grid.bars_length(lock.bars));
         }
         let Some(lock) = self.sync.lock else { return };
-        let (error, _) = self.host_phase_error(grid, lock, self.now_samples);
+        let (error, _) = self.host_phase_error(grid, lock, self.shared.now_samples);
         // Playing `error` samples further on is an origin `error` earlier.
         self.move_loops(-error);
     }
@@ -412,10 +389,10 @@ impl Engine {
             // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
             (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
         };
-        for track in &mut self.tracks {
+        for track in &mut self.shared.tracks {
             track.origin_samples = moved(track.origin_samples, track.length_samples);
         }
-        if let Some(cycle) = &mut self.cycle {
+        if let Some(cycle) = &mut self.shared.cycle {
             cycle.origin_samples = moved(cycle.origin_samples, cycle.length_samples);
         }
         if let Some(lock) = &mut self.sync.lock {
@@ -431,14 +408,15 @@ impl Engine {
     /// Tells the saved performance where every loop now is and how long it is (after a
     /// re-alignment or a tempo change), so a project saved now reloads them there.
     fn tell_loops_moved(&mut self) {
-        for track in &self.tracks {
+        for track in &self.shared.tracks {
             // A filling capture tells its record when it completes; a discarded one is gone.
             if track.fill.is_none() && track.state != TrackState::Discarding {
-                self.session
+                self.shared
+                    .session
                     .tell(SessionEvent::Updated(TrackRecord::of(track)));
             }
         }
-        self.set_cycle(self.cycle);
+        self.shared.set_cycle(self.shared.cycle);
     }
 
     /// Realtime hook of a restart (free-running loops moved by `shift_samples`): the lock moves
@@ -460,7 +438,7 @@ impl Engine {
             let offset = (offset as f64 * scale).round() as i128;
             (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
         };
-        for track in &mut self.tracks {
+        for track in &mut self.shared.tracks {
             // Longer than the audio at a slower tempo: silence follows it (the buffer is not
             // grown: a restored or imported loop's buffer holds exactly its audio).
             let cycles = (track.length_samples / cycle.length_samples).max(1);
@@ -468,7 +446,7 @@ impl Engine {
             track.origin_samples = rescaled(track.origin_samples, track.length_samples, new_length);
             track.length_samples = new_length;
         }
-        self.cycle = Some(Cycle {
+        self.shared.cycle = Some(Cycle {
             origin_samples: rescaled(cycle.origin_samples, cycle.length_samples, length_samples),
             length_samples,
         });

@@ -1,0 +1,43 @@
+//! What waits in the engine's schedule: the player's commands (delayed by the input latency)
+//! and the engine's own timed actions. Plain data.
+
+use super::command::{Command, TriggerAction};
+
+/// What a repeating trigger waits for between firings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    /// The next anchor cycle boundary.
+    Cycle,
+    /// The next host bar.
+    Bar,
+}
+
+/// What waits in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// A command from MIDI, the editor or a parameter, delayed by the input latency.
+    Command(Command),
+    /// Start a take (a press snapped forward to a boundary).
+    StartTake,
+    /// Stop the take (snapped forward to a boundary, one cycle of a PA-muted take, or the length
+    /// limit).
+    StopTake,
+    /// Capture ending at this boundary (it was ahead when pressed).
+    Capture,
+    /// A player's trigger; `remaining` firings left (`None`: forever), repeating every `every`.
+    Trigger {
+        action: TriggerAction,
+        every: Interval,
+        remaining: Option<u32>,
+    },
+    /// The jump of a restart, after its declick fade-out.
+    RestartJump,
+    /// Host sync: align the loops to the host's bars (fading them in after a jump's fade-out).
+    HostAlign { fade_in: bool },
+    /// Swap in the restored session waiting in `pending_install`, after a declick fade-out.
+    InstallSession,
+    /// Decide where a take pressed at `press` starts (onset quantization).
+    QuantizeStart { press: u64 },
+    /// Decide where a take whose stop was pressed at `press` ends (onset/beat quantization).
+    QuantizeStop { press: u64 },
+}
