@@ -25,6 +25,8 @@ pub mod pages;
 pub mod pool;
 pub mod quantize;
 pub mod ramp;
+pub mod recorder;
+pub mod restore;
 pub mod schedule;
 pub mod session;
 pub mod session_event;
@@ -37,12 +39,12 @@ pub mod track;
 pub mod track_list;
 
 use action::{Action, Interval};
-use capture::{FILL_SPEED, FillProgress, HistoryFill};
+use capture::{FILL_SPEED, FillProgress};
 use command::{
     Command, Repeat, TimedCommand, TrackControl, TrackTarget, TriggerAction, TriggerSpec,
     TriggerTime,
 };
-use cycle::{Cycle, HostGrid};
+use cycle::{Cycle, HostGrid, WholeBeats};
 use denormals::FlushDenormals;
 use fx::chain::FxControl;
 use history::History;
@@ -51,13 +53,15 @@ use input::InputStage;
 pub use input::{InputMode, MAX_INPUT_GAIN};
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
-use pool::{Garbage, TrackPoolKeeper};
-use quantize::QuantizeState;
+use pool::TrackPoolKeeper;
+use recorder::Recorder;
+use restore::Restores;
 use schedule::Schedule;
-use session::{RestoredSession, SessionFeed, SessionOut};
+use session::{SessionFeed, SessionOut};
 use session_event::{SessionEvent, TrackRecord};
 pub use settings::{
-    DECLICK_SECS, EngineConfig, EngineSettings, RenderMode, declick_samples_at, ms_to_samples,
+    CHUNK_FRAMES, DECLICK_SECS, EngineConfig, EngineSettings, RenderMode, declick_samples_at,
+    ms_to_samples,
 };
 use shared::Shared;
 pub use status::{
@@ -65,7 +69,6 @@ pub use status::{
     TrackStatus,
 };
 use sync::HostSync;
-use take::Take;
 use track::{Track, TrackState};
 use track_list::TrackList;
 
@@ -73,8 +76,6 @@ use crate::analysis::worker::AnalysisLink;
 
 pub use pool::track_pool;
 
-/// Frames processed at a time internally (the scratch buffers' size).
-const CHUNK_FRAMES: usize = 256;
 /// Track slots reserved up front; the keeper provides larger lists as they fill, so this is not a
 /// limit.
 const INITIAL_TRACK_SLOTS: usize = 256;
@@ -93,20 +94,16 @@ pub struct Engine {
     host_clock: HostClock,
     /// How the loops follow the host's bars (host sync).
     sync: HostSync,
-    /// The take being recorded.
-    take: Option<Take>,
-    /// Whether the current take mutes the PA.
-    take_mutes_pa: bool,
+    /// Record presses, the take and captures.
+    recorder: Recorder,
     /// The input of the current chunk, mapped, sanitized, scaled and metered.
     input: InputStage,
     /// Loop mix of the current chunk (stereo).
     loop_bus: [Box<[f32]>; 2],
     /// One track's signal while its effects run (stereo).
     track_scratch: [Box<[f32]>; 2],
-    /// A restored session waiting for the fade-out before it is swapped in.
-    pending_install: Option<Box<RestoredSession>>,
-    /// Pending onset/beat quantization, and the anchor's beats.
-    quantize: QuantizeState,
+    /// Restores and imports from the session mirror.
+    restores: Restores,
 }
 
 impl Engine {
@@ -144,13 +141,11 @@ impl Engine {
             },
             host_clock: HostClock::default(),
             sync: HostSync::default(),
-            take: None,
-            take_mutes_pa: false,
+            recorder: Recorder::default(),
             input: InputStage::new(channels, config.sample_rate_hz, CHUNK_FRAMES),
             loop_bus: [scratch(), scratch()],
             track_scratch: [scratch(), scratch()],
-            pending_install: None,
-            quantize: QuantizeState::default(),
+            restores: Restores::default(),
         };
         Some((engine, keeper))
     }
@@ -289,12 +284,13 @@ impl Engine {
             self.shared
                 .schedule_action(at, Action::Command(timed.command));
         }
-        self.follow_host();
+        let take = self.recorder.take_mut();
+        self.sync.follow_host(&mut self.shared, take);
         self.shared.pool.flush_backlog();
         self.shared.tracks.adopt_larger(&mut self.shared.pool);
-        self.receive_restore();
-        self.receive_import();
-        self.resync_session_if_due();
+        (self.restores).receive_restore(&mut self.shared, &mut self.recorder, &mut self.sync);
+        Restores::receive_import(&mut self.shared, &mut self.sync);
+        Restores::resync_if_due(&mut self.shared, &self.recorder, &self.sync);
 
         let mut done = 0;
         while done < frames {
@@ -362,7 +358,7 @@ impl Engine {
                 .shared
                 .cycle
                 .map_or(0, |c| c.position(self.shared.now_samples)),
-            host_bars: self.host_bars(),
+            host_bars: self.sync.host_bars(&self.shared),
             host_grid: self.shared.host_grid,
             anchor_bpm: self.anchor_bpm(),
             cycle_beats: self.cycle_beats(),
@@ -376,7 +372,7 @@ impl Engine {
                 / self.shared.config.sample_rate_hz,
             track_count: self.playing_tracks().count(),
             redo_count: self.count_tracks(TrackState::Undoing),
-            recording: self.recording_state(),
+            recording: self.recorder.recording_state(),
             mix_muted: self.shared.output.mix_muted(),
             pa_muted: self.shared.output.pa_muted(),
             pending_count,
@@ -416,6 +412,22 @@ impl Engine {
         self.shared.tracks.len()
     }
 
+    /// The anchor's bars while the loops follow the host.
+    #[cfg(test)]
+    pub fn host_bars(&self) -> Option<u32> {
+        self.sync.host_bars(&self.shared)
+    }
+
+    /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
+    pub fn anchor_beats(&self) -> Option<WholeBeats> {
+        self.recorder.anchor_beats(self.shared.cycle)
+    }
+
+    /// The anchor's tempo from beat quantization, in BPM.
+    pub fn anchor_bpm(&self) -> Option<f64> {
+        self.anchor_beats().map(|beats| beats.bpm)
+    }
+
     /// Absolute time of the next sample to process.
     pub fn now_samples(&self) -> u64 {
         self.shared.now_samples
@@ -431,42 +443,34 @@ impl Engine {
             .count()
     }
 
-    fn recording_state(&self) -> RecordingState {
-        if let Some(take) = &self.take {
-            return RecordingState::Recording {
-                start_samples: take.start_samples(),
-            };
-        }
-        self.shared
-            .schedule
-            .iter()
-            .find(|s| s.action == Action::StartTake)
-            .map_or(RecordingState::Idle, |s| RecordingState::Armed {
-                start_samples: s.at_samples,
-            })
-    }
-
     fn run_due_actions(&mut self) {
         while let Some(action) = self.shared.schedule.pop_due(self.shared.now_samples) {
             match action {
                 Action::Command(command) => self.execute(command),
-                Action::StartTake => self.begin_take(self.shared.now_samples, false),
-                Action::StopTake => self.stop_take_at(self.shared.now_samples),
-                Action::Capture => self.capture(),
+                Action::StartTake => self.recorder.start_due(&mut self.shared),
+                Action::StopTake => self.recorder.stop_due(&mut self.shared, &mut self.sync),
+                Action::Capture => Recorder::capture(&mut self.shared, &mut self.sync),
                 Action::Trigger {
                     action,
                     every,
                     remaining,
                 } => self.fire_trigger(action, every, remaining),
                 Action::RestartJump => self.restart_jump(),
-                Action::HostAlign { fade_in } => self.host_align(fade_in),
-                Action::InstallSession => {
-                    if let Some(session) = self.pending_install.take() {
-                        self.install_session(session);
-                    }
+                Action::HostAlign { fade_in } => {
+                    let take = self.recorder.take_mut();
+                    self.sync.host_align(&mut self.shared, take, fade_in);
                 }
-                Action::QuantizeStart { press } => self.quantize_start(press),
-                Action::QuantizeStop { press } => self.quantize_stop(press),
+                Action::InstallSession => (self.restores).install_due(
+                    &mut self.shared,
+                    &mut self.recorder,
+                    &mut self.sync,
+                ),
+                Action::QuantizeStart { press } => {
+                    (self.recorder).decide_start(&mut self.shared, &mut self.sync, press)
+                }
+                Action::QuantizeStop { press } => {
+                    (self.recorder).decide_stop(&mut self.shared, &mut self.sync, press)
+                }
             }
         }
     }
@@ -481,8 +485,8 @@ impl Engine {
             })
         };
         match command {
-            Command::RecordToggle => self.record_toggle(),
-            Command::Capture => self.capture_pressed(),
+            Command::RecordToggle => self.recorder.press(&mut self.shared, &mut self.sync),
+            Command::Capture => Recorder::capture_pressed(&mut self.shared, &mut self.sync),
             Command::Undo => self.undo(),
             Command::Redo => self.redo(),
             Command::Clear => self.clear(),
@@ -509,273 +513,19 @@ impl Engine {
         }
     }
 
-    fn record_toggle(&mut self) {
-        let now = self.shared.now_samples;
-        if self.take.is_some() {
-            self.stop_pressed(now);
-            return;
-        }
-        // A second press before a forward-snapped start fires cancels it.
-        if self.shared.schedule.cancel(|a| *a == Action::StartTake) > 0 {
-            return;
-        }
-        let start = match self.shared.cycle {
-            None => match self.host_take_start(now) {
-                Some(start) => start,
-                None => {
-                    // Free: start now; the start may still move to a nearby onset.
-                    self.begin_take(now, false);
-                    self.quantize_start_pressed(now);
-                    return;
-                }
-            },
-            Some(cycle) => {
-                let start = cycle.snap(now, self.shared.lenience_samples());
-                if start == now as i64 && cycle.position(now) != 0 {
-                    // Away from the boundaries: start now; the start may still move to a
-                    // nearby onset, keeping its place in the cycle.
-                    self.begin_take(now, false);
-                    self.quantize_start_pressed(now);
-                    return;
-                }
-                // A boundary before the engine's time 0 (a cycle restored just now): the take
-                // starts at 0, keeping its place in the cycle (nothing was played before).
-                start.max(0) as u64
-            }
-        };
-        if start > now {
-            self.shared.schedule_action(start, Action::StartTake);
-        } else {
-            self.begin_take(start, false);
-        }
-    }
-
-    /// Starts a take at `start` (now, or a boundary in the recent past filled from the history).
-    fn begin_take(&mut self, start_samples: u64, pa_muted: bool) {
-        if self.take.is_some() {
-            return;
-        }
-        let Some(buffer) = self.shared.take_spare() else {
-            return;
-        };
-        // A new take ends the redo history.
-        self.shared.discard_redo();
-        self.cancel_quantize();
-        let mut take = Take::new(buffer, start_samples);
-        if !take.append_from_history(
-            &self.shared.history,
-            self.shared.now_samples,
-            &mut self.shared.pool,
-        ) {
-            self.shared.say(EngineMessage::TakeOutOfStorage);
-        }
-        let Some(limit) = self.shared.take_limit_samples(take.capacity_frames()) else {
-            self.shared.pool.retire_buffer(take.into_buffer());
-            self.shared.say(EngineMessage::TakeStoppedAtLimit);
-            return;
-        };
-        self.shared
-            .schedule_action(start_samples + limit, Action::StopTake);
-        if let Some(end) = self.host_fixed_take_end(start_samples) {
-            self.shared
-                .schedule_action(end.min(start_samples + limit), Action::StopTake);
-        }
-        self.take = Some(take);
-        self.take_mutes_pa = pa_muted;
-    }
-
-    fn stop_pressed(&mut self, now: u64) {
-        if self.stop_deferred() || self.quantize_stop_pressed(now) {
-            return;
-        }
-        let Some(take) = &self.take else { return };
-        let start = take.start_samples();
-        let limit = self
-            .shared
-            .take_limit_samples(take.capacity_frames())
-            .map_or(now, |limit| start + limit);
-        let stop = match self.shared.cycle {
-            None => self
-                .host_take_stop(start, now)
-                .map_or(now, |stop| stop.min(limit)),
-            Some(cycle) => {
-                let snapped = cycle.snap(now, self.shared.lenience_samples());
-                // Never past the length limit (a restart can move the grid under a take).
-                if snapped > start as i64 {
-                    (snapped as u64).min(limit)
-                } else {
-                    now
-                }
-            }
-        };
-        self.stop_take_at(stop);
-    }
-
-    /// Ends the take at `stop`: later (scheduled) or now or in the past (truncated there, once
-    /// its start is decided).
-    fn stop_take_at(&mut self, stop: u64) {
-        if stop > self.shared.now_samples {
-            self.shared.schedule.cancel(|a| *a == Action::StopTake);
-            self.shared.schedule_action(stop, Action::StopTake);
-        } else if self.start_undecided() {
-            self.defer_stop(stop);
-        } else {
-            if let Some(take) = &mut self.take {
-                let pool = &mut self.shared.pool;
-                take.truncate_at(stop, |page| pool.retire(Garbage::Page(page)));
-            }
-            self.finish_take();
-        }
-    }
-
-    /// Ends the take at its current end and turns it into a track.
-    fn finish_take(&mut self) {
-        self.shared.schedule.cancel(|a| *a == Action::StopTake);
-        self.cancel_quantize();
-        let Some(take) = self.take.take() else { return };
-        self.take_mutes_pa = false;
-        let mut take = take;
-        let limit = self.shared.take_limit_samples(take.capacity_frames());
-        if let Some(limit) = limit {
-            // The track must fit its storage whatever happened to the grid meanwhile.
-            let pool = &mut self.shared.pool;
-            take.truncate_at(take.start_samples() + limit, |page| {
-                pool.retire(Garbage::Page(page))
-            });
-        }
-        let take_samples = take.len_frames() as u64;
-        let at_limit = limit == Some(take_samples);
-        let (length, new_cycle) = match self.shared.cycle {
-            Some(cycle) => {
-                // Following the host, the grid may have slipped a sample under the take.
-                let slack = self.host_slip_samples();
-                let length = cycle.track_length(take_samples.saturating_sub(slack).max(1));
-                let pool = &mut self.shared.pool;
-                take.truncate_at(take.start_samples() + length, |page| {
-                    pool.retire(Garbage::Page(page))
-                });
-                (length, None)
-            }
-            None => {
-                if (take.len_frames() as u64) < self.shared.min_anchor_samples() {
-                    self.shared.pool.retire_buffer(take.into_buffer());
-                    self.shared.say(EngineMessage::TakeTooShort);
-                    return;
-                }
-                let cycle = Cycle {
-                    origin_samples: take.start_samples(),
-                    length_samples: take_samples,
-                };
-                (take_samples, Some(cycle))
-            }
-        };
-        let track = take.into_track(
-            length,
-            self.shared.blend_samples(),
-            &self.shared.history,
-            &mut self.shared.pool,
-        );
-        if self.shared.push_track(track) {
-            if let Some(cycle) = new_cycle {
-                self.shared.set_cycle(new_cycle);
-                self.lock_new_anchor(cycle);
-            }
-            if at_limit {
-                self.shared.say(EngineMessage::TakeStoppedAtLimit);
-            }
-        }
-    }
-
-    /// Capture pressed: from the history, the last cycles (or host bars) up to the nearest
-    /// boundary become a track; a boundary just ahead is waited for. Pressing again while it
-    /// waits cancels it.
-    fn capture_pressed(&mut self) {
-        if self.shared.schedule.cancel(|a| *a == Action::Capture) == 0 {
-            self.capture();
-        }
-    }
-
-    fn capture(&mut self) {
-        let now = self.shared.now_samples;
-        let cycles = u64::from(
-            self.shared
-                .settings
-                .capture_cycles
-                .clamp(1, 8)
-                .next_power_of_two(),
-        );
-        let (end, length) = match (self.shared.cycle, self.shared.host_grid) {
-            (Some(cycle), _) => (cycle.nearest_boundary(now), cycle.length_samples * cycles),
-            (None, Some(grid)) => (
-                grid.nearest_bar(now) as i64,
-                (grid.bar_length_samples * cycles as f64).round() as u64,
-            ),
-            (None, None) => {
-                self.shared.say(EngineMessage::NeedsAnchor);
-                return;
-            }
-        };
-        if end > now as i64 {
-            self.shared.schedule_action(end as u64, Action::Capture);
-            return;
-        }
-        // The history must still hold the source and its pre-roll when the copy completes (with
-        // room for the copy to start over twice after restarts). A source before time 0 (right
-        // after activation, or a cycle restored just now) was never played.
-        let blend = self.shared.blend_samples() as u64;
-        let source = end - length as i64;
-        let needed = (now as i64 - end) as u64
-            + length
-            + blend
-            + 3 * length / FILL_SPEED
-            + CHUNK_FRAMES as u64;
-        if length == 0 || source < 0 || needed > self.shared.history.capacity_frames() as u64 {
-            self.shared.say(EngineMessage::CaptureTooLong);
-            return;
-        }
-        let source = source as u64;
-        let Some(buffer) = self.shared.take_spare() else {
-            return;
-        };
-        let mut track = Track::new(buffer, length, source);
-        track.fill = Some(HistoryFill::new(
-            source,
-            length,
-            track.index_at(now),
-            blend,
-            &self.shared.history,
-        ));
-        self.shared.discard_redo();
-        if self.shared.push_track(track) && self.shared.cycle.is_none() {
-            let cycle = Cycle {
-                origin_samples: source,
-                length_samples: length,
-            };
-            self.shared.set_cycle(Some(cycle));
-            self.lock_new_anchor(cycle);
-        }
-    }
-
     fn undo(&mut self) {
-        if let Some(take) = self.take.take() {
-            self.shared.schedule.cancel(|a| *a == Action::StopTake);
-            self.cancel_quantize();
-            self.take_mutes_pa = false;
-            self.shared.pool.retire_buffer(take.into_buffer());
-            return;
-        }
-        if self.shared.schedule.cancel(|a| *a == Action::StartTake) > 0 {
+        if self.recorder.undo(&mut self.shared) {
             return;
         }
         let blend = self.shared.blend_samples() as u32;
-        if let Some(track) = self.last_playing_track() {
+        if let Some(track) = self.shared.tracks.last_playing_mut() {
             track.state = TrackState::Undoing;
             track.fade.ramp_to(0.0, blend);
             let record = track.fill.is_none().then(|| TrackRecord::of(track));
             self.shared.tell_updated(record);
         }
         if self.playing_tracks().next().is_none() {
-            self.shared.reset_cycle();
+            self.reset_cycle();
         }
         self.shared.update_audibility();
     }
@@ -799,22 +549,26 @@ impl Engine {
                 length_samples: anchor.length_samples,
             };
             self.shared.set_cycle(Some(cycle));
-            self.arm_host_alignment(self.shared.now_samples);
+            let now = self.shared.now_samples;
+            self.sync.arm_host_alignment(&mut self.shared, now);
         }
         self.shared.update_audibility();
     }
 
     fn clear(&mut self) {
-        if let Some(take) = self.take.take() {
-            self.shared.pool.retire_buffer(take.into_buffer());
-        }
-        self.take_mutes_pa = false;
+        self.recorder.discard(&mut self.shared);
         let blend = self.shared.blend_samples() as u32;
         // A clean slate: the next loop must be heard.
         self.shared.output.set_mix_muted(false, blend);
         self.shared.tracks.discard_all(blend);
         self.shared.session.tell(SessionEvent::Cleared);
+        self.reset_cycle();
+    }
+
+    /// Forgets the cycle and everything that waits on it (the recorder's wake-ups too).
+    fn reset_cycle(&mut self) {
         self.shared.reset_cycle();
+        self.recorder.schedule_cleared();
     }
 
     fn toggle_mix_mute(&mut self) {
@@ -869,20 +623,11 @@ impl Engine {
         match action {
             TriggerAction::ToggleMixMute => self.toggle_mix_mute(),
             TriggerAction::RecordCycleWithPaMuted => {
-                if let (Some(cycle), None) = (self.shared.cycle, &self.take) {
-                    self.begin_take(self.shared.now_samples, true);
-                    if self.take.is_some() {
-                        self.shared.schedule.cancel(|a| *a == Action::StopTake);
-                        self.shared.schedule_action(
-                            self.shared.now_samples + cycle.length_samples,
-                            Action::StopTake,
-                        );
-                    }
-                }
+                self.recorder.record_cycle_muted(&mut self.shared)
             }
             TriggerAction::Restart => self.restart(),
-            TriggerAction::RecordToggle => self.record_toggle(),
-            TriggerAction::Capture => self.capture(),
+            TriggerAction::RecordToggle => self.recorder.press(&mut self.shared, &mut self.sync),
+            TriggerAction::Capture => Recorder::capture(&mut self.shared, &mut self.sync),
         }
         let remaining = match remaining {
             Some(1) => return,
@@ -913,7 +658,7 @@ impl Engine {
 
     fn restart(&mut self) {
         // Locked to the host, the loops are where the host's bars say; only the host moves them.
-        if self.shared.cycle.is_none() || self.host_locked() {
+        if self.shared.cycle.is_none() || self.sync.host_locked(&self.shared) {
             return;
         }
         let declick = self.shared.declick_samples();
@@ -947,14 +692,10 @@ impl Engine {
             origin_samples: cycle.origin_samples + shift,
             ..cycle
         }));
-        self.loops_restarted(shift);
+        self.sync.loops_restarted(&mut self.shared, shift);
         self.shared
             .output
             .fade_loops_in(self.shared.blend_samples() as u32);
-    }
-
-    fn last_playing_track(&mut self) -> Option<&mut Track> {
-        self.shared.tracks.last_playing_mut()
     }
 
     /// The current beat length in seconds: the host's, else the anchor cycle's.
@@ -987,7 +728,7 @@ impl Engine {
             other => other,
         };
         let track = match target {
-            TrackTarget::Last => self.last_playing_track(),
+            TrackTarget::Last => self.shared.tracks.last_playing_mut(),
             TrackTarget::Index(n) => self.shared.tracks.nth_playing_mut(n as usize),
         };
         let Some(track) = track else { return };
@@ -1037,7 +778,7 @@ impl Engine {
             let id = track.id;
             self.shared.session.tell(SessionEvent::Removed { id });
             if self.playing_tracks().next().is_none() {
-                self.shared.reset_cycle();
+                self.reset_cycle();
             }
         } else {
             let record = track.fill.is_none().then(|| TrackRecord::of(track));
@@ -1059,8 +800,7 @@ impl Engine {
             .read(main, at, frames, self.shared.settings.input_mode);
         // The PA is quiet while a take that asks for it records; the chunk starts where the
         // take starts or stops, so the mute ramp begins on exactly that sample.
-        let pa_quiet = self.take.is_some()
-            && (self.take_mutes_pa || self.shared.settings.pa_mute_while_recording);
+        let pa_quiet = self.recorder.pa_quiet(&self.shared.settings);
         self.shared
             .output
             .set_pa_muted(pa_quiet, self.shared.blend_samples() as u32);
@@ -1072,8 +812,7 @@ impl Engine {
                 .feed
                 .push(self.shared.now_samples, &input[..channels]);
         }
-        let take_ran_out = (self.take.as_mut())
-            .is_some_and(|take| !take.append(&input[..channels], &mut self.shared.pool));
+        let take_ran_out = !(self.recorder).append(&input[..channels], &mut self.shared.pool);
 
         let declick = self.shared.declick_samples() as u64;
         let (mut fill_ran_out, mut delay_waits) = (false, false);
@@ -1135,9 +874,7 @@ impl Engine {
             // Out of pages: the take ends cleanly at its last page; the loops play on.
             self.shared
                 .storage_shortfall(EngineMessage::TakeOutOfStorage);
-            if let Some(end) = self.take.as_ref().map(Take::end_samples) {
-                self.stop_take_at(end);
-            }
+            (self.recorder).out_of_pages(&mut self.shared, &mut self.sync);
         }
         if fill_ran_out {
             self.shared
@@ -1159,9 +896,9 @@ impl Engine {
         let channels = self.shared.config.recorded_channels;
         // A run may straddle a page boundary: one page more per channel.
         let pages_for = |frames: usize| channels * (pages::pages_for(frames) + 1);
-        let take = (self.take.as_ref()).map_or(0, |_| {
-            pages_for(frames) + pages_for(self.shared.blend_samples())
-        });
+        let take = (self.recorder.is_recording())
+            .then(|| pages_for(frames) + pages_for(self.shared.blend_samples()));
+        let take = take.unwrap_or(0);
         let fills: usize = (self.shared.tracks.iter())
             .filter(|track| track.fill.is_some())
             .map(|track| pages_for((frames as u64 * FILL_SPEED).min(track.length_samples) as usize))

@@ -17,18 +17,17 @@
 //! ([`RenderMode::Offline`]) the action waits for the worker instead (and the feed never drops),
 //! so a bounce gives the same loops whatever the threads' speeds.
 //!
-//! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free) and
-//! copies at most the window's audio from the history. Only in offline mode does it wait.
+//! The recorder ([`super::recorder`]) holds the decisions' state and acts on them; this module
+//! holds how they are made.
+//!
+//! Realtime: everything here runs on the audio thread; it reads the snapshot (wait-free). Only
+//! in offline mode does it wait.
 
-use super::Engine;
 use super::action::Action;
-use super::cycle::{WholeBeats, round_to_beats};
-use super::session_event::SessionEvent;
 pub use super::settings::QuantizeMode;
 use super::settings::{RenderMode, ms_to_samples};
-use super::status::EngineMessage;
+use super::shared::Shared;
 use crate::analysis::snapshot::{AnalysisSnapshot, TimedOnset};
-use crate::analysis::worker::TempoRequest;
 
 /// Onsets this far either side of a press are candidates, in milliseconds.
 pub const ONSET_WINDOW_MS: f32 = 250.0;
@@ -58,285 +57,83 @@ pub fn best_onset(onsets: &[TimedOnset], press_samples: u64, window_samples: u64
         .map(|(_, time)| time.round().max(0.0) as u64)
 }
 
-/// What the engine keeps about quantization.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct QuantizeState {
-    /// Id of the last on-demand tempo request.
-    pub request_id: u64,
-    /// A stop (absolute samples, now or past when it came) waiting for the start's decision.
-    pub deferred_stop_samples: Option<u64>,
-    /// The last anchor beat quantization made: it describes the anchor while the cycle has its
-    /// length (a later anchor of another length, or none, leaves it aside; redo brings it back).
-    pub anchor_beats: Option<WholeBeats>,
+/// Whether record boundaries follow the analysis at all: not while the take follows the host's
+/// bar lines (host sync), which are its boundaries instead.
+pub fn analysis_quantizes(shared: &Shared) -> bool {
+    shared.analysis.is_some()
+        && shared.sync_grid().is_none()
+        && shared.settings.quantize_mode != QuantizeMode::Off
 }
 
-impl Engine {
-    /// Whether record boundaries follow the analysis at all: not while the take follows the
-    /// host's bar lines (host sync), which are its boundaries instead.
-    fn analysis_quantizes(&self) -> bool {
-        self.shared.analysis.is_some()
-            && self.shared.sync_grid().is_none()
-            && self.shared.settings.quantize_mode != QuantizeMode::Off
-    }
+/// Onsets this far either side of a press are candidates, in samples.
+pub fn window_samples(shared: &Shared) -> u64 {
+    ms_to_samples(ONSET_WINDOW_MS, shared.config.sample_rate_hz) as u64
+}
 
-    /// Whether a free anchor's stop is quantized (with an anchor, stops snap to the cycle).
-    fn quantizing_stop(&self) -> bool {
-        self.analysis_quantizes() && self.shared.cycle.is_none()
-    }
+/// When the decision about a press at `press` can be made.
+pub fn decision_time(shared: &Shared, press: u64) -> u64 {
+    let latency = (shared.analysis.as_ref()).map_or(0, |link| link.detection_latency_samples);
+    press
+        + window_samples(shared)
+        + latency
+        + ms_to_samples(WORKER_MARGIN_MS, shared.config.sample_rate_hz) as u64
+}
 
-    fn window_samples(&self) -> u64 {
-        ms_to_samples(ONSET_WINDOW_MS, self.shared.config.sample_rate_hz) as u64
-    }
+/// Whether a decision can be made now.
+// Returned by value once per decision and never stored; boxing the snapshot would allocate on
+// the audio thread.
+#[allow(clippy::large_enum_variant)]
+pub enum Readiness {
+    /// Decide with these results (`None`: without the analysis).
+    Ready(Option<AnalysisSnapshot>),
+    /// The worker is behind: the decision's action was scheduled again.
+    Retrying,
+}
 
-    /// When the decision about a press at `press` can be made.
-    fn decision_time(&self, press: u64) -> u64 {
-        let latency = self
-            .shared
-            .analysis
-            .as_ref()
-            .map_or(0, |link| link.detection_latency_samples);
-        press
-            + self.window_samples()
-            + latency
-            + ms_to_samples(WORKER_MARGIN_MS, self.shared.config.sample_rate_hz) as u64
+/// The snapshot, once what the decision about `press` needs is final in it: the onsets within
+/// the window (onset quantization) and the answer to the tempo request `request_id` (a stop
+/// with beat quantization). Realtime: returns `Retrying` after rescheduling `action` when the
+/// worker is behind, and `Ready(None)` (decide without it) once `MAX_WAIT_MS` have passed.
+/// Offline: waits for the worker (the decision time leaves room for the feed to have sent all
+/// it needs), so the decision never depends on thread speed.
+pub fn final_snapshot(
+    shared: &mut Shared,
+    press: u64,
+    action: Action,
+    request_id: u64,
+) -> Readiness {
+    let mode = shared.settings.quantize_mode;
+    let onsets_until = mode.onsets().then(|| press + window_samples(shared));
+    let answer_id =
+        (mode.beats() && matches!(action, Action::QuantizeStop { .. })).then_some(request_id);
+    let ready = |snapshot: &AnalysisSnapshot| {
+        onsets_until.is_none_or(|until| snapshot.final_until_samples >= until)
+            && answer_id.is_none_or(|id| snapshot.tempo_answer.is_some_and(|a| a.id == id))
+    };
+    let deadline = decision_time(shared, press)
+        + ms_to_samples(MAX_WAIT_MS, shared.config.sample_rate_hz) as u64;
+    let offline = shared.render_mode == RenderMode::Offline;
+    let Some(link) = &mut shared.analysis else {
+        return Readiness::Ready(None);
+    };
+    if offline {
+        return Readiness::Ready(link.wait_for_snapshot(ready));
     }
-
-    /// Hook after a take started at a press away from any cycle boundary (with or without an
-    /// anchor): schedules the start's decision.
-    pub(super) fn quantize_start_pressed(&mut self, press: u64) {
-        if self.analysis_quantizes()
-            && self.shared.settings.quantize_mode.onsets()
-            && self.take.is_some()
-        {
-            let at = self.decision_time(press);
-            self.shared
-                .schedule_action(at, Action::QuantizeStart { press });
-        }
+    let snapshot = *link.snapshot.read();
+    if ready(&snapshot) {
+        return Readiness::Ready(Some(snapshot));
     }
-
-    /// Hook for a stop press with no anchor: returns true when the stop is deferred to a
-    /// quantization decision (the take records on until then).
-    pub(super) fn quantize_stop_pressed(&mut self, press: u64) -> bool {
-        if !self.quantizing_stop() {
-            return false;
-        }
-        if self
-            .shared
-            .schedule
-            .iter()
-            .any(|s| matches!(s.action, Action::QuantizeStop { .. }))
-        {
-            // Already deciding: a second press changes nothing.
-            return true;
-        }
-        if self.shared.settings.quantize_mode.beats()
-            && let (Some(take), Some(link)) = (&self.take, &mut self.shared.analysis)
-        {
-            self.quantize.request_id += 1;
-            let _ = link.requests.push(TempoRequest {
-                id: self.quantize.request_id,
-                start_samples: take.start_samples(),
-                end_samples: press,
-            });
-        }
-        let at = if self.shared.settings.quantize_mode.onsets() {
-            self.decision_time(press)
-        } else {
-            press + ms_to_samples(WORKER_MARGIN_MS, self.shared.config.sample_rate_hz) as u64
-        };
-        self.shared
-            .schedule_action(at, Action::QuantizeStop { press });
-        true
+    if shared.now_samples >= deadline {
+        return Readiness::Ready(None);
     }
-
-    /// The snapshot, once what the decision about `press` needs is final in it: the onsets
-    /// within the window (onset quantization) and the answer to the tempo request (a stop with
-    /// beat quantization). Realtime: returns `Err(())` after rescheduling `action` when the
-    /// worker is behind, and `Ok(None)` (decide without it) once `MAX_WAIT_MS` have passed.
-    /// Offline: waits for the worker (the decision time leaves room for the feed to have sent
-    /// all it needs), so the decision never depends on thread speed.
-    fn final_snapshot(
-        &mut self,
-        press: u64,
-        action: Action,
-    ) -> Result<Option<AnalysisSnapshot>, ()> {
-        let onsets_until = self
-            .shared
-            .settings
-            .quantize_mode
-            .onsets()
-            .then(|| press + self.window_samples());
-        let answer_id = (self.shared.settings.quantize_mode.beats()
-            && matches!(action, Action::QuantizeStop { .. }))
-        .then_some(self.quantize.request_id);
-        let ready = |snapshot: &AnalysisSnapshot| {
-            onsets_until.is_none_or(|until| snapshot.final_until_samples >= until)
-                && answer_id.is_none_or(|id| snapshot.tempo_answer.is_some_and(|a| a.id == id))
-        };
-        let deadline = self.decision_time(press)
-            + ms_to_samples(MAX_WAIT_MS, self.shared.config.sample_rate_hz) as u64;
-        let offline = self.shared.render_mode == RenderMode::Offline;
-        let Some(link) = &mut self.shared.analysis else {
-            return Ok(None);
-        };
-        if offline {
-            return Ok(link.wait_for_snapshot(ready));
-        }
-        let snapshot = *link.snapshot.read();
-        if ready(&snapshot) {
-            return Ok(Some(snapshot));
-        }
-        if self.shared.now_samples >= deadline {
-            return Ok(None);
-        }
-        self.shared
-            .schedule_action(self.shared.now_samples + RETRY_SAMPLES, action);
-        Err(())
-    }
-
-    /// Decides a pressed start: the take moves to the best onset near the press. A stop that
-    /// came meanwhile (a take shorter than the decision's delay) is applied after the move.
-    pub(super) fn quantize_start(&mut self, press: u64) {
-        let Ok(snapshot) = self.final_snapshot(press, Action::QuantizeStart { press }) else {
-            return;
-        };
-        let deferred_stop = self.quantize.deferred_stop_samples.take();
-        if let Some(snapshot) = snapshot
-            && let Some(onset) = best_onset(snapshot.onsets(), press, self.window_samples())
-            && deferred_stop.is_none_or(|stop| onset < stop)
-        {
-            self.move_take_start(onset);
-        }
-        if let Some(stop) = deferred_stop {
-            self.stop_take_at(stop);
-        }
-    }
-
-    /// Restarts the take at `onset` from the history; its length limit's stop moves with it.
-    fn move_take_start(&mut self, onset: u64) {
-        let Some(take) = self.take.take() else { return };
-        let old_start = take.start_samples();
-        if onset == old_start || !self.shared.history.holds(onset, self.shared.now_samples) {
-            self.take = Some(take);
-            return;
-        }
-        let mut moved = take;
-        moved.restart_at(onset);
-        if !moved.append_from_history(
-            &self.shared.history,
-            self.shared.now_samples,
-            &mut self.shared.pool,
-        ) {
-            self.shared.say(EngineMessage::TakeOutOfStorage);
-        }
-        let limit = self.shared.take_limit_samples(moved.capacity_frames());
-        self.take = Some(moved);
-        if let Some(limit) = limit {
-            // An earlier stop than the limit's (an anchor take's stop snapped ahead to a
-            // boundary) stays, within the limit.
-            let pending = (self.shared.schedule.iter())
-                .find(|s| s.action == Action::StopTake)
-                .map(|s| s.at_samples);
-            let stop = match pending {
-                Some(at) if at != old_start + limit => at.min(onset + limit),
-                _ => onset + limit,
-            };
-            self.shared.schedule.cancel(|a| *a == Action::StopTake);
-            self.shared
-                .schedule_action(stop.max(self.shared.now_samples), Action::StopTake);
-        }
-    }
-
-    /// Whether the take's start is still to be decided.
-    pub(super) fn start_undecided(&self) -> bool {
-        (self.shared.schedule.iter()).any(|s| matches!(s.action, Action::QuantizeStart { .. }))
-    }
-
-    /// Holds a stop at `stop_samples` (now or past) until the start is decided.
-    pub(super) fn defer_stop(&mut self, stop_samples: u64) {
-        self.shared.schedule.cancel(|a| *a == Action::StopTake);
-        self.quantize.deferred_stop_samples = Some(stop_samples);
-    }
-
-    /// Whether a stop waits for the start's decision (further presses change nothing).
-    pub(super) fn stop_deferred(&self) -> bool {
-        self.quantize.deferred_stop_samples.is_some()
-    }
-
-    /// Decides a pressed stop: at the best onset near the press, the length rounded to beats.
-    pub(super) fn quantize_stop(&mut self, press: u64) {
-        let Ok(snapshot) = self.final_snapshot(press, Action::QuantizeStop { press }) else {
-            return;
-        };
-        let Some(take) = &self.take else { return };
-        let start = take.start_samples();
-        let mode = self.shared.settings.quantize_mode;
-        let mut stop = press;
-        if let Some(snapshot) = &snapshot
-            && mode.onsets()
-            && let Some(onset) = best_onset(snapshot.onsets(), press, self.window_samples())
-            && onset > start
-        {
-            stop = onset;
-        }
-        let mut whole_beats = None;
-        if let Some(snapshot) = &snapshot
-            && mode.beats()
-        {
-            // The answer is the take's own tempo, else the tempo heard up to the press (both
-            // computed by the worker at the press, whatever its timing).
-            let answer = snapshot
-                .tempo_answer
-                .filter(|answer| answer.id == self.quantize.request_id)
-                .and_then(|answer| answer.bpm);
-            if let Some(bpm) = answer
-                && let Some(beats) = round_to_beats(
-                    stop - start,
-                    f64::from(bpm),
-                    self.shared.config.sample_rate_hz,
-                )
-            {
-                stop = start + beats.length_samples;
-                whole_beats = Some(beats);
-            }
-        }
-        if let Some(limit) = self.shared.take_limit_samples(take.capacity_frames()) {
-            stop = stop.min(start + limit);
-        }
-        // Cut short by the length limit, the loop no longer holds whole beats.
-        self.quantize.anchor_beats = whole_beats.filter(|b| b.length_samples == stop - start);
-        self.shared
-            .session
-            .tell(SessionEvent::Beats(self.quantize.anchor_beats));
-        self.stop_take_at(stop);
-    }
-
-    /// Drops pending decisions (the take they were about has ended or been replaced).
-    pub(super) fn cancel_quantize(&mut self) {
-        self.quantize.deferred_stop_samples = None;
-        self.shared.schedule.cancel(|a| {
-            matches!(
-                a,
-                Action::QuantizeStart { .. } | Action::QuantizeStop { .. }
-            )
-        });
-    }
-
-    /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
-    pub fn anchor_beats(&self) -> Option<WholeBeats> {
-        let cycle = self.shared.cycle?;
-        (self.quantize.anchor_beats).filter(|beats| beats.length_samples == cycle.length_samples)
-    }
-
-    /// The anchor's tempo from beat quantization, in BPM.
-    pub fn anchor_bpm(&self) -> Option<f64> {
-        self.anchor_beats().map(|beats| beats.bpm)
-    }
+    shared.schedule_action(shared.now_samples + RETRY_SAMPLES, action);
+    Readiness::Retrying
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::cycle::round_to_beats;
 
     fn onset(time_samples: f64, strength: f32) -> TimedOnset {
         TimedOnset {

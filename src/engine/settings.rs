@@ -2,6 +2,8 @@
 //! ([`EngineSettings`], read at every block) and how the host runs it ([`RenderMode`]), with the
 //! unit conversions they need. Plain data, shared by every part of the engine.
 
+/// Frames processed at a time internally (the scratch buffers' size).
+pub const CHUNK_FRAMES: usize = 256;
 /// Fade used around a restart's jump, a re-alignment and a loop restarting before or after its
 /// audio ends, in seconds.
 pub const DECLICK_SECS: f32 = 0.005;

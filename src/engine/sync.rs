@@ -19,13 +19,14 @@
 //!
 //! Realtime: everything here runs on the audio thread; nothing allocates.
 
-use super::Engine;
 use super::action::Action;
 use super::cycle::{BarLock, Cycle, HostGrid, grid_sample};
 use super::host_clock::HINT_TOLERANCE_QUARTERS;
 use super::session_event::{SessionEvent, TrackRecord};
 use super::settings::ms_to_samples;
 pub use super::settings::{BarCount, SyncMode, SyncSettings, TransportStop};
+use super::shared::Shared;
+use super::take::Take;
 use super::track::TrackState;
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
@@ -99,50 +100,39 @@ pub fn auto_bars(recorded_samples: u64, bar_length_samples: f64) -> u32 {
     bars
 }
 
-impl Engine {
+impl HostSync {
     /// Whether the loops are locked to the host bars right now.
-    pub(super) fn host_locked(&self) -> bool {
-        self.shared.cycle.is_some() && self.sync.lock.is_some() && self.shared.sync_grid().is_some()
+    pub fn host_locked(&self, shared: &Shared) -> bool {
+        shared.cycle.is_some() && self.lock.is_some() && shared.sync_grid().is_some()
     }
 
     /// The anchor's bars while the loops follow the host (for the status).
-    pub(super) fn host_bars(&self) -> Option<u32> {
-        self.sync
-            .lock
-            .filter(|_| self.host_locked())
+    pub fn host_bars(&self, shared: &Shared) -> Option<u32> {
+        self.lock
+            .filter(|_| self.host_locked(shared))
             .map(|lock| lock.bars)
     }
 
     /// Samples by which the host grid may have slipped under a take (the jump tolerance while
     /// locked to the host, else 0): a take this much longer than a loop length is that length.
-    pub(super) fn host_slip_samples(&self) -> u64 {
-        if self.host_locked() {
-            ms_to_samples(JUMP_TOLERANCE_MS, self.shared.config.sample_rate_hz) as u64
+    pub fn host_slip_samples(&self, shared: &Shared) -> u64 {
+        if self.host_locked(shared) {
+            ms_to_samples(JUMP_TOLERANCE_MS, shared.config.sample_rate_hz) as u64
         } else {
             0
         }
     }
 
     /// Realtime hook of `record_toggle` with no anchor: where the take starts on the host grid.
-    pub(super) fn host_take_start(&self, now_samples: u64) -> Option<u64> {
-        let grid = self
-            .shared
-            .sync_grid()
-            .filter(|_| self.shared.cycle.is_none())?;
-        Some(take_start(
-            &grid,
-            now_samples,
-            self.shared.lenience_samples(),
-        ))
+    pub fn host_take_start(shared: &Shared, now_samples: u64) -> Option<u64> {
+        let grid = shared.sync_grid().filter(|_| shared.cycle.is_none())?;
+        Some(take_start(&grid, now_samples, shared.lenience_samples()))
     }
 
     /// Realtime hook of an import becoming the anchor: while the loops follow the host, it plays
     /// in phase with the bars from the last bar line at or before `now_samples`.
-    pub(super) fn host_import_origin(&self, now_samples: u64) -> Option<u64> {
-        let grid = self
-            .shared
-            .sync_grid()
-            .filter(|_| self.shared.cycle.is_none())?;
+    pub fn host_import_origin(shared: &Shared, now_samples: u64) -> Option<u64> {
+        let grid = shared.sync_grid().filter(|_| shared.cycle.is_none())?;
         let (_, line) = grid.line_at_or_before(now_samples, 0.0, 1.0);
         Some(line.max(0) as u64)
     }
@@ -150,12 +140,9 @@ impl Engine {
     /// Realtime hook of the stop of a first take started at `start_samples`, pressed at
     /// `now_samples` (`None` with a fixed bar count: the take ends by itself): where it ends on
     /// the host grid, so that the anchor is a whole number of bars.
-    pub(super) fn host_take_stop(&self, start_samples: u64, now_samples: u64) -> Option<u64> {
-        let grid = self
-            .shared
-            .sync_grid()
-            .filter(|_| self.shared.cycle.is_none())?;
-        let bars = match self.shared.settings.sync.bars {
+    pub fn host_take_stop(shared: &Shared, start_samples: u64, now_samples: u64) -> Option<u64> {
+        let grid = shared.sync_grid().filter(|_| shared.cycle.is_none())?;
+        let bars = match shared.settings.sync.bars {
             BarCount::Fixed(bars) => bars,
             BarCount::Auto => auto_bars(now_samples - start_samples, grid.bar_length_samples),
         };
@@ -168,64 +155,65 @@ impl Engine {
 
     /// Realtime hook of `begin_take`: a first take with a fixed bar count in host mode stops by
     /// itself after those bars.
-    pub(super) fn host_fixed_take_end(&self, start_samples: u64) -> Option<u64> {
-        match self.shared.settings.sync.bars {
-            BarCount::Fixed(_) => self.host_take_stop(start_samples, start_samples),
+    pub fn host_fixed_take_end(shared: &Shared, start_samples: u64) -> Option<u64> {
+        match shared.settings.sync.bars {
+            BarCount::Fixed(_) => Self::host_take_stop(shared, start_samples, start_samples),
             BarCount::Auto => None,
         }
     }
 
     /// Realtime hook of every new anchor: locks it to the host's bars when it was made in host
     /// mode of whole bars starting on a bar line (else it runs free).
-    pub(super) fn lock_new_anchor(&mut self, cycle: Cycle) {
-        self.sync.lock = self.bar_lock_for(cycle);
-        self.tell_lock();
-        self.arm_host_alignment(self.shared.now_samples);
+    pub fn lock_new_anchor(&mut self, shared: &mut Shared, cycle: Cycle) {
+        self.lock = Self::bar_lock_for(shared, cycle);
+        self.tell_lock(shared);
+        self.arm_host_alignment(shared, shared.now_samples);
     }
 
     /// Realtime hook of installing a restored session: its anchor's saved lock (origin in engine
     /// time), or none. When the loops follow the host right now, they are put where its bars
     /// are before they fade in (else at the first block the host plays).
-    pub(super) fn restore_lock(&mut self, lock: Option<BarLock>) {
-        self.sync.lock = lock;
-        self.tell_lock();
-        if let (Some(grid), Some(_), Some(_)) = (self.shared.sync_grid(), lock, self.shared.cycle) {
-            self.align_to_host(grid);
+    pub fn restore_lock(
+        &mut self,
+        shared: &mut Shared,
+        take: Option<&mut Take>,
+        lock: Option<BarLock>,
+    ) {
+        self.lock = lock;
+        self.tell_lock(shared);
+        if let (Some(grid), Some(_), Some(_)) = (shared.sync_grid(), lock, shared.cycle) {
+            self.align_to_host(shared, take, grid);
         }
-        self.arm_host_alignment(self.shared.now_samples);
+        self.arm_host_alignment(shared, shared.now_samples);
     }
 
     /// Tells the saved performance the anchor's lock (it moves with the loops).
-    fn tell_lock(&mut self) {
-        self.shared.session.tell(SessionEvent::Lock(self.sync.lock));
+    fn tell_lock(&self, shared: &mut Shared) {
+        shared.session.tell(SessionEvent::Lock(self.lock));
     }
 
     /// Realtime hook of everything that makes the loops follow the host in the middle of a
     /// block (a new anchor, a redone one, an alignment): schedules the alignment at the next
     /// anchor boundary from `from_samples` on, so that none is missed before the next block.
-    pub(super) fn arm_host_alignment(&mut self, from_samples: u64) {
-        self.shared
+    pub fn arm_host_alignment(&self, shared: &mut Shared, from_samples: u64) {
+        shared
             .schedule
             .cancel(|a| *a == Action::HostAlign { fade_in: false });
-        let fading = self
-            .shared
+        let fading = shared
             .schedule
             .iter()
             .any(|s| s.action == Action::HostAlign { fade_in: true });
-        if let (Some(grid), Some(lock), Some(_), false) = (
-            self.shared.sync_grid(),
-            self.sync.lock,
-            self.shared.cycle,
-            fading,
-        ) {
-            self.schedule_boundary_alignment(grid, lock, from_samples);
+        if let (Some(grid), Some(lock), Some(_), false) =
+            (shared.sync_grid(), self.lock, shared.cycle, fading)
+        {
+            Self::schedule_boundary_alignment(shared, grid, lock, from_samples);
         }
     }
 
     /// The lock of a new anchor `cycle`: when made in host mode from whole bars starting on a
     /// bar line, its place on the host grid; else `None`.
-    fn bar_lock_for(&self, cycle: Cycle) -> Option<BarLock> {
-        let grid = self.shared.sync_grid()?;
+    fn bar_lock_for(shared: &Shared, cycle: Cycle) -> Option<BarLock> {
+        let grid = shared.sync_grid()?;
         let bars = (cycle.length_samples as f64 / grid.bar_length_samples).round();
         let start_bar = grid.bars_at(cycle.origin_samples as f64).round();
         // Within a host tick: the grid is exact once the host's hints have pinned it down, but
@@ -246,63 +234,59 @@ impl Engine {
 
     /// Realtime hook at the start of every block: compares the loops with the host and
     /// schedules what keeps them aligned.
-    pub(super) fn follow_host(&mut self) {
-        self.shared
+    pub fn follow_host(&mut self, shared: &mut Shared, take: Option<&mut Take>) {
+        shared
             .schedule
             .cancel(|a| *a == Action::HostAlign { fade_in: false });
-        let blend = self.shared.blend_samples() as u32;
-        let (Some(_), Some(_)) = (self.sync.lock, self.shared.cycle) else {
-            self.resume_loops(blend);
+        let blend = shared.blend_samples() as u32;
+        let (Some(_), Some(_)) = (self.lock, shared.cycle) else {
+            self.resume_loops(shared, blend);
             return;
         };
-        if self.shared.settings.sync.mode == SyncMode::Free {
-            self.resume_loops(blend);
+        if shared.settings.sync.mode == SyncMode::Free {
+            self.resume_loops(shared, blend);
             return;
         }
-        let Some(grid) = self.shared.host_grid else {
+        let Some(grid) = shared.host_grid else {
             // Transport stopped or unknown: loops run free, or stop.
-            if self.shared.settings.sync.on_stop == TransportStop::StopLoops && !self.sync.stopped {
-                self.shared.output.fade_loops_out(blend);
-                self.sync.stopped = true;
+            if shared.settings.sync.on_stop == TransportStop::StopLoops && !self.stopped {
+                shared.output.fade_loops_out(blend);
+                self.stopped = true;
             }
             return;
         };
-        if self.sync.stopped {
+        if self.stopped {
             // The transport plays again: start the silent loops where the host is.
-            self.align_to_host(grid);
-            self.resume_loops(blend);
+            self.align_to_host(shared, take, grid);
+            self.resume_loops(shared, blend);
         }
-        let Some(lock) = self.sync.lock else { return };
+        let Some(lock) = self.lock else { return };
         let pending_fade = Action::HostAlign { fade_in: true };
-        if self
-            .shared
-            .schedule
-            .iter()
-            .any(|s| s.action == pending_fade)
-        {
+        if shared.schedule.iter().any(|s| s.action == pending_fade) {
             return;
         }
-        let now = self.shared.now_samples;
-        let (error, _) = self.host_phase_error(grid, lock, now);
-        let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, self.shared.config.sample_rate_hz) as u64;
-        let tempo_changed = self
-            .shared
-            .cycle
-            .is_some_and(|c| tempo_changed(c, grid, lock));
+        let now = shared.now_samples;
+        let (error, _) = Self::host_phase_error(shared, grid, lock, now);
+        let tolerance = ms_to_samples(JUMP_TOLERANCE_MS, shared.config.sample_rate_hz) as u64;
+        let tempo_changed = shared.cycle.is_some_and(|c| tempo_changed(c, grid, lock));
         if tempo_changed || error.unsigned_abs() > tolerance {
-            let declick = self.shared.declick_samples();
-            self.shared.output.fade_loops_out(declick as u32);
-            self.shared
-                .schedule_action(now + declick as u64, pending_fade);
+            let declick = shared.declick_samples();
+            shared.output.fade_loops_out(declick as u32);
+            shared.schedule_action(now + declick as u64, pending_fade);
             return;
         }
         // The rounding error is corrected on the next anchor boundary of the host's grid.
-        self.schedule_boundary_alignment(grid, lock, now);
+        Self::schedule_boundary_alignment(shared, grid, lock, now);
     }
 
     /// Schedules the alignment at the first anchor boundary of the host's grid at or after
     /// `from_samples`.
-    fn schedule_boundary_alignment(&mut self, grid: HostGrid, lock: BarLock, from_samples: u64) {
+    fn schedule_boundary_alignment(
+        shared: &mut Shared,
+        grid: HostGrid,
+        lock: BarLock,
+        from_samples: u64,
+    ) {
         let step = f64::from(lock.bars);
         let (k, at_or_before) = grid.line_at_or_before(from_samples, lock.start_bar, step);
         let next = if at_or_before as u64 == from_samples {
@@ -310,35 +294,34 @@ impl Engine {
         } else {
             grid_sample(grid.time_of_bar(lock.start_bar + (k + 1) as f64 * step)) as u64
         };
-        self.shared
-            .schedule_action(next, Action::HostAlign { fade_in: false });
+        shared.schedule_action(next, Action::HostAlign { fade_in: false });
     }
 
     /// Runs a scheduled alignment: puts the loops where the host is (the host may have stopped
     /// meanwhile: then they stay as they are), fading them back in after a jump.
-    pub(super) fn host_align(&mut self, fade_in: bool) {
-        if let (Some(grid), Some(_)) = (self.shared.sync_grid(), self.shared.cycle) {
-            self.align_to_host(grid);
+    pub fn host_align(&mut self, shared: &mut Shared, take: Option<&mut Take>, fade_in: bool) {
+        if let (Some(grid), Some(_)) = (shared.sync_grid(), shared.cycle) {
+            self.align_to_host(shared, take, grid);
         }
         // The next boundary may come before the next block.
-        self.arm_host_alignment(self.shared.now_samples + 1);
-        if fade_in && !self.sync.stopped {
-            let declick = self.shared.declick_samples();
-            self.shared.output.fade_loops_in(declick as u32);
+        self.arm_host_alignment(shared, shared.now_samples + 1);
+        if fade_in && !self.stopped {
+            let declick = shared.declick_samples();
+            shared.output.fade_loops_in(declick as u32);
         }
     }
 
     /// Fades stopped loops back in.
-    fn resume_loops(&mut self, blend: u32) {
-        if self.sync.stopped {
-            self.sync.stopped = false;
-            self.shared.output.fade_loops_in(blend);
+    fn resume_loops(&mut self, shared: &mut Shared, blend: u32) {
+        if self.stopped {
+            self.stopped = false;
+            shared.output.fade_loops_in(blend);
         }
     }
 
     /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
-    fn loop_set_cycles(&self, cycle: Cycle) -> u64 {
-        self.shared
+    fn loop_set_cycles(shared: &Shared, cycle: Cycle) -> u64 {
+        shared
             .tracks
             .iter()
             .map(|track| (track.length_samples / cycle.length_samples).max(1))
@@ -348,11 +331,16 @@ impl Engine {
 
     /// How far (samples, forward positive) the loops' position in the loop set is behind the
     /// host's at `t_samples`, in `-period/2 ..= period/2`; and the period.
-    fn host_phase_error(&self, grid: HostGrid, lock: BarLock, t_samples: u64) -> (i64, u64) {
-        let Some(cycle) = self.shared.cycle else {
+    fn host_phase_error(
+        shared: &Shared,
+        grid: HostGrid,
+        lock: BarLock,
+        t_samples: u64,
+    ) -> (i64, u64) {
+        let Some(cycle) = shared.cycle else {
             return (0, 1);
         };
-        let cycles = self.loop_set_cycles(cycle);
+        let cycles = Self::loop_set_cycles(shared, cycle);
         let period = cycles * cycle.length_samples;
         let (k, start) = grid.line_at_or_before(t_samples, lock.start_bar, f64::from(lock.bars));
         let wanted = (t_samples as i64 - start) as i128
@@ -367,21 +355,21 @@ impl Engine {
 
     /// Makes every loop's length its bar count at the host tempo (after a tempo change) and moves
     /// all loops together so that the loop set is where the host's bars say it is.
-    fn align_to_host(&mut self, grid: HostGrid) {
-        let Some(lock) = self.sync.lock else { return };
-        if let Some(cycle) = self.shared.cycle
+    fn align_to_host(&mut self, shared: &mut Shared, take: Option<&mut Take>, grid: HostGrid) {
+        let Some(lock) = self.lock else { return };
+        if let Some(cycle) = shared.cycle
             && tempo_changed(cycle, grid, lock)
         {
-            self.follow_tempo(cycle, lock, grid.bars_length(lock.bars));
+            Self::follow_tempo(shared, cycle, lock, grid.bars_length(lock.bars));
         }
-        let Some(lock) = self.sync.lock else { return };
-        let (error, _) = self.host_phase_error(grid, lock, self.shared.now_samples);
+        let Some(lock) = self.lock else { return };
+        let (error, _) = Self::host_phase_error(shared, grid, lock, shared.now_samples);
         // Playing `error` samples further on is an origin `error` earlier.
-        self.move_loops(-error);
+        self.move_loops(shared, take, -error);
     }
 
     /// Moves every loop and the lock's origin by `shift_samples` (later: positive).
-    fn move_loops(&mut self, shift_samples: i64) {
+    fn move_loops(&mut self, shared: &mut Shared, take: Option<&mut Take>, shift_samples: i64) {
         if shift_samples == 0 {
             return;
         }
@@ -389,56 +377,56 @@ impl Engine {
             // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
             (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
         };
-        for track in &mut self.shared.tracks {
+        for track in &mut shared.tracks {
             track.origin_samples = moved(track.origin_samples, track.length_samples);
         }
-        if let Some(cycle) = &mut self.shared.cycle {
+        if let Some(cycle) = &mut shared.cycle {
             cycle.origin_samples = moved(cycle.origin_samples, cycle.length_samples);
         }
-        if let Some(lock) = &mut self.sync.lock {
+        if let Some(lock) = &mut self.lock {
             lock.origin_samples += shift_samples;
         }
-        if let Some(take) = &mut self.take {
+        if let Some(take) = take {
             take.follow_loops(shift_samples);
         }
-        self.tell_lock();
-        self.tell_loops_moved();
+        self.tell_lock(shared);
+        Self::tell_loops_moved(shared);
     }
 
     /// Tells the saved performance where every loop now is and how long it is (after a
     /// re-alignment or a tempo change), so a project saved now reloads them there.
-    fn tell_loops_moved(&mut self) {
-        for track in &self.shared.tracks {
+    fn tell_loops_moved(shared: &mut Shared) {
+        for track in &shared.tracks {
             // A filling capture tells its record when it completes; a discarded one is gone.
             if track.fill.is_none() && track.state != TrackState::Discarding {
-                self.shared
+                shared
                     .session
                     .tell(SessionEvent::Updated(TrackRecord::of(track)));
             }
         }
-        self.shared.set_cycle(self.shared.cycle);
+        shared.set_cycle(shared.cycle);
     }
 
     /// Realtime hook of a restart (free-running loops moved by `shift_samples`): the lock moves
     /// with them, so that the host's bars put them back where they were recorded.
-    pub(super) fn loops_restarted(&mut self, shift_samples: u64) {
-        if let Some(lock) = &mut self.sync.lock {
+    pub fn loops_restarted(&mut self, shared: &mut Shared, shift_samples: u64) {
+        if let Some(lock) = &mut self.lock {
             lock.origin_samples += shift_samples as i64;
-            self.tell_lock();
+            self.tell_lock(shared);
         }
     }
 
     /// A tempo change: every loop becomes its cycle count times `length_samples` (its audio is
     /// kept, so it restarts on its new boundaries), keeping its place in the longest loop's cycle
     /// (scaled to the new tempo).
-    fn follow_tempo(&mut self, cycle: Cycle, lock: BarLock, length_samples: u64) {
+    fn follow_tempo(shared: &mut Shared, cycle: Cycle, lock: BarLock, length_samples: u64) {
         let scale = length_samples as f64 / cycle.length_samples as f64;
         let rescaled = |origin: u64, length: u64, new_length: u64| {
             let offset = (origin as i128 - lock.origin_samples as i128).rem_euclid(length as i128);
             let offset = (offset as f64 * scale).round() as i128;
             (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
         };
-        for track in &mut self.shared.tracks {
+        for track in &mut shared.tracks {
             // Longer than the audio at a slower tempo: silence follows it (the buffer is not
             // grown: a restored or imported loop's buffer holds exactly its audio).
             let cycles = (track.length_samples / cycle.length_samples).max(1);
@@ -446,11 +434,11 @@ impl Engine {
             track.origin_samples = rescaled(track.origin_samples, track.length_samples, new_length);
             track.length_samples = new_length;
         }
-        self.shared.cycle = Some(Cycle {
+        shared.cycle = Some(Cycle {
             origin_samples: rescaled(cycle.origin_samples, cycle.length_samples, length_samples),
             length_samples,
         });
-        self.tell_loops_moved();
+        Self::tell_loops_moved(shared);
     }
 }
 

@@ -186,6 +186,7 @@ fn a_stalled_worker_never_blocks_audio_and_its_loss_is_counted() {
 
 fn worker_snapshot(engine: &mut Engine) -> crate::analysis::snapshot::AnalysisSnapshot {
     *engine
+        .shared
         .analysis
         .as_mut()
         .expect("analysis attached")
