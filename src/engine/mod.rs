@@ -36,7 +36,9 @@ pub mod status;
 pub mod sync;
 pub mod take;
 pub mod track;
+pub mod track_controls;
 pub mod track_list;
+pub mod triggers;
 
 use action::{Action, Interval};
 use capture::{FILL_SPEED, FillProgress};
@@ -70,6 +72,7 @@ pub use status::{
 };
 use sync::HostSync;
 use track::{Track, TrackState};
+pub use track_controls::MAX_TRACK_GAIN;
 use track_list::TrackList;
 
 use crate::analysis::worker::AnalysisLink;
@@ -83,8 +86,6 @@ const INITIAL_TRACK_SLOTS: usize = 256;
 const SCHEDULE_CAPACITY: usize = 1024;
 /// Spare take buffers the keeper keeps ready.
 pub const SPARE_TAKES: usize = 4;
-/// Highest track gain reachable with gain-up presses (+12 dB).
-pub const MAX_TRACK_GAIN: f32 = 4.0;
 
 /// The loop engine. Owned by the audio thread.
 pub struct Engine {
@@ -314,23 +315,7 @@ impl Engine {
 
     /// A fixed-size picture of the engine for the editor. Realtime-safe.
     pub fn status(&self) -> EngineStatus {
-        let mut triggers = [None; SHOWN_TRIGGERS];
-        let mut pending_count = 0;
-        for scheduled in self.shared.schedule.iter() {
-            if let Action::Trigger {
-                action, remaining, ..
-            } = scheduled.action
-            {
-                if let Some(slot) = triggers.get_mut(pending_count) {
-                    *slot = Some(PendingTrigger {
-                        action,
-                        at_samples: scheduled.at_samples,
-                        remaining,
-                    });
-                }
-                pending_count += 1;
-            }
-        }
+        let (triggers, pending_count) = triggers::pending(&self.shared.schedule);
         let mut tracks = [None; SHOWN_TRACKS];
         let cycle_length = self.shared.cycle.map_or(1, |c| c.length_samples.max(1));
         for (slot, track) in tracks.iter_mut().zip(self.playing_tracks()) {
@@ -410,6 +395,12 @@ impl Engine {
     /// Tracks held in memory, playing or kept for redo (what `clear` gives back).
     pub fn held_track_count(&self) -> usize {
         self.shared.tracks.len()
+    }
+
+    /// Where the recorder is.
+    #[cfg(test)]
+    pub fn recorder_phase(&self) -> recorder::Phase {
+        self.recorder.phase()
     }
 
     /// The anchor's bars while the loops follow the host.
@@ -506,7 +497,7 @@ impl Engine {
             }
             Command::ResetLastTrack => self.control_track(TrackTarget::Last, TrackControl::Reset),
             Command::Track(target, control) => self.control_track(target, control),
-            Command::Trigger(spec) => self.toggle_trigger(spec),
+            Command::Trigger(spec) => triggers::toggle(&mut self.shared, spec),
             Command::ToggleLastTrackDelay => {
                 self.control_track(TrackTarget::Last, TrackControl::Fx(FxControl::ToggleDelay))
             }
@@ -578,47 +569,7 @@ impl Engine {
             .set_mix_muted(muted, self.shared.blend_samples() as u32);
     }
 
-    /// Schedules a trigger, or cancels the pending one with the same action.
-    fn toggle_trigger(&mut self, spec: TriggerSpec) {
-        let same =
-            |a: &Action| matches!(a, Action::Trigger { action, .. } if *action == spec.action);
-        if self.shared.schedule.cancel(same) > 0 {
-            return;
-        }
-        let now = self.shared.now_samples;
-        let (first, every) = match spec.time {
-            TriggerTime::NextCycle => (
-                self.shared.cycle.map(|c| c.boundary_after(now)),
-                Interval::Cycle,
-            ),
-            TriggerTime::NextBar => (
-                self.shared.host_grid.map(|g| g.bar_after(now)),
-                Interval::Bar,
-            ),
-            TriggerTime::AtSample(at) => (Some(at.max(now)), Interval::Cycle),
-        };
-        let Some(first) = first else {
-            self.shared.say(match spec.time {
-                TriggerTime::NextBar => EngineMessage::NeedsHostTransport,
-                _ => EngineMessage::NeedsAnchor,
-            });
-            return;
-        };
-        let remaining = match spec.repeat {
-            Repeat::Once => Some(1),
-            Repeat::Times(times) => Some(times.max(1)),
-            Repeat::Forever => None,
-        };
-        self.shared.schedule_action(
-            first,
-            Action::Trigger {
-                action: spec.action,
-                every,
-                remaining,
-            },
-        );
-    }
-
+    /// Fires a trigger: its action now, and its next firing.
     fn fire_trigger(&mut self, action: TriggerAction, every: Interval, remaining: Option<u32>) {
         match action {
             TriggerAction::ToggleMixMute => self.toggle_mix_mute(),
@@ -629,31 +580,7 @@ impl Engine {
             TriggerAction::RecordToggle => self.recorder.press(&mut self.shared, &mut self.sync),
             TriggerAction::Capture => Recorder::capture(&mut self.shared, &mut self.sync),
         }
-        let remaining = match remaining {
-            Some(1) => return,
-            Some(n) => Some(n - 1),
-            None => None,
-        };
-        let next = match every {
-            Interval::Cycle => self
-                .shared
-                .cycle
-                .map(|c| c.boundary_after(self.shared.now_samples)),
-            Interval::Bar => self
-                .shared
-                .host_grid
-                .map(|g| g.bar_after(self.shared.now_samples)),
-        };
-        if let Some(next) = next {
-            self.shared.schedule_action(
-                next,
-                Action::Trigger {
-                    action,
-                    every,
-                    remaining,
-                },
-            );
-        }
+        triggers::repeat(&mut self.shared, action, every, remaining);
     }
 
     fn restart(&mut self) {
@@ -698,93 +625,11 @@ impl Engine {
             .fade_loops_in(self.shared.blend_samples() as u32);
     }
 
-    /// The current beat length in seconds: the host's, else the anchor cycle's.
-    fn beat_secs(&self) -> Option<f32> {
-        self.shared
-            .output
-            .metronome
-            .grid
-            .map(|grid| (grid.beat_samples / f64::from(self.shared.config.sample_rate_hz)) as f32)
-    }
-
+    /// Applies a control to a loop; forgets the cycle when the last loop went.
     fn control_track(&mut self, target: TrackTarget, control: TrackControl) {
-        let blend = self.shared.blend_samples() as u32;
-        let control = match control {
-            TrackControl::Fx(FxControl::DelayBeats {
-                beats,
-                feedback,
-                mix,
-            }) => match self.beat_secs() {
-                Some(beat) => TrackControl::Fx(FxControl::DelaySettings {
-                    time_secs: beats * beat,
-                    feedback,
-                    mix,
-                }),
-                None => {
-                    self.shared.say(EngineMessage::NeedsAnchor);
-                    return;
-                }
-            },
-            other => other,
-        };
-        let track = match target {
-            TrackTarget::Last => self.shared.tracks.last_playing_mut(),
-            TrackTarget::Index(n) => self.shared.tracks.nth_playing_mut(n as usize),
-        };
-        let Some(track) = track else { return };
-        let gain_limit = |gain: f32| {
-            if gain.is_finite() {
-                gain.clamp(0.0, MAX_TRACK_GAIN)
-            } else {
-                1.0
-            }
-        };
-        match control {
-            TrackControl::SetGain(gain) => track.gain.ramp_to(gain_limit(gain), blend),
-            TrackControl::ScaleGain(factor) => {
-                let target = gain_limit(track.gain.target() * factor);
-                track.gain.ramp_to(target, blend);
-            }
-            TrackControl::SetPan(pan) => {
-                let pan = if pan.is_finite() {
-                    pan.clamp(-1.0, 1.0)
-                } else {
-                    0.0
-                };
-                track.pan.ramp_to(pan, blend);
-            }
-            TrackControl::SetMute(muted) => track.muted = muted,
-            TrackControl::ToggleMute => track.muted = !track.muted,
-            TrackControl::SetSolo(soloed) => track.soloed = soloed,
-            TrackControl::ToggleSolo => track.soloed = !track.soloed,
-            TrackControl::Fx(FxControl::SetReverse(on)) => {
-                track.reverse.ramp_to(if on { 1.0 } else { 0.0 }, blend);
-            }
-            TrackControl::Fx(control) => track.fx.apply(control, blend),
-            TrackControl::Reset => {
-                track.gain.ramp_to(1.0, blend);
-                track.pan.ramp_to(0.0, blend);
-                track.reverse.ramp_to(0.0, blend);
-                track.fx.apply(FxControl::Reset, blend);
-                track.muted = false;
-                track.soloed = false;
-            }
-            TrackControl::Remove => {
-                track.state = TrackState::Discarding;
-                track.fade.ramp_to(0.0, blend);
-            }
+        if track_controls::apply(&mut self.shared, target, control) {
+            self.reset_cycle();
         }
-        if track.state == TrackState::Discarding {
-            let id = track.id;
-            self.shared.session.tell(SessionEvent::Removed { id });
-            if self.playing_tracks().next().is_none() {
-                self.reset_cycle();
-            }
-        } else {
-            let record = track.fill.is_none().then(|| TrackRecord::of(track));
-            self.shared.tell_updated(record);
-        }
-        self.shared.update_audibility();
     }
 
     /// Renders `frames` frames at offset `at` of the host block.

@@ -6,12 +6,13 @@ mod long_session;
 mod outputs;
 mod properties;
 mod quantize;
+mod recorder;
 mod storage;
 mod sync;
 
 use crate::engine::command::{Command, TimedCommand};
 use crate::engine::pool::TrackPoolKeeper;
-use crate::engine::{Engine, EngineConfig, EngineSettings};
+use crate::engine::{Engine, EngineConfig, EngineSettings, RecordingState};
 
 /// Sample rate of most tests, in Hz.
 pub const RATE: f32 = 48_000.0;
