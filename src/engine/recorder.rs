@@ -3,12 +3,20 @@
 //! One take at a time, in an explicit state machine ([`Phase`]):
 //!
 //! ```text
-//!            press, boundary ahead                start due
-//!   Idle ───────────────────────────▶ Armed ─────────────────┐
-//!    ▲  ◀─────────── press, undo ──────┘                      ▼
-//!    │   press (now or a boundary just past)           Recording { start, stop }
-//!    └────────────────────────────────────────────────▶  start: Decided | Undecided
-//!    ◀── stop due, out of pages, undo, clear ───────────  stop:  Open | Scheduled | Deciding | Deferred
+//! from       event                                         to
+//! Idle       press, a boundary just ahead                  Armed
+//! Idle       press, now or a boundary just past            Recording (start Undecided when
+//!                                                          onset quantization may move it)
+//! Idle       "record a cycle, PA muted" trigger            Recording, stop Scheduled a cycle on
+//! Armed      the start is due                              Recording
+//! Armed      press, undo, clear, cycle reset               Idle
+//! Recording  stop press ahead of a boundary, fixed bars    stop Scheduled
+//! Recording  free stop press with quantization             stop Deciding
+//! Recording  stop at or before now, start Undecided        stop Deferred
+//! Recording  the start is decided                          start Decided (a Deferred stop
+//!                                                          then applies)
+//! Recording  stop due or decided, out of pages             Idle (the take is a track)
+//! Recording  undo, clear, a restored session               Idle (the take is dropped)
 //! ```
 //!
 //! While recording, the start may still be undecided (onset quantization moves it to a nearby
