@@ -1,15 +1,17 @@
 //! Loopmate: a live looper for acoustic musicians, as a CLAP/VST3 plugin and a standalone.
 //!
 //! The engine, analysis, saved state, WAV and MIDI map are framework-free modules. The nice-plug
-//! shell ([`plugin`]: it maps the host's buffers, parameters and MIDI onto the [`engine`]), the
-//! editor and the parameters are the default `plugin` feature; without it the crate is the
-//! framework-free modules alone, which is what the fuzz targets in `fuzz/` build.
+//! shell ([`plugin`], with [`host`] turning the host's MIDI, parameters and transport into engine
+//! input), the editor and the parameters are the default `plugin` feature; without it the crate
+//! is the framework-free modules alone, which is what the fuzz targets in `fuzz/` build.
 
 pub mod analysis;
 pub mod demo;
 #[cfg(feature = "plugin")]
 pub mod editor;
 pub mod engine;
+#[cfg(feature = "plugin")]
+pub mod host;
 #[cfg(feature = "plugin")]
 pub mod midi_link;
 pub mod midi_map;

@@ -1,10 +1,11 @@
 //! Parameter values set by MIDI CCs, on top of the host's values.
 //!
 //! nice-plug gives the audio thread no way to change a host parameter, so a CC mapped to a
-//! parameter overrides the value the plugin reads instead, from the CC's sample (the shell splits
-//! the block there), and the editor (when open) mirrors it to the host parameter through its
-//! `GuiContext`, so the host shows, saves and can record it. Last writer wins: an override ends as soon as the
-//! host's own value of that parameter changes (automation, the host's controls, or the editor's
+//! parameter overrides the value the plugin reads instead, from the CC's sample (the host module
+//! reads the parameters again there and hands the engine what they say at that sample), and the
+//! editor (when open) mirrors it to the host parameter through its `GuiContext`, so the host
+//! shows, saves and can record it. Last writer wins: an override ends as soon as the host's own
+//! value of that parameter changes (automation, the host's controls, or the editor's
 //! mirror catching up with the CC), and the host's value applies again.
 //!
 //! Realtime: [`ParamOverrides::set`], [`ParamOverrides::refresh`] and [`ParamOverrides::get`] run

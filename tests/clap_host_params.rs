@@ -367,6 +367,61 @@ fn a_cc_mapped_to_a_track_parameter_sets_it_at_its_sample() {
 }
 
 #[test]
+fn ccs_and_presses_in_one_block_act_at_their_samples() {
+    // In one block (at most block sizes): a CC that sets the loop gain to +6 dB, a mix-mute press
+    // 60 samples later, 40 samples after that a CC that sets the input latency to 200 ms, and a
+    // second press 40 samples after the CC. The gain ramps from its CC, the first press acts at
+    // its sample and the second 200 ms after its own, whatever the block sizes: the same as
+    // automating both parameters at their CCs' samples.
+    let map = "version = 1\n[[binding]]\nparam = \"input_latency_ms\"\ncc = 20\nchannel = 1\n\
+               [[binding]]\nparam = \"loop_gain\"\ncc = 21\nchannel = 1\n\
+               [[binding]]\ncommand = \"record\"\nnote = 47\n\
+               [[binding]]\ncommand = \"mute_mix\"\nnote = 50\n";
+    const MUTE: u8 = 50;
+    const LATENCY: usize = 9_600;
+    let input = tones(S0 + 4 * L, S0 + L);
+    let latency_at = S0 + 2 * L + 300;
+    let (gain_at, mute_at, unmute_at) = (latency_at - 100, latency_at - 40, latency_at + 40);
+    let mut presses = anchor();
+    presses.extend([(mute_at, MUTE), (unmute_at, MUTE)]);
+    let ccs = [
+        TimedEvent::cc(gain_at as u64, 0, 21, 127),
+        TimedEvent::cc(latency_at as u64, 0, 20, 127),
+    ];
+    let automation = [
+        TimedEvent::param_value(gain_at as u64, param_id("loop_gain"), 1.0),
+        set(latency_at, "input_latency_ms", 200.0),
+    ];
+    let by_param = render_with_map(&input, &presses, &automation, &[512], Some(map));
+    // One block holds the CCs and the presses at 4096 and at 1000.
+    for blocks in [&[4096][..], &[1000], &VARYING_BLOCKS] {
+        let got = render_with_map(&input, &presses, &ccs, blocks, Some(map));
+        assert!(
+            got == by_param,
+            "blocks {blocks:?}: the same as automating the parameters at the CCs"
+        );
+    }
+    let plain = render_with_map(&input, &anchor(), &[], &[512], Some(map));
+    let unmuted = unmute_at + LATENCY;
+    for c in 0..2 {
+        let (got, plain) = (&by_param.main.channels[c], &plain.main.channels[c]);
+        assert!(got[..gain_at] == plain[..gain_at], "ch{c}: before the CC");
+        assert_ne!(
+            got[gain_at], plain[gain_at],
+            "ch{c}: the gain ramps from the CC"
+        );
+        assert!(
+            got[mute_at + BLEND..unmuted].iter().all(|&s| s == 0.0),
+            "ch{c}: muted from the first press until the second plus the new latency"
+        );
+        assert!(
+            got[unmuted..unmuted + 10].iter().any(|&s| s != 0.0),
+            "ch{c}: the fade in starts then"
+        );
+    }
+}
+
+#[test]
 fn a_corrupt_map_in_the_state_falls_back_to_the_default() {
     let input = tones(S0 + 3 * L, S0 + L);
     let corrupt = "version = 1\n[[binding]\ncommand = 4\n";

@@ -35,6 +35,7 @@ pub mod shared;
 pub mod status;
 pub mod sync;
 pub mod take;
+pub mod timed_input;
 pub mod track;
 pub mod track_controls;
 pub mod track_list;
@@ -71,6 +72,7 @@ pub use status::{
     TrackStatus,
 };
 use sync::HostSync;
+pub use timed_input::{EngineInput, TimedInput};
 use track::{Track, TrackState};
 pub use track_controls::MAX_TRACK_GAIN;
 use track_list::TrackList;
@@ -266,25 +268,83 @@ impl Engine {
 
     /// Processes one block in place. `main` holds the input on entry (1 or 2 channels) and the
     /// PA mix on return; `phones` (0 or 2 channels) receives the headphone mix; `commands` are
-    /// sorted by offset. Realtime-safe.
+    /// sorted by offset. [`Engine::process_inputs`] with commands only. Realtime-safe.
     pub fn process(
         &mut self,
         main: &mut [&mut [f32]],
         phones: &mut [&mut [f32]],
         commands: &[TimedCommand],
     ) {
+        self.process_block(main, phones, commands.iter().map(|&timed| timed.into()));
+    }
+
+    /// Processes one block in place, as [`Engine::process`], with `inputs` sorted by offset:
+    /// commands, and settings and master effect changes that act at their sample. The block is
+    /// split there and nowhere else in the plugin (see [`timed_input`]). Realtime-safe.
+    pub fn process_inputs(
+        &mut self,
+        main: &mut [&mut [f32]],
+        phones: &mut [&mut [f32]],
+        inputs: &[TimedInput],
+    ) {
+        self.process_block(main, phones, inputs.iter().copied());
+    }
+
+    /// The block in segments: each starts at a settings or effect change (or the block's start)
+    /// and runs as a block of its own would, so a change acts as a block boundary there.
+    fn process_block(
+        &mut self,
+        main: &mut [&mut [f32]],
+        phones: &mut [&mut [f32]],
+        inputs: impl Iterator<Item = TimedInput>,
+    ) {
         // Decaying filter and delay states must not crawl through subnormals (see
         // `denormals.rs`), whatever mode the host or the standalone left the thread in.
         let _flush = FlushDenormals::new();
         let frames = main.first().map_or(0, |channel| channel.len());
+        // An input timed past the block (a misbehaving host) acts on its last sample, one timed
+        // before its segment (out of order) at the segment's start.
+        let last = frames.saturating_sub(1);
+        let offset_in =
+            |timed: &TimedInput, start: usize| (timed.offset_samples as usize).clamp(start, last);
         let block_start = self.shared.now_samples;
-        for timed in commands {
-            let at = block_start
-                + u64::from(timed.offset_samples.min(frames.saturating_sub(1) as u32))
-                + u64::from(self.shared.settings.input_latency_samples);
-            self.shared
-                .schedule_action(at, Action::Command(timed.command));
+        let mut inputs = inputs.peekable();
+        let mut start = 0;
+        loop {
+            // The changes at the segment's start, in order.
+            let due = |timed: &TimedInput| !timed.is_command() && offset_in(timed, start) <= start;
+            while let Some(change) = inputs.next_if(due) {
+                match change.input {
+                    EngineInput::Settings(settings) => self.set_settings(settings),
+                    EngineInput::MasterFx(control) => self.master_fx(control),
+                    EngineInput::Command(_) => {} // not a change (see `due`)
+                }
+            }
+            // The segment's commands, with its settings' input latency.
+            while let Some(timed) = inputs.next_if(TimedInput::is_command) {
+                if let EngineInput::Command(command) = timed.input {
+                    let at = block_start
+                        + offset_in(&timed, start) as u64
+                        + u64::from(self.shared.settings.input_latency_samples);
+                    self.shared.schedule_action(at, Action::Command(command));
+                }
+            }
+            let end = inputs.peek().map_or(frames, |next| offset_in(next, start));
+            self.begin_segment();
+            self.run_segment(main, phones, start, end);
+            start = end;
+            if start >= frames && inputs.peek().is_none() {
+                break;
+            }
         }
+        // Actions due exactly at the block's end run at the start of the next block, at the same
+        // sample, so the split point is the same whatever the block size.
+        self.shared.session.publish_time(self.shared.now_samples);
+    }
+
+    /// What runs at the start of every block (and of every segment a change starts): following
+    /// the host, the keeper's deliveries and the session mirror's restores and imports.
+    fn begin_segment(&mut self) {
         let take = self.recorder.take_mut();
         self.sync.follow_host(&mut self.shared, take);
         self.shared.pool.flush_backlog();
@@ -292,25 +352,31 @@ impl Engine {
         (self.restores).receive_restore(&mut self.shared, &mut self.recorder, &mut self.sync);
         Restores::receive_import(&mut self.shared, &mut self.sync);
         Restores::resync_if_due(&mut self.shared, &self.recorder, &self.sync);
+    }
 
-        let mut done = 0;
-        while done < frames {
+    /// Renders `[start, end)` of the block in chunks split at the scheduled actions' times.
+    fn run_segment(
+        &mut self,
+        main: &mut [&mut [f32]],
+        phones: &mut [&mut [f32]],
+        start: usize,
+        end: usize,
+    ) {
+        let mut done = start;
+        while done < end {
             self.run_due_actions();
             let until_next_action = self
                 .shared
                 .schedule
                 .next_time()
                 .map_or(u64::MAX, |at| at - self.shared.now_samples);
-            let run = (frames - done)
+            let run = (end - done)
                 .min(CHUNK_FRAMES)
                 .min(until_next_action.max(1) as usize);
             self.wait_for_pages_offline(run);
             self.render(main, phones, done, run);
             done += run;
         }
-        // Actions due exactly at the block's end run at the start of the next block, at the same
-        // sample, so the split point is the same whatever the block size.
-        self.shared.session.publish_time(self.shared.now_samples);
     }
 
     /// A fixed-size picture of the engine for the editor. Realtime-safe.
