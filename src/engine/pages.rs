@@ -86,16 +86,21 @@ impl PagedChannel {
         self.pages.iter().filter(|page| page.is_some()).count()
     }
 
+    /// The samples of page `page` (frames `page * PAGE_FRAMES..`): silence where no page is held
+    /// or past the capacity. Realtime-safe.
+    pub fn page(&self, page: usize) -> &[f32; PAGE_FRAMES] {
+        match self.pages.get(page) {
+            Some(Some(page)) => page,
+            _ => &SILENT_PAGE,
+        }
+    }
+
     /// The samples from `at` to the end of its page, at most `max` of them; silence where no page
     /// is held or past the capacity. Never empty when `max > 0`. Realtime-safe.
     pub fn run(&self, at: usize, max: usize) -> &[f32] {
         let offset = at % PAGE_FRAMES;
         let len = max.min(PAGE_FRAMES - offset);
-        let page = match self.pages.get(at / PAGE_FRAMES) {
-            Some(Some(page)) => &page[..],
-            _ => &SILENT_PAGE[..],
-        };
-        &page[offset..offset + len]
+        &self.page(at / PAGE_FRAMES)[offset..offset + len]
     }
 
     /// The sample at frame `at` (silence where nothing is held). Realtime-safe.

@@ -88,8 +88,13 @@ impl Track {
 
     /// The buffer index that plays at absolute time `t_samples`.
     pub fn index_at(&self, t_samples: u64) -> u64 {
-        (t_samples as i128 - self.origin_samples as i128).rem_euclid(self.length_samples as i128)
-            as u64
+        // `(t - origin).rem_euclid(length)` in 64-bit arithmetic (a 128-bit remainder is a
+        // library call, twice per loop and block).
+        let length = self.length_samples;
+        match t_samples.checked_sub(self.origin_samples) {
+            Some(ahead) => ahead % length,
+            None => length - 1 - (self.origin_samples - t_samples - 1) % length,
+        }
     }
 
     /// True once a fade-out has completed and the track no longer sounds.
@@ -147,16 +152,16 @@ impl Track {
         let frames = out[0].len();
         let length = self.length_samples as usize;
         let mut index = self.index_at(t_samples) as usize;
-        // Split borrows: the gains are a copy, stored back after the runs; a mono track feeds
-        // both sides.
+        // Split borrows: the gains are a copy, stored back after the runs. The buffer's cursor
+        // keeps the current page of both channels (a mono track feeds both sides).
         let mut gains = TrackGains::of(self);
-        let channels = self.buffer.channels();
-        let (left, right) = (self.buffer.channel(0), self.buffer.channel(channels - 1));
         let mut done = 0;
         while done < frames {
-            let left_run = left.run(index, (frames - done).min(length - index));
-            let run = left_run.len();
-            gains.apply(&[left_run, right.run(index, run)], out, done);
+            let runs = self
+                .buffer
+                .stereo_run(index, (frames - done).min(length - index));
+            let run = runs[0].len();
+            gains.apply(&runs, out, done);
             done += run;
             index = (index + run) % length;
         }
@@ -374,6 +379,69 @@ mod tests {
             let played = sizes.iter().sum::<usize>().min(expected.len());
             assert_eq!(out[..played], expected[..played], "blocks {sizes:?}");
         }
+    }
+
+    #[test]
+    fn index_at_is_the_euclidean_remainder_of_the_time_since_the_origin() {
+        let times = [
+            0,
+            1,
+            5,
+            9,
+            10,
+            11,
+            4095,
+            4096,
+            u64::MAX / 2,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for length in [1, 2, 10, 4097, 96_000, u64::MAX / 3, u64::MAX] {
+            for &origin in &times {
+                let mut track = ramp_track(1, origin);
+                track.length_samples = length;
+                for &t in &times {
+                    let expected = (t as i128 - origin as i128).rem_euclid(length as i128) as u64;
+                    assert_eq!(
+                        track.index_at(t),
+                        expected,
+                        "t {t} origin {origin} length {length}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_track_hears_pages_written_while_it_plays() {
+        // A capture fills a playing track's pages: the mix must not keep reading the silence it
+        // found there before.
+        let length = 2 * PAGE_FRAMES as u64;
+        let mut track = Track::new(TrackBuffer::try_new(2, length as usize).unwrap(), length, 0);
+        assert_eq!(
+            render(&mut track, 10, &[64]),
+            vec![0.0; 64],
+            "no page held yet"
+        );
+        let samples = (0..length).map(|i| i as f32).collect::<Vec<_>>();
+        for c in 0..2 {
+            track
+                .buffer
+                .channel_mut(c)
+                .write(0, &samples, &mut crate::engine::pages::Allocate);
+        }
+        assert_eq!(render(&mut track, 74, &[64]), samples[74..138]);
+        // A mono track plays its channel on both sides, across the loop's wrap.
+        let mono = TrackAudio::from_planar(1, length as usize, &samples).unwrap();
+        let mut track = Track::new(TrackBuffer::with_audio(Arc::new(mono)), length, 0);
+        let mut left = vec![0.0; 100];
+        let mut right = vec![0.0; 100];
+        let mut scratch = [0, 1].map(|_| vec![0.0; 100].into_boxed_slice());
+        track.mix_into(length - 50, &mut [&mut left, &mut right], &mut scratch, 240);
+        let expected: Vec<f32> = (length - 50..length + 50)
+            .map(|t| (t % length) as f32)
+            .collect();
+        assert_eq!((&left, &right), (&expected, &expected));
     }
 
     #[test]
