@@ -248,6 +248,15 @@ impl TrackBuffer {
             .map(|samples| unsafe { &(&*samples)[offset..offset + len] })
     }
 
+    /// Prefetches both channels' frames `at..at + frames` (up to the end of their page, see
+    /// [`super::pages::prefetch`]). Realtime-safe.
+    #[inline]
+    pub fn prefetch(&mut self, at: usize, frames: usize) {
+        for run in self.stereo_run(at, frames) {
+            super::pages::prefetch(run);
+        }
+    }
+
     /// A cursor at page `page`, from the page tables.
     #[inline(never)]
     fn cursor_at(&self, page: usize) -> PageCursor {

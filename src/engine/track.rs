@@ -134,9 +134,14 @@ impl Track {
             self.mix_plain(t_samples, out);
             return;
         }
+        // The delay's memory is read and written far from where the cache holds anything:
+        // its misses overlap the reading and the filter.
+        let (_, fx_memory) = self.buffer.audio_and_fx_memory();
+        self.fx.prefetch(fx_memory, frames);
         let [left, right] = scratch;
         let (left, right) = (&mut left[..frames], &mut right[..frames]);
-        self.read_with_reverse(t_samples, left, right);
+        let next = self.read_with_reverse(t_samples, left, right);
+        self.prefetch_audio(next, frames);
         if restarts {
             self.apply_restart_fades(t_samples, left, right, declick_frames);
         }
@@ -166,14 +171,26 @@ impl Track {
             index = (index + run) % length;
         }
         gains.store(self);
+        self.prefetch_audio(index, frames);
+    }
+
+    /// Prefetches the audio the next block of `frames` frames will read from `index` on (up to
+    /// the loop's end or the page's), one block ahead: with dozens of loops, each loop's audio
+    /// has left the cache by its next block (see [`crate::engine::pages::prefetch`]).
+    fn prefetch_audio(&mut self, index: usize, frames: usize) {
+        let length = self.length_samples as usize;
+        if index < length {
+            self.buffer.prefetch(index, frames.min(length - index));
+        }
     }
 
     /// Reads the loop into `left`/`right`, crossfading to the time-reversed loop by `reverse`.
     /// A loop longer than its buffer (a restored or imported loop after the host's tempo slowed
-    /// down) is silent past the buffer's end.
-    fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
+    /// down) is silent past the buffer's end. Returns the loop index that follows the run.
+    fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) -> usize {
         let length = self.length_samples as usize;
         let start = self.index_at(t_samples) as usize;
+        let next = (start + left.len()) % length;
         let channels = self.buffer.channels();
         if self.reverse.is_idle() && self.reverse.target() == 0.0 {
             // Forward only: contiguous copies.
@@ -187,7 +204,7 @@ impl Track {
                     index = (index + run) % length;
                 }
             }
-            return;
+            return next;
         }
         for (c, dest) in [left, right].into_iter().enumerate() {
             let source = self.buffer.channel(c.min(channels - 1));
@@ -207,6 +224,7 @@ impl Track {
                 self.reverse = reverse;
             }
         }
+        next
     }
 
     /// Declicks a loop whose audio no longer fills its length (after a host tempo change): each
