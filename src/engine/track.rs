@@ -88,8 +88,13 @@ impl Track {
 
     /// The buffer index that plays at absolute time `t_samples`.
     pub fn index_at(&self, t_samples: u64) -> u64 {
-        (t_samples as i128 - self.origin_samples as i128).rem_euclid(self.length_samples as i128)
-            as u64
+        // `(t - origin).rem_euclid(length)` in 64-bit arithmetic (a 128-bit remainder is a
+        // library call, twice per loop and block).
+        let length = self.length_samples;
+        match t_samples.checked_sub(self.origin_samples) {
+            Some(ahead) => ahead % length,
+            None => length - 1 - (self.origin_samples - t_samples - 1) % length,
+        }
     }
 
     /// True once a fade-out has completed and the track no longer sounds.
@@ -129,9 +134,14 @@ impl Track {
             self.mix_plain(t_samples, out);
             return;
         }
+        // The delay's memory is read and written far from where the cache holds anything:
+        // its misses overlap the reading and the filter.
+        let (_, fx_memory) = self.buffer.audio_and_fx_memory();
+        self.fx.prefetch(fx_memory, frames);
         let [left, right] = scratch;
         let (left, right) = (&mut left[..frames], &mut right[..frames]);
-        self.read_with_reverse(t_samples, left, right);
+        let next = self.read_with_reverse(t_samples, left, right);
+        self.prefetch_audio(next, frames);
         if restarts {
             self.apply_restart_fades(t_samples, left, right, declick_frames);
         }
@@ -147,28 +157,40 @@ impl Track {
         let frames = out[0].len();
         let length = self.length_samples as usize;
         let mut index = self.index_at(t_samples) as usize;
-        // Split borrows: the gains are a copy, stored back after the runs; a mono track feeds
-        // both sides.
+        // Split borrows: the gains are a copy, stored back after the runs. The buffer's cursor
+        // keeps the current page of both channels (a mono track feeds both sides).
         let mut gains = TrackGains::of(self);
-        let channels = self.buffer.channels();
-        let (left, right) = (self.buffer.channel(0), self.buffer.channel(channels - 1));
         let mut done = 0;
         while done < frames {
-            let left_run = left.run(index, (frames - done).min(length - index));
-            let run = left_run.len();
-            gains.apply(&[left_run, right.run(index, run)], out, done);
+            let runs = self
+                .buffer
+                .stereo_run(index, (frames - done).min(length - index));
+            let run = runs[0].len();
+            gains.apply(&runs, out, done);
             done += run;
             index = (index + run) % length;
         }
         gains.store(self);
+        self.prefetch_audio(index, frames);
+    }
+
+    /// Prefetches the audio the next block of `frames` frames will read from `index` on (up to
+    /// the loop's end or the page's), one block ahead: with dozens of loops, each loop's audio
+    /// has left the cache by its next block (see [`crate::engine::pages::prefetch`]).
+    fn prefetch_audio(&mut self, index: usize, frames: usize) {
+        let length = self.length_samples as usize;
+        if index < length {
+            self.buffer.prefetch(index, frames.min(length - index));
+        }
     }
 
     /// Reads the loop into `left`/`right`, crossfading to the time-reversed loop by `reverse`.
     /// A loop longer than its buffer (a restored or imported loop after the host's tempo slowed
-    /// down) is silent past the buffer's end.
-    fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) {
+    /// down) is silent past the buffer's end. Returns the loop index that follows the run.
+    fn read_with_reverse(&mut self, t_samples: u64, left: &mut [f32], right: &mut [f32]) -> usize {
         let length = self.length_samples as usize;
         let start = self.index_at(t_samples) as usize;
+        let next = (start + left.len()) % length;
         let channels = self.buffer.channels();
         if self.reverse.is_idle() && self.reverse.target() == 0.0 {
             // Forward only: contiguous copies.
@@ -182,7 +204,7 @@ impl Track {
                     index = (index + run) % length;
                 }
             }
-            return;
+            return next;
         }
         for (c, dest) in [left, right].into_iter().enumerate() {
             let source = self.buffer.channel(c.min(channels - 1));
@@ -202,6 +224,7 @@ impl Track {
                 self.reverse = reverse;
             }
         }
+        next
     }
 
     /// Declicks a loop whose audio no longer fills its length (after a host tempo change): each
@@ -374,6 +397,69 @@ mod tests {
             let played = sizes.iter().sum::<usize>().min(expected.len());
             assert_eq!(out[..played], expected[..played], "blocks {sizes:?}");
         }
+    }
+
+    #[test]
+    fn index_at_is_the_euclidean_remainder_of_the_time_since_the_origin() {
+        let times = [
+            0,
+            1,
+            5,
+            9,
+            10,
+            11,
+            4095,
+            4096,
+            u64::MAX / 2,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for length in [1, 2, 10, 4097, 96_000, u64::MAX / 3, u64::MAX] {
+            for &origin in &times {
+                let mut track = ramp_track(1, origin);
+                track.length_samples = length;
+                for &t in &times {
+                    let expected = (t as i128 - origin as i128).rem_euclid(length as i128) as u64;
+                    assert_eq!(
+                        track.index_at(t),
+                        expected,
+                        "t {t} origin {origin} length {length}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_track_hears_pages_written_while_it_plays() {
+        // A capture fills a playing track's pages: the mix must not keep reading the silence it
+        // found there before.
+        let length = 2 * PAGE_FRAMES as u64;
+        let mut track = Track::new(TrackBuffer::try_new(2, length as usize).unwrap(), length, 0);
+        assert_eq!(
+            render(&mut track, 10, &[64]),
+            vec![0.0; 64],
+            "no page held yet"
+        );
+        let samples = (0..length).map(|i| i as f32).collect::<Vec<_>>();
+        for c in 0..2 {
+            track
+                .buffer
+                .channel_mut(c)
+                .write(0, &samples, &mut crate::engine::pages::Allocate);
+        }
+        assert_eq!(render(&mut track, 74, &[64]), samples[74..138]);
+        // A mono track plays its channel on both sides, across the loop's wrap.
+        let mono = TrackAudio::from_planar(1, length as usize, &samples).unwrap();
+        let mut track = Track::new(TrackBuffer::with_audio(Arc::new(mono)), length, 0);
+        let mut left = vec![0.0; 100];
+        let mut right = vec![0.0; 100];
+        let mut scratch = [0, 1].map(|_| vec![0.0; 100].into_boxed_slice());
+        track.mix_into(length - 50, &mut [&mut left, &mut right], &mut scratch, 240);
+        let expected: Vec<f32> = (length - 50..length + 50)
+            .map(|t| (t % length) as f32)
+            .collect();
+        assert_eq!((&left, &right), (&expected, &expected));
     }
 
     #[test]

@@ -280,6 +280,17 @@ impl FxChain {
         }
     }
 
+    /// Prefetches the delay memory the next `frames` frames will use (a hint that changes
+    /// nothing; see [`super::delay::DelayState::prefetch`]). Realtime-safe.
+    pub fn prefetch(&self, delay_memory: &[f32], frames: usize) {
+        let d = &self.delay;
+        if (d.wet.is_idle() && d.wet.target() == 0.0) || delay_memory.len() < 8 {
+            return;
+        }
+        d.state
+            .prefetch(delay_memory, frames, d.time_frames.value());
+    }
+
     /// Processes a stereo run in place. `delay_memory` is the owner's delay memory (both
     /// channels). Realtime-safe.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32], delay_memory: &mut [f32]) {

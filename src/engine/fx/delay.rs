@@ -71,6 +71,29 @@ impl DelayState {
     }
 }
 
+impl DelayState {
+    /// Prefetches the memory that the next `frames` frames at `delay_frames` read (the taps)
+    /// and write, so that the misses overlap the work before the delay runs (see
+    /// [`crate::engine::pages::prefetch`]). Changes nothing. Realtime-safe.
+    pub fn prefetch(&self, memory: &[f32], frames: usize, delay_frames: f32) {
+        let ring = memory.len() / 2;
+        if ring < 4 {
+            return;
+        }
+        let whole = delay_frames.clamp(1.0, (ring - 2) as f32) as usize;
+        let len = (frames + 1).min(ring);
+        let far = (self.write_index + ring - (whole + 1)) % ring;
+        let (left, right) = memory.split_at(ring);
+        for start in [far, self.write_index.min(ring - 1)] {
+            let first = len.min(ring - start);
+            for channel in [left, &right[..ring]] {
+                crate::engine::pages::prefetch(&channel[start..start + first]);
+                crate::engine::pages::prefetch(&channel[..len - first]);
+            }
+        }
+    }
+}
+
 /// Longest run [`DelayState::process_steady`] computes at once, in frames.
 const RUN_FRAMES: usize = 64;
 
@@ -204,6 +227,26 @@ mod tests {
             assert_eq!(a, b);
             assert_eq!(memory_a, memory_b);
         }
+    }
+
+    #[test]
+    fn prefetching_stays_inside_the_memory_at_every_position_and_delay() {
+        // Rings of 4 and 298 frames, taps and writes across the wrap, runs longer than the ring.
+        for frames in [4usize, 298] {
+            let memory = vec![0.0; 2 * frames];
+            for write_index in 0..frames {
+                let state = DelayState {
+                    write_index,
+                    valid_frames: frames,
+                };
+                for delay in [0.0, 1.0, 1.5, (frames - 2) as f32, 1e9] {
+                    for run in [0, 1, frames - 1, frames, 3 * frames] {
+                        state.prefetch(&memory, run, delay);
+                    }
+                }
+            }
+        }
+        DelayState::default().prefetch(&[0.0; 6], 128, 1.0);
     }
 
     #[test]
