@@ -267,6 +267,22 @@ impl TrackBuffer {
         }
     }
 
+    /// Moves the pages of every channel into `other`'s table, as far as it reaches (what lies
+    /// beyond stays here). Returns false, moving nothing, unless both hold their audio alone
+    /// and have the same channels. Realtime-safe: moves one pointer per page.
+    pub fn move_pages_into(&mut self, other: &mut TrackBuffer) -> bool {
+        if self.channels() != other.channels() {
+            return false;
+        }
+        let (Some(from), Some(to)) = (self.sole_audio_mut(), other.sole_audio_mut()) else {
+            return false;
+        };
+        for (from, to) in from.tables.iter_mut().zip(&mut to.tables) {
+            from.move_pages_into(to);
+        }
+        true
+    }
+
     /// Frames per channel.
     pub fn capacity_frames(&self) -> usize {
         self.audio.capacity_frames

@@ -103,6 +103,17 @@ impl PagedChannel {
         (channel.write(0, samples, &mut Allocate) == samples.len()).then_some(channel)
     }
 
+    /// Moves the pages this table holds into the same places of `other`'s, as far as `other`
+    /// reaches, where `other` holds none (what stays here is recycled with it). Realtime-safe: moves one pointer per page.
+    pub fn move_pages_into(&mut self, other: &mut PagedChannel) {
+        for (from, to) in self.pages.iter_mut().zip(other.pages.iter_mut()) {
+            // Never over a page `other` holds: that page would be freed here.
+            if to.is_none() {
+                *to = from.take();
+            }
+        }
+    }
+
     /// Frames the table can hold.
     pub fn capacity_frames(&self) -> usize {
         self.pages.len() * PAGE_FRAMES

@@ -4,13 +4,20 @@
 //! the audio thread no longer needs, so the audio thread never allocates or frees. Tracks are
 //! therefore limited by memory only, and each costs the pages it holds.
 //!
+//! A take records into a table sized for the longest take (the history's length); when it
+//! becomes a track, its pages move into a *fitted* table of the next power of two of pages it
+//! needs, which the keeper also keeps ready (a few per size), and the long table goes back to
+//! be a spare again. A capture, whose length is known from the start, copies straight into a
+//! fitted table. So a finished track costs its pages and a table of at most twice their count
+//! (8 bytes per page and channel), whatever the history length.
+//!
 //! `TrackPool` is the audio thread's end; `TrackPoolKeeper` is the background end.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::audio::TrackBuffer;
-use super::pages::{Page, PageSource, try_alloc_page};
+use super::pages::{PAGE_FRAMES, Page, PageSource, pages_for, try_alloc_page};
 use super::track::Track;
 
 /// Pages the keeper keeps ready (4 MiB; 10.9 s of stereo audio at 48 kHz). A take uses a page
@@ -20,6 +27,25 @@ pub const PAGE_RESERVE: usize = 256;
 
 /// Delay memories the keeper keeps ready for loops whose delay is switched on.
 pub const DELAY_MEMORY_RESERVE: usize = 2;
+
+/// Fitted tables the keeper keeps ready per size.
+pub const FITTED_PER_SIZE: usize = 2;
+
+/// The fitted table sizes below a long table of `capacity_frames`: size `k` holds `2^k` pages
+/// per channel, and only sizes smaller than the long table are worth having.
+fn fitted_sizes(capacity_frames: usize) -> usize {
+    pages_for(capacity_frames)
+        .next_power_of_two()
+        .trailing_zeros() as usize
+}
+
+/// The fitted size for `frames` (`2^k` pages, the smallest that holds them).
+fn fitted_size_for(frames: usize) -> usize {
+    pages_for(frames)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros() as usize
+}
 
 /// What the audio thread hands back to be freed or recycled.
 pub enum Garbage {
@@ -42,6 +68,8 @@ const RETIRE_QUEUE_CAPACITY: usize = 1024;
 pub struct TrackPool {
     /// Empty page tables ready for the next take or capture.
     spares: rtrb::Consumer<TrackBuffer>,
+    /// Empty fitted tables, by size (`2^k` pages per channel).
+    fitted: Vec<rtrb::Consumer<TrackBuffer>>,
     /// Zeroed pages.
     pages: rtrb::Consumer<Page>,
     /// Zeroed delay memories.
@@ -65,6 +93,8 @@ pub struct TrackPool {
 pub struct TrackPoolKeeper {
     /// Queue of spare tables to the audio thread.
     spares: rtrb::Producer<TrackBuffer>,
+    /// Queues of fitted tables to the audio thread, by size.
+    fitted: Vec<rtrb::Producer<TrackBuffer>>,
     /// Queue of zeroed pages to the audio thread.
     pages: rtrb::Producer<Page>,
     /// Queue of zeroed delay memories to the audio thread.
@@ -114,6 +144,9 @@ pub fn track_pool(
     spare_count: usize,
 ) -> Option<(TrackPool, TrackPoolKeeper)> {
     let (spares_tx, spares_rx) = rtrb::RingBuffer::new(spare_count.max(1));
+    let (fitted_tx, fitted_rx): (Vec<_>, Vec<_>) = (0..fitted_sizes(capacity_frames))
+        .map(|_| rtrb::RingBuffer::new(FITTED_PER_SIZE))
+        .unzip();
     let (pages_tx, pages_rx) = rtrb::RingBuffer::new(PAGE_RESERVE);
     let (delay_tx, delay_rx) = rtrb::RingBuffer::new(DELAY_MEMORY_RESERVE);
     let (retired_tx, retired_rx) = rtrb::RingBuffer::new(RETIRE_QUEUE_CAPACITY);
@@ -123,6 +156,7 @@ pub fn track_pool(
     let shortfalls = Arc::new(AtomicU64::new(0));
     let mut keeper = TrackPoolKeeper {
         spares: spares_tx,
+        fitted: fitted_tx,
         pages: pages_tx,
         delay_memories: delay_tx,
         lists: lists_tx,
@@ -141,6 +175,7 @@ pub fn track_pool(
     keeper.service().ok()?;
     let pool = TrackPool {
         spares: spares_rx,
+        fitted: fitted_rx,
         pages: pages_rx,
         delay_memories: delay_rx,
         lists: lists_rx,
@@ -164,6 +199,30 @@ impl TrackPool {
     /// Empty storage for a new take, if the keeper has one ready. Realtime-safe.
     pub fn take_spare(&mut self) -> Option<TrackBuffer> {
         self.spares.pop().ok()
+    }
+
+    /// An empty table fitted to `frames` (at most twice their pages), if the keeper has one
+    /// ready and it is smaller than a spare. Realtime-safe.
+    pub fn take_fitted(&mut self, frames: usize) -> Option<TrackBuffer> {
+        let size = fitted_size_for(frames);
+        let sizes = self.fitted.get_mut(size..)?;
+        sizes.iter_mut().find_map(|queue| queue.pop().ok())
+    }
+
+    /// A finished take's storage, its pages moved into a fitted table for its first `frames`
+    /// when one is ready (the long table goes back to the keeper), else as it is. Realtime-safe:
+    /// moves one pointer per page.
+    pub fn fit(&mut self, mut buffer: TrackBuffer, frames: usize) -> TrackBuffer {
+        let Some(mut fitted) = self.take_fitted(frames) else {
+            return buffer;
+        };
+        if buffer.move_pages_into(&mut fitted) {
+            self.retire_buffer(buffer);
+            fitted
+        } else {
+            self.retire_buffer(fitted);
+            buffer
+        }
     }
 
     /// Zeroed delay memory, if the keeper has one ready. Realtime-safe.
@@ -342,6 +401,13 @@ impl TrackPoolKeeper {
             let memory = super::memory::try_alloc_touched(self.delay_memory_samples);
             let _ = self.delay_memories.push(memory.ok_or(OutOfMemory)?);
         }
+        for (size, queue) in self.fitted.iter_mut().enumerate() {
+            while !queue.is_full() {
+                let frames = PAGE_FRAMES << size;
+                let buffer = TrackBuffer::try_new(self.channels, frames).ok_or(OutOfMemory)?;
+                let _ = queue.push(buffer);
+            }
+        }
         while !self.spares.is_full() {
             let buffer = TrackBuffer::try_new(self.channels, self.capacity_frames)
                 .ok_or(OutOfMemory)?
@@ -392,7 +458,6 @@ impl TrackPoolKeeper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::pages::PAGE_FRAMES;
 
     #[test]
     fn spares_and_pages_are_prepared_and_retired_ones_recycled_zeroed() {
@@ -416,6 +481,47 @@ mod tests {
         }
         assert_eq!(recycled.reserve(0, 1, &mut pool), 0, "the reserve is empty");
         drop((b, recycled));
+    }
+
+    #[test]
+    fn a_finished_take_moves_into_a_fitted_table_and_its_long_one_becomes_a_spare() {
+        let capacity = 100 * PAGE_FRAMES;
+        let (mut pool, mut keeper) = track_pool(2, capacity, 0, 1).unwrap();
+        let mut take = pool.take_spare().unwrap();
+        let frames = 5 * PAGE_FRAMES + 7;
+        assert_eq!(take.reserve(0, frames, &mut pool), frames);
+        for (c, value) in [(0, 0.25), (1, -0.5)] {
+            *take.channel_mut(c).sample_mut(frames - 1).unwrap() = value;
+        }
+        let track = pool.fit(take, frames);
+        assert_eq!(track.capacity_frames(), 8 * PAGE_FRAMES, "6 pages: a table of 8");
+        assert_eq!(track.held_pages(), 2 * 6);
+        assert_eq!(track.channel(0).sample(frames - 1), 0.25);
+        assert_eq!(track.channel(1).sample(frames - 1), -0.5);
+        keeper.service().unwrap();
+        let spare = pool.take_spare().expect("the long table came back as a spare");
+        assert_eq!((spare.capacity_frames(), spare.held_pages()), (capacity, 0));
+        // Sizes 1, 2, 4, ... 64 pages are kept ready, none as long as the long table.
+        assert!(pool.take_fitted(64 * PAGE_FRAMES).is_some());
+        assert!(pool.take_fitted(65 * PAGE_FRAMES).is_none());
+        let small = pool.take_fitted(1).unwrap();
+        assert_eq!(small.capacity_frames(), PAGE_FRAMES);
+        drop((track, spare, small));
+    }
+
+    #[test]
+    fn without_a_fitted_table_ready_a_take_keeps_its_long_one() {
+        let (mut pool, _keeper) = track_pool(1, 100 * PAGE_FRAMES, 0, 1).unwrap();
+        // The keeper is held up: every table that could fit 3 pages is taken.
+        let mut taken = 0;
+        while pool.take_fitted(3 * PAGE_FRAMES).is_some() {
+            taken += 1;
+        }
+        assert_eq!(taken, 5 * FITTED_PER_SIZE, "sizes 4, 8, 16, 32 and 64 pages");
+        let mut take = pool.take_spare().unwrap();
+        assert_eq!(take.reserve(0, 10, &mut pool), 10);
+        let track = pool.fit(take, 3 * PAGE_FRAMES);
+        assert_eq!((track.capacity_frames(), track.held_pages()), (100 * PAGE_FRAMES, 1));
     }
 
     #[test]

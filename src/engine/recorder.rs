@@ -378,7 +378,9 @@ impl Recorder {
             }
         };
         let blend = shared.blend_samples();
-        let track = take.into_track(length, blend, &shared.history, &mut shared.pool);
+        let mut track = take.into_track(length, blend, &shared.history, &mut shared.pool);
+        // The track keeps a table for its own length, not the longest take's.
+        track.buffer = shared.pool.fit(track.buffer, length as usize);
         if shared.push_track(track) {
             if let Some(cycle) = new_cycle {
                 shared.set_cycle(new_cycle);
@@ -686,7 +688,10 @@ impl Recorder {
             return;
         }
         let source = source as u64;
-        let Some(buffer) = shared.take_spare() else {
+        // A table for the capture's length, else one for the longest take.
+        let Some(buffer) =
+            (shared.pool.take_fitted(length as usize)).or_else(|| shared.take_spare())
+        else {
             return;
         };
         let mut track = Track::new(buffer, length, source);

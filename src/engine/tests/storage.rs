@@ -1,6 +1,6 @@
 //! Paged storage seen from the player: takes that outlast the page reserve end cleanly at their
 //! last page while the loops play on, offline bounces wait for pages instead, and a track holds
-//! only the pages its audio needs.
+//! only the pages its audio needs, in a table of its own size.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -236,5 +236,13 @@ fn finished_takes_and_captures_hold_just_the_pages_of_their_audio() {
         assert!(track.fill.is_none(), "the capture has finished copying");
         let pages = 2 * pages_for(track.length_samples as usize);
         assert_eq!(track.buffer.held_pages(), pages, "track {}", track.id);
+        // The table too is the track's size (12 pages: a table of 16), not the 40 s history's
+        // (469 pages per channel).
+        assert_eq!(
+            track.buffer.capacity_frames(),
+            16 * PAGE_FRAMES,
+            "track {}'s table",
+            track.id
+        );
     }
 }
