@@ -494,12 +494,18 @@ mod tests {
             *take.channel_mut(c).sample_mut(frames - 1).unwrap() = value;
         }
         let track = pool.fit(take, frames);
-        assert_eq!(track.capacity_frames(), 8 * PAGE_FRAMES, "6 pages: a table of 8");
+        assert_eq!(
+            track.capacity_frames(),
+            8 * PAGE_FRAMES,
+            "6 pages: a table of 8"
+        );
         assert_eq!(track.held_pages(), 2 * 6);
         assert_eq!(track.channel(0).sample(frames - 1), 0.25);
         assert_eq!(track.channel(1).sample(frames - 1), -0.5);
         keeper.service().unwrap();
-        let spare = pool.take_spare().expect("the long table came back as a spare");
+        let spare = pool
+            .take_spare()
+            .expect("the long table came back as a spare");
         assert_eq!((spare.capacity_frames(), spare.held_pages()), (capacity, 0));
         // Sizes 1, 2, 4, ... 64 pages are kept ready, none as long as the long table.
         assert!(pool.take_fitted(64 * PAGE_FRAMES).is_some());
@@ -517,11 +523,18 @@ mod tests {
         while pool.take_fitted(3 * PAGE_FRAMES).is_some() {
             taken += 1;
         }
-        assert_eq!(taken, 5 * FITTED_PER_SIZE, "sizes 4, 8, 16, 32 and 64 pages");
+        assert_eq!(
+            taken,
+            5 * FITTED_PER_SIZE,
+            "sizes 4, 8, 16, 32 and 64 pages"
+        );
         let mut take = pool.take_spare().unwrap();
         assert_eq!(take.reserve(0, 10, &mut pool), 10);
         let track = pool.fit(take, 3 * PAGE_FRAMES);
-        assert_eq!((track.capacity_frames(), track.held_pages()), (100 * PAGE_FRAMES, 1));
+        assert_eq!(
+            (track.capacity_frames(), track.held_pages()),
+            (100 * PAGE_FRAMES, 1)
+        );
     }
 
     #[test]
