@@ -113,11 +113,6 @@ impl Shared {
         }
     }
 
-    /// Whether `action` waits in the schedule.
-    pub fn is_scheduled(&self, action: Action) -> bool {
-        self.schedule.iter().any(|s| s.action == action)
-    }
-
     /// Memory was not ready where the audio thread needed it: counted, and said once per
     /// shortfall (a fill that stays short says it once).
     pub fn storage_shortfall(&mut self, message: EngineMessage) {
