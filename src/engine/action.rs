@@ -38,6 +38,8 @@ pub enum Action {
     InstallSession,
     /// Decide where a take pressed at `press` starts (onset quantization).
     QuantizeStart { press: u64 },
-    /// Decide where a take whose stop was pressed at `press` ends (onset/beat quantization).
-    QuantizeStop { press: u64 },
+    /// Decide where a take whose stop was pressed at `press` ends (onset/beat quantization):
+    /// first at a closing attack before the press (`late_press`), failing one over the whole
+    /// window.
+    QuantizeStop { press: u64, late_press: bool },
 }

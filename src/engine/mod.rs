@@ -23,6 +23,7 @@ pub mod metronome;
 pub mod mix;
 pub mod pages;
 pub mod pool;
+pub mod provisional;
 pub mod quantize;
 pub mod ramp;
 pub mod recorder;
@@ -525,8 +526,8 @@ impl Engine {
                 Action::QuantizeStart { press } => {
                     (self.recorder).decide_start(&mut self.shared, &mut self.sync, press)
                 }
-                Action::QuantizeStop { press } => {
-                    (self.recorder).decide_stop(&mut self.shared, &mut self.sync, press)
+                Action::QuantizeStop { press, late_press } => {
+                    (self.recorder).decide_stop(&mut self.shared, &mut self.sync, press, late_press)
                 }
             }
         }
@@ -768,6 +769,8 @@ impl Engine {
                 declick,
             );
         }
+        let [scratch, _] = &mut self.track_scratch;
+        (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
         self.shared.output.mix(

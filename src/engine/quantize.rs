@@ -40,21 +40,58 @@ const RETRY_SAMPLES: u64 = 64;
 /// Weight of an onset at the window's edge relative to one at the press (same strength).
 const EDGE_WEIGHT: f64 = 0.5;
 
-/// The strongest onset near `press_samples` (score: strength, weighted down with distance to
-/// `EDGE_WEIGHT` at the window's edge), as an absolute sample time.
-pub fn best_onset(onsets: &[TimedOnset], press_samples: u64, window_samples: u64) -> Option<u64> {
+/// The strongest onset near `press_samples` and no later than `latest_samples` (score:
+/// strength, weighted down with distance to `EDGE_WEIGHT` at the window's edge).
+pub fn best_onset(
+    onsets: &[TimedOnset],
+    press_samples: u64,
+    window_samples: u64,
+    latest_samples: u64,
+) -> Option<Chosen> {
     let press = press_samples as f64;
     let window = window_samples.max(1) as f64;
     onsets
         .iter()
-        .filter(|onset| (onset.time_samples - press).abs() <= window)
+        .filter(|onset| {
+            (onset.time_samples - press).abs() <= window
+                && onset.time_samples <= latest_samples as f64
+        })
         .map(|onset| {
             let distance = (onset.time_samples - press).abs() / window;
             let weight = 1.0 - (1.0 - EDGE_WEIGHT) * distance * distance;
-            (f64::from(onset.strength) * weight, onset.time_samples)
+            (f64::from(onset.strength) * weight, onset)
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, time)| time.round().max(0.0) as u64)
+        .map(|(_, onset)| Chosen {
+            time_samples: onset.time_samples.round().max(0.0) as u64,
+            strength: onset.strength,
+        })
+}
+
+/// An onset a decision chose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Chosen {
+    /// Its attack, in absolute samples.
+    pub time_samples: u64,
+    /// Its strength (onset envelope height).
+    pub strength: f32,
+}
+
+/// A stop press's closing attack is taken from before the press alone (no wait for the window's
+/// later half) when it is at least this fraction as strong as the loop's opening attack: the
+/// player pressed late, after the downbeat that closes the loop.
+pub const LATE_ATTACK_FRACTION: f32 = 0.5;
+
+/// The closing attack of a late stop press: the best onset in the window before the press, when
+/// it is at least [`LATE_ATTACK_FRACTION`] as strong as the loop's `opening` attack.
+pub fn late_attack(
+    onsets: &[TimedOnset],
+    press_samples: u64,
+    window_samples: u64,
+    opening: Chosen,
+) -> Option<Chosen> {
+    best_onset(onsets, press_samples, window_samples, press_samples)
+        .filter(|closing| closing.strength >= LATE_ATTACK_FRACTION * opening.strength)
 }
 
 /// Whether record boundaries follow the analysis at all: not while the take follows the host's
@@ -70,13 +107,22 @@ pub fn window_samples(shared: &Shared) -> u64 {
     ms_to_samples(ONSET_WINDOW_MS, shared.config.sample_rate_hz) as u64
 }
 
-/// When the decision about a press at `press` can be made.
+/// When the decision about a press at `press` can be made: once every onset within the window
+/// is final.
 pub fn decision_time(shared: &Shared, press: u64) -> u64 {
+    ready_time(shared, press + window_samples(shared))
+}
+
+/// When a stop press's closing attack can be looked for before the press alone (a late press):
+/// once the onsets up to the press are final.
+pub fn late_press_time(shared: &Shared, press: u64) -> u64 {
+    ready_time(shared, press)
+}
+
+/// When the worker has published every onset before `onsets_until` (in absolute samples).
+fn ready_time(shared: &Shared, onsets_until: u64) -> u64 {
     let latency = (shared.analysis.as_ref()).map_or(0, |link| link.detection_latency_samples);
-    press
-        + window_samples(shared)
-        + latency
-        + ms_to_samples(WORKER_MARGIN_MS, shared.config.sample_rate_hz) as u64
+    onsets_until + latency + ms_to_samples(WORKER_MARGIN_MS, shared.config.sample_rate_hz) as u64
 }
 
 /// Whether a decision can be made now.
@@ -90,20 +136,21 @@ pub enum Readiness {
     Retrying,
 }
 
-/// The snapshot, once what the decision about `press` needs is final in it: the onsets within
-/// the window (onset quantization) and the answer to the tempo request `request_id` (a stop
-/// with beat quantization). Realtime: returns `Retrying` after rescheduling `action` when the
-/// worker is behind, and `Ready(None)` (decide without it) once `MAX_WAIT_MS` have passed.
-/// Offline: waits for the worker (the decision time leaves room for the feed to have sent all
-/// it needs), so the decision never depends on thread speed.
+/// The snapshot, once what the decision about `press` needs is final in it: the onsets before
+/// `onsets_until` (onset quantization) and the answer to the tempo request `request_id` (a stop
+/// with beat quantization). Realtime: returns `Retrying` after rescheduling `action` when the worker is
+/// behind, and `Ready(None)` (decide without it) once `MAX_WAIT_MS` have passed. Offline: waits
+/// for the worker (the decision time leaves room for the feed to have sent all it needs), so
+/// the decision never depends on thread speed.
 pub fn final_snapshot(
     shared: &mut Shared,
     press: u64,
+    onsets_until: u64,
     action: Action,
     request_id: u64,
 ) -> Readiness {
     let mode = shared.settings.quantize_mode;
-    let onsets_until = mode.onsets().then(|| press + window_samples(shared));
+    let onsets_until = mode.onsets().then_some(onsets_until);
     let answer_id =
         (mode.beats() && matches!(action, Action::QuantizeStop { .. })).then_some(request_id);
     let ready = |snapshot: &AnalysisSnapshot| {
@@ -145,10 +192,28 @@ mod tests {
     #[test]
     fn the_strongest_onset_in_the_window_wins_and_distance_breaks_ties() {
         let onsets = [onset(1000.0, 1.0), onset(5000.0, 3.0), onset(20_000.0, 9.0)];
-        assert_eq!(best_onset(&onsets, 3000, 12_000), Some(5000));
+        let time = |chosen: Option<Chosen>| chosen.map(|c| c.time_samples);
+        assert_eq!(
+            time(best_onset(&onsets, 3000, 12_000, u64::MAX)),
+            Some(5000)
+        );
         let even = [onset(1000.0, 2.0), onset(5500.0, 2.0)];
-        assert_eq!(best_onset(&even, 5000, 12_000), Some(5500));
-        assert_eq!(best_onset(&onsets, 100_000, 12_000), None);
+        assert_eq!(time(best_onset(&even, 5000, 12_000, u64::MAX)), Some(5500));
+        assert_eq!(time(best_onset(&onsets, 100_000, 12_000, u64::MAX)), None);
+        // Up to a time: the later half of the window is left out.
+        assert_eq!(time(best_onset(&onsets, 3000, 12_000, 3000)), Some(1000));
+    }
+
+    #[test]
+    fn a_late_attack_needs_half_the_opening_strength() {
+        let onsets = [onset(1000.0, 1.0), onset(4000.0, 9.0)];
+        let opening = |strength| Chosen {
+            time_samples: 0,
+            strength,
+        };
+        let late = |strength| late_attack(&onsets, 3000, 12_000, opening(strength));
+        assert_eq!(late(2.0).map(|c| c.time_samples), Some(1000));
+        assert_eq!(late(2.1), None);
     }
 
     #[test]

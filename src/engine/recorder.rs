@@ -41,7 +41,9 @@ use super::capture::{FILL_SPEED, HistoryFill};
 use super::cycle::{Cycle, WholeBeats, round_to_beats};
 use super::pages::PageSource;
 use super::pool::Garbage;
-use super::quantize::{self, Readiness, best_onset};
+use super::provisional::ProvisionalLoop;
+use super::quantize::{self, Chosen, Readiness, best_onset, late_attack};
+use super::ramp::Ramp;
 use super::session_event::SessionEvent;
 use super::settings::{CHUNK_FRAMES, EngineSettings, ms_to_samples};
 use super::shared::Shared;
@@ -94,8 +96,13 @@ pub struct Recorder {
     take: Option<Take>,
     /// Whether the take mutes the PA (a "record one cycle with the PA muted" trigger).
     mutes_pa: bool,
+    /// The loop as pressed, sounding from a stop press until the decided track replaces it.
+    provisional: Option<ProvisionalLoop>,
     /// Id of the last on-demand tempo request.
     request_id: u64,
+    /// The onset the take's start moved to (a late stop press looks for a closing attack as
+    /// strong).
+    opening: Option<Chosen>,
     /// The last anchor beat quantization made: it describes the anchor while the cycle has its
     /// length (a later anchor of another length, or none, leaves it aside; redo brings it back).
     pub anchor_beats: Option<WholeBeats>,
@@ -128,9 +135,42 @@ impl Recorder {
         self.take.is_some()
     }
 
-    /// Whether the PA is quiet now: a take records that asks for it, or the player's setting.
+    /// Whether the PA is quiet now: a take records that asks for it, or the player's setting,
+    /// until its stop is pressed (the loop then sounds on the PA too, while the take records on
+    /// for the decision).
     pub fn pa_quiet(&self, settings: &EngineSettings) -> bool {
-        self.take.is_some() && (self.mutes_pa || settings.pa_mute_while_recording)
+        let stop_pressed = matches!(
+            self.phase,
+            Phase::Recording {
+                stop: Stop::Deciding { .. },
+                ..
+            }
+        );
+        self.take.is_some() && !stop_pressed && (self.mutes_pa || settings.pa_mute_while_recording)
+    }
+
+    /// Adds the pressed loop, while it sounds, to the loop bus `bus` at the engine's time
+    /// (`scratch`: at least the bus's length). Realtime-safe.
+    pub fn mix_provisional(
+        &mut self,
+        shared: &Shared,
+        bus: &mut [&mut [f32]; 2],
+        scratch: &mut [f32],
+    ) {
+        let Some(provisional) = &mut self.provisional else {
+            return;
+        };
+        provisional.mix_into(shared.now_samples, &shared.history, bus, scratch);
+        if provisional.is_silent() {
+            self.provisional = None;
+        }
+    }
+
+    /// Fades the pressed loop out (the decided track fades in meanwhile, or there is none).
+    fn end_provisional(&mut self, shared: &Shared) {
+        if let Some(provisional) = &mut self.provisional {
+            provisional.fade_out(shared.blend_samples() as u32);
+        }
     }
 
     /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
@@ -244,6 +284,7 @@ impl Recorder {
             stop = Stop::Scheduled { stop_samples: end };
         }
         self.take = Some(take);
+        self.opening = None;
         self.mutes_pa = pa_muted;
         self.phase = Phase::Recording {
             start: Start::Decided,
@@ -339,6 +380,7 @@ impl Recorder {
     fn finish(&mut self, shared: &mut Shared, sync: &mut HostSync) {
         shared.schedule.cancel(|a| *a == Action::StopTake);
         self.cancel_decisions(shared);
+        self.end_provisional(shared);
         self.phase = Phase::Idle;
         let Some(mut take) = self.take.take() else {
             return;
@@ -381,6 +423,11 @@ impl Recorder {
         let mut track = take.into_track(length, blend, &shared.history, &mut shared.pool);
         // The track keeps a table for its own length, not the longest take's.
         track.buffer = shared.pool.fit(track.buffer, length as usize);
+        if self.provisional.is_some() {
+            // It takes over from the pressed loop with a crossfade.
+            track.fade = Ramp::at(0.0);
+            track.fade.ramp_to(1.0, blend as u32);
+        }
         if shared.push_track(track) {
             if let Some(cycle) = new_cycle {
                 shared.set_cycle(new_cycle);
@@ -426,6 +473,7 @@ impl Recorder {
     /// What else waits in the schedule is the caller's.
     pub fn discard(&mut self, shared: &mut Shared) {
         self.cancel_decisions(shared);
+        self.end_provisional(shared);
         if let Some(take) = self.take.take() {
             shared.pool.retire_buffer(take.into_buffer());
         }
@@ -474,18 +522,32 @@ impl Recorder {
                 end_samples: press,
             });
         }
-        let at = if mode.onsets() {
+        // A late press may find its closing attack before the press alone.
+        let late_press = mode.onsets() && self.opening.is_some();
+        let at = if late_press {
+            quantize::late_press_time(shared, press)
+        } else if mode.onsets() {
             quantize::decision_time(shared, press)
         } else {
             press + ms_to_samples(quantize::WORKER_MARGIN_MS, shared.config.sample_rate_hz) as u64
         };
-        shared.schedule_action(at, Action::QuantizeStop { press });
+        shared.schedule_action(at, Action::QuantizeStop { press, late_press });
         self.phase = Phase::Recording {
             start,
             stop: Stop::Deciding {
                 press_samples: press,
             },
         };
+        // The loop sounds from the press, as pressed, until the decision.
+        self.provisional = (self.take.as_ref()).and_then(|take| {
+            ProvisionalLoop::new(
+                take.start_samples(),
+                press,
+                shared.blend_samples(),
+                &shared.history,
+                shared.config.sample_rate_hz,
+            )
+        });
         true
     }
 
@@ -500,8 +562,9 @@ impl Recorder {
             return;
         };
         let action = Action::QuantizeStart { press };
+        let window = quantize::window_samples(shared);
         let Readiness::Ready(snapshot) =
-            quantize::final_snapshot(shared, press, action, self.request_id)
+            quantize::final_snapshot(shared, press, press + window, action, self.request_id)
         else {
             return;
         };
@@ -517,12 +580,12 @@ impl Recorder {
                 stop
             },
         };
-        let window = quantize::window_samples(shared);
         if let Some(snapshot) = snapshot
-            && let Some(onset) = best_onset(snapshot.onsets(), press, window)
-            && deferred_stop.is_none_or(|stop| onset < stop)
+            && let Some(onset) = best_onset(snapshot.onsets(), press, window, press + window)
+            && deferred_stop.is_none_or(|stop| onset.time_samples < stop)
         {
-            self.move_start(shared, onset);
+            self.move_start(shared, onset.time_samples);
+            self.opening = Some(onset);
         }
         if let Some(stop) = deferred_stop {
             self.stop_at(shared, sync, stop);
@@ -565,31 +628,56 @@ impl Recorder {
     }
 
     /// Decides a pressed stop: at the best onset near the press, the length rounded to beats.
-    pub fn decide_stop(&mut self, shared: &mut Shared, sync: &mut HostSync, press: u64) {
+    /// First, once the onsets up to the press are final, at a closing attack before the press
+    /// (a late press); failing one, once the whole window is final.
+    pub fn decide_stop(
+        &mut self,
+        shared: &mut Shared,
+        sync: &mut HostSync,
+        press: u64,
+        late_press: bool,
+    ) {
         let Phase::Recording { start, .. } = self.phase else {
             return;
         };
-        let action = Action::QuantizeStop { press };
+        let action = Action::QuantizeStop { press, late_press };
+        let mode = shared.settings.quantize_mode;
+        let window = quantize::window_samples(shared);
+        let late_stage = self.opening.filter(|_| late_press && mode.onsets());
+        let onsets_until = press + if late_stage.is_some() { 0 } else { window };
         let Readiness::Ready(snapshot) =
-            quantize::final_snapshot(shared, press, action, self.request_id)
+            quantize::final_snapshot(shared, press, onsets_until, action, self.request_id)
         else {
             return;
         };
         let Some(take) = &self.take else { return };
+        let take_start = take.start_samples();
+        let closing = snapshot
+            .as_ref()
+            .filter(|_| mode.onsets())
+            .and_then(|snapshot| {
+                let onsets = snapshot.onsets();
+                match late_stage {
+                    Some(opening) => late_attack(onsets, press, window, opening),
+                    None => best_onset(onsets, press, window, press + window),
+                }
+            });
+        if late_stage.is_some() && closing.is_none() {
+            // Not a late press: the attack may follow the press.
+            let at = quantize::decision_time(shared, press).max(shared.now_samples);
+            let late_press = false;
+            shared.schedule_action(at, Action::QuantizeStop { press, late_press });
+            return;
+        }
         self.phase = Phase::Recording {
             start,
             stop: Stop::Open,
         };
-        let take_start = take.start_samples();
-        let mode = shared.settings.quantize_mode;
-        let window = quantize::window_samples(shared);
         let mut stop = press;
-        if let Some(snapshot) = &snapshot
-            && mode.onsets()
-            && let Some(onset) = best_onset(snapshot.onsets(), press, window)
-            && onset > take_start
+        if let Some(onset) = closing
+            && onset.time_samples > take_start
         {
-            stop = onset;
+            stop = onset.time_samples;
         }
         let mut whole_beats = None;
         if let Some(snapshot) = &snapshot

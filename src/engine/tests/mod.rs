@@ -2,6 +2,7 @@
 //! offsets, the pool keeper serviced between blocks, allocation forbidden inside `process`.
 
 mod behaviour;
+mod first_repeat;
 mod long_session;
 mod outputs;
 mod properties;
@@ -39,15 +40,26 @@ pub fn expected_loop(channel: usize, s0: u64, s1: u64, blend: usize) -> Vec<f32>
 /// take may be shorter): the take's end fades out over `blend` samples, and the `blend`
 /// samples before `s0` fade in over the track's last ones (the seam).
 pub fn expected_track(channel: usize, s0: u64, s1: u64, length: u64, blend: usize) -> Vec<f32> {
+    expected_track_of(|t| test_signal(channel, t), s0, s1, length, blend)
+}
+
+/// [`expected_track`] of any input (`signal(t)` at absolute time `t`).
+pub fn expected_track_of(
+    signal: impl Fn(u64) -> f32,
+    s0: u64,
+    s1: u64,
+    length: u64,
+    blend: usize,
+) -> Vec<f32> {
     let (written, length) = ((s1 - s0) as usize, length as usize);
-    let mut track: Vec<f32> = (s0..s1).map(|t| test_signal(channel, t)).collect();
+    let mut track: Vec<f32> = (s0..s1).map(&signal).collect();
     track.resize(length, 0.0);
     let w = |j: usize| (j + 1) as f32 / (blend + 1) as f32;
     for j in 0..blend {
         track[written - blend + j] *= 1.0 - w(j);
     }
     for j in 0..blend {
-        track[length - blend + j] += test_signal(channel, s0 - blend as u64 + j as u64) * w(j);
+        track[length - blend + j] += signal(s0 - blend as u64 + j as u64) * w(j);
     }
     track
 }

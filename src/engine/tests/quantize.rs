@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A percussive attack (decaying noise and a tone) at each of `attacks`, over faint noise.
-fn attacks_signal(frames: usize, attacks: &[u64]) -> [Vec<f32>; 2] {
+pub(super) fn attacks_signal(frames: usize, attacks: &[u64]) -> [Vec<f32>; 2] {
     let mut out = vec![0.0f32; frames];
     let mut seed = 0x1234_5678u32;
     let mut noise = move || {
@@ -44,7 +44,9 @@ fn analysed_engine(mode: QuantizeMode) -> (Engine, TrackPoolKeeper, AnalysisWork
     })
 }
 
-fn analysed_engine_with(settings: EngineSettings) -> (Engine, TrackPoolKeeper, AnalysisWorker) {
+pub(super) fn analysed_engine_with(
+    settings: EngineSettings,
+) -> (Engine, TrackPoolKeeper, AnalysisWorker) {
     let (mut engine, keeper) = new_engine_with(settings);
     let (link, worker) = analysis_channel(RATE, 20.0);
     engine.attach_analysis(link);
@@ -402,6 +404,34 @@ fn bounce_session() -> ([Vec<f32>; 2], Vec<(u64, Command)>) {
     (input, commands.to_vec())
 }
 
+/// Runs `input` offline (as a bounce renders: as fast as possible), the analysis worker on a
+/// thread of its own that stalls for 300 ms at first and then runs at its own pace. Returns
+/// the output and the worker.
+pub(super) fn run_offline(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    mut worker: AnalysisWorker,
+    input: &[Vec<f32>; 2],
+    commands: &[(u64, Command)],
+    block_sizes: &[usize],
+) -> (Rendered, AnalysisWorker) {
+    engine.set_render_mode(RenderMode::Offline);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        while !stop_flag.load(Ordering::Relaxed) {
+            if !worker.run_pending() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        worker
+    });
+    let out = run(engine, keeper, input, commands, block_sizes);
+    stop.store(true, Ordering::Relaxed);
+    (out, thread.join().unwrap())
+}
+
 /// The loops' (origin, length) in samples.
 fn loops(engine: &Engine) -> Vec<(u64, u64)> {
     (engine.playing_tracks())
@@ -425,22 +455,9 @@ fn an_offline_bounce_gives_the_realtime_loops_whatever_the_worker_speed() {
     // runs at its own pace: the engine waits for it (the feed's ring fills, the decisions need
     // the analysis), and the result is the same, sample for sample.
     for sizes in [&[512usize][..], &[4096], &[1, 700, 64]] {
-        let (mut engine, mut keeper, mut worker) = analysed_engine(QuantizeMode::OnsetBeat);
-        engine.set_render_mode(RenderMode::Offline);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            while !stop_flag.load(Ordering::Relaxed) {
-                if !worker.run_pending() {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-            worker
-        });
-        let out = run(&mut engine, &mut keeper, &input, &commands, sizes);
-        stop.store(true, Ordering::Relaxed);
-        let mut worker = thread.join().unwrap();
+        let (mut engine, mut keeper, worker) = analysed_engine(QuantizeMode::OnsetBeat);
+        let (out, mut worker) =
+            run_offline(&mut engine, &mut keeper, worker, &input, &commands, sizes);
         worker.run_pending();
         assert_eq!(loops(&engine), expected, "offline, blocks {sizes:?}");
         assert!(
