@@ -169,3 +169,58 @@ fn a_bounce_as_fast_as_the_host_can_keeps_every_capture() {
 fn a_realtime_host_rendering_as_fast_as_it_can_keeps_every_capture() {
     captures_kept_rendering_as_fast_as_possible(false);
 }
+
+/// The anchor's first repeat through the built plugin, bounced (so the analysis is always in
+/// time): with onset quantization and the monitor off, nothing sounds until the stop press;
+/// from its sample on the loop sounds as pressed (the take from its decided start); once the
+/// decision has crossfaded to the decided loop (its stop on an attack), the output repeats
+/// every cycle.
+#[test]
+fn the_anchor_sounds_from_the_stop_press() {
+    let mut plugin = TestPlugin::activate_offline(RATE);
+    let input = beats_signal();
+    let start = 3 * BEAT + 5_760;
+    // Half a beat after an attack.
+    let press = 5 * BEAT + BEAT / 2;
+    let mut events = vec![
+        TimedEvent::param_value(0, param_id("quantize_mode"), 1.0),
+        TimedEvent::param_value(0, param_id("monitor_on"), 0.0),
+    ];
+    events.extend(pedal_press(start, RECORD_NOTE));
+    events.extend(pedal_press(press, RECORD_NOTE));
+    let out = plugin
+        .run(&input, &events, std::iter::repeat(BLOCK), None)
+        .main;
+    let press = press as usize;
+    let blend = (0.05 * RATE) as usize;
+    for (x, y) in input.channels.iter().zip(&out.channels) {
+        assert!(
+            y[blend..press].iter().all(|&s| s == 0.0),
+            "silent until the press"
+        );
+        // The start moved back to the attack 120 ms before its press (within 10 ms).
+        let window = (0.25 * RATE) as usize;
+        let decided_start = (start as usize - window..start as usize + window)
+            .find(|&s0| (0..blend).all(|k| (y[press + k] - x[s0 + k]).abs() <= 1e-5))
+            .expect("the take plays from the stop press");
+        assert!(
+            decided_start.abs_diff(3 * BEAT as usize) <= 480,
+            "{decided_start}"
+        );
+        // The stop moved to an attack within the window (at 120 BPM one always is).
+        let settled = press + (0.5 * RATE) as usize;
+        let periodic =
+            |cycle: usize| (settled..y.len() - cycle).all(|t| (y[t + cycle] - y[t]).abs() <= 1e-6);
+        let pressed_cycle = press - decided_start;
+        let cycle = (pressed_cycle - window..pressed_cycle + window)
+            .find(|&cycle| periodic(cycle))
+            .expect("the decided loop repeats");
+        let stop = decided_start + cycle;
+        assert!(
+            [120_000, 144_000]
+                .iter()
+                .any(|&attack| stop.abs_diff(attack) <= 480),
+            "the stop moved to an attack: {stop}"
+        );
+    }
+}
