@@ -5,8 +5,8 @@
 //! The result is a list of [`TimedInput`]s sorted by offset. A CC that sets a parameter is a
 //! change point: the settings, master effects, command switches, loop selection and track
 //! banks are read again there and go to the engine at that sample, after the parameter changes
-//! due there and before the commands. The engine splits the block at those points (and at its own scheduled times);
-//! nothing here splits it.
+//! due there and before the commands. The engine splits the block at those points (and at its
+//! own scheduled times); nothing here splits it.
 //!
 //! Realtime: [`Host::translate`] never allocates, locks or waits; its lists are allocated in
 //! [`Host::new`] with fixed capacities, and what does not fit is dropped.
