@@ -243,17 +243,18 @@ fn a_loop_selected_by_note_and_cc_switches_gets_the_selected_loop_parameters_at_
     events.extend(pedal_press((a - 6_000) as u64, SELECT_LOOP_1));
     events.push(set(a, "selected_mute", 1.0));
     let by_selection = render(&input, &two_tracks, &events, &VARYING_BLOCKS);
-    let by_slot = render(
-        &input,
-        &two_tracks,
-        &[set(a, "track_mute_1", 1.0)],
-        &[512],
-    );
+    let by_slot = render(&input, &two_tracks, &[set(a, "track_mute_1", 1.0)], &[512]);
     let both = render(&input, &two_tracks, &[], &[512]);
     for c in 0..2 {
         let got = &by_selection.main.channels[c];
-        assert!(got[..a] == both.main.channels[c][..a], "ch{c}: selecting is silent");
-        assert_ne!(got[a], both.main.channels[c][a], "ch{c}: the mute starts at a");
+        assert!(
+            got[..a] == both.main.channels[c][..a],
+            "ch{c}: selecting is silent"
+        );
+        assert_ne!(
+            got[a], both.main.channels[c][a],
+            "ch{c}: the mute starts at a"
+        );
         assert!(
             *got == by_slot.main.channels[c],
             "ch{c}: the anchor muted at a, the overdub untouched"
