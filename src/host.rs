@@ -3,10 +3,10 @@
 //! demo player, the transport) translated into engine input in one pass.
 //!
 //! The result is a list of [`TimedInput`]s sorted by offset. A CC that sets a parameter is a
-//! change point: the settings, master effects, command switches and track bank are read again
-//! there and go to the engine at that sample, after the parameter changes due there and before
-//! the commands. The engine splits the block at those points (and at its own scheduled times);
-//! nothing here splits it.
+//! change point: the settings, master effects, command switches, loop selection and track
+//! banks are read again there and go to the engine at that sample, after the parameter changes
+//! due there and before the commands. The engine splits the block at those points (and at its
+//! own scheduled times); nothing here splits it.
 //!
 //! Realtime: [`Host::translate`] never allocates, locks or waits; its lists are allocated in
 //! [`Host::new`] with fixed capacities, and what does not fit is dropped.
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use crate::demo::DemoPlayer;
-use crate::engine::command::{Command, TimedCommand};
+use crate::engine::command::{Command, TimedCommand, TrackTarget};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::host_clock::HostTransport;
 use crate::engine::{Engine, EngineInput, TimedInput};
@@ -24,7 +24,7 @@ use crate::midi_link::{AudioReports, ParamReport};
 use crate::midi_map::{Action, MidiMap, MidiMessage, MidiRouter};
 use crate::param_overrides::ParamOverrides;
 use crate::params::{LoopmateParams, TRACK_SLOTS};
-use crate::track_bank::TrackBank;
+use crate::track_bank::{SelectedValues, SlotValues, TrackBank};
 
 /// Commands (editor, MIDI, demo) one block can carry.
 pub const BLOCK_COMMAND_CAPACITY: usize = 1024;
@@ -72,9 +72,14 @@ pub struct Host {
     /// Parameter values set by MIDI CCs over the host's.
     overrides: ParamOverrides,
     /// The command switches' states at the last change point (a command fires on off -> on).
-    command_switches: [bool; 9],
+    command_switches: [bool; 12],
+    /// The `select_loop` value at the last change point (`None` before the first block: a
+    /// value the project opens with selects nothing).
+    select_loop: Option<i32>,
     /// The track bank parameters' values last sent to the engine.
-    track_bank: TrackBank<TRACK_SLOTS>,
+    track_bank: TrackBank<SlotValues, TRACK_SLOTS>,
+    /// The selected-loop bank's values last sent to the engine.
+    selected_bank: TrackBank<SelectedValues, 1>,
     /// The master effect settings last sent to the engine.
     master_fx_sent: Option<[FxControl; 4]>,
     /// The scripted player of `loopmate --demo`, replacing the input (standalone only).
@@ -104,8 +109,10 @@ impl Host {
             midi_reports,
             editor_commands,
             overrides: ParamOverrides::default(),
-            command_switches: [false; 9],
+            command_switches: [false; 12],
+            select_loop: None,
             track_bank: TrackBank::default(),
+            selected_bank: TrackBank::default(),
             master_fx_sent: None,
             demo: None,
             commands: Vec::with_capacity(BLOCK_COMMAND_CAPACITY),
@@ -236,10 +243,28 @@ impl Host {
                 }
                 *was_on = on;
             }
+            // A loop selected here, then the banks: a selected-loop value changing at the same
+            // sample goes to the loop selected there.
+            let (select_loop, command) = self.params.commands.select_loop(overrides);
+            if let (Some(before), Some(command)) = (self.select_loop, command)
+                && before != select_loop
+            {
+                push_input(&mut self.inputs, point, EngineInput::Command(command));
+            }
+            self.select_loop = Some(select_loop);
             let slots = (self.params.tracks.each_ref()).map(|slot| slot.values(overrides));
-            self.track_bank.changes(slots, |command| {
+            let slot = |n: usize| TrackTarget::Index(n as u32);
+            self.track_bank.changes(slots, slot, |command| {
                 push_input(&mut self.inputs, point, EngineInput::Command(command));
             });
+            let selected = [self.params.selected.values(overrides)];
+            (self.selected_bank).changes(
+                selected,
+                |_| TrackTarget::Selected,
+                |command| {
+                    push_input(&mut self.inputs, point, EngineInput::Command(command));
+                },
+            );
             // Then the rest up to the next change point; the last point takes every command left
             // (timed past the block, they act on its last sample).
             commands_before(

@@ -1,15 +1,26 @@
-//! The track bank: the host's per-slot gain, pan, mute and solo parameters, turned into track
-//! commands.
+//! The track banks: the host's per-loop parameters turned into track commands. The 16 slots
+//! (gain, pan, mute and solo of the n-th track in the mix) and the *Selected loop* bank (every
+//! control of the selected loop) work alike.
 //!
-//! Two sources change a track: the bank's parameters (host automation, a control surface, a CC
-//! mapped to a slot parameter) and the editor or MIDI commands (gain up/down, reset, mute and solo
-//! buttons). A slot's value is sent to its track only when that value changes, so each source's
+//! Two sources change a track: the banks' parameters (host automation, a control surface, a CC
+//! mapped to a bank parameter) and the editor or MIDI commands (gain up/down, reset, mute and solo
+//! buttons). A bank's value is sent to its track only when that value changes, so each source's
 //! latest change wins and a static automation lane never undoes a pedal press. Slot n addresses
-//! the n-th track playing in the mix (the anchor is slot 1).
+//! the n-th track playing in the mix (the anchor is slot 1); the selected-loop bank addresses the
+//! selected loop at the sample of the change, so selecting another loop applies nothing to it.
 //!
 //! Framework-free and realtime-safe: fixed-size state, no allocation.
 
 use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::fx::chain::FxControl;
+use crate::engine::fx::filter::FilterMode;
+
+/// A loop's parameter values, turned into the track controls that change one set into another.
+pub trait LoopValues: Copy + PartialEq {
+    /// Calls `send` with the controls that take a loop from `before` to `self`, in the order
+    /// they apply (an effect's settings before its switch).
+    fn changes_from(&self, before: &Self, send: &mut impl FnMut(TrackControl));
+}
 
 /// One slot's values as the plugin reads them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,37 +35,111 @@ pub struct SlotValues {
     pub solo: bool,
 }
 
-/// The values last sent for each slot.
-#[derive(Debug, Clone)]
-pub struct TrackBank<const SLOTS: usize> {
-    /// Last values seen per slot (`None` before the first block: nothing is sent then).
-    sent: [Option<SlotValues>; SLOTS],
+impl LoopValues for SlotValues {
+    fn changes_from(&self, before: &Self, send: &mut impl FnMut(TrackControl)) {
+        let controls = [
+            (self.gain != before.gain).then_some(TrackControl::SetGain(self.gain)),
+            (self.pan != before.pan).then_some(TrackControl::SetPan(self.pan)),
+            (self.mute != before.mute).then_some(TrackControl::SetMute(self.mute)),
+            (self.solo != before.solo).then_some(TrackControl::SetSolo(self.solo)),
+        ];
+        controls.into_iter().flatten().for_each(send);
+    }
 }
 
-impl<const SLOTS: usize> Default for TrackBank<SLOTS> {
+/// The *Selected loop* bank's values as the plugin reads them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectedValues {
+    /// Gain (linear), pan, mute and solo.
+    pub mix: SlotValues,
+    /// Playing backwards.
+    pub reverse: bool,
+    /// Filter on.
+    pub filter_on: bool,
+    /// Filter mode.
+    pub filter_mode: FilterMode,
+    /// Filter cutoff in Hz.
+    pub cutoff_hz: f32,
+    /// Filter resonance (Q).
+    pub q: f32,
+    /// Drive on.
+    pub drive_on: bool,
+    /// Drive amount (1..=20).
+    pub drive_amount: f32,
+    /// Delay on.
+    pub delay_on: bool,
+    /// Delay time in seconds.
+    pub delay_secs: f32,
+    /// Delay feedback (0..=0.95).
+    pub delay_feedback: f32,
+    /// Delay echo level (0..=1).
+    pub delay_mix: f32,
+}
+
+impl LoopValues for SelectedValues {
+    fn changes_from(&self, before: &Self, send: &mut impl FnMut(TrackControl)) {
+        self.mix.changes_from(&before.mix, send);
+        let filter = (self.filter_mode, self.cutoff_hz, self.q);
+        let delay = (self.delay_secs, self.delay_feedback, self.delay_mix);
+        let controls = [
+            (self.reverse != before.reverse).then_some(FxControl::SetReverse(self.reverse)),
+            (filter != (before.filter_mode, before.cutoff_hz, before.q)).then_some(
+                FxControl::FilterSettings {
+                    mode: self.filter_mode,
+                    cutoff_hz: self.cutoff_hz,
+                    q: self.q,
+                },
+            ),
+            (self.filter_on != before.filter_on).then_some(FxControl::SetFilter(self.filter_on)),
+            (self.drive_amount != before.drive_amount)
+                .then_some(FxControl::DriveAmount(self.drive_amount)),
+            (self.drive_on != before.drive_on).then_some(FxControl::SetDrive(self.drive_on)),
+            (delay != (before.delay_secs, before.delay_feedback, before.delay_mix)).then_some(
+                FxControl::DelaySettings {
+                    time_secs: self.delay_secs,
+                    feedback: self.delay_feedback,
+                    mix: self.delay_mix,
+                },
+            ),
+            (self.delay_on != before.delay_on).then_some(FxControl::SetDelay(self.delay_on)),
+        ];
+        controls
+            .into_iter()
+            .flatten()
+            .map(TrackControl::Fx)
+            .for_each(send);
+    }
+}
+
+/// The values last sent for each of a bank's `SLOTS`.
+#[derive(Debug, Clone)]
+pub struct TrackBank<V, const SLOTS: usize> {
+    /// Last values seen per slot (`None` before the first block: nothing is sent then).
+    sent: [Option<V>; SLOTS],
+}
+
+impl<V, const SLOTS: usize> Default for TrackBank<V, SLOTS> {
     fn default() -> Self {
         Self {
-            sent: [None; SLOTS],
+            sent: [const { None }; SLOTS],
         }
     }
 }
 
-impl<const SLOTS: usize> TrackBank<SLOTS> {
-    /// Calls `send` with a track command for every slot value that changed since the last call.
-    /// The first call only records the values. Realtime-safe.
-    pub fn changes(&mut self, current: [SlotValues; SLOTS], mut send: impl FnMut(Command)) {
+impl<V: LoopValues, const SLOTS: usize> TrackBank<V, SLOTS> {
+    /// Calls `send` with a track command, to the loop `target(slot)`, for every slot value that
+    /// changed since the last call. The first call only records the values. Realtime-safe.
+    pub fn changes(
+        &mut self,
+        current: [V; SLOTS],
+        target: impl Fn(usize) -> TrackTarget,
+        mut send: impl FnMut(Command),
+    ) {
         for (slot, (now, sent)) in current.into_iter().zip(&mut self.sent).enumerate() {
-            let target = TrackTarget::Index(slot as u32);
             if let Some(before) = sent {
-                let controls = [
-                    (now.gain != before.gain).then_some(TrackControl::SetGain(now.gain)),
-                    (now.pan != before.pan).then_some(TrackControl::SetPan(now.pan)),
-                    (now.mute != before.mute).then_some(TrackControl::SetMute(now.mute)),
-                    (now.solo != before.solo).then_some(TrackControl::SetSolo(now.solo)),
-                ];
-                for control in controls.into_iter().flatten() {
-                    send(Command::Track(target, control));
-                }
+                now.changes_from(before, &mut |control| {
+                    send(Command::Track(target(slot), control))
+                });
             }
             *sent = Some(now);
         }
@@ -72,15 +157,16 @@ mod tests {
         solo: false,
     };
 
-    fn changes(bank: &mut TrackBank<3>, current: [SlotValues; 3]) -> Vec<Command> {
+    fn changes(bank: &mut TrackBank<SlotValues, 3>, current: [SlotValues; 3]) -> Vec<Command> {
         let mut sent = Vec::new();
-        bank.changes(current, |command| sent.push(command));
+        let slot = |n| TrackTarget::Index(n as u32);
+        bank.changes(current, slot, |command| sent.push(command));
         sent
     }
 
     #[test]
     fn only_changed_values_are_sent_to_their_slot() {
-        let mut bank = TrackBank::<3>::default();
+        let mut bank = TrackBank::<SlotValues, 3>::default();
         assert!(changes(&mut bank, [UNITY; 3]).is_empty(), "first block");
         assert!(changes(&mut bank, [UNITY; 3]).is_empty(), "nothing moved");
         let moved = SlotValues {
@@ -98,6 +184,71 @@ mod tests {
         assert!(
             changes(&mut bank, [UNITY, moved, UNITY]).is_empty(),
             "a static lane never re-sends (a pedal's change to that track stays)"
+        );
+    }
+
+    #[test]
+    fn the_selected_bank_sends_each_changed_control_to_the_selected_loop() {
+        let rest = SelectedValues {
+            mix: UNITY,
+            reverse: false,
+            filter_on: false,
+            filter_mode: FilterMode::LowPass,
+            cutoff_hz: 1_000.0,
+            q: 0.707,
+            drive_on: false,
+            drive_amount: 4.0,
+            delay_on: false,
+            delay_secs: 0.375,
+            delay_feedback: 0.35,
+            delay_mix: 0.5,
+        };
+        let mut bank = TrackBank::<SelectedValues, 1>::default();
+        let mut changes = |current| {
+            let mut sent = Vec::new();
+            bank.changes([current], |_| TrackTarget::Selected, |c| sent.push(c));
+            sent
+        };
+        assert!(changes(rest).is_empty(), "first block");
+        let moved = SelectedValues {
+            mix: SlotValues { pan: 0.25, ..UNITY },
+            cutoff_hz: 500.0,
+            filter_on: true,
+            delay_mix: 0.75,
+            reverse: true,
+            ..rest
+        };
+        let fx = |control| Command::Track(TrackTarget::Selected, TrackControl::Fx(control));
+        assert_eq!(
+            changes(moved),
+            [
+                Command::Track(TrackTarget::Selected, TrackControl::SetPan(0.25)),
+                fx(FxControl::SetReverse(true)),
+                fx(FxControl::FilterSettings {
+                    mode: FilterMode::LowPass,
+                    cutoff_hz: 500.0,
+                    q: 0.707
+                }),
+                fx(FxControl::SetFilter(true)),
+                fx(FxControl::DelaySettings {
+                    time_secs: 0.375,
+                    feedback: 0.35,
+                    mix: 0.75
+                }),
+            ]
+        );
+        assert!(changes(moved).is_empty(), "a static lane never re-sends");
+        let driven = SelectedValues {
+            drive_on: true,
+            drive_amount: 9.0,
+            ..moved
+        };
+        assert_eq!(
+            changes(driven),
+            [
+                fx(FxControl::DriveAmount(9.0)),
+                fx(FxControl::SetDrive(true))
+            ]
         );
     }
 }

@@ -220,6 +220,49 @@ fn a_track_slot_parameter_changes_only_its_track() {
 }
 
 #[test]
+fn a_loop_selected_by_note_and_cc_switches_gets_the_selected_loop_parameters_at_their_sample() {
+    // Two loops; the newest (the overdub) selected itself. Note 60 selects loop 1, the default
+    // CC 80 switch (127 pressed, 0 released) selects the next loop twice, wrapping back to loop
+    // 1: `selected_mute` then mutes the anchor from its sample, exactly as `track_mute_1` does.
+    // Selecting the overdub afterwards applies nothing to it. Selecting changes no sample.
+    const SELECT_LOOP_1: u8 = 60;
+    const SELECT_NEXT_CC: u8 = 80;
+    let input = tones(S0 + 6 * L, S0 + 3 * L);
+    let two_tracks = [anchor(), vec![(S0 + 2 * L, RECORD), (S0 + 3 * L, RECORD)]].concat();
+    let a = S0 + 4 * L + 1_234;
+    let switch = |at: usize| {
+        [
+            TimedEvent::cc(at as u64, 0, SELECT_NEXT_CC, 127),
+            TimedEvent::cc(at as u64 + 300, 0, SELECT_NEXT_CC, 0),
+        ]
+    };
+    let mut events: Vec<TimedEvent> = [a - 4_000, a - 2_000, a + 5_000]
+        .into_iter()
+        .flat_map(switch)
+        .collect();
+    events.extend(pedal_press((a - 6_000) as u64, SELECT_LOOP_1));
+    events.push(set(a, "selected_mute", 1.0));
+    let by_selection = render(&input, &two_tracks, &events, &VARYING_BLOCKS);
+    let by_slot = render(&input, &two_tracks, &[set(a, "track_mute_1", 1.0)], &[512]);
+    let both = render(&input, &two_tracks, &[], &[512]);
+    for c in 0..2 {
+        let got = &by_selection.main.channels[c];
+        assert!(
+            got[..a] == both.main.channels[c][..a],
+            "ch{c}: selecting is silent"
+        );
+        assert_ne!(
+            got[a], both.main.channels[c][a],
+            "ch{c}: the mute starts at a"
+        );
+        assert!(
+            *got == by_slot.main.channels[c],
+            "ch{c}: the anchor muted at a, the overdub untouched"
+        );
+    }
+}
+
+#[test]
 fn input_gain_scales_what_is_recorded() {
     // Input gain -6 dB from the start: the loop plays at half the level of the same take at
     // 0 dB (the take and its pre-roll were recorded through the gain).

@@ -7,6 +7,7 @@ mod cycle_ring;
 pub mod geometry;
 mod input_view;
 mod midi_panel;
+mod selected_loop;
 mod session_panel;
 mod settings;
 mod status_panel;
@@ -201,6 +202,7 @@ impl LoopmateApp {
             .default_open(false)
             .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
         ui.separator();
+        selected_loop::show(ui, &status);
         let track_control = egui::ScrollArea::vertical()
             .show(ui, |ui| {
                 track_rows::show(ui, &status, |n| {

@@ -1,8 +1,8 @@
-//! One row per track: its waveform with the playhead, its length, mute, solo, effect switches,
-//! gain, pan, reset and remove.
+//! One row per track: its waveform with the playhead, its length, a select button (lit on the
+//! selected loop), mute, solo, effect switches, gain, pan, reset and remove.
 
 use super::waveform::{self, Overview};
-use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::command::{Command, Select, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::{EngineStatus, TrackStatus};
 
@@ -15,10 +15,15 @@ pub fn show<'a>(
 ) -> Option<Command> {
     let mut clicked = None;
     let rate = f64::from(status.sample_rate_hz.max(1.0));
+    let selected = status.selected.map(|selected| selected.index);
     for (n, track) in status.tracks.iter().enumerate() {
         let Some(track) = track else { break };
-        if let Some(control) = row(ui, n, track, rate) {
-            clicked = Some(Command::Track(TrackTarget::Index(n as u32), control));
+        match row(ui, n, track, rate, selected == Some(n)) {
+            Some(Used::Select) => clicked = Some(Command::Select(Select::Loop(n as u32))),
+            Some(Used::Control(control)) => {
+                clicked = Some(Command::Track(TrackTarget::Index(n as u32), control));
+            }
+            None => {}
         }
         let playhead = track.position_samples as f32 / track.length_samples.max(1) as f32;
         waveform::show(ui, overview(n), playhead, !track.muted);
@@ -34,9 +39,24 @@ pub fn show<'a>(
     clicked
 }
 
-/// The controls of track `n` (0-based); returns the control used.
-fn row(ui: &mut egui::Ui, n: usize, track: &TrackStatus, rate: f64) -> Option<TrackControl> {
+/// What a row's control did.
+enum Used {
+    /// The select button: select this loop.
+    Select,
+    /// A control of this loop.
+    Control(TrackControl),
+}
+
+/// The controls of track `n` (0-based), `selected` or not; returns what was used.
+fn row(
+    ui: &mut egui::Ui,
+    n: usize,
+    track: &TrackStatus,
+    rate: f64,
+    selected: bool,
+) -> Option<Used> {
     let mut used = None;
+    let mut select = false;
     // Wraps in a narrow window rather than hiding controls past the edge.
     ui.horizontal_wrapped(|ui| {
         ui.label(
@@ -49,6 +69,9 @@ fn row(ui: &mut egui::Ui, n: usize, track: &TrackStatus, rate: f64) -> Option<Tr
             .strong(),
         );
         ui.label(format!("{:.2} s", track.length_samples as f64 / rate));
+        select = ui
+            .selectable_label(selected, format!("Select {}", n + 1))
+            .clicked();
         let switches = [
             ("Mute", track.muted, TrackControl::SetMute(!track.muted)),
             ("Solo", track.soloed, TrackControl::SetSolo(!track.soloed)),
@@ -82,7 +105,7 @@ fn row(ui: &mut egui::Ui, n: usize, track: &TrackStatus, rate: f64) -> Option<Tr
                 used = Some(control);
             }
         }
-        ui.label(format!("{:+.1} dB", 20.0 * track.gain.max(1e-6).log10()));
+        ui.label(gain_text(track.gain));
         let buttons = [
             ("-", TrackControl::ScaleGain(0.8)),
             ("+", TrackControl::ScaleGain(1.2)),
@@ -108,7 +131,16 @@ fn row(ui: &mut egui::Ui, n: usize, track: &TrackStatus, rate: f64) -> Option<Tr
             }
         }
     });
-    used
+    if select {
+        Some(Used::Select)
+    } else {
+        used.map(Used::Control)
+    }
+}
+
+/// A gain (linear) in dB, as the rows and the selected loop show it.
+pub fn gain_text(gain: f32) -> String {
+    format!("{:+.1} dB", 20.0 * gain.max(1e-6).log10())
 }
 
 fn fx(control: FxControl) -> TrackControl {

@@ -24,18 +24,35 @@ pub enum Command {
     RecordNextCycle,
     /// Restart every loop from the cycle start, with a fade-in.
     Restart,
-    /// Last track's gain x1.2, ramped.
+    /// The selected loop's gain x1.2, ramped (the original map's "last track" command: a new
+    /// loop selects itself).
     LastTrackGainUp,
-    /// Last track's gain x0.8, ramped.
+    /// The selected loop's gain x0.8, ramped.
     LastTrackGainDown,
-    /// Toggle a delay effect on the last track.
+    /// Toggle a delay effect on the selected loop.
     ToggleLastTrackDelay,
-    /// Reset the last track's gain and effects.
+    /// Reset the selected loop's gain and effects.
     ResetLastTrack,
+    /// Choose the selected loop (what the per-loop commands act on).
+    Select(Select),
     /// Change one track's controls.
     Track(TrackTarget, TrackControl),
     /// Schedule (or, if the same one is pending, cancel) a trigger.
     Trigger(TriggerSpec),
+}
+
+/// Which loop a select command chooses. Next and previous wrap around (after the newest comes
+/// the anchor), so a single foot switch reaches every loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// The loop after the selected one in the mix (the anchor after the newest).
+    Next,
+    /// The loop before the selected one in the mix (the newest before the anchor).
+    Previous,
+    /// The newest loop in the mix.
+    Newest,
+    /// The n-th loop in the mix, counting from 0 (the anchor); nothing changes when there is none.
+    Loop(u32),
 }
 
 /// Which track a track command addresses.
@@ -43,6 +60,8 @@ pub enum Command {
 pub enum TrackTarget {
     /// The newest track in the mix.
     Last,
+    /// The selected loop (see [`Select`]).
+    Selected,
     /// The n-th track in the mix, counting from 0 (the anchor).
     Index(u32),
 }
@@ -122,7 +141,7 @@ pub struct TriggerSpec {
 
 impl Command {
     /// Every command, in the order the editor lists them.
-    pub const ALL: [Command; 13] = [
+    pub const ALL: [Command; 24] = [
         Command::RecordToggle,
         Command::Capture,
         Command::Undo,
@@ -136,10 +155,29 @@ impl Command {
         Command::LastTrackGainDown,
         Command::ToggleLastTrackDelay,
         Command::ResetLastTrack,
+        Command::Select(Select::Previous),
+        Command::Select(Select::Next),
+        Command::Select(Select::Newest),
+        Command::Select(Select::Loop(0)),
+        Command::Select(Select::Loop(1)),
+        Command::Select(Select::Loop(2)),
+        Command::Select(Select::Loop(3)),
+        Command::Select(Select::Loop(4)),
+        Command::Select(Select::Loop(5)),
+        Command::Select(Select::Loop(6)),
+        Command::Select(Select::Loop(7)),
     ];
+
+    /// Select-loop commands with a place in the map and the editor (loops 1 to 8); further
+    /// loops are reached by next and previous or by the `select_loop` parameter.
+    pub const SELECTABLE_BY_NUMBER: u32 = 8;
 
     /// A short label for buttons and logs.
     pub fn label(self) -> &'static str {
+        const SELECT_LOOP: [&str; Command::SELECTABLE_BY_NUMBER as usize] = [
+            "Select 1", "Select 2", "Select 3", "Select 4", "Select 5", "Select 6", "Select 7",
+            "Select 8",
+        ];
         match self {
             Command::RecordToggle => "Record",
             Command::Capture => "Capture",
@@ -150,10 +188,14 @@ impl Command {
             Command::ToggleMixMute => "Mute mix",
             Command::RecordNextCycle => "Record next cycle",
             Command::Restart => "Restart",
-            Command::LastTrackGainUp => "Gain up",
-            Command::LastTrackGainDown => "Gain down",
-            Command::ToggleLastTrackDelay => "Delay",
-            Command::ResetLastTrack => "Reset track",
+            Command::LastTrackGainUp => "Selected gain up",
+            Command::LastTrackGainDown => "Selected gain down",
+            Command::ToggleLastTrackDelay => "Selected delay",
+            Command::ResetLastTrack => "Reset selected",
+            Command::Select(Select::Next) => "Select next",
+            Command::Select(Select::Previous) => "Select previous",
+            Command::Select(Select::Newest) => "Select newest",
+            Command::Select(Select::Loop(n)) => SELECT_LOOP.get(n as usize).unwrap_or(&"Select"),
             Command::Track(..) => "Track",
             Command::Trigger(..) => "Trigger",
         }
@@ -169,8 +211,8 @@ pub struct TimedCommand {
     pub command: Command,
 }
 
-/// The spec's default note map (velocity ignored, any channel).
-pub const DEFAULT_NOTE_MAP: [(u8, Command); 13] = [
+/// The spec's default note map (velocity ignored, any channel), with the additions since.
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 24] = [
     (47, Command::RecordToggle),
     (48, Command::Capture),
     (27, Command::Undo),
@@ -184,6 +226,25 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 13] = [
     (55, Command::ResetLastTrack),
     (28, Command::Redo),
     (26, Command::Clear),
+    (58, Command::Select(Select::Previous)),
+    (59, Command::Select(Select::Next)),
+    (56, Command::Select(Select::Newest)),
+    (60, Command::Select(Select::Loop(0))),
+    (61, Command::Select(Select::Loop(1))),
+    (62, Command::Select(Select::Loop(2))),
+    (63, Command::Select(Select::Loop(3))),
+    (64, Command::Select(Select::Loop(4))),
+    (65, Command::Select(Select::Loop(5))),
+    (66, Command::Select(Select::Loop(6))),
+    (67, Command::Select(Select::Loop(7))),
+];
+
+/// The default CC switches (any channel): a small foot controller of switches sending 127 when
+/// pressed and 0 when released reaches these (a command fires when its CC crosses 64 upwards).
+pub const DEFAULT_CC_MAP: [(u8, Command); 3] = [
+    (80, Command::Select(Select::Next)),
+    (81, Command::Select(Select::Previous)),
+    (82, Command::Select(Select::Newest)),
 ];
 
 #[cfg(test)]
@@ -211,7 +272,23 @@ mod tests {
         assert_eq!(command_for_note(55), Some(Command::ResetLastTrack));
         assert_eq!(command_for_note(28), Some(Command::Redo));
         assert_eq!(command_for_note(26), Some(Command::Clear));
-        assert_eq!(command_for_note(60), None);
+        assert_eq!(command_for_note(59), Some(Command::Select(Select::Next)));
+        assert_eq!(
+            command_for_note(58),
+            Some(Command::Select(Select::Previous))
+        );
+        assert_eq!(command_for_note(56), Some(Command::Select(Select::Newest)));
+        assert_eq!(command_for_note(60), Some(Command::Select(Select::Loop(0))));
+        assert_eq!(command_for_note(67), Some(Command::Select(Select::Loop(7))));
+        assert_eq!(command_for_note(68), None);
+        let command_for_cc = |cc| match map.lookup(0, crate::midi_map::Control::Cc(cc), true) {
+            Some(crate::midi_map::Target::Command(command)) => Some(command),
+            _ => None,
+        };
+        assert_eq!(command_for_cc(80), Some(Command::Select(Select::Next)));
+        assert_eq!(command_for_cc(81), Some(Command::Select(Select::Previous)));
+        assert_eq!(command_for_cc(82), Some(Command::Select(Select::Newest)));
+        assert_eq!(command_for_cc(83), None);
         for command in Command::ALL {
             let target = crate::midi_map::Target::Command(command);
             assert!(

@@ -70,7 +70,7 @@ pub use settings::{
 use shared::Shared;
 pub use status::{
     EngineMessage, EngineStatus, PendingTrigger, RecordingState, SHOWN_TRACKS, SHOWN_TRIGGERS,
-    TrackStatus,
+    SelectedStatus, TrackStatus,
 };
 use sync::HostSync;
 pub use timed_input::{EngineInput, TimedInput};
@@ -384,25 +384,20 @@ impl Engine {
     pub fn status(&self) -> EngineStatus {
         let (triggers, pending_count) = triggers::pending(&self.shared.schedule);
         let mut tracks = [None; SHOWN_TRACKS];
-        let cycle_length = self.shared.cycle.map_or(1, |c| c.length_samples.max(1));
         for (slot, track) in tracks.iter_mut().zip(self.playing_tracks()) {
-            *slot = Some(TrackStatus {
-                id: track.id,
-                cycles: (track.length_samples / cycle_length) as u32,
-                length_samples: track.length_samples,
-                position_samples: track.index_at(self.shared.now_samples),
-                gain: track.gain.target(),
-                pan: track.pan.target(),
-                muted: track.muted,
-                soloed: track.soloed,
-                filter_on: track.fx.filter_on(),
-                drive_on: track.fx.drive_on(),
-                delay_on: track.fx.delay_on(),
-                reversed: track.reverse.target() > 0.0,
-            });
+            *slot = Some(self.track_status(track));
         }
+        let selected = self.shared.tracks.selected_index().and_then(|index| {
+            let track = self.playing_tracks().nth(index)?;
+            Some(SelectedStatus {
+                index,
+                track: self.track_status(track),
+                fx: track.fx.settings(),
+            })
+        });
         EngineStatus {
             tracks,
+            selected,
             sample_rate_hz: self.shared.config.sample_rate_hz,
             now_samples: self.shared.now_samples,
             cycle_length_samples: self.shared.cycle.map(|c| c.length_samples),
@@ -436,6 +431,25 @@ impl Engine {
             input_clips: self.input.clips,
             message: self.shared.message,
             message_serial: self.shared.message_serial,
+        }
+    }
+
+    /// What the editor shows of `track`.
+    fn track_status(&self, track: &Track) -> TrackStatus {
+        let cycle_length = self.shared.cycle.map_or(1, |c| c.length_samples.max(1));
+        TrackStatus {
+            id: track.id,
+            cycles: (track.length_samples / cycle_length) as u32,
+            length_samples: track.length_samples,
+            position_samples: track.index_at(self.shared.now_samples),
+            gain: track.gain.target(),
+            pan: track.pan.target(),
+            muted: track.muted,
+            soloed: track.soloed,
+            filter_on: track.fx.filter_on(),
+            drive_on: track.fx.drive_on(),
+            delay_on: track.fx.delay_on(),
+            reversed: track.reverse.target() > 0.0,
         }
     }
 
@@ -557,16 +571,22 @@ impl Engine {
             }
             Command::Restart => self.restart(),
             Command::LastTrackGainUp => {
-                self.control_track(TrackTarget::Last, TrackControl::ScaleGain(1.2))
+                self.control_track(TrackTarget::Selected, TrackControl::ScaleGain(1.2))
             }
             Command::LastTrackGainDown => {
-                self.control_track(TrackTarget::Last, TrackControl::ScaleGain(0.8))
+                self.control_track(TrackTarget::Selected, TrackControl::ScaleGain(0.8))
             }
-            Command::ResetLastTrack => self.control_track(TrackTarget::Last, TrackControl::Reset),
+            Command::ResetLastTrack => {
+                self.control_track(TrackTarget::Selected, TrackControl::Reset)
+            }
             Command::Track(target, control) => self.control_track(target, control),
             Command::Trigger(spec) => triggers::toggle(&mut self.shared, spec),
-            Command::ToggleLastTrackDelay => {
-                self.control_track(TrackTarget::Last, TrackControl::Fx(FxControl::ToggleDelay))
+            Command::ToggleLastTrackDelay => self.control_track(
+                TrackTarget::Selected,
+                TrackControl::Fx(FxControl::ToggleDelay),
+            ),
+            Command::Select(select) => {
+                (self.shared.tracks).select(select, &mut self.shared.session)
             }
         }
     }
@@ -596,7 +616,10 @@ impl Engine {
         track.state = TrackState::Playing;
         track.fade.ramp_to(1.0, blend);
         let record = track.fill.is_none().then(|| TrackRecord::of(track));
+        let id = track.id;
         self.shared.tell_updated(record);
+        // Back in the mix, it is the newest loop and selects itself, as a new take does.
+        (self.shared.tracks).select_id(id, &mut self.shared.session);
         if self.shared.cycle.is_none() {
             let anchor = self
                 .playing_tracks()

@@ -71,7 +71,12 @@ impl Restores {
     ) {
         recorder.discard(shared);
         shared.schedule.cancel(|a| !matches!(a, Action::Command(_)));
-        (shared.tracks).install(&mut session.tracks, session.next_track_id, &shared.pool);
+        (shared.tracks).install(
+            &mut session.tracks,
+            session.selected_track_id,
+            session.next_track_id,
+            &shared.pool,
+        );
         for track in session.tracks.drain(..) {
             shared.pool.retire_buffer(track.buffer);
         }
@@ -149,7 +154,7 @@ impl Restores {
 
     /// After a refused event, sends the whole performance again once the queue has room.
     pub fn resync_if_due(shared: &mut Shared, recorder: &Recorder, sync: &HostSync) {
-        if !shared.session.resync_fits(shared.tracks.len() + 4) {
+        if !shared.session.resync_fits(shared.tracks.len() + 5) {
             return;
         }
         shared.session.tell(SessionEvent::Resync);
@@ -159,6 +164,9 @@ impl Restores {
             }
         }
         shared.session.tell(SessionEvent::Cycle(shared.cycle));
+        if let Some(id) = shared.tracks.selected_id() {
+            shared.session.tell(SessionEvent::Selected { id });
+        }
         shared.session.tell(SessionEvent::Lock(sync.lock));
         shared
             .session

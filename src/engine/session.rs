@@ -45,6 +45,8 @@ pub struct RestoredSession {
     pub tracks: Vec<Track>,
     /// The id the next new track gets.
     pub next_track_id: u64,
+    /// The id of the loop last selected (`None`, or not a playing track: the newest loop).
+    pub selected_track_id: Option<u64>,
 }
 
 /// What the engine and the mirror share besides the queues.

@@ -99,6 +99,8 @@ pub enum SessionEvent {
     RedoDiscarded,
     /// Every track was cleared.
     Cleared,
+    /// The player (or a loop joining the mix) selected the track with this id.
+    Selected { id: u64 },
     /// Every track and the cycle moved by this many samples (a restart).
     Shifted { shift_samples: u64 },
     /// The anchor cycle changed (or is gone).

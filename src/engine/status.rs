@@ -4,6 +4,7 @@
 
 use super::command::TriggerAction;
 use super::cycle::HostGrid;
+use super::fx::chain::FxSettings;
 
 /// Pending triggers the status reports.
 pub const SHOWN_TRIGGERS: usize = 8;
@@ -88,6 +89,8 @@ pub struct EngineStatus {
     pub pa_muted: bool,
     /// The first `SHOWN_TRACKS` playing tracks.
     pub tracks: [Option<TrackStatus>; SHOWN_TRACKS],
+    /// The selected loop (the one per-loop commands act on), whichever its place in the mix.
+    pub selected: Option<SelectedStatus>,
     /// Triggers waiting to fire (the first `SHOWN_TRIGGERS` are listed in `triggers`).
     pub pending_count: usize,
     /// Pending triggers, earliest first.
@@ -140,6 +143,18 @@ pub struct TrackStatus {
     pub reversed: bool,
 }
 
+/// The selected loop, as the editor shows it: every control the *Selected loop* parameters
+/// reach, at the values the loop is heading to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectedStatus {
+    /// Its place among the playing tracks (0: the anchor).
+    pub index: usize,
+    /// Its length, position, gain, pan, mute, solo and switches.
+    pub track: TrackStatus,
+    /// Its effect settings.
+    pub fx: FxSettings,
+}
+
 /// A trigger waiting to fire, as the editor lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingTrigger {
@@ -171,6 +186,7 @@ impl EngineStatus {
             mix_muted: false,
             pa_muted: false,
             tracks: [None; SHOWN_TRACKS],
+            selected: None,
             pending_count: 0,
             triggers: [None; SHOWN_TRIGGERS],
             storage_refusals: 0,

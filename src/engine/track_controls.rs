@@ -47,6 +47,7 @@ pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) ->
     };
     let track = match target {
         TrackTarget::Last => shared.tracks.last_playing_mut(),
+        TrackTarget::Selected => shared.tracks.selected_mut(),
         TrackTarget::Index(n) => shared.tracks.nth_playing_mut(n as usize),
     };
     let Some(track) = track else {

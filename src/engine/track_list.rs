@@ -1,23 +1,31 @@
 //! The track list: every track, oldest (the anchor) first: playing ones, undone ones kept
 //! (silent) for redo after the last playing one, and cleared or superseded ones fading out until
 //! they are handed back to the keeper. It numbers tracks, grows by taking a larger list from the
-//! keeper, keeps mute and solo audibility, and hands finished-with tracks back.
+//! keeper, keeps mute and solo audibility, and hands finished-with tracks back. It keeps the
+//! selected loop, the one the per-loop commands act on: every loop joining the mix (a take, a
+//! capture, an import, a redo) selects itself, and while the selected loop is out of the mix
+//! (undone, removed, cleared) the newest playing loop is the selected one.
 //!
 //! Realtime: runs on the audio thread; it never allocates (larger lists come from the keeper).
 
 use std::ops::{Deref, DerefMut};
 
+use super::command::Select;
 use super::pool::{Garbage, TrackPool};
 use super::session::SessionOut;
 use super::session_event::SessionEvent;
 use super::track::{Track, TrackState};
 
-/// The tracks and the id the next one gets.
+/// The tracks, the id the next one gets and the selected loop.
 pub struct TrackList {
     /// Every track, in the order they joined.
     tracks: Vec<Track>,
     /// The id the next track gets (ids increase in the order tracks join).
     next_id: u64,
+    /// The id of the loop last selected (by the player or by joining the mix). It is the
+    /// selected loop while it plays; otherwise the newest playing loop is (see
+    /// [`TrackList::selected_index`]), so no way out of the mix can leave a stale selection.
+    selected_id: Option<u64>,
 }
 
 impl Deref for TrackList {
@@ -58,6 +66,7 @@ impl TrackList {
         Self {
             tracks: Vec::with_capacity(slots),
             next_id: 0,
+            selected_id: None,
         }
     }
 
@@ -80,7 +89,55 @@ impl TrackList {
             .nth(n)
     }
 
-    /// Adds a track with the next id and tells the session mirror; refuses (handing its storage
+    /// The selected loop's place among the playing tracks (0: the oldest): the loop last
+    /// selected while it plays, else the newest playing loop; `None` with nothing playing.
+    pub fn selected_index(&self) -> Option<usize> {
+        let mut newest = None;
+        for (n, track) in self.playing().enumerate() {
+            if Some(track.id) == self.selected_id {
+                return Some(n);
+            }
+            newest = Some(n);
+        }
+        newest
+    }
+
+    /// The selected loop (see [`TrackList::selected_index`]).
+    pub fn selected_mut(&mut self) -> Option<&mut Track> {
+        let n = self.selected_index()?;
+        self.nth_playing_mut(n)
+    }
+
+    /// The id of the loop last selected, whether it plays or not (what a saved state keeps).
+    pub fn selected_id(&self) -> Option<u64> {
+        self.selected_id
+    }
+
+    /// Selects the track `id` and tells the session mirror.
+    pub fn select_id(&mut self, id: u64, session: &mut SessionOut) {
+        self.selected_id = Some(id);
+        session.tell(SessionEvent::Selected { id });
+    }
+
+    /// Moves the selection as `select` says; next and previous wrap around. Nothing changes
+    /// with nothing playing, or for a loop number past the newest.
+    pub fn select(&mut self, select: Select, session: &mut SessionOut) {
+        let (Some(current), count) = (self.selected_index(), self.playing().count()) else {
+            return;
+        };
+        let n = match select {
+            Select::Next => (current + 1) % count,
+            Select::Previous => (current + count - 1) % count,
+            Select::Newest => count - 1,
+            Select::Loop(n) => n as usize,
+        };
+        let id = self.playing().nth(n).map(|track| track.id);
+        if let Some(id) = id {
+            self.select_id(id, session);
+        }
+    }
+
+    /// Adds a track with the next id, selects it and tells the session mirror; refuses (handing its storage
     /// back) when no slot is free yet, until the keeper's larger list comes.
     pub fn push(
         &mut self,
@@ -97,7 +154,9 @@ impl TrackList {
         // Saturating: a crafted state can restore ids up to u64::MAX.
         self.next_id = self.next_id.saturating_add(1);
         session.track_added(&track);
+        let id = track.id;
         self.tracks.push(track);
+        self.select_id(id, session);
         self.request_larger_if_half_full(pool);
         true
     }
@@ -175,9 +234,17 @@ impl TrackList {
     }
 
     /// Installs a restored session's `tracks` (swapped in: the old tracks are left in `tracks`
-    /// to be handed back) and numbers new tracks from `next_id` on.
-    pub fn install(&mut self, tracks: &mut Vec<Track>, next_id: u64, pool: &TrackPool) {
+    /// to be handed back) with its selection (`None`: the newest loop), and numbers new tracks
+    /// from `next_id` on.
+    pub fn install(
+        &mut self,
+        tracks: &mut Vec<Track>,
+        selected_id: Option<u64>,
+        next_id: u64,
+        pool: &TrackPool,
+    ) {
         std::mem::swap(&mut self.tracks, tracks);
+        self.selected_id = selected_id;
         self.next_id = next_id;
         self.request_larger_if_half_full(pool);
     }

@@ -16,13 +16,13 @@ use std::fmt::{self, Write as _};
 use serde::Deserialize;
 
 use super::{Binding, Control, MidiMap, Target};
-use crate::engine::command::Command;
+use crate::engine::command::{Command, Select};
 
 /// The file format version this build writes and reads.
 pub const VERSION: i64 = 1;
 
 /// The stable file names of the mappable commands.
-pub const COMMAND_IDS: [(&str, Command); 13] = [
+pub const COMMAND_IDS: [(&str, Command); 24] = [
     ("record", Command::RecordToggle),
     ("capture", Command::Capture),
     ("undo", Command::Undo),
@@ -36,6 +36,17 @@ pub const COMMAND_IDS: [(&str, Command); 13] = [
     ("last_track_gain_down", Command::LastTrackGainDown),
     ("last_track_delay", Command::ToggleLastTrackDelay),
     ("reset_last_track", Command::ResetLastTrack),
+    ("select_previous", Command::Select(Select::Previous)),
+    ("select_next", Command::Select(Select::Next)),
+    ("select_newest", Command::Select(Select::Newest)),
+    ("select_loop_1", Command::Select(Select::Loop(0))),
+    ("select_loop_2", Command::Select(Select::Loop(1))),
+    ("select_loop_3", Command::Select(Select::Loop(2))),
+    ("select_loop_4", Command::Select(Select::Loop(3))),
+    ("select_loop_5", Command::Select(Select::Loop(4))),
+    ("select_loop_6", Command::Select(Select::Loop(5))),
+    ("select_loop_7", Command::Select(Select::Loop(6))),
+    ("select_loop_8", Command::Select(Select::Loop(7))),
 ];
 
 /// The file name of `command`, if it is mappable.

@@ -15,7 +15,7 @@
 pub mod file;
 pub mod learn;
 
-use crate::engine::command::{Command, DEFAULT_NOTE_MAP};
+use crate::engine::command::{Command, DEFAULT_CC_MAP, DEFAULT_NOTE_MAP};
 
 /// MIDI channels.
 pub const CHANNELS: usize = 16;
@@ -117,17 +117,18 @@ pub struct MidiMap {
 }
 
 impl Default for MidiMap {
-    /// The spec's default map: the notes of [`DEFAULT_NOTE_MAP`], omni.
+    /// The default map: the notes of [`DEFAULT_NOTE_MAP`] and the CC switches of
+    /// [`DEFAULT_CC_MAP`], omni.
     fn default() -> Self {
         let mut map = Self::empty();
-        for (note, command) in DEFAULT_NOTE_MAP {
-            map.bind(
-                Binding {
-                    channel: None,
-                    control: Control::Note(note),
-                },
-                Target::Command(command),
-            );
+        let notes = DEFAULT_NOTE_MAP.map(|(note, command)| (Control::Note(note), command));
+        let ccs = DEFAULT_CC_MAP.map(|(cc, command)| (Control::Cc(cc), command));
+        for (control, command) in notes.into_iter().chain(ccs) {
+            let binding = Binding {
+                channel: None,
+                control,
+            };
+            map.bind(binding, Target::Command(command));
         }
         map
     }
@@ -307,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_map_is_the_specs_note_map_on_every_channel() {
+    fn the_default_map_is_the_specs_note_map_and_the_cc_switches_on_every_channel() {
         let map = MidiMap::default();
         for (n, command) in DEFAULT_NOTE_MAP {
             for channel in [0, 9, 15] {
@@ -317,9 +318,24 @@ mod tests {
                 );
             }
         }
-        assert_eq!(map.lookup(0, Control::Note(60), true), None);
-        assert_eq!(map.lookup(0, Control::Cc(47), true), None, "notes only");
-        assert_eq!(map.bindings().count(), DEFAULT_NOTE_MAP.len());
+        for (n, command) in DEFAULT_CC_MAP {
+            for channel in [0, 9, 15] {
+                assert_eq!(
+                    map.lookup(channel, Control::Cc(n), true),
+                    Some(Target::Command(command))
+                );
+            }
+        }
+        assert_eq!(map.lookup(0, Control::Note(70), true), None);
+        assert_eq!(
+            map.lookup(0, Control::Cc(47), true),
+            None,
+            "a note is no CC"
+        );
+        assert_eq!(
+            map.bindings().count(),
+            DEFAULT_NOTE_MAP.len() + DEFAULT_CC_MAP.len()
+        );
     }
 
     #[test]
@@ -362,7 +378,10 @@ mod tests {
             0
         );
         map.unbind_target(Target::Command(Command::Capture));
-        assert_eq!(map.bindings().count(), DEFAULT_NOTE_MAP.len() - 2);
+        assert_eq!(
+            map.bindings().count(),
+            DEFAULT_NOTE_MAP.len() + DEFAULT_CC_MAP.len() - 2
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! The commands as momentary switches, for host automation, MIDI learn and control surfaces.
+//! The commands as momentary switches, for host automation, MIDI learn and control surfaces,
+//! and the loop selection by number.
+
+use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::engine::command::Command;
+use crate::engine::command::{Command, Select};
 use crate::param_overrides::ParamOverrides;
 
 /// One momentary switch per command: a command fires when its switch goes from off to on.
@@ -35,7 +38,24 @@ pub struct CommandParams {
     /// Restart the loops.
     #[id = "cmd_restart"]
     pub restart: BoolParam,
+    /// Select the previous loop (wrapping around).
+    #[id = "cmd_select_previous"]
+    pub select_previous: BoolParam,
+    /// Select the next loop (wrapping around).
+    #[id = "cmd_select_next"]
+    pub select_next: BoolParam,
+    /// Select the newest loop.
+    #[id = "cmd_select_newest"]
+    pub select_newest: BoolParam,
+    /// Selects loop n (1: the anchor) when it changes to n; 0 selects nothing. One parameter
+    /// reaches every loop (a CC's value n selects loop n), where a switch per loop would stop
+    /// at a fixed count.
+    #[id = "select_loop"]
+    pub select_loop: IntParam,
 }
+
+/// Highest loop number the `select_loop` parameter reaches (a CC's whole range, 0-127).
+pub const MAX_SELECT_LOOP: i32 = 127;
 
 impl Default for CommandParams {
     fn default() -> Self {
@@ -50,13 +70,29 @@ impl Default for CommandParams {
             mute_mix: switch("Mute mix"),
             record_next_cycle: switch("Record next cycle"),
             restart: switch("Restart"),
+            select_previous: switch("Select previous"),
+            select_next: switch("Select next"),
+            select_newest: switch("Select newest"),
+            select_loop: IntParam::new(
+                "Select loop",
+                0,
+                IntRange::Linear {
+                    min: 0,
+                    max: MAX_SELECT_LOOP,
+                },
+            )
+            .with_value_to_string(Arc::new(|n| match n {
+                0 => NO_LOOP.to_owned(),
+                n => n.to_string(),
+            }))
+            .with_string_to_value(Arc::new(select_loop_from_text)),
         }
     }
 }
 
 impl CommandParams {
     /// Each switch's state (CC overrides included) with the command it sends.
-    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); 9] {
+    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); 12] {
         [
             (&self.record, Command::RecordToggle),
             (&self.capture, Command::Capture),
@@ -67,7 +103,33 @@ impl CommandParams {
             (&self.mute_mix, Command::ToggleMixMute),
             (&self.record_next_cycle, Command::RecordNextCycle),
             (&self.restart, Command::Restart),
+            (&self.select_previous, Command::Select(Select::Previous)),
+            (&self.select_next, Command::Select(Select::Next)),
+            (&self.select_newest, Command::Select(Select::Newest)),
         ]
         .map(|(switch, command)| (overrides.get(switch), command))
     }
+
+    /// The command the `select_loop` value `n` (CC overrides included) sends when it changes to
+    /// it: loop n, counting from 1; none for 0.
+    pub fn select_loop(&self, overrides: &ParamOverrides) -> (i32, Option<Command>) {
+        let n = overrides.get(&self.select_loop).clamp(0, MAX_SELECT_LOOP);
+        let command = (n > 0).then(|| Command::Select(Select::Loop(n as u32 - 1)));
+        (n, command)
+    }
+}
+
+/// How the `select_loop` parameter shows 0 (no loop).
+const NO_LOOP: &str = "None";
+
+/// The `select_loop` value of a text a host shows or a player types: "None" (any case) or a
+/// number from 0 to [`MAX_SELECT_LOOP`]; `None` for anything else.
+fn select_loop_from_text(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case(NO_LOOP) {
+        return Some(0);
+    }
+    text.parse()
+        .ok()
+        .filter(|n| (0..=MAX_SELECT_LOOP).contains(n))
 }

@@ -6,7 +6,7 @@ use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 use crate::param_overrides::ParamOverrides;
 
-/// Filter type of the master filter.
+/// Filter type of the master filter and of the selected loop's.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterType {
     /// Low-pass.
@@ -17,6 +17,16 @@ pub enum FilterType {
     #[id = "high_pass"]
     #[name = "High-pass"]
     HighPass,
+}
+
+impl FilterType {
+    /// The engine's filter mode of this type.
+    pub fn mode(self) -> FilterMode {
+        match self {
+            FilterType::LowPass => FilterMode::LowPass,
+            FilterType::HighPass => FilterMode::HighPass,
+        }
+    }
 }
 
 /// The master effects' parameters.
@@ -53,51 +63,72 @@ impl Default for MasterFxParams {
         Self {
             filter: BoolParam::new("Master filter", false),
             filter_type: EnumParam::new("Master filter type", FilterType::LowPass),
-            cutoff_hz: FloatParam::new(
-                "Master cutoff",
-                2_000.0,
-                FloatRange::Skewed {
-                    min: 20.0,
-                    max: 20_000.0,
-                    factor: FloatRange::skew_factor(-2.0),
-                },
-            )
-            .with_unit(" Hz")
-            .with_step_size(1.0),
-            resonance: FloatParam::new(
-                "Master resonance",
-                0.707,
-                FloatRange::Linear {
-                    min: 0.5,
-                    max: 10.0,
-                },
-            ),
+            cutoff_hz: cutoff_param("Master cutoff", 2_000.0),
+            resonance: resonance_param("Master resonance"),
             delay: BoolParam::new("Master delay", false),
-            delay_ms: FloatParam::new(
-                "Master delay time",
-                375.0,
-                FloatRange::Linear {
-                    min: 1.0,
-                    max: 2_000.0,
-                },
-            )
-            .with_unit(" ms")
-            .with_step_size(0.1),
-            delay_feedback: FloatParam::new(
-                "Master delay feedback",
-                0.35,
-                FloatRange::Linear {
-                    min: 0.0,
-                    max: 0.95,
-                },
-            ),
-            delay_mix: FloatParam::new(
-                "Master delay mix",
-                0.5,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
-            ),
+            delay_ms: delay_time_param("Master delay time"),
+            delay_feedback: delay_feedback_param("Master delay feedback"),
+            delay_mix: delay_mix_param("Master delay mix"),
         }
     }
+}
+
+/// A filter cutoff, 20 Hz to 20 kHz, in whole Hz.
+pub(super) fn cutoff_param(name: &str, default_hz: f32) -> FloatParam {
+    FloatParam::new(
+        name,
+        default_hz,
+        FloatRange::Skewed {
+            min: 20.0,
+            max: 20_000.0,
+            factor: FloatRange::skew_factor(-2.0),
+        },
+    )
+    .with_unit(" Hz")
+    .with_step_size(1.0)
+}
+
+/// A filter resonance (Q), 0.5 to 10, default 0.707.
+pub(super) fn resonance_param(name: &str) -> FloatParam {
+    FloatParam::new(
+        name,
+        0.707,
+        FloatRange::Linear {
+            min: 0.5,
+            max: 10.0,
+        },
+    )
+}
+
+/// A delay time, 1 to 2000 ms in steps of 0.1 ms, default 375 ms.
+pub(super) fn delay_time_param(name: &str) -> FloatParam {
+    FloatParam::new(
+        name,
+        375.0,
+        FloatRange::Linear {
+            min: 1.0,
+            max: 2_000.0,
+        },
+    )
+    .with_unit(" ms")
+    .with_step_size(0.1)
+}
+
+/// A delay feedback, 0 to 0.95, default 0.35.
+pub(super) fn delay_feedback_param(name: &str) -> FloatParam {
+    FloatParam::new(
+        name,
+        0.35,
+        FloatRange::Linear {
+            min: 0.0,
+            max: 0.95,
+        },
+    )
+}
+
+/// A delay's echo level, 0 to 1, default 0.5.
+pub(super) fn delay_mix_param(name: &str) -> FloatParam {
+    FloatParam::new(name, 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
 }
 
 impl MasterFxParams {
@@ -105,10 +136,7 @@ impl MasterFxParams {
     pub fn controls(&self, v: &ParamOverrides) -> [FxControl; 4] {
         [
             FxControl::FilterSettings {
-                mode: match v.get(&self.filter_type) {
-                    FilterType::LowPass => FilterMode::LowPass,
-                    FilterType::HighPass => FilterMode::HighPass,
-                },
+                mode: v.get(&self.filter_type).mode(),
                 cutoff_hz: v.get(&self.cutoff_hz),
                 q: v.get(&self.resonance),
             },

@@ -3,12 +3,14 @@
 mod choices;
 mod commands;
 mod master_fx;
+mod selected_loop;
 mod sync;
 mod track_slots;
 
 pub use choices::{CaptureCycles, InputChannels, Quantize};
 pub use commands::CommandParams;
 pub use master_fx::{FilterType, MasterFxParams};
+pub use selected_loop::SelectedLoopParams;
 pub use sync::{BarsChoice, SyncModeChoice, SyncParams, TransportStopChoice};
 pub use track_slots::{TRACK_SLOTS, TrackSlotParams};
 
@@ -85,6 +87,9 @@ pub struct LoopmateParams {
     /// `track_gain_1` .. `track_solo_16`).
     #[nested(array, group = "Track")]
     pub tracks: [TrackSlotParams; TRACK_SLOTS],
+    /// Every control of the selected loop (ids `selected_gain` .. `selected_delay_mix`).
+    #[nested(group = "Selected loop")]
+    pub selected: SelectedLoopParams,
     /// The MIDI map, saved with the state as mapping-file text.
     #[persist = "midi_map"]
     pub midi_map: SharedMidiMap,
@@ -214,6 +219,7 @@ impl Default for LoopmateParams {
             commands: CommandParams::default(),
             input_gain: gain_param("Input gain", MAX_INPUT_GAIN_DB),
             tracks: std::array::from_fn(|slot| TrackSlotParams::new(slot + 1)),
+            selected: SelectedLoopParams::default(),
             midi_map: SharedMidiMap::default(),
             blend_ms: FloatParam::new(
                 "Blend",
@@ -377,6 +383,10 @@ mod tests {
             "cmd_record",
             "track_gain_1",
             "track_solo_16",
+            "cmd_select_next",
+            "select_loop",
+            "selected_gain",
+            "selected_delay_mix",
         ] {
             assert!(ids.iter().any(|known| known == id), "{id}");
         }

@@ -33,18 +33,8 @@ impl TrackSlotParams {
     /// The parameters of track slot `number` (1-based, as shown).
     pub(super) fn new(number: usize) -> Self {
         Self {
-            gain: super::gain_param(&format!("Track {number} gain"), MAX_TRACK_GAIN_DB),
-            pan: FloatParam::new(
-                format!("Track {number} pan"),
-                0.0,
-                FloatRange::Linear {
-                    min: -1.0,
-                    max: 1.0,
-                },
-            )
-            .with_step_size(0.01)
-            .with_value_to_string(formatters::v2s_f32_panning())
-            .with_string_to_value(formatters::s2v_f32_panning()),
+            gain: track_gain_param(&format!("Track {number} gain")),
+            pan: pan_param(&format!("Track {number} pan")),
             mute: BoolParam::new(format!("Track {number} mute"), false),
             solo: BoolParam::new(format!("Track {number} solo"), false),
         }
@@ -52,12 +42,41 @@ impl TrackSlotParams {
 
     /// The slot's values as the plugin uses them (CC overrides included), sanitized.
     pub fn values(&self, overrides: &ParamOverrides) -> SlotValues {
-        let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
-        SlotValues {
-            gain: finite(overrides.get(&self.gain), 1.0).clamp(0.0, MAX_TRACK_GAIN),
-            pan: finite(overrides.get(&self.pan), 0.0).clamp(-1.0, 1.0),
-            mute: overrides.get(&self.mute),
-            solo: overrides.get(&self.solo),
-        }
+        mix_values([&self.gain, &self.pan], [&self.mute, &self.solo], overrides)
+    }
+}
+
+/// A track gain, from silence to the engine's limit, shown in dB.
+pub(super) fn track_gain_param(name: &str) -> FloatParam {
+    super::gain_param(name, MAX_TRACK_GAIN_DB)
+}
+
+/// A track pan, L100 to R100 in steps of 1 %.
+pub(super) fn pan_param(name: &str) -> FloatParam {
+    FloatParam::new(
+        name,
+        0.0,
+        FloatRange::Linear {
+            min: -1.0,
+            max: 1.0,
+        },
+    )
+    .with_step_size(0.01)
+    .with_value_to_string(formatters::v2s_f32_panning())
+    .with_string_to_value(formatters::s2v_f32_panning())
+}
+
+/// Gain, pan, mute and solo as the plugin uses them (CC overrides included), sanitized.
+pub(super) fn mix_values(
+    [gain, pan]: [&FloatParam; 2],
+    [mute, solo]: [&BoolParam; 2],
+    overrides: &ParamOverrides,
+) -> SlotValues {
+    let finite = |value: f32, fallback: f32| if value.is_finite() { value } else { fallback };
+    SlotValues {
+        gain: finite(overrides.get(gain), 1.0).clamp(0.0, MAX_TRACK_GAIN),
+        pan: finite(overrides.get(pan), 0.0).clamp(-1.0, 1.0),
+        mute: overrides.get(mute),
+        solo: overrides.get(solo),
     }
 }

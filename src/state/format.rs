@@ -7,6 +7,7 @@
 //!   SYNC   (v2, only with a cycle locked to the host bars) start bar f64 | bars u32 |
 //!          samples since the lock's origin i64
 //!   BEAT   (only when beat quantization made the anchor whole beats) beats in the cycle u32
+//!   SELE   (only once a loop was selected) the selected loop's track id u64
 //!   TRAK   (one per track, in id order) id u64 | length u64 | phase u64 |
 //!          content u64 (v2) | gain f32 | pan f32 | flags u8 (muted, soloed, reversed, undone) |
 //!          effects (see `write_fx`) | channels u8 | per channel: encoded length u64 | `codec`
@@ -21,7 +22,8 @@
 //!
 //! Versions: 1 had no `SYNC` section and no content length (a track's content was its length);
 //! it loads as such, unlocked. 2 is written since. `BEAT` came later within version 2 (an older
-//! build skips it, and its clicks follow the beats-per-cycle setting).
+//! build skips it, and its clicks follow the beats-per-cycle setting). So did `SELE` (an older
+//! build skips it; a state without it, or naming no playing track, selects the newest loop).
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message. NaN or infinite samples, which the lossless codec keeps,
@@ -286,6 +288,12 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         put_section(&mut out, b"BEAT", &body);
     }
 
+    if let Some(id) = model.selected_id {
+        body.clear();
+        put_u64(&mut body, id);
+        put_section(&mut out, b"SELE", &body);
+    }
+
     for (track, encoded) in model.tracks.iter().zip(&cache.tracks) {
         let r = &track.record;
         body.clear();
@@ -415,6 +423,7 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     let mut session = None;
     let mut lock = None;
     let mut beats = None;
+    let mut selected_id = None;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -471,6 +480,16 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
                     return Err(StateError::Malformed("beat count"));
                 }
                 beats = Some(count);
+            }
+            b"SELE" => {
+                if selected_id.is_some() {
+                    return Err(StateError::Malformed("two selections"));
+                }
+                let id = r.u64()?;
+                if !r.is_empty() {
+                    return Err(StateError::Malformed("selection"));
+                }
+                selected_id = Some(id);
             }
             b"TRAK" => parsed.push(parse_track(&mut r, version)?),
             _ => {}
@@ -584,6 +603,7 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
             beats,
             tracks,
             filling: Vec::new(),
+            selected_id,
             clock: Clock::Frozen,
         },
         silenced_samples: silenced.iter().sum(),

@@ -53,6 +53,8 @@ pub struct SessionModel {
     pub tracks: Vec<ModelTrack>,
     /// Ids of the captures the engine is still copying from the history (not yet in `tracks`).
     pub filling: Vec<u64>,
+    /// The id of the loop last selected (`None`, or not a playing track: the newest loop is).
+    pub selected_id: Option<u64>,
     /// What the origins are relative to.
     pub clock: Clock,
 }
@@ -68,6 +70,7 @@ impl SessionModel {
             beats: None,
             tracks: Vec::new(),
             filling: Vec::new(),
+            selected_id: None,
             clock: Clock::Frozen,
         }
     }
@@ -141,6 +144,7 @@ impl SessionModel {
                 .tracks
                 .last()
                 .map_or(0, |t| t.record.id.saturating_add(1)),
+            selected_track_id: self.selected_id,
             tracks,
         }))
     }
@@ -178,6 +182,7 @@ impl SessionModel {
                 self.tracks.clear();
                 self.filling.clear();
             }
+            SessionEvent::Selected { id } => self.selected_id = Some(id),
             SessionEvent::Shifted { shift_samples } => {
                 for track in &mut self.tracks {
                     track.record.origin_samples += shift_samples;

@@ -9,7 +9,7 @@ use super::format::{self, FORMAT_VERSION, StateError};
 use super::mirror::SessionModel;
 use super::store::{SAVE_STALL_SECS, SessionStore};
 use crate::engine::audio::TrackAudio;
-use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::command::{Command, Select, TrackControl, TrackTarget};
 use crate::engine::cycle::WholeBeats;
 use crate::engine::fx::chain::FxControl;
 use crate::engine::pool::TrackPoolKeeper;
@@ -448,6 +448,63 @@ fn damaged_contents_with_a_valid_checksum_never_panic() {
         damaged[24..32].copy_from_slice(&sum.to_le_bytes());
         let _ = format::decode(&damaged);
     }
+}
+
+#[test]
+fn the_selection_is_saved_and_restored_and_an_older_state_selects_the_newest_loop() {
+    let (mut engine, mut keeper, store) = performance();
+    // The undone capture had selected itself; the newest playing loop stands in for it.
+    assert_eq!(engine.status().selected.map(|s| s.index), Some(1));
+    let at = engine.now_samples() + 100;
+    let select = [(at, Command::Select(Select::Loop(0)))];
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(512, 0),
+        &select,
+        &[512],
+    );
+    assert_eq!(engine.status().selected.map(|s| s.index), Some(0));
+    let saved = store.save();
+    let anchor_id = engine.playing_tracks().next().map(|track| track.id);
+    assert_eq!(format::decode(&saved).unwrap().selected_id, anchor_id);
+
+    let restored_selection = |state: Vec<u8>| {
+        let loaded = SessionStore::default();
+        loaded.load(state).expect("the state loads");
+        let (mut fresh, mut fresh_keeper) = new_engine();
+        loaded.attach(fresh.connect_session(), RATE);
+        silence(&mut fresh, &mut fresh_keeper, 1_024);
+        assert_eq!(fresh.status().track_count, 2);
+        fresh.status().selected.map(|s| (s.index, s.track.id))
+    };
+    assert_eq!(
+        restored_selection(saved.clone()),
+        Some((0, anchor_id.unwrap()))
+    );
+
+    // A state from before the selection was saved: the newest loop is selected.
+    let mut model = format::decode(&saved).unwrap();
+    model.selected_id = None;
+    let older = format::encode(&model, 0);
+    assert!(older.windows(4).all(|w| w != b"SELE"));
+    let newest = engine
+        .playing_tracks()
+        .last()
+        .map(|track| track.id)
+        .unwrap();
+    assert_eq!(restored_selection(older), Some((1, newest)));
+
+    // A selection section of the wrong length is refused even with a valid checksum.
+    let at = saved.windows(4).position(|w| w == b"SELE").unwrap() + 4;
+    let mut damaged = saved.clone();
+    damaged[at..at + 8].copy_from_slice(&9u64.to_le_bytes());
+    let sum = format::checksum(&damaged[32..]);
+    damaged[24..32].copy_from_slice(&sum.to_le_bytes());
+    assert_eq!(
+        format::decode(&damaged).err(),
+        Some(StateError::Malformed("selection"))
+    );
 }
 
 #[test]

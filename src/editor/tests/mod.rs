@@ -12,9 +12,9 @@ use parking_lot::Mutex;
 
 use super::geometry::DEFAULT_SIZE;
 use super::{EditorLink, LoopmateApp};
-use crate::engine::command::{Command, TrackControl, TrackTarget, TriggerAction};
+use crate::engine::command::{Command, Select, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
-use crate::engine::{EngineStatus, PendingTrigger, RecordingState, TrackStatus};
+use crate::engine::{EngineStatus, PendingTrigger, RecordingState, SelectedStatus, TrackStatus};
 use crate::midi_link::AudioReports;
 use crate::midi_map::{Binding, Control, MidiMessage, Target};
 use crate::params::LoopmateParams;
@@ -205,6 +205,48 @@ fn track_rows_switch_that_tracks_effects() {
         )),
         "the delay was on: the switch turns it off"
     );
+}
+
+#[test]
+fn the_selected_loop_shows_its_values_and_the_select_buttons_choose_a_loop() {
+    let (mut app, _) = editor(playing_status());
+    editor_harness(&mut app).get_by_label("Selected loop: none");
+    let mut status = playing_status();
+    let track = TrackStatus {
+        gain: 0.5,
+        pan: -0.3,
+        soloed: true,
+        filter_on: true,
+        ..status.tracks[1].unwrap()
+    };
+    status.tracks[1] = Some(track);
+    let mut fx = crate::engine::fx::chain::FxChain::new(48_000.0).settings();
+    fx.filter_on = true;
+    fx.filter_mode = crate::engine::fx::filter::FilterMode::HighPass;
+    fx.cutoff_hz = 500.0;
+    fx.q = 2.0;
+    fx.delay_on = true;
+    fx.delay_frames = 12_000.0;
+    status.selected = Some(SelectedStatus {
+        index: 1,
+        track,
+        fx,
+    });
+    let (mut app, mut commands) = editor(status);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Selected loop: track 2");
+    harness.get_by_label("Gain -6.0 dB");
+    harness.get_by_label("Pan L30");
+    harness.get_by_label("Solo on");
+    harness.get_by_label("Filter on (high-pass, 500 Hz, Q 2.00)");
+    harness.get_by_label("Drive off (4.00)");
+    harness.get_by_label("Delay on (250.0 ms, feedback 0.35, echo 0.50)");
+    harness.get_by_label("Select 1").click();
+    harness.run();
+    harness.get_by_label("Select next (59)").click();
+    harness.run();
+    assert_eq!(commands.pop(), Ok(Command::Select(Select::Loop(0))));
+    assert_eq!(commands.pop(), Ok(Command::Select(Select::Next)));
 }
 
 #[test]

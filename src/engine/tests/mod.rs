@@ -8,6 +8,7 @@ mod outputs;
 mod properties;
 mod quantize;
 mod recorder;
+mod selection;
 mod storage;
 mod sync;
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::engine::command::{
-    Repeat, TrackControl, TrackTarget, TriggerAction, TriggerSpec, TriggerTime,
+    Repeat, Select, TrackControl, TrackTarget, TriggerAction, TriggerSpec, TriggerTime,
 };
 use crate::engine::cycle::HostGrid;
 use crate::engine::sync::{BarCount, SyncMode, SyncSettings, TransportStop};
@@ -18,7 +18,7 @@ const RATE_HZ: f32 = 8_000.0;
 /// Every command a player can send, from an index and a parameter.
 fn command(kind: u8, param: u8) -> Command {
     let n = u32::from(param % 4);
-    match kind % 20 {
+    match kind % 21 {
         0..=5 => Command::RecordToggle,
         6 => Command::Capture,
         7 => Command::Undo,
@@ -37,6 +37,12 @@ fn command(kind: u8, param: u8) -> Command {
             TrackTarget::Index(n),
             TrackControl::SetPan(f32::from(param) / 127.5 - 1.0),
         ),
+        19 => Command::Select(match param % 4 {
+            0 => Select::Next,
+            1 => Select::Previous,
+            2 => Select::Newest,
+            _ => Select::Loop(u32::from(param / 4 % 4)),
+        }),
         _ => Command::Trigger(TriggerSpec {
             action: TriggerAction::Restart,
             time: TriggerTime::NextCycle,

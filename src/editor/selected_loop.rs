@@ -1,0 +1,61 @@
+//! The selected loop: which one it is and every value the *Selected loop* parameters reach, as
+//! the engine has them (the host's parameters may show other values: see the README).
+
+use super::track_rows::gain_text;
+use crate::engine::EngineStatus;
+use crate::engine::fx::filter::FilterMode;
+
+/// Draws the selected loop's values.
+pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
+    let Some(selected) = status.selected else {
+        ui.label("Selected loop: none");
+        return;
+    };
+    let (track, fx) = (&selected.track, &selected.fx);
+    let on = |on: bool| if on { "on" } else { "off" };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            egui::RichText::new(format!("Selected loop: track {}", selected.index + 1)).strong(),
+        );
+        ui.label(format!("Gain {}", gain_text(track.gain)));
+        ui.label(format!("Pan {}", pan_text(track.pan)));
+        ui.label(format!("Mute {}", on(track.muted)));
+        ui.label(format!("Solo {}", on(track.soloed)));
+        ui.label(format!("Reverse {}", on(track.reversed)));
+    });
+    ui.horizontal_wrapped(|ui| {
+        let mode = match fx.filter_mode {
+            FilterMode::LowPass => "low-pass",
+            FilterMode::HighPass => "high-pass",
+        };
+        ui.label(format!(
+            "Filter {} ({mode}, {:.0} Hz, Q {:.2})",
+            on(fx.filter_on),
+            fx.cutoff_hz,
+            fx.q
+        ));
+        ui.label(format!(
+            "Drive {} ({:.2})",
+            on(fx.drive_on),
+            fx.drive_amount
+        ));
+        let delay_ms =
+            f64::from(fx.delay_frames) * 1000.0 / f64::from(status.sample_rate_hz.max(1.0));
+        ui.label(format!(
+            "Delay {} ({delay_ms:.1} ms, feedback {:.2}, echo {:.2})",
+            on(fx.delay_on),
+            fx.delay_feedback,
+            fx.delay_mix
+        ));
+    });
+}
+
+/// A pan position as a host shows it: C, L30, R100.
+fn pan_text(pan: f32) -> String {
+    let percent = (pan * 100.0).round() as i32;
+    match percent {
+        0 => "C".to_owned(),
+        p if p < 0 => format!("L{}", -p),
+        p => format!("R{p}"),
+    }
+}
