@@ -27,7 +27,6 @@ use super::settings::ms_to_samples;
 pub use super::settings::{BarCount, SyncMode, SyncSettings, TransportStop};
 use super::shared::Shared;
 use super::take::Take;
-use super::track::TrackState;
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
 /// without a fade; larger ones are a jump of the host timeline.
@@ -386,6 +385,7 @@ impl HostSync {
         if let Some(lock) = &mut self.lock {
             lock.origin_samples += shift_samples;
         }
+        shared.undo.move_grids(shift_samples);
         if let Some(take) = take {
             take.follow_loops(shift_samples);
         }
@@ -397,8 +397,9 @@ impl HostSync {
     /// re-alignment or a tempo change), so a project saved now reloads them there.
     fn tell_loops_moved(shared: &mut Shared) {
         for track in &shared.tracks {
-            // A filling capture tells its record when it completes; a discarded one is gone.
-            if track.fill.is_none() && track.state != TrackState::Discarding {
+            // A filling capture tells its record when it completes; the mirror forgets removed
+            // and discarded ones.
+            if track.fill.is_none() && track.state.in_session() {
                 shared
                     .session
                     .tell(SessionEvent::Updated(TrackRecord::of(track)));

@@ -9,6 +9,7 @@ mod quantize;
 mod recorder;
 mod storage;
 mod sync;
+mod undo;
 
 use crate::engine::command::{Command, TimedCommand};
 use crate::engine::pool::TrackPoolKeeper;
