@@ -31,7 +31,7 @@ pub fn index_of(shared: &Shared, target: TrackTarget) -> Option<usize> {
         .filter(|(_, track)| track.state == TrackState::Playing)
         .map(|(index, _)| index);
     match target {
-        TrackTarget::Last => playing.last(),
+        TrackTarget::Last => playing.next_back(),
         TrackTarget::Index(n) => playing.nth(n as usize),
     }
 }
