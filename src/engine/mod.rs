@@ -634,10 +634,10 @@ impl Engine {
             .unwrap_or(cycle.length_samples);
         let shift = (self.shared.now_samples as i128 - cycle.origin_samples as i128)
             .rem_euclid(longest as i128) as u64;
-        for track in &mut self.shared.tracks {
+        let current = self.shared.undo.on_current_grid();
+        for track in self.shared.tracks.iter_mut().filter(|track| current(track)) {
             track.origin_samples += shift;
         }
-        self.shared.undo.move_grids(shift as i64);
         self.shared.session.tell(SessionEvent::Shifted {
             shift_samples: shift,
         });

@@ -320,9 +320,9 @@ impl HostSync {
 
     /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
     fn loop_set_cycles(shared: &Shared, cycle: Cycle) -> u64 {
-        shared
-            .tracks
-            .iter()
+        let current = shared.undo.on_current_grid();
+        (shared.tracks.iter())
+            .filter(|track| current(track))
             .map(|track| (track.length_samples / cycle.length_samples).max(1))
             .max()
             .unwrap_or(1)
@@ -376,7 +376,8 @@ impl HostSync {
             // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
             (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
         };
-        for track in &mut shared.tracks {
+        let current = shared.undo.on_current_grid();
+        for track in shared.tracks.iter_mut().filter(|track| current(track)) {
             track.origin_samples = moved(track.origin_samples, track.length_samples);
         }
         if let Some(cycle) = &mut shared.cycle {
@@ -385,7 +386,6 @@ impl HostSync {
         if let Some(lock) = &mut self.lock {
             lock.origin_samples += shift_samples;
         }
-        shared.undo.move_grids(shift_samples);
         if let Some(take) = take {
             take.follow_loops(shift_samples);
         }
@@ -427,7 +427,8 @@ impl HostSync {
             let offset = (offset as f64 * scale).round() as i128;
             (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
         };
-        for track in &mut shared.tracks {
+        let current = shared.undo.on_current_grid();
+        for track in shared.tracks.iter_mut().filter(|track| current(track)) {
             // Longer than the audio at a slower tempo: silence follows it (the buffer is not
             // grown: a restored or imported loop's buffer holds exactly its audio).
             let cycles = (track.length_samples / cycle.length_samples).max(1);

@@ -16,8 +16,9 @@
 //!
 //! An edit that empties the mix keeps the anchor's grid (cycle, host lock, beats) with it, and
 //! applying it the other way brings that grid back with the loops, in phase: loops keep their
-//! origins while they are out, and the grids an edit keeps move with the loops (restarts and
-//! host re-alignments move every loop, kept ones too).
+//! origins while they are out, the loops kept with a grid stay where they are while later loops
+//! move (restarts, host re-alignments, tempo changes: see [`UndoLog::on_current_grid`]), and a
+//! grid locked to the host's bars re-aligns its loops when it comes back.
 //!
 //! New kinds of edit fit beside these: an overdub layer as `Edit::Layered { track_id, layer }`
 //! (undo mutes the layer, its pages kept while the edit can redo it, freed by `release`), a
@@ -33,7 +34,9 @@
 
 use std::collections::VecDeque;
 
+use super::command::TrackTarget;
 use super::cycle::{BarLock, Cycle, WholeBeats};
+use super::fx::chain::FxSettings;
 use super::recorder::{Phase, Recorder};
 use super::session::SessionOut;
 use super::session_event::{SessionEvent, TrackRecord};
@@ -42,8 +45,6 @@ use super::sync::HostSync;
 use super::track::{Track, TrackState};
 use super::track_controls;
 use super::track_list::TrackList;
-use crate::engine::command::TrackTarget;
-use crate::engine::fx::chain::FxSettings;
 
 /// Edits the log holds; the oldest is forgotten beyond this.
 pub const UNDO_CAPACITY: usize = 256;
@@ -229,21 +230,18 @@ impl UndoLog {
         }
     }
 
-    /// Moves the grids the edits keep by `shift_samples` with the loops (a restart or a host
-    /// re-alignment moved every loop, kept ones too), as the engine moves its own grid.
-    pub fn move_grids(&mut self, shift_samples: i64) {
-        for grid in self
-            .entries
-            .iter_mut()
-            .filter_map(|entry| entry.grid.as_mut())
-        {
-            let cycle = &mut grid.cycle;
-            cycle.origin_samples = (i128::from(cycle.origin_samples) + i128::from(shift_samples))
-                .rem_euclid(i128::from(cycle.length_samples.max(1)))
-                as u64;
-            if let Some(lock) = &mut grid.lock {
-                lock.origin_samples += shift_samples;
-            }
+    /// Whether a track plays on the current grid (or will when an edit brings it back): all
+    /// but the loops an edit that emptied the mix keeps with its grid, and loops removed before
+    /// that edit. Moves of the loops (a restart, a host re-alignment, a tempo change) leave those
+    /// where they are, with their grid.
+    pub fn on_current_grid(&self) -> impl Fn(&Track) -> bool + use<> {
+        let last_grid = (self.entries.iter().take(self.done))
+            .filter(|entry| entry.grid.is_some())
+            .map(|entry| entry.serial)
+            .max();
+        move |track| match (track.state, track.removed_by, last_grid) {
+            (TrackState::Removed, Some(removed_by), Some(last_grid)) => removed_by > last_grid,
+            _ => true,
         }
     }
 }

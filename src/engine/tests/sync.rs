@@ -1097,10 +1097,19 @@ fn an_imported_loop_stays_on_the_bars_when_the_tempo_slows() {
 
 #[test]
 fn undoing_a_new_anchor_and_the_clear_before_it_brings_the_first_loop_back_on_its_bars() {
-    // 140 BPM, the musical position rounded to 1920 ticks a quarter: a two-bar anchor from bar
-    // 1, cleared at bar 5.3, a one-bar anchor over bar 6 (locked to the bars, its own grid),
-    // then both undone at bar 9.6: the first anchor is back on its bars, as if never cleared.
-    let host = Host::playing(48_000.0, 140.0, (4, 4)).hinting(Hint::Rounded(1920.0));
+    // 140 BPM, the musical position rounded to 1920 ticks a quarter; then the same with the
+    // tempo slowing to 100 BPM at bar 8, while the first loop is cleared.
+    let steady = Host::playing(48_000.0, 140.0, (4, 4)).hinting(Hint::Rounded(1920.0));
+    let bar = steady.bar_samples(0);
+    let slowing = steady.clone().then((8.0 * bar) as u64, 100.0, None, true);
+    clear_new_anchor_undo_both(&steady, "steady");
+    clear_new_anchor_undo_both(&slowing, "slowing down");
+}
+
+/// A two-bar anchor from bar 1, cleared at bar 5.3, a one-bar anchor over bar 6 (locked to the
+/// bars, its own grid), then both undone at bar 9.6: the first anchor is back on its bars, as
+/// if never cleared.
+fn clear_new_anchor_undo_both(host: &Host, what: &str) {
     let bar = host.bar_samples(0);
     let at_bar = |b: f64| (b * bar) as u64;
     let line = |b: f64| host.bar_line(0, b) as u64;
@@ -1156,7 +1165,7 @@ fn undoing_a_new_anchor_and_the_clear_before_it_brings_the_first_loop_back_on_it
     let from = undo_at as usize + BLEND;
     for c in 0..2 {
         let first = (from..frames).find(|&t| out.main[c][t] != expected.main[c][t]);
-        assert_eq!(first, None, "ch{c}: as never cleared");
+        assert_eq!(first, None, "{what}, ch{c}: as never cleared");
     }
     let saved = |store: &SessionStore| store.with_model(|model, _| (model.lock, model.cycle));
     assert_eq!(
