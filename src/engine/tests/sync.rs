@@ -1135,7 +1135,7 @@ fn clear_new_anchor_undo_both(host: &Host, what: &str) {
         let out = run_host(
             &mut engine,
             &mut keeper,
-            &host,
+            host,
             &input,
             commands,
             &[512, 64, 333],
