@@ -4,14 +4,21 @@
 use crate::engine::EngineStatus;
 use crate::engine::command::{Command, Repeat, TriggerAction, TriggerSpec, TriggerTime};
 
-/// What a trigger does, in words.
-fn action_text(action: TriggerAction) -> &'static str {
+/// What a trigger does, in words (a loop by its row in the track list, 1 for the first).
+fn action_text(action: TriggerAction, status: &EngineStatus) -> String {
     match action {
-        TriggerAction::ToggleMixMute => "Mute/unmute mix",
-        TriggerAction::RecordCycleWithPaMuted => "Record cycle (PA muted)",
-        TriggerAction::Restart => "Restart",
-        TriggerAction::RecordToggle => "Record",
-        TriggerAction::Capture => "Capture",
+        TriggerAction::ToggleMixMute => "Mute/unmute mix".to_owned(),
+        TriggerAction::RecordCycleWithPaMuted => "Record cycle (PA muted)".to_owned(),
+        TriggerAction::Restart => "Restart".to_owned(),
+        TriggerAction::RecordToggle => "Record".to_owned(),
+        TriggerAction::Capture => "Capture".to_owned(),
+        TriggerAction::ToggleLoopMute { track_id } => {
+            let row = (status.tracks.iter().flatten()).position(|track| track.id == track_id);
+            match row {
+                Some(row) => format!("Mute/unmute track {}", row + 1),
+                None => "Mute/unmute a track".to_owned(),
+            }
+        }
     }
 }
 
@@ -28,7 +35,7 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) -> Option<Command> {
         };
         let label = format!(
             "{} in {seconds:.1} s{repeats} - click to cancel",
-            action_text(trigger.action)
+            action_text(trigger.action, status)
         );
         if ui.button(label).clicked() {
             // The engine cancels a pending trigger when the same action is sent again.

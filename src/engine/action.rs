@@ -10,6 +10,8 @@ pub enum Interval {
     Cycle,
     /// The next host bar.
     Bar,
+    /// The next wrap of the loop the trigger's action is aimed at.
+    LoopEnd,
 }
 
 /// What waits in the schedule.

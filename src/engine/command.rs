@@ -10,11 +10,13 @@ pub enum Command {
     RecordToggle,
     /// Turn the last cycles of the history into a new track.
     Capture,
-    /// Remove the last track (or cancel the take being recorded).
+    /// Undo the last edit (a loop joining, a loop's control change, a removal, a clear), or
+    /// cancel the take being recorded.
     Undo,
-    /// Bring back the last undone track.
+    /// Re-apply the last undone edit.
     Redo,
-    /// Remove every track.
+    /// Remove every track (undoable); with none playing, forget the undo history (freeing the
+    /// loops it kept).
     Clear,
     /// Toggle the loop mix's mute at the next cycle boundary (a trigger; again cancels).
     MuteMixAtCycleEnd,
@@ -79,6 +81,9 @@ pub enum TrackControl {
     SetMute(bool),
     /// Mute toggled.
     ToggleMute,
+    /// Mute toggled when the loop next wraps to its start (its own cycle's end, whatever its
+    /// length): a trigger; sending it again before then cancels it.
+    ToggleMuteAtLoopEnd,
     /// Solo on or off.
     SetSolo(bool),
     /// Solo toggled.
@@ -87,7 +92,9 @@ pub enum TrackControl {
     Fx(FxControl),
     /// Gain, pan, mute, solo and every effect back to their defaults.
     Reset,
-    /// Take the track out of the mix (faded out, then freed; not kept for redo).
+    /// Play the loop from its start now (crossfaded from where it was over the declick fade).
+    Restart,
+    /// Take the track out of the mix (faded out; kept while undo can bring it back).
     Remove,
 }
 
@@ -104,6 +111,8 @@ pub enum TriggerAction {
     RecordToggle,
     /// Capture the last cycles from the history.
     Capture,
+    /// Toggle the mute of the loop with this id (ramped), if it is still in the mix.
+    ToggleLoopMute { track_id: u64 },
 }
 
 /// When a trigger fires first.
@@ -115,6 +124,9 @@ pub enum TriggerTime {
     NextBar,
     /// An absolute sample time (samples since activation).
     AtSample(u64),
+    /// The next time the loop the action is aimed at wraps to its start (for actions aimed at
+    /// one loop).
+    LoopEnd,
 }
 
 /// How often a trigger fires.

@@ -41,6 +41,7 @@ pub mod track;
 pub mod track_controls;
 pub mod track_list;
 pub mod triggers;
+pub mod undo;
 
 use action::{Action, Interval};
 use capture::{FILL_SPEED, FillProgress};
@@ -62,7 +63,7 @@ use recorder::Recorder;
 use restore::Restores;
 use schedule::Schedule;
 use session::{SessionFeed, SessionOut};
-use session_event::{SessionEvent, TrackRecord};
+use session_event::SessionEvent;
 pub use settings::{
     CHUNK_FRAMES, DECLICK_SECS, EngineConfig, EngineSettings, RenderMode, declick_samples_at,
     ms_to_samples,
@@ -74,9 +75,10 @@ pub use status::{
 };
 use sync::HostSync;
 pub use timed_input::{EngineInput, TimedInput};
-use track::{Track, TrackState};
+use track::Track;
 pub use track_controls::MAX_TRACK_GAIN;
 use track_list::TrackList;
+use undo::UndoLog;
 
 use crate::analysis::worker::AnalysisLink;
 
@@ -133,6 +135,7 @@ impl Engine {
                 cycle: None,
                 host_grid: None,
                 tracks: TrackList::with_capacity(INITIAL_TRACK_SLOTS),
+                undo: UndoLog::allocated(),
                 pool,
                 schedule: Schedule::with_capacity(SCHEDULE_CAPACITY),
                 output: OutputStage::new(config.sample_rate_hz, CHUNK_FRAMES),
@@ -418,7 +421,7 @@ impl Engine {
             history_secs: self.shared.history.capacity_frames() as f32
                 / self.shared.config.sample_rate_hz,
             track_count: self.playing_tracks().count(),
-            redo_count: self.count_tracks(TrackState::Undoing),
+            redo_count: self.shared.undo.redo_count(),
             recording: self.recorder.recording_state(),
             mix_muted: self.shared.output.mix_muted(),
             pa_muted: self.shared.output.pa_muted(),
@@ -470,10 +473,17 @@ impl Engine {
         self.shared
             .tracks
             .iter()
-            .filter(|t| t.fill.is_none() && t.state != TrackState::Discarding)
+            .filter(|t| t.fill.is_none() && t.state.in_session())
     }
 
-    /// Tracks held in memory, playing or kept for redo (what `clear` gives back).
+    /// Edits undo can take back.
+    #[cfg(test)]
+    pub fn undo_count(&self) -> usize {
+        self.shared.undo.undo_count()
+    }
+
+    /// Tracks held in memory: playing, kept for undo or redo, or fading out (what clearing an
+    /// empty mix, which forgets the undo history, gives back).
     pub fn held_track_count(&self) -> usize {
         self.shared.tracks.len()
     }
@@ -506,14 +516,6 @@ impl Engine {
     }
 
     // ----- internals, all realtime-safe -----
-
-    fn count_tracks(&self, state: TrackState) -> usize {
-        self.shared
-            .tracks
-            .iter()
-            .filter(|track| track.state == state)
-            .count()
-    }
 
     fn run_due_actions(&mut self) {
         while let Some(action) = self.shared.schedule.pop_due(self.shared.now_samples) {
@@ -592,64 +594,15 @@ impl Engine {
     }
 
     fn undo(&mut self) {
-        if self.recorder.undo(&mut self.shared) {
-            return;
-        }
-        let blend = self.shared.blend_samples() as u32;
-        if let Some(track) = self.shared.tracks.last_playing_mut() {
-            track.state = TrackState::Undoing;
-            track.fade.ramp_to(0.0, blend);
-            let record = track.fill.is_none().then(|| TrackRecord::of(track));
-            self.shared.tell_updated(record);
-        }
-        if self.playing_tracks().next().is_none() {
-            self.reset_cycle();
-        }
-        self.shared.update_audibility();
+        undo::undo(&mut self.shared, &mut self.sync, &mut self.recorder);
     }
 
     fn redo(&mut self) {
-        let blend = self.shared.blend_samples() as u32;
-        let Some(track) = self.shared.tracks.next_to_redo() else {
-            return;
-        };
-        track.state = TrackState::Playing;
-        track.fade.ramp_to(1.0, blend);
-        let record = track.fill.is_none().then(|| TrackRecord::of(track));
-        let id = track.id;
-        self.shared.tell_updated(record);
-        // Back in the mix, it is the newest loop and selects itself, as a new take does.
-        (self.shared.tracks).select_id(id, &mut self.shared.session);
-        if self.shared.cycle.is_none() {
-            let anchor = self
-                .playing_tracks()
-                .next()
-                .expect("a track was just restored");
-            let cycle = Cycle {
-                origin_samples: anchor.origin_samples,
-                length_samples: anchor.length_samples,
-            };
-            self.shared.set_cycle(Some(cycle));
-            let now = self.shared.now_samples;
-            self.sync.arm_host_alignment(&mut self.shared, now);
-        }
-        self.shared.update_audibility();
+        undo::redo(&mut self.shared, &mut self.sync, &mut self.recorder);
     }
 
     fn clear(&mut self) {
-        self.recorder.discard(&mut self.shared);
-        let blend = self.shared.blend_samples() as u32;
-        // A clean slate: the next loop must be heard.
-        self.shared.output.set_mix_muted(false, blend);
-        self.shared.tracks.discard_all(blend);
-        self.shared.session.tell(SessionEvent::Cleared);
-        self.reset_cycle();
-    }
-
-    /// Forgets the cycle and everything that waits on it (the recorder's wake-ups too).
-    fn reset_cycle(&mut self) {
-        self.shared.reset_cycle();
-        self.recorder.schedule_cleared();
+        undo::clear(&mut self.shared, &mut self.sync, &mut self.recorder);
     }
 
     fn toggle_mix_mute(&mut self) {
@@ -669,6 +622,9 @@ impl Engine {
             TriggerAction::Restart => self.restart(),
             TriggerAction::RecordToggle => self.recorder.press(&mut self.shared, &mut self.sync),
             TriggerAction::Capture => Recorder::capture(&mut self.shared, &mut self.sync),
+            TriggerAction::ToggleLoopMute { track_id } => {
+                track_controls::apply_to_loop(&mut self.shared, track_id, TrackControl::ToggleMute)
+            }
         }
         triggers::repeat(&mut self.shared, action, every, remaining);
     }
@@ -699,7 +655,8 @@ impl Engine {
             .unwrap_or(cycle.length_samples);
         let shift = (self.shared.now_samples as i128 - cycle.origin_samples as i128)
             .rem_euclid(longest as i128) as u64;
-        for track in &mut self.shared.tracks {
+        let current = self.shared.undo.on_current_grid();
+        for track in self.shared.tracks.iter_mut().filter(|track| current(track)) {
             track.origin_samples += shift;
         }
         self.shared.session.tell(SessionEvent::Shifted {
@@ -715,10 +672,13 @@ impl Engine {
             .fade_loops_in(self.shared.blend_samples() as u32);
     }
 
-    /// Applies a control to a loop; forgets the cycle when the last loop went.
+    /// Applies a control to a loop (a removal is an edit of the mix: the undo history's).
     fn control_track(&mut self, target: TrackTarget, control: TrackControl) {
-        if track_controls::apply(&mut self.shared, target, control) {
-            self.reset_cycle();
+        match control {
+            TrackControl::Remove => {
+                undo::remove_loop(&mut self.shared, &mut self.sync, &mut self.recorder, target)
+            }
+            _ => track_controls::apply(&mut self.shared, target, control),
         }
     }
 
@@ -769,7 +729,7 @@ impl Engine {
                 ) {
                     FillProgress::Complete => {
                         track.fill = None;
-                        if track.state != TrackState::Discarding {
+                        if track.state.in_session() {
                             self.shared.session.track_added(track);
                         }
                     }

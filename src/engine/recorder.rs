@@ -790,7 +790,6 @@ impl Recorder {
             blend,
             &shared.history,
         ));
-        shared.discard_redo();
         if shared.push_track(track) && shared.cycle.is_none() {
             let cycle = Cycle {
                 origin_samples: source,

@@ -14,7 +14,6 @@ use super::session_event::SessionEvent;
 use super::shared::Shared;
 use super::status::EngineMessage;
 use super::sync::HostSync;
-use super::track::TrackState;
 
 /// A restored session waiting for the loops' fade-out before it is swapped in.
 #[derive(Debug, Default)]
@@ -80,6 +79,7 @@ impl Restores {
         for track in session.tracks.drain(..) {
             shared.pool.retire_buffer(track.buffer);
         }
+        (shared.undo).restart(&mut shared.tracks, &mut shared.session);
         let now = shared.now_samples;
         for track in &mut shared.tracks {
             track.origin_samples += now;
@@ -143,7 +143,6 @@ impl Restores {
         };
         track.fade = Ramp::at(0.0);
         track.fade.ramp_to(1.0, shared.blend_samples() as u32);
-        shared.discard_redo();
         if shared.push_track(track)
             && let Some(cycle) = new_cycle
         {
@@ -159,7 +158,7 @@ impl Restores {
         }
         shared.session.tell(SessionEvent::Resync);
         for track in &shared.tracks {
-            if track.state != TrackState::Discarding {
+            if track.state.in_session() {
                 shared.session.track_added(track);
             }
         }

@@ -90,15 +90,13 @@ pub enum SessionEvent {
     /// A track's controls, undo/redo state or position changed.
     Updated(TrackRecord),
     /// A capture began copying from the history into the track with this id: it follows as
-    /// `Added` once complete, or as `Removed` (or with a `Cleared`) if dropped first.
+    /// `Added` once complete, or as `Removed` if dropped first.
     Filling { id: u64 },
-    /// The track with this id was removed by the player (not kept for redo), or a track still
-    /// filling was dropped.
+    /// The track with this id left the mix other than by undo (removed or cleared: the undo
+    /// history, which is not saved, keeps it), or a track still filling was dropped.
     Removed { id: u64 },
     /// Every undone track was dropped (a new take or capture ends the redo history).
     RedoDiscarded,
-    /// Every track was cleared.
-    Cleared,
     /// The player (or a loop joining the mix) selected the track with this id.
     Selected { id: u64 },
     /// Every track and the cycle moved by this many samples (a restart).

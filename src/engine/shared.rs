@@ -27,6 +27,7 @@ use super::settings::{
 use super::status::EngineMessage;
 use super::track::Track;
 use super::track_list::TrackList;
+use super::undo::{Edit, UndoLog};
 use crate::analysis::worker::AnalysisLink;
 
 /// The engine's shared state. Owned by the audio thread.
@@ -43,8 +44,10 @@ pub struct Shared {
     pub cycle: Option<Cycle>,
     /// The host's bar grid while its transport plays.
     pub host_grid: Option<HostGrid>,
-    /// Every track: playing, kept for redo, or fading out to be handed back.
+    /// Every track: playing, kept for undo or redo, or fading out to be handed back.
     pub tracks: TrackList,
+    /// The undo history.
+    pub undo: UndoLog,
     /// Spare take storage, larger track lists, and the way out for what is no longer needed.
     pub pool: TrackPool,
     /// Commands and actions waiting for their sample.
@@ -144,19 +147,25 @@ impl Shared {
         }
     }
 
-    /// Adds a track to the mix; refuses (handing its storage back) when no slot is free yet.
+    /// Adds a track to the mix (an undoable edit); refuses (handing its storage back) when no
+    /// slot is free yet.
     pub fn push_track(&mut self, mut track: Track) -> bool {
         track.fx = FxChain::new(self.config.sample_rate_hz);
-        let pushed = self.tracks.push(track, &mut self.pool, &mut self.session);
-        if !pushed {
-            self.say(EngineMessage::TooManyTracks);
+        match self.tracks.push(track, &mut self.pool, &mut self.session) {
+            Some(track_id) => {
+                self.record_edit(Edit::Joined { track_id });
+                true
+            }
+            None => {
+                self.say(EngineMessage::TooManyTracks);
+                false
+            }
         }
-        pushed
     }
 
-    /// Drops the redo history (a new take or capture): undone tracks are handed back.
+    /// Drops the redo history (a new take): undone tracks are handed back.
     pub fn discard_redo(&mut self) {
-        self.tracks.discard_redo(&mut self.session);
+        self.undo.drop_redo(&mut self.tracks, &mut self.session);
     }
 
     /// Sets the anchor cycle and tells the session mirror.

@@ -79,7 +79,7 @@ pub struct EngineStatus {
     pub history_secs: f32,
     /// Tracks playing.
     pub track_count: usize,
-    /// Tracks that redo can bring back.
+    /// Edits redo can re-apply (see `undo.rs`).
     pub redo_count: usize,
     /// The take recorder.
     pub recording: RecordingState,

@@ -27,7 +27,6 @@ use super::settings::ms_to_samples;
 pub use super::settings::{BarCount, SyncMode, SyncSettings, TransportStop};
 use super::shared::Shared;
 use super::take::Take;
-use super::track::TrackState;
 
 /// Phase differences up to this, in milliseconds, are corrected at the next loop boundary
 /// without a fade; larger ones are a jump of the host timeline.
@@ -321,9 +320,9 @@ impl HostSync {
 
     /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
     fn loop_set_cycles(shared: &Shared, cycle: Cycle) -> u64 {
-        shared
-            .tracks
-            .iter()
+        let current = shared.undo.on_current_grid();
+        (shared.tracks.iter())
+            .filter(|track| current(track))
             .map(|track| (track.length_samples / cycle.length_samples).max(1))
             .max()
             .unwrap_or(1)
@@ -377,7 +376,8 @@ impl HostSync {
             // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
             (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
         };
-        for track in &mut shared.tracks {
+        let current = shared.undo.on_current_grid();
+        for track in shared.tracks.iter_mut().filter(|track| current(track)) {
             track.origin_samples = moved(track.origin_samples, track.length_samples);
         }
         if let Some(cycle) = &mut shared.cycle {
@@ -397,8 +397,9 @@ impl HostSync {
     /// re-alignment or a tempo change), so a project saved now reloads them there.
     fn tell_loops_moved(shared: &mut Shared) {
         for track in &shared.tracks {
-            // A filling capture tells its record when it completes; a discarded one is gone.
-            if track.fill.is_none() && track.state != TrackState::Discarding {
+            // A filling capture tells its record when it completes; the mirror forgets removed
+            // and discarded ones.
+            if track.fill.is_none() && track.state.in_session() {
                 shared
                     .session
                     .tell(SessionEvent::Updated(TrackRecord::of(track)));
@@ -426,7 +427,8 @@ impl HostSync {
             let offset = (offset as f64 * scale).round() as i128;
             (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
         };
-        for track in &mut shared.tracks {
+        let current = shared.undo.on_current_grid();
+        for track in shared.tracks.iter_mut().filter(|track| current(track)) {
             // Longer than the audio at a slower tempo: silence follows it (the buffer is not
             // grown: a restored or imported loop's buffer holds exactly its audio).
             let cycles = (track.length_samples / cycle.length_samples).max(1);

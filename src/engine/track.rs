@@ -13,15 +13,35 @@ use super::ramp::Ramp;
 /// own rate when it adds the track to the mix.
 const DEFAULT_FX_RATE_HZ: f32 = 48_000.0;
 
-/// Whether a track sounds, or is fading out on its way to the redo stack or to be freed.
+/// Whether a track sounds, or is fading out on its way to the undo history or to be freed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackState {
     /// Part of the mix.
     Playing,
-    /// Undone: fading out, then kept for redo.
+    /// Undone: fading out, then kept for redo (and saved with the performance for it).
     Undoing,
-    /// Cleared or superseded: fading out, then freed.
+    /// Removed or cleared: fading out, then kept while undo can bring it back (not saved: the
+    /// undo history is not).
+    Removed,
+    /// No longer wanted by the mix or the undo history: fading out, then freed.
     Discarding,
+}
+
+impl TrackState {
+    /// Whether the session mirror keeps a track in this state (playing, or undone for redo).
+    pub fn in_session(self) -> bool {
+        matches!(self, TrackState::Playing | TrackState::Undoing)
+    }
+}
+
+/// The reading a jump of the loop's origin (a restart of the loop, or its undo) left: it fades
+/// out while the reading from the new origin fades in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outgoing {
+    /// The origin before the jump (absolute samples at which buffer index 0 played).
+    origin_samples: u64,
+    /// The outgoing reading's weight, 1 down to 0 over the crossfade.
+    weight: Ramp,
 }
 
 /// A loop: audio of `length_samples` frames played phase-locked to absolute time. Reading
@@ -62,6 +82,11 @@ pub struct Track {
     pub state: TrackState,
     /// A capture still copying its audio from the history.
     pub fill: Option<HistoryFill>,
+    /// The serial of the undo history entry that removed this track (a removal or a clear):
+    /// undoing that entry brings back every track it removed.
+    pub removed_by: Option<u64>,
+    /// The reading before the last jump of `origin_samples`, while it crossfades out.
+    pub outgoing: Option<Outgoing>,
 }
 
 impl Track {
@@ -83,18 +108,26 @@ impl Track {
             soloed: false,
             state: TrackState::Playing,
             fill: None,
+            removed_by: None,
+            outgoing: None,
         }
     }
 
     /// The buffer index that plays at absolute time `t_samples`.
     pub fn index_at(&self, t_samples: u64) -> u64 {
-        // `(t - origin).rem_euclid(length)` in 64-bit arithmetic (a 128-bit remainder is a
-        // library call, twice per loop and block).
-        let length = self.length_samples;
-        match t_samples.checked_sub(self.origin_samples) {
-            Some(ahead) => ahead % length,
-            None => length - 1 - (self.origin_samples - t_samples - 1) % length,
-        }
+        loop_index(t_samples, self.origin_samples, self.length_samples)
+    }
+
+    /// Moves the origin (buffer index 0 plays at `origin_samples` from now on), crossfading from
+    /// the old reading over `crossfade_samples` so that the jump does not click.
+    pub fn jump_to_origin(&mut self, origin_samples: u64, crossfade_samples: u32) {
+        let mut weight = Ramp::at(1.0);
+        weight.ramp_to(0.0, crossfade_samples);
+        self.outgoing = Some(Outgoing {
+            origin_samples: self.origin_samples,
+            weight,
+        });
+        self.origin_samples = origin_samples;
     }
 
     /// True once a fade-out has completed and the track no longer sounds.
@@ -115,6 +148,8 @@ impl Track {
     ) {
         let frames = out[0].len();
         if self.is_faded_out() {
+            // Silent: a crossfade of its reading would be too.
+            self.outgoing = None;
             for ramp in [
                 &mut self.gain,
                 &mut self.pan,
@@ -127,6 +162,7 @@ impl Track {
         }
         let restarts = self.content_samples != self.length_samples;
         if !restarts
+            && self.outgoing.is_none()
             && self.fx.is_bypassed()
             && self.reverse.is_idle()
             && self.reverse.target() == 0.0
@@ -145,6 +181,7 @@ impl Track {
         if restarts {
             self.apply_restart_fades(t_samples, left, right, declick_frames);
         }
+        self.crossfade_outgoing(t_samples, left, right, declick_frames);
         let (_, fx_memory) = self.buffer.audio_and_fx_memory();
         self.fx.process(left, right, fx_memory);
         let source: [&[f32]; 2] = [left, right];
@@ -255,6 +292,48 @@ impl Track {
         }
     }
 
+    /// Crossfades the reading before the last origin jump (forward or reversed as the loop
+    /// plays, declicked as `apply_restart_fades` does) out of `left`/`right`, sample by sample:
+    /// it lasts a few milliseconds.
+    fn crossfade_outgoing(
+        &mut self,
+        t_samples: u64,
+        left: &mut [f32],
+        right: &mut [f32],
+        fade_frames: u64,
+    ) {
+        let Some(mut outgoing) = self.outgoing else {
+            return;
+        };
+        let length = self.length_samples;
+        let mut index = loop_index(t_samples, outgoing.origin_samples, length);
+        let reversed = self.reverse.target() > 0.0;
+        let restarts = self.content_samples != length;
+        let channels = self.buffer.channels();
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            if outgoing.weight.is_idle() {
+                break;
+            }
+            let w = outgoing.weight.next_sample();
+            let read = if reversed { length - 1 - index } else { index };
+            let gain = if restarts {
+                restart_gain(index, self.content_samples, length, fade_frames)
+            } else {
+                1.0
+            };
+            for (c, dest) in [l, r].into_iter().enumerate() {
+                let old = self
+                    .buffer
+                    .channel(c.min(channels - 1))
+                    .sample(read as usize)
+                    * gain;
+                *dest = *dest * (1.0 - w) + old * w;
+            }
+            index = (index + 1) % length;
+        }
+        self.outgoing = (!outgoing.weight.is_idle()).then_some(outgoing);
+    }
+
     /// Gains and pan from `source` into `out[..][at..]`, advancing the ramps.
     fn apply_gains(&mut self, source: &[&[f32]; 2], out: &mut [&mut [f32]; 2], at: usize) {
         let mut gains = TrackGains::of(self);
@@ -316,6 +395,17 @@ impl TrackGains {
                 out[1][at + i] += source[1][i] * (level * right);
             }
         }
+    }
+}
+
+/// The buffer index that plays at absolute time `t_samples` in a loop of `length_samples` whose
+/// index 0 played at `origin_samples`.
+fn loop_index(t_samples: u64, origin_samples: u64, length_samples: u64) -> u64 {
+    // `(t - origin).rem_euclid(length)` in 64-bit arithmetic (a 128-bit remainder is a library
+    // call, twice per loop and block).
+    match t_samples.checked_sub(origin_samples) {
+        Some(ahead) => ahead % length_samples,
+        None => length_samples - 1 - (origin_samples - t_samples - 1) % length_samples,
     }
 }
 

@@ -1,14 +1,17 @@
-//! Per-loop controls: gain, pan, mute, solo, reverse, effects, reset and remove, ramped over
-//! the blend length, each told to the session mirror.
+//! Per-loop controls: gain, pan, mute, solo, reverse, effects, reset, restart, and mute at the
+//! loop's end (a trigger), ramped over the blend length, each an undoable edit told to the
+//! session mirror; and what undo and redo of such an edit do.
 //!
 //! Realtime: runs on the audio thread; nothing allocates.
 
-use super::command::{TrackControl, TrackTarget};
+use super::command::{Repeat, TrackControl, TrackTarget, TriggerAction, TriggerSpec, TriggerTime};
 use super::fx::chain::FxControl;
-use super::session_event::{SessionEvent, TrackRecord};
+use super::session_event::TrackRecord;
 use super::shared::Shared;
 use super::status::EngineMessage;
-use super::track::TrackState;
+use super::track::{Track, TrackState};
+use super::triggers;
+use super::undo::Edit;
 
 /// Highest track gain reachable with gain-up presses (+12 dB).
 pub const MAX_TRACK_GAIN: f32 = 4.0;
@@ -22,11 +25,40 @@ fn beat_secs(shared: &Shared) -> Option<f32> {
         .map(|grid| (grid.beat_samples / f64::from(shared.config.sample_rate_hz)) as f32)
 }
 
-/// Applies `control` to the loop `target` (ramped over the blend length) and tells the
-/// session mirror. Returns true when that removed the last playing loop (the caller forgets
-/// the cycle).
-pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) -> bool {
+/// The index in the track list of the playing loop `target` addresses.
+pub fn index_of(shared: &Shared, target: TrackTarget) -> Option<usize> {
+    let mut playing = (shared.tracks.iter().enumerate())
+        .filter(|(_, track)| track.state == TrackState::Playing)
+        .map(|(index, _)| index);
+    match target {
+        TrackTarget::Last => playing.next_back(),
+        TrackTarget::Selected => playing.nth(shared.tracks.selected_index()?),
+        TrackTarget::Index(n) => playing.nth(n as usize),
+    }
+}
+
+/// Applies `control` to the loop `target` (ramped over the blend length) as an undoable edit,
+/// and tells the session mirror. A removal is the undo history's (`undo::remove_loop`).
+pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) {
+    if let Some(index) = index_of(shared, target) {
+        apply_at(shared, index, control);
+    }
+}
+
+/// Applies `control` to the playing loop with id `track_id`, if there is one (a trigger aimed
+/// at it).
+pub fn apply_to_loop(shared: &mut Shared, track_id: u64, control: TrackControl) {
+    let playing = |track: &Track| track.id == track_id && track.state == TrackState::Playing;
+    if let Some(index) = shared.tracks.iter().position(playing) {
+        apply_at(shared, index, control);
+    }
+}
+
+/// Applies `control` to the loop at `index` of the track list.
+fn apply_at(shared: &mut Shared, index: usize, control: TrackControl) {
     let blend = shared.blend_samples() as u32;
+    let declick = shared.declick_samples() as u32;
+    let now = shared.now_samples;
     let control = match control {
         TrackControl::Fx(FxControl::DelayBeats {
             beats,
@@ -40,19 +72,22 @@ pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) ->
             }),
             None => {
                 shared.say(EngineMessage::NeedsAnchor);
-                return false;
+                return;
             }
         },
+        TrackControl::ToggleMuteAtLoopEnd => {
+            let track_id = shared.tracks[index].id;
+            let spec = TriggerSpec {
+                action: TriggerAction::ToggleLoopMute { track_id },
+                time: TriggerTime::LoopEnd,
+                repeat: Repeat::Once,
+            };
+            return triggers::toggle(shared, spec);
+        }
         other => other,
     };
-    let track = match target {
-        TrackTarget::Last => shared.tracks.last_playing_mut(),
-        TrackTarget::Selected => shared.tracks.selected_mut(),
-        TrackTarget::Index(n) => shared.tracks.nth_playing_mut(n as usize),
-    };
-    let Some(track) = track else {
-        return false;
-    };
+    let track = &mut shared.tracks[index];
+    let before = TrackRecord::of(track);
     let gain_limit = |gain: f32| {
         if gain.is_finite() {
             gain.clamp(0.0, MAX_TRACK_GAIN)
@@ -90,20 +125,71 @@ pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) ->
             track.muted = false;
             track.soloed = false;
         }
-        TrackControl::Remove => {
-            track.state = TrackState::Discarding;
-            track.fade.ramp_to(0.0, blend);
-        }
+        // Index 0 plays now, crossfaded from where the loop was.
+        TrackControl::Restart => track.jump_to_origin(now, declick),
+        // Handled above (a trigger), or by the undo history (a removal: the mix's edit).
+        TrackControl::ToggleMuteAtLoopEnd | TrackControl::Remove => {}
     }
-    let mut last_removed = false;
-    if track.state == TrackState::Discarding {
-        let id = track.id;
-        shared.session.tell(SessionEvent::Removed { id });
-        last_removed = shared.tracks.playing().next().is_none();
-    } else {
-        let record = track.fill.is_none().then(|| TrackRecord::of(track));
-        shared.tell_updated(record);
+    let after = TrackRecord::of(track);
+    if after != before {
+        shared.record_edit(Edit::Changed { before, after });
     }
+    let record = track_record_if_complete(shared, index);
+    shared.tell_updated(record);
     shared.update_audibility();
-    last_removed
+}
+
+/// Ramps the playing loop `to.id` from the controls in `from` to those in `to`, changing only
+/// what differs (its phase moves by the difference of the origins, crossfaded over the declick
+/// fade), and tells the session mirror: what undo and redo of a control change do.
+pub fn ramp_between(shared: &mut Shared, from: &TrackRecord, to: &TrackRecord) {
+    let blend = shared.blend_samples() as u32;
+    let declick = shared.declick_samples() as u32;
+    let playing = |track: &Track| track.id == to.id && track.state == TrackState::Playing;
+    let Some(index) = shared.tracks.iter().position(playing) else {
+        return;
+    };
+    let track = &mut shared.tracks[index];
+    if from.gain != to.gain {
+        track.gain.ramp_to(to.gain, blend);
+    }
+    if from.pan != to.pan {
+        track.pan.ramp_to(to.pan, blend);
+    }
+    if from.reversed != to.reversed {
+        track
+            .reverse
+            .ramp_to(if to.reversed { 1.0 } else { 0.0 }, blend);
+    }
+    if from.fx != to.fx {
+        track.fx.ramp_to_settings(&to.fx, blend);
+    }
+    if from.muted != to.muted {
+        track.muted = to.muted;
+    }
+    if from.soloed != to.soloed {
+        track.soloed = to.soloed;
+    }
+    if from.origin_samples != to.origin_samples {
+        let length = i128::from(track.length_samples);
+        let moved = i128::from(track.origin_samples) + i128::from(to.origin_samples)
+            - i128::from(from.origin_samples);
+        // Any origin of the same phase will do when the exact one would be negative.
+        let origin = if moved >= 0 {
+            moved
+        } else {
+            moved.rem_euclid(length)
+        };
+        track.jump_to_origin(origin as u64, declick);
+    }
+    let record = track_record_if_complete(shared, index);
+    shared.tell_updated(record);
+    shared.update_audibility();
+}
+
+/// The record of the track at `index`, unless it is still filling (it tells its record when
+/// complete).
+fn track_record_if_complete(shared: &Shared, index: usize) -> Option<TrackRecord> {
+    let track = &shared.tracks[index];
+    track.fill.is_none().then(|| TrackRecord::of(track))
 }

@@ -1,10 +1,11 @@
-//! The track list: every track, oldest (the anchor) first: playing ones, undone ones kept
-//! (silent) for redo after the last playing one, and cleared or superseded ones fading out until
-//! they are handed back to the keeper. It numbers tracks, grows by taking a larger list from the
-//! keeper, keeps mute and solo audibility, and hands finished-with tracks back. It keeps the
-//! selected loop, the one the per-loop commands act on: every loop joining the mix (a take, a
-//! capture, an import, a redo) selects itself, and while the selected loop is out of the mix
-//! (undone, removed, cleared) the newest playing loop is the selected one.
+//! The track list: every track, oldest (the anchor) first: playing ones, ones kept (silent)
+//! while the undo history can bring them back (undone, removed, cleared), and ones no longer
+//! wanted fading out until they are handed back to the keeper. It numbers tracks, grows by
+//! taking a larger list from the keeper, keeps mute and solo audibility, and hands
+//! finished-with tracks back. It keeps the selected loop, the one the per-loop commands act
+//! on: every loop joining the mix (a take, a capture, an import, a redo) selects itself, and
+//! while the selected loop is out of the mix (undone, removed, cleared) the newest playing loop
+//! is the selected one.
 //!
 //! Realtime: runs on the audio thread; it never allocates (larger lists come from the keeper).
 
@@ -77,18 +78,6 @@ impl TrackList {
             .filter(|track| track.state == TrackState::Playing)
     }
 
-    /// The newest track in the mix.
-    pub fn last_playing_mut(&mut self) -> Option<&mut Track> {
-        (self.tracks.iter_mut().rev()).find(|track| track.state == TrackState::Playing)
-    }
-
-    /// The `n`th track in the mix (0: the oldest).
-    pub fn nth_playing_mut(&mut self, n: usize) -> Option<&mut Track> {
-        (self.tracks.iter_mut())
-            .filter(|track| track.state == TrackState::Playing)
-            .nth(n)
-    }
-
     /// The selected loop's place among the playing tracks (0: the oldest): the loop last
     /// selected while it plays, else the newest playing loop; `None` with nothing playing.
     pub fn selected_index(&self) -> Option<usize> {
@@ -100,12 +89,6 @@ impl TrackList {
             newest = Some(n);
         }
         newest
-    }
-
-    /// The selected loop (see [`TrackList::selected_index`]).
-    pub fn selected_mut(&mut self) -> Option<&mut Track> {
-        let n = self.selected_index()?;
-        self.nth_playing_mut(n)
     }
 
     /// The id of the loop last selected, whether it plays or not (what a saved state keeps).
@@ -137,20 +120,21 @@ impl TrackList {
         }
     }
 
-    /// Adds a track with the next id, selects it and tells the session mirror; refuses (handing its storage
-    /// back) when no slot is free yet, until the keeper's larger list comes.
+    /// Adds a track with the next id and tells the session mirror; returns the id. Refuses
+    /// (handing its storage back) when no slot is free yet, until the keeper's larger list comes.
     pub fn push(
         &mut self,
         mut track: Track,
         pool: &mut TrackPool,
         session: &mut SessionOut,
-    ) -> bool {
+    ) -> Option<u64> {
         self.adopt_larger(pool);
         if self.tracks.len() == self.tracks.capacity() {
             pool.retire_buffer(track.buffer);
-            return false;
+            return None;
         }
-        track.id = self.next_id;
+        let id = self.next_id;
+        track.id = id;
         // Saturating: a crafted state can restore ids up to u64::MAX.
         self.next_id = self.next_id.saturating_add(1);
         session.track_added(&track);
@@ -158,7 +142,7 @@ impl TrackList {
         self.tracks.push(track);
         self.select_id(id, session);
         self.request_larger_if_half_full(pool);
-        true
+        Some(id)
     }
 
     /// Asks the keeper for a larger list once this one is half full.
@@ -180,37 +164,6 @@ impl TrackList {
         }
     }
 
-    /// The track redo brings back: undone tracks sit after the last playing one, the most
-    /// recently undone first.
-    pub fn next_to_redo(&mut self) -> Option<&mut Track> {
-        let after_playing = (self.tracks.iter())
-            .rposition(|track| track.state == TrackState::Playing)
-            .map_or(0, |last_playing| last_playing + 1);
-        (self.tracks[after_playing..].iter_mut()).find(|track| track.state == TrackState::Undoing)
-    }
-
-    /// Fades every track out over `ramp_samples`, to be handed back (clear).
-    pub fn discard_all(&mut self, ramp_samples: u32) {
-        for track in &mut self.tracks {
-            track.state = TrackState::Discarding;
-            track.fade.ramp_to(0.0, ramp_samples);
-        }
-    }
-
-    /// Drops the redo history (a new take or capture): undone tracks are handed back.
-    pub fn discard_redo(&mut self, session: &mut SessionOut) {
-        for track in &mut self.tracks {
-            if track.state == TrackState::Undoing {
-                track.state = TrackState::Discarding;
-                if track.fill.is_some() {
-                    // The mirror knows a filling track only by id, not as undone.
-                    session.tell(SessionEvent::Removed { id: track.id });
-                }
-            }
-        }
-        session.tell(SessionEvent::RedoDiscarded);
-    }
-
     /// Ramps every track to audible or silent from its mute and the solos over `ramp_samples`.
     pub fn set_audibility(&mut self, ramp_samples: u32) {
         let any_solo = self.playing().any(|track| track.soloed);
@@ -223,7 +176,7 @@ impl TrackList {
         }
     }
 
-    /// Hands cleared or superseded tracks whose fade-out has finished back to the keeper.
+    /// Hands tracks no longer wanted (discarding) whose fade-out has finished back to the keeper.
     pub fn hand_back_faded(&mut self, pool: &mut TrackPool) {
         // One pass, no allocation: `extract_if` moves the matching tracks out in place.
         let silent =

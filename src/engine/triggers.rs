@@ -1,6 +1,6 @@
 //! Triggers: an action (mute the loop mix, record one cycle with the PA muted, restart, record,
-//! capture) at the next anchor cycle boundary, the next host bar or a given sample, once, a
-//! number of times or forever. A trigger waits in the schedule as `Action::Trigger`, which is
+//! capture, mute one loop) at the next anchor cycle boundary, the next host bar, the next wrap
+//! of the loop the action is aimed at or a given sample, once, a number of times or forever. A trigger waits in the schedule as `Action::Trigger`, which is
 //! all there is of its state; asking for the same action again cancels it. The engine fires it
 //! (the actions belong to other parts) and [`repeat`] queues the next firing.
 //!
@@ -19,10 +19,14 @@ pub fn toggle(shared: &mut Shared, spec: TriggerSpec) {
         return;
     }
     let now = shared.now_samples;
-    let (first, every) = match spec.time {
-        TriggerTime::NextCycle => (shared.cycle.map(|c| c.boundary_after(now)), Interval::Cycle),
-        TriggerTime::NextBar => (shared.host_grid.map(|g| g.bar_after(now)), Interval::Bar),
-        TriggerTime::AtSample(at) => (Some(at.max(now)), Interval::Cycle),
+    let every = match spec.time {
+        TriggerTime::NextBar => Interval::Bar,
+        TriggerTime::LoopEnd => Interval::LoopEnd,
+        TriggerTime::NextCycle | TriggerTime::AtSample(_) => Interval::Cycle,
+    };
+    let first = match spec.time {
+        TriggerTime::AtSample(at) => Some(at.max(now)),
+        _ => next_after(shared, every, spec.action, now),
     };
     let Some(first) = first else {
         shared.say(match spec.time {
@@ -54,12 +58,7 @@ pub fn repeat(shared: &mut Shared, action: TriggerAction, every: Interval, remai
         Some(n) => Some(n - 1),
         None => None,
     };
-    let now = shared.now_samples;
-    let next = match every {
-        Interval::Cycle => shared.cycle.map(|c| c.boundary_after(now)),
-        Interval::Bar => shared.host_grid.map(|g| g.bar_after(now)),
-    };
-    if let Some(next) = next {
+    if let Some(next) = next_after(shared, every, action, shared.now_samples) {
         shared.schedule_action(
             next,
             Action::Trigger {
@@ -68,6 +67,27 @@ pub fn repeat(shared: &mut Shared, action: TriggerAction, every: Interval, remai
                 remaining,
             },
         );
+    }
+}
+
+/// The first boundary of kind `every` strictly after `t_samples` (for [`Interval::LoopEnd`],
+/// of the playing loop `action` is aimed at), if there is one.
+fn next_after(
+    shared: &Shared,
+    every: Interval,
+    action: TriggerAction,
+    t_samples: u64,
+) -> Option<u64> {
+    match every {
+        Interval::Cycle => shared.cycle.map(|c| c.boundary_after(t_samples)),
+        Interval::Bar => shared.host_grid.map(|g| g.bar_after(t_samples)),
+        Interval::LoopEnd => {
+            let TriggerAction::ToggleLoopMute { track_id } = action else {
+                return None;
+            };
+            let track = shared.tracks.playing().find(|t| t.id == track_id)?;
+            Some(t_samples + (track.length_samples - track.index_at(t_samples)))
+        }
     }
 }
 

@@ -178,7 +178,7 @@ impl SessionModel {
                 self.filling.retain(|&filling| filling != id);
             }
             SessionEvent::RedoDiscarded => self.tracks.retain(|t| !t.record.undone),
-            SessionEvent::Cleared | SessionEvent::Resync => {
+            SessionEvent::Resync => {
                 self.tracks.clear();
                 self.filling.clear();
             }

@@ -280,6 +280,49 @@ impl FxChain {
         }
     }
 
+    /// Ramps every setting that differs from `settings` (the chain's own, from
+    /// [`FxChain::settings`]) to it over `ramp_samples`: what undo and redo of a loop's
+    /// effect changes do.
+    pub fn ramp_to_settings(&mut self, settings: &FxSettings, ramp_samples: u32) {
+        let now = self.settings();
+        let switches = [
+            (
+                now.filter_on,
+                settings.filter_on,
+                FxControl::SetFilter as fn(bool) -> FxControl,
+            ),
+            (now.drive_on, settings.drive_on, FxControl::SetDrive),
+            (now.delay_on, settings.delay_on, FxControl::SetDelay),
+        ];
+        for (now_on, on, control) in switches {
+            if now_on != on {
+                self.apply(control(on), ramp_samples);
+            }
+        }
+        let f = &mut self.filter;
+        f.mode = settings.filter_mode;
+        f.q = settings.q;
+        if now.cutoff_hz != settings.cutoff_hz {
+            f.cutoff_hz.ramp_to(settings.cutoff_hz, ramp_samples);
+        }
+        if now.drive_amount != settings.drive_amount {
+            (self.drive.amount).ramp_to(settings.drive_amount, ramp_samples);
+        }
+        let d = &mut self.delay;
+        if now.delay_frames != settings.delay_frames {
+            d.time_frames.ramp_to(settings.delay_frames, ramp_samples);
+        }
+        d.feedback = settings.delay_feedback;
+        d.mix = settings.delay_mix;
+    }
+
+    /// Forgets the filter's state and the delay's echoes (a loop back in the mix after it was
+    /// silent: what they held is from before).
+    pub fn forget_memory(&mut self) {
+        self.filter.state = [Svf::default(); 2];
+        self.delay.state.restart();
+    }
+
     /// Prefetches the delay memory the next `frames` frames will use (a hint that changes
     /// nothing; see [`super::delay::DelayState::prefetch`]). Realtime-safe.
     pub fn prefetch(&self, delay_memory: &[f32], frames: usize) {

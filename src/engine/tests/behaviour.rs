@@ -316,7 +316,11 @@ fn removing_a_track_fades_only_it_out_and_is_not_redoable() {
     );
     assert_eq!(engine.cycle().map(|c| c.length_samples), Some(anchor));
     assert_eq!(engine.status().redo_count, 0, "a removed track is gone");
-    assert_eq!(engine.held_track_count(), 1, "its storage was handed back");
+    assert_eq!(
+        engine.held_track_count(),
+        2,
+        "its storage is kept while undo can bring it back"
+    );
     store.with_model(|model, _| {
         let saved: Vec<u64> = model.tracks.iter().map(|t| t.record.id).collect();
         let playing: Vec<u64> = engine.playing_tracks().map(|t| t.id).collect();
@@ -338,6 +342,16 @@ fn removing_a_track_fades_only_it_out_and_is_not_redoable() {
         out.main[0][BLEND..].iter().all(|&s| s == 0.0),
         "faded out over the blend"
     );
+    // Clearing the empty mix forgets the undo history: the storage is handed back.
+    let clear_at = engine.now_samples();
+    continue_run(
+        &mut engine,
+        &mut keeper,
+        512,
+        &[(clear_at, Command::Clear)],
+        0,
+    );
+    assert_eq!(engine.held_track_count(), 0, "its storage was handed back");
 }
 
 #[test]
@@ -789,12 +803,13 @@ fn tracks_are_limited_by_memory_not_by_a_slot_count() {
     assert_eq!(engine.playing_tracks().count(), 401);
     assert_ne!(engine.status().message, Some(EngineMessage::TooManyTracks));
 
-    // Clear gives every buffer back: memory returns to the spares alone.
+    // Clear, then clear the empty mix (forgetting the undo history), gives every buffer back:
+    // memory returns to the spares alone.
     continue_run(
         &mut engine,
         &mut keeper,
         4_000,
-        &[(end + 10, Command::Clear)],
+        &[(end + 10, Command::Clear), (end + 20, Command::Clear)],
         0,
     );
     keeper.service().unwrap();

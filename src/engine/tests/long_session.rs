@@ -198,13 +198,14 @@ fn an_hour_of_commands_leaves_every_loop_exactly_in_phase() {
         "markers exactly in place"
     );
 
-    // Clear: every buffer goes back; only the spares stay allocated.
+    // Clear, then clear the empty mix (forgetting the undo history): every buffer goes back;
+    // only the spares stay allocated.
     let at = engine.now_samples();
     stream(
         &mut engine,
         &mut keeper,
         4_000,
-        &[(at, Command::Clear)],
+        &[(at, Command::Clear), (at + 10, Command::Clear)],
         |_| 0.0,
         |_, _| {},
     );

@@ -11,6 +11,7 @@ mod recorder;
 mod selection;
 mod storage;
 mod sync;
+mod undo;
 
 use crate::engine::command::{Command, TimedCommand};
 use crate::engine::pool::TrackPoolKeeper;

@@ -1094,3 +1094,83 @@ fn an_imported_loop_stays_on_the_bars_when_the_tempo_slows() {
         assert!(worst <= 1, "{what}: {worst} samples off the bars");
     }
 }
+
+#[test]
+fn undoing_a_new_anchor_and_the_clear_before_it_brings_the_first_loop_back_on_its_bars() {
+    // 140 BPM, the musical position rounded to 1920 ticks a quarter; then the same with the
+    // tempo slowing to 100 BPM at bar 8, while the first loop is cleared.
+    let steady = Host::playing(48_000.0, 140.0, (4, 4)).hinting(Hint::Rounded(1920.0));
+    let bar = steady.bar_samples(0);
+    let slowing = steady.clone().then((8.0 * bar) as u64, 100.0, None, true);
+    clear_new_anchor_undo_both(&steady, "steady");
+    clear_new_anchor_undo_both(&slowing, "slowing down");
+}
+
+/// A two-bar anchor from bar 1, cleared at bar 5.3, a one-bar anchor over bar 6 (locked to the
+/// bars, its own grid), then both undone at bar 9.6: the first anchor is back on its bars, as
+/// if never cleared.
+fn clear_new_anchor_undo_both(host: &Host, what: &str) {
+    let bar = host.bar_samples(0);
+    let at_bar = |b: f64| (b * bar) as u64;
+    let line = |b: f64| host.bar_line(0, b) as u64;
+    let (press, stop_press) = (line(1.0) + 4_800, at_bar(3.3));
+    let (clear_at, second) = (at_bar(5.3), (line(6.0) + 2_000, at_bar(7.2)));
+    let undo_at = at_bar(9.6);
+    let frames = at_bar(13.0) as usize;
+    let mut input = signal_until(frames, stop_press);
+    for channel in &mut input {
+        for t in second.0 - 10_000..second.1 {
+            channel[t as usize] = 0.5 * test_signal(0, t + 777);
+        }
+    }
+    let first_anchor = [
+        (press, Command::RecordToggle),
+        (stop_press, Command::RecordToggle),
+    ];
+    let settings = host_settings(BarCount::Auto, TransportStop::KeepRunning);
+    let play = |commands: &[(u64, Command)]| {
+        let (mut engine, mut keeper) = engine_at(48_000.0, 20.0, settings);
+        let store = SessionStore::default();
+        store.attach(engine.connect_session(), 48_000.0);
+        let out = run_host(
+            &mut engine,
+            &mut keeper,
+            host,
+            &input,
+            commands,
+            &[512, 64, 333],
+        );
+        (engine, store, out)
+    };
+    let (reference, reference_store, expected) = play(&first_anchor);
+    let mut commands = first_anchor.to_vec();
+    commands.extend([
+        (clear_at, Command::Clear),
+        (second.0, Command::RecordToggle),
+        (second.1, Command::RecordToggle),
+        (undo_at, Command::Undo),
+        (undo_at + 1, Command::Undo),
+    ]);
+    let (engine, store, out) = play(&commands);
+    assert_eq!(
+        engine.status().redo_count,
+        2,
+        "the new anchor and the clear undone"
+    );
+    assert_eq!(engine.host_bars(), Some(2), "locked on its two bars again");
+    assert_eq!(engine.host_bars(), reference.host_bars());
+    let records =
+        |engine: &Engine| -> Vec<_> { engine.playing_tracks().map(TrackRecord::of).collect() };
+    assert_eq!(records(&engine).len(), 1);
+    let from = undo_at as usize + BLEND;
+    for c in 0..2 {
+        let first = (from..frames).find(|&t| out.main[c][t] != expected.main[c][t]);
+        assert_eq!(first, None, "{what}, ch{c}: as never cleared");
+    }
+    let saved = |store: &SessionStore| store.with_model(|model, _| (model.lock, model.cycle));
+    assert_eq!(
+        saved(&store),
+        saved(&reference_store),
+        "the saved lock and cycle"
+    );
+}
