@@ -2,6 +2,7 @@
 //! engine, and the spec's default MIDI notes.
 
 use super::fx::chain::FxControl;
+use super::speed::Speed;
 
 /// Something a player asks the looper to do.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,7 +67,13 @@ pub enum TrackControl {
     ToggleSolo,
     /// An effect change (filter, drive, delay, reverse).
     Fx(FxControl),
-    /// Gain, pan, mute, solo and every effect back to their defaults.
+    /// Playback speed to this (varispeed: pitch follows), crossfaded.
+    SetSpeed(Speed),
+    /// Playback speed halved (down to 1/4), crossfaded.
+    HalveSpeed,
+    /// Playback speed doubled (up to 4), crossfaded.
+    DoubleSpeed,
+    /// Gain, pan, mute, solo, speed and every effect back to their defaults.
     Reset,
     /// Take the track out of the mix (faded out, then freed; not kept for redo).
     Remove,

@@ -1,4 +1,4 @@
-//! Per-loop controls: gain, pan, mute, solo, reverse, effects, reset and remove, ramped over
+//! Per-loop controls: gain, pan, mute, solo, reverse, speed, effects, reset and remove, ramped over
 //! the blend length, each told to the session mirror.
 //!
 //! Realtime: runs on the audio thread; nothing allocates.
@@ -7,6 +7,7 @@ use super::command::{TrackControl, TrackTarget};
 use super::fx::chain::FxControl;
 use super::session_event::{SessionEvent, TrackRecord};
 use super::shared::Shared;
+use super::speed::Speed;
 use super::status::EngineMessage;
 use super::track::TrackState;
 
@@ -81,10 +82,14 @@ pub fn apply(shared: &mut Shared, target: TrackTarget, control: TrackControl) ->
             track.reverse.ramp_to(if on { 1.0 } else { 0.0 }, blend);
         }
         TrackControl::Fx(control) => track.fx.apply(control, blend),
+        TrackControl::SetSpeed(speed) => track.set_speed(speed, blend),
+        TrackControl::HalveSpeed => track.set_speed(track.target_speed().halved(), blend),
+        TrackControl::DoubleSpeed => track.set_speed(track.target_speed().doubled(), blend),
         TrackControl::Reset => {
             track.gain.ramp_to(1.0, blend);
             track.pan.ramp_to(0.0, blend);
             track.reverse.ramp_to(0.0, blend);
+            track.set_speed(Speed::NORMAL, blend);
             track.fx.apply(FxControl::Reset, blend);
             track.muted = false;
             track.soloed = false;

@@ -7,6 +7,7 @@ mod outputs;
 mod properties;
 mod quantize;
 mod recorder;
+mod speed;
 mod storage;
 mod sync;
 
