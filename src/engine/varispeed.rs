@@ -31,8 +31,10 @@ const HALF_TAPS: usize = 16;
 const MAX_FACTOR: usize = 4;
 /// Taps of the decimation filter at the largest factor.
 const MAX_DECIMATION_TAPS: usize = 2 * HALF_TAPS * MAX_FACTOR - 1;
-/// Taps of each interpolation branch.
+/// Taps of each branch of a filter (an interpolation point, or a source phase of decimation).
 const BRANCH_TAPS: usize = 2 * HALF_TAPS;
+/// Source samples of one phase a decimating run reads.
+const MAX_STREAM: usize = RUN_FRAMES + BRANCH_TAPS;
 /// Output samples read at a time: bounds the stretch of source copied per run.
 pub const RUN_FRAMES: usize = 64;
 /// Source samples a run can need (x4: 4 per output sample and the filter's width).
@@ -49,9 +51,14 @@ pub fn reach_samples(speed: Speed) -> u64 {
 
 /// The taps for one resampling factor `D`.
 struct Kernel {
-    /// Decimation by `D`: the first `2 * HALF_TAPS * D - 1` taps are used, for the source
-    /// samples from `HALF_TAPS * D - 1` before the reading point to as many after it.
-    decimation: [f32; MAX_DECIMATION_TAPS],
+    /// Decimation by `D`, a filter of `2 * HALF_TAPS * D - 1` taps (the source samples from
+    /// `HALF_TAPS * D - 1` before the reading point to as many after it), split by source
+    /// phase: branch `r` (`0..D - 1`) holds taps `r, D + r, 2D + r...`. The taps of phase
+    /// `D - 1` are the sinc's zeros but the centre (`decimation_centre`): skipping them halves
+    /// the work at x2.
+    decimation: [[f32; BRANCH_TAPS]; MAX_FACTOR - 1],
+    /// The centre tap of the decimation filter.
+    decimation_centre: f32,
     /// Interpolation by `D`: branch `b` (`0..D - 1`) reads the point `(b + 1) / D` past source
     /// sample `m`, its taps for samples `m - HALF_TAPS + 1 ..= m + HALF_TAPS`.
     interpolation: [[f32; BRANCH_TAPS]; MAX_FACTOR - 1],
@@ -90,7 +97,8 @@ fn normalized(taps: impl Iterator<Item = f64> + Clone, out: &mut [f32]) {
 impl Kernel {
     fn new(factor: usize) -> Self {
         let mut kernel = Self {
-            decimation: [0.0; MAX_DECIMATION_TAPS],
+            decimation: [[0.0; BRANCH_TAPS]; MAX_FACTOR - 1],
+            decimation_centre: 0.0,
             interpolation: [[0.0; BRANCH_TAPS]; MAX_FACTOR - 1],
         };
         let d = factor as f64;
@@ -102,7 +110,14 @@ impl Kernel {
                 (HALF_TAPS * factor) as f64,
             )
         });
-        normalized(taps, &mut kernel.decimation);
+        let mut dense = [0.0; MAX_DECIMATION_TAPS];
+        normalized(taps, &mut dense);
+        for (r, branch) in kernel.decimation[..factor - 1].iter_mut().enumerate() {
+            for (m, tap) in branch.iter_mut().enumerate() {
+                *tap = dense[m * factor + r];
+            }
+        }
+        kernel.decimation_centre = dense[reach];
         for (b, branch) in kernel.interpolation[..factor - 1].iter_mut().enumerate() {
             let offset = (b + 1) as f64 / d;
             let taps = (0..BRANCH_TAPS).map(|j| {
@@ -118,20 +133,14 @@ impl Kernel {
     }
 }
 
-/// `a . b` over the shorter, in eight partial sums (vectorized; the same order for every call,
-/// so a reading never depends on where a block was split).
+/// `out[n] += tap * source[n]` for every `n` of `out` (vectorized). Filters here sum their taps
+/// in this way, one tap over a whole run at a time, always in the same order, so a reading never
+/// depends on where a block was split.
 #[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
-        }
+fn accumulate(out: &mut [f32], tap: f32, source: &[f32]) {
+    for (o, s) in out.iter_mut().zip(source) {
+        *o += tap * s;
     }
-    let tail: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// A loop as the resampler reads it: `read(index, out)` fills `out` with the loop's samples from
@@ -179,16 +188,31 @@ impl<F: Fn(u64, &mut [f32])> LoopReader<F> {
         let (step, subdivisions) = (speed.step() as usize, speed.subdivisions() as usize);
         let frames = out.len().min(RUN_FRAMES);
         let index = i128::from(at.index);
+        let out = &mut out[..frames];
         if step == 1 && subdivisions == 1 {
-            self.gather(index, &mut out[..frames]);
+            self.gather(index, out);
         } else if step > 1 {
             let kernel = &KERNELS[step / 4];
             let reach = HALF_TAPS * step - 1;
-            let taps = &kernel.decimation[..2 * reach + 1];
-            let span = step * (frames.max(1) - 1) + taps.len();
+            let span = step * (frames.max(1) - 1) + 2 * reach + 1;
             self.gather(index - reach as i128, &mut source[..span]);
-            for (i, o) in out[..frames].iter_mut().enumerate() {
-                *o = dot(&source[i * step..i * step + taps.len()], taps);
+            // Output i's taps read samples `i..i + BRANCH_TAPS` of each source phase.
+            let mut phases = [[0.0f32; MAX_STREAM]; MAX_FACTOR - 1];
+            let stream = frames + BRANCH_TAPS - 1;
+            for (r, phase) in phases[..step - 1].iter_mut().enumerate() {
+                for (k, sample) in phase[..stream].iter_mut().enumerate() {
+                    *sample = source[k * step + r];
+                }
+            }
+            out.fill(0.0);
+            for (phase, taps) in phases.iter().zip(&kernel.decimation[..step - 1]) {
+                for (m, &tap) in taps.iter().enumerate() {
+                    accumulate(out, tap, &phase[m..]);
+                }
+            }
+            let centre = (reach..).step_by(step);
+            for (o, k) in out.iter_mut().zip(centre) {
+                *o += kernel.decimation_centre * source[k];
             }
         } else {
             let kernel = &KERNELS[subdivisions / 4];
@@ -196,15 +220,28 @@ impl<F: Fn(u64, &mut [f32])> LoopReader<F> {
             let last = (phase + frames.max(1) - 1) / subdivisions;
             let span = last + BRANCH_TAPS;
             self.gather(index - (HALF_TAPS - 1) as i128, &mut source[..span]);
-            for (i, o) in out[..frames].iter_mut().enumerate() {
-                let (m, branch) = ((phase + i) / subdivisions, (phase + i) % subdivisions);
-                *o = match branch {
-                    0 => source[m + HALF_TAPS - 1],
-                    _ => dot(
-                        &source[m..m + BRANCH_TAPS],
-                        &kernel.interpolation[branch - 1],
-                    ),
-                };
+            // Branch b reads the outputs `first, first + D...`, at source `m, m + 1...`.
+            for branch in 0..subdivisions {
+                let first = (branch + subdivisions - phase) % subdivisions;
+                if first >= frames {
+                    continue;
+                }
+                let count = (frames - first).div_ceil(subdivisions);
+                let m = (phase + first) / subdivisions;
+                let points = out[first..].iter_mut().step_by(subdivisions);
+                if branch == 0 {
+                    for (o, &sample) in points.zip(&source[m + HALF_TAPS - 1..]) {
+                        *o = sample;
+                    }
+                    continue;
+                }
+                let mut sums = [0.0f32; RUN_FRAMES];
+                for (j, &tap) in kernel.interpolation[branch - 1].iter().enumerate() {
+                    accumulate(&mut sums[..count], tap, &source[m + j..]);
+                }
+                for (o, &sum) in points.zip(&sums[..count]) {
+                    *o = sum;
+                }
             }
         }
     }
@@ -246,6 +283,33 @@ mod tests {
         taps.iter().map(|t| t / factor as f32).collect()
     }
 
+    /// The decimation filter's taps in order, from its branches and centre.
+    fn decimation_filter(factor: usize) -> Vec<f32> {
+        let kernel = &KERNELS[factor / 4];
+        let mut taps = vec![0.0; 2 * HALF_TAPS * factor - 1];
+        for (j, tap) in taps.iter_mut().enumerate() {
+            let (m, r) = (j / factor, j % factor);
+            *tap = match r {
+                _ if r < factor - 1 => kernel.decimation[r][m],
+                _ if m == HALF_TAPS - 1 => kernel.decimation_centre,
+                _ => 0.0,
+            };
+        }
+        taps
+    }
+
+    #[test]
+    fn the_decimation_taps_skipped_are_the_sincs_zeros() {
+        for factor in [2usize, 4] {
+            let reach = HALF_TAPS * factor - 1;
+            let half_width = (HALF_TAPS * factor) as f64;
+            for j in (factor - 1..2 * reach + 1).step_by(factor) {
+                let tap = windowed_sinc(j as f64 - reach as f64, 1.0 / factor as f64, half_width);
+                assert!(j == reach || tap.abs() < 1e-12, "x{factor} tap {j}: {tap}");
+            }
+        }
+    }
+
     fn db(x: f64) -> f64 {
         20.0 * x.log10()
     }
@@ -254,7 +318,7 @@ mod tests {
     fn the_filters_pass_to_0_8_and_stop_from_1_2_of_the_new_nyquist_frequency() {
         for factor in [2usize, 4] {
             let nyquist = 0.5 / factor as f64;
-            let decimation = &KERNELS[factor / 4].decimation[..2 * HALF_TAPS * factor - 1];
+            let decimation = &decimation_filter(factor);
             let interpolation = interpolation_filter(factor);
             for (name, taps) in [
                 ("decimation", decimation),
