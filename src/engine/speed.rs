@@ -11,10 +11,10 @@
 //! ```
 //!
 //! a whole sample at `r >= 1` (x2 reads every other sample), a multiple of `r` at `r < 1` (x1/2
-//! reads every sample and every half-way point). So the loop starts (`position == 0`) at `o + k
-//! * L / r` for every whole `k`: a loop whose origin is on an anchor boundary and whose length
-//! is the cycle times `2^n` starts on an anchor boundary every `L / r` samples (twice a cycle for
-//! a one-cycle loop at x2).
+//! reads every sample and every half-way point). So the loop starts (`position == 0`) at
+//! `o + k L / r` for every whole `k`: a loop whose origin is on an anchor boundary and whose
+//! length is the cycle times `2^n` starts on an anchor boundary every `L / r` samples (twice a
+//! cycle for a one-cycle loop at x2).
 //!
 //! Realtime: plain arithmetic, nothing allocates.
 

@@ -71,7 +71,7 @@ fn at_half_speed_every_other_sample_is_the_loops_own_and_the_start_lands_on_anch
     // After the crossfade, time t reads position ((t - o) mod 2L) / 2.
     for t in (change + BLEND as u64)..400_000 {
         let elapsed = (t - ORIGIN) % (2 * L);
-        if elapsed % 2 == 0 {
+        if elapsed.is_multiple_of(2) {
             assert_eq!(
                 out.main[0][t as usize],
                 audio[(elapsed / 2) as usize],
@@ -149,7 +149,7 @@ fn speed_and_reverse_together_read_the_reversed_loop_at_speed() {
     );
     for t in (110_000 + BLEND as u64)..300_000 {
         let elapsed = (t - ORIGIN) % (2 * L);
-        if elapsed % 2 == 0 {
+        if elapsed.is_multiple_of(2) {
             let p = (elapsed / 2) as usize;
             assert_eq!(out.main[0][t as usize], audio[L as usize - 1 - p], "t={t}");
         }
@@ -236,5 +236,26 @@ fn the_output_at_speed_does_not_depend_on_the_block_size() {
         let (_, out, _) = anchor_session(take_input(frames), &commands, sizes);
         assert!(out.main == reference.main, "blocks {sizes:?}");
         assert!(out.phones == reference.phones, "blocks {sizes:?}");
+    }
+}
+
+#[test]
+fn a_capture_sped_up_while_it_copies_plays_what_it_will_hold_at_every_block_size() {
+    // The copy runs 32 frames per frame ahead of the playhead; at x4 (from the capture's own
+    // sample) with the filter's reach a block of one frame reads 131 source frames: the copy
+    // must cover them first, or a small block plays silence a large one does not.
+    let capture_at = ORIGIN + 2 * L;
+    let x4 = Command::Track(
+        TrackTarget::Index(1),
+        TrackControl::SetSpeed(Speed::from_octaves(2).unwrap()),
+    );
+    let commands = [(capture_at, Command::Capture), (capture_at, x4)];
+    let frames = (capture_at + L) as usize;
+    let input = || signal_until(frames, frames as u64);
+    let (_, reference, _) = anchor_session(input(), &commands, &[4096]);
+    for sizes in [&[1][..], &[64], &[1, 17, 256, 3, 4096, 64]] {
+        let (engine, out, _) = anchor_session(input(), &commands, sizes);
+        assert!(out.main == reference.main, "blocks {sizes:?}");
+        assert_eq!(engine.status().tracks[1].unwrap().speed.octaves(), 2);
     }
 }
