@@ -1,7 +1,8 @@
 //! Time of one 128-frame stereo block of `Engine::process` at 48 kHz with 1, 16, 64 and 256 loops
 //! playing while the history records, with 64 loops each running filter, drive and delay, and
 //! with 64 filtered and delayed loops of noise and of mostly silence (whose effect tails decay
-//! through the subnormal range: this row must not be slower than the noise row).
+//! through the subnormal range: this row must not be slower than the noise row), and with 64
+//! loops at a mix of speeds (a third each at x1/2, x1 and x2).
 //! BENCHMARKS.md quotes the medians as a share of the block's real-time budget (2.67 ms).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -9,8 +10,9 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 mod common;
 use common::{
     Source, all_effects_on, effects_on, engine_with_tracks, engine_with_tracks_of, noise, sparse,
-    time_block, time_block_of,
+    step, time_block, time_block_of,
 };
+use loopmate::engine::command::{Command, TrackControl, TrackTarget};
 use loopmate::engine::fx::chain::FxControl;
 
 fn process_block(c: &mut Criterion) {
@@ -52,10 +54,34 @@ fn process_block_filtered_and_delayed(c: &mut Criterion) {
     }
 }
 
+/// 64 loops, a third each at x1/2, x1 and x2 (resampled), after their speed fades.
+fn process_block_at_mixed_speeds(c: &mut Criterion) {
+    let (mut engine, _keeper) = engine_with_tracks(64);
+    let commands: Vec<Command> = (0..64u32)
+        .filter_map(|n| {
+            let control = match n % 3 {
+                0 => TrackControl::HalveSpeed,
+                1 => return None,
+                _ => TrackControl::DoubleSpeed,
+            };
+            Some(Command::Track(TrackTarget::Index(n), control))
+        })
+        .collect();
+    step(&mut engine, &commands);
+    // The 50 ms crossfades end within 20 blocks.
+    for _ in 0..40 {
+        step(&mut engine, &[]);
+    }
+    c.bench_function("process_128_frames_48k/64_tracks_speeds_half_1_2", |b| {
+        time_block(b, &mut engine, |_| ())
+    });
+}
+
 criterion_group!(
     benches,
     process_block,
     process_block_with_effects,
-    process_block_filtered_and_delayed
+    process_block_filtered_and_delayed,
+    process_block_at_mixed_speeds
 );
 criterion_main!(benches);

@@ -59,6 +59,7 @@ fn model(kind: &str) -> SessionModel {
                     muted: false,
                     soloed: false,
                     reversed: false,
+                    speed: Default::default(),
                     undone: false,
                     fx: FxChain::new(RATE).settings(),
                 },

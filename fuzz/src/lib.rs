@@ -387,6 +387,7 @@ fn synced_performance() -> Vec<u8> {
         muted: false,
         soloed: true,
         reversed: false,
+        speed: Default::default(),
         undone: false,
         fx: FxSettings {
             filter_on: false,

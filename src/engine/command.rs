@@ -2,6 +2,7 @@
 //! engine, and the spec's default MIDI notes.
 
 use super::fx::chain::FxControl;
+use super::speed::Speed;
 
 /// Something a player asks the looper to do.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,7 +91,13 @@ pub enum TrackControl {
     ToggleSolo,
     /// An effect change (filter, drive, delay, reverse).
     Fx(FxControl),
-    /// Gain, pan, mute, solo and every effect back to their defaults.
+    /// Playback speed to this (varispeed: pitch follows), crossfaded.
+    SetSpeed(Speed),
+    /// Playback speed halved (down to 1/4), crossfaded.
+    HalveSpeed,
+    /// Playback speed doubled (up to 4), crossfaded.
+    DoubleSpeed,
+    /// Gain, pan, mute, solo, speed and every effect back to their defaults.
     Reset,
     /// Play the loop from its start now (crossfaded from where it was over the declick fade).
     Restart,

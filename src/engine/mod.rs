@@ -33,6 +33,7 @@ pub mod session;
 pub mod session_event;
 pub mod settings;
 pub mod shared;
+pub mod speed;
 pub mod status;
 pub mod sync;
 pub mod take;
@@ -42,6 +43,7 @@ pub mod track_controls;
 pub mod track_list;
 pub mod triggers;
 pub mod undo;
+pub mod varispeed;
 
 use action::{Action, Interval};
 use capture::{FILL_SPEED, FillProgress};
@@ -117,6 +119,7 @@ impl Engine {
     /// spare take storage. Returns the keeper that must be serviced from a background thread, or
     /// `None` when memory is short. Not realtime-safe: call from `activate()`.
     pub fn new(config: EngineConfig) -> Option<(Self, TrackPoolKeeper)> {
+        varispeed::prepare_kernels();
         let channels = config.recorded_channels.clamp(1, 2);
         let history_frames = (config.history_secs.max(1.0) * config.sample_rate_hz) as usize;
         let history = History::try_new(channels, history_frames)?;
@@ -444,7 +447,8 @@ impl Engine {
             id: track.id,
             cycles: (track.length_samples / cycle_length) as u32,
             length_samples: track.length_samples,
-            position_samples: track.index_at(self.shared.now_samples),
+            speed: track.target_speed(),
+            position_samples: track.position_at(self.shared.now_samples).index,
             gain: track.gain.target(),
             pan: track.pan.target(),
             muted: track.muted,
@@ -650,7 +654,7 @@ impl Engine {
         };
         let longest = self
             .playing_tracks()
-            .map(|track| track.length_samples)
+            .map(|track| track.period_samples())
             .max()
             .unwrap_or(cycle.length_samples);
         let shift = (self.shared.now_samples as i128 - cycle.origin_samples as i128)
@@ -716,10 +720,11 @@ impl Engine {
         bus[0].fill(0.0);
         bus[1].fill(0.0);
         for track in &mut self.shared.tracks {
-            let playhead = track.index_at(self.shared.now_samples);
+            // What the next frames read (more at a speed above 1, and the filter's reach).
+            let (playhead, read_frames) = track.read_window(self.shared.now_samples, frames as u64);
             if let Some(fill) = &mut track.fill {
                 // Copy ahead of the playhead before it plays.
-                let budget = frames as u64 * FILL_SPEED;
+                let budget = (frames as u64 * FILL_SPEED).max(read_frames);
                 match fill.advance(
                     &mut track.buffer,
                     &self.shared.history,

@@ -49,6 +49,11 @@ impl Ramp {
         self.done_samples >= self.length_samples
     }
 
+    /// Samples until the ramp holds its target (0 when idle).
+    pub fn remaining_samples(&self) -> u32 {
+        self.length_samples.saturating_sub(self.done_samples)
+    }
+
     /// Start moving from the current value to `target` over `length_samples` (0 = jump now).
     pub fn ramp_to(&mut self, target: f32, length_samples: u32) {
         self.start = self.value();

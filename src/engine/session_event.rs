@@ -8,6 +8,7 @@ use super::audio::{TrackAudio, TrackBuffer};
 use super::cycle::{BarLock, Cycle, WholeBeats};
 use super::fx::chain::{FxChain, FxSettings};
 use super::ramp::Ramp;
+use super::speed::Speed;
 use super::track::{Track, TrackState};
 
 /// A track's identity, length, position and controls: what a saved performance keeps besides the
@@ -33,6 +34,8 @@ pub struct TrackRecord {
     pub soloed: bool,
     /// Playing backwards.
     pub reversed: bool,
+    /// Playback speed (the one it is heading to).
+    pub speed: Speed,
     /// Undone (kept for redo) rather than playing.
     pub undone: bool,
     /// Effect settings.
@@ -40,6 +43,12 @@ pub struct TrackRecord {
 }
 
 impl TrackRecord {
+    /// The time after which the loop's playback repeats: its length, times 2 or 4 when slower
+    /// than normal (see `Track::period_samples`).
+    pub fn period_samples(&self) -> u64 {
+        self.speed.period_samples(self.length_samples)
+    }
+
     /// The record of `track`, with its controls at their targets. Realtime-safe.
     pub fn of(track: &Track) -> Self {
         Self {
@@ -52,6 +61,7 @@ impl TrackRecord {
             muted: track.muted,
             soloed: track.soloed,
             reversed: track.reverse.target() > 0.0,
+            speed: track.target_speed(),
             undone: track.state == TrackState::Undoing,
             fx: track.fx.settings(),
         }
@@ -68,6 +78,7 @@ impl TrackRecord {
         track.muted = self.muted;
         track.soloed = self.soloed;
         track.reverse = Ramp::at(if self.reversed { 1.0 } else { 0.0 });
+        track.jump_to_speed(self.speed);
         track.fx = FxChain::with_settings(sample_rate_hz, &self.fx);
         if self.undone {
             track.state = TrackState::Undoing;

@@ -5,6 +5,7 @@
 use super::command::TriggerAction;
 use super::cycle::HostGrid;
 use super::fx::chain::FxSettings;
+use super::speed::Speed;
 
 /// Pending triggers the status reports.
 pub const SHOWN_TRIGGERS: usize = 8;
@@ -123,7 +124,10 @@ pub struct TrackStatus {
     pub cycles: u32,
     /// Loop length in samples.
     pub length_samples: u64,
-    /// Where the playhead is in the loop, in samples from its start.
+    /// Playback speed (the one it is heading to).
+    pub speed: Speed,
+    /// Where the playhead is in the loop's audio, in samples from its start (at speed 1/2 it
+    /// moves a sample every two).
     pub position_samples: u64,
     /// Gain (linear) the track is heading to.
     pub gain: f32,
@@ -153,6 +157,14 @@ pub struct SelectedStatus {
     pub track: TrackStatus,
     /// Its effect settings.
     pub fx: FxSettings,
+}
+
+impl TrackStatus {
+    /// How long one pass of the loop takes at its speed, in anchor cycles (a one-cycle loop at x2
+    /// is 0.5, at x1/2 2).
+    pub fn cycles_at_speed(&self) -> f64 {
+        f64::from(self.cycles) / self.speed.ratio()
+    }
 }
 
 /// A trigger waiting to fire, as the editor lists it.

@@ -318,12 +318,13 @@ impl HostSync {
         }
     }
 
-    /// The longest loop in anchor cycles (a power of two): the period of the whole loop set.
+    /// The longest loop period in anchor cycles (a power of two; a loop slower than normal
+    /// repeats after more than its length): the period of the whole loop set.
     fn loop_set_cycles(shared: &Shared, cycle: Cycle) -> u64 {
         let current = shared.undo.on_current_grid();
         (shared.tracks.iter())
             .filter(|track| current(track))
-            .map(|track| (track.length_samples / cycle.length_samples).max(1))
+            .map(|track| (track.period_samples() / cycle.length_samples).max(1))
             .max()
             .unwrap_or(1)
     }
@@ -372,13 +373,13 @@ impl HostSync {
         if shift_samples == 0 {
             return;
         }
-        let moved = |origin: u64, length: u64| {
-            // An origin may only wrap by its own loop's length; the lock's origin keeps the rest.
-            (origin as i128 + shift_samples as i128).rem_euclid(length.max(1) as i128) as u64
+        let moved = |origin: u64, period: u64| {
+            // An origin may only wrap by its own loop's period; the lock's origin keeps the rest.
+            (origin as i128 + shift_samples as i128).rem_euclid(period.max(1) as i128) as u64
         };
         let current = shared.undo.on_current_grid();
         for track in shared.tracks.iter_mut().filter(|track| current(track)) {
-            track.origin_samples = moved(track.origin_samples, track.length_samples);
+            track.origin_samples = moved(track.origin_samples, track.period_samples());
         }
         if let Some(cycle) = &mut shared.cycle {
             cycle.origin_samples = moved(cycle.origin_samples, cycle.length_samples);
@@ -422,18 +423,21 @@ impl HostSync {
     /// (scaled to the new tempo).
     fn follow_tempo(shared: &mut Shared, cycle: Cycle, lock: BarLock, length_samples: u64) {
         let scale = length_samples as f64 / cycle.length_samples as f64;
-        let rescaled = |origin: u64, length: u64, new_length: u64| {
-            let offset = (origin as i128 - lock.origin_samples as i128).rem_euclid(length as i128);
+        let rescaled = |origin: u64, period: u64, new_period: u64| {
+            let offset = (origin as i128 - lock.origin_samples as i128).rem_euclid(period as i128);
             let offset = (offset as f64 * scale).round() as i128;
-            (lock.origin_samples as i128 + offset).rem_euclid(new_length.max(1) as i128) as u64
+            (lock.origin_samples as i128 + offset).rem_euclid(new_period.max(1) as i128) as u64
         };
         let current = shared.undo.on_current_grid();
         for track in shared.tracks.iter_mut().filter(|track| current(track)) {
             // Longer than the audio at a slower tempo: silence follows it (the buffer is not
-            // grown: a restored or imported loop's buffer holds exactly its audio).
+            // grown: a restored or imported loop's buffer holds exactly its audio). A loop
+            // slower than normal keeps its place in its longer period.
             let cycles = (track.length_samples / cycle.length_samples).max(1);
             let new_length = cycles * length_samples;
-            track.origin_samples = rescaled(track.origin_samples, track.length_samples, new_length);
+            let period = track.period_samples();
+            let new_period = period / track.length_samples * new_length;
+            track.origin_samples = rescaled(track.origin_samples, period, new_period);
             track.length_samples = new_length;
         }
         shared.cycle = Some(Cycle {

@@ -1,5 +1,5 @@
 //! One loop track: its audio, its length (cycle x 2^k), where its buffer index 0 sits in absolute
-//! time, and its ramped gain.
+//! time, its speed, and its ramped gain.
 //!
 //! Realtime: `Track::mix_into` runs on the audio thread and never allocates. `TrackBuffer`s are
 //! allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
@@ -8,6 +8,8 @@ use super::audio::TrackBuffer;
 use super::capture::HistoryFill;
 use super::fx::chain::FxChain;
 use super::ramp::Ramp;
+use super::speed::{ReadPosition, Speed, time_in_period};
+use super::varispeed::{LoopReader, RUN_FRAMES, reach_samples};
 
 /// The rate a new track's effect chain assumes; the engine replaces the chain with one at its
 /// own rate when it adds the track to the mix.
@@ -72,6 +74,16 @@ pub struct Track {
     pub fade: Ramp,
     /// Reverse playback (0 forward, 1 reversed), ramped: a crossfade between the two readings.
     pub reverse: Ramp,
+    /// Playback speed (varispeed: pitch follows); the reading `speed_fade` fades in.
+    pub speed: Speed,
+    /// The speed being faded out while the speed changes (see `speed_fade`).
+    pub previous_speed: Speed,
+    /// Weight (0..1) of the reading at `speed` against the one at `previous_speed`, ramped over
+    /// the blend length when the speed changes; 1 and idle otherwise.
+    pub speed_fade: Ramp,
+    /// A speed asked for while the speed was changing, and its fade's length in samples: it
+    /// starts fading in when the current change ends.
+    pub next_speed: Option<(Speed, u32)>,
     /// Filter, drive and delay, applied on playback (the audio is never altered).
     pub fx: FxChain,
     /// The player muted this track.
@@ -103,6 +115,10 @@ impl Track {
             audibility: Ramp::at(1.0),
             fade: Ramp::at(1.0),
             reverse: Ramp::at(0.0),
+            speed: Speed::NORMAL,
+            previous_speed: Speed::NORMAL,
+            speed_fade: Ramp::at(1.0),
+            next_speed: None,
             fx: FxChain::new(DEFAULT_FX_RATE_HZ),
             muted: false,
             soloed: false,
@@ -113,9 +129,52 @@ impl Track {
         }
     }
 
-    /// The buffer index that plays at absolute time `t_samples`.
+    /// The buffer index that plays at absolute time `t_samples` at normal speed.
     pub fn index_at(&self, t_samples: u64) -> u64 {
-        loop_index(t_samples, self.origin_samples, self.length_samples)
+        time_in_period(t_samples, self.origin_samples, self.length_samples)
+    }
+
+    /// Where the loop reads at `t_samples` at the speed it is heading to (see `speed.rs`).
+    pub fn position_at(&self, t_samples: u64) -> ReadPosition {
+        (self.target_speed()).position(t_samples, self.origin_samples, self.length_samples)
+    }
+
+    /// The speed the loop plays at once its changes are done.
+    pub fn target_speed(&self) -> Speed {
+        self.next_speed.map_or(self.speed, |(speed, _)| speed)
+    }
+
+    /// The time after which the loop's playback repeats exactly, at every speed it plays or
+    /// fades between: its length, times 2 or 4 while a reading is slower than normal. Origins
+    /// move modulo this, never modulo the length alone.
+    pub fn period_samples(&self) -> u64 {
+        let slowest = [self.previous_speed, self.speed, self.target_speed()]
+            .into_iter()
+            .max_by_key(|speed| speed.subdivisions())
+            .unwrap_or(self.speed);
+        slowest.period_samples(self.length_samples)
+    }
+
+    /// Changes the speed, crossfading from the old reading to the new one over `blend_samples`.
+    /// During a change, going back fades back from where the fade is; another speed waits for
+    /// the change to end (at most `blend_samples`).
+    pub fn set_speed(&mut self, speed: Speed, blend_samples: u32) {
+        if self.speed_fade.is_idle() {
+            if speed != self.speed {
+                self.start_speed_change(speed, blend_samples);
+            }
+        } else if speed == self.speed {
+            self.next_speed = None;
+        } else if speed == self.previous_speed {
+            // The old reading is heard with weight 1 - w: it fades back in from there.
+            let heard = 1.0 - self.speed_fade.value();
+            (self.previous_speed, self.speed) = (self.speed, speed);
+            self.speed_fade = Ramp::at(heard);
+            self.speed_fade.ramp_to(1.0, blend_samples);
+            self.next_speed = None;
+        } else {
+            self.next_speed = Some((speed, blend_samples));
+        }
     }
 
     /// Moves the origin (buffer index 0 plays at `origin_samples` from now on), crossfading from
@@ -128,6 +187,50 @@ impl Track {
             weight,
         });
         self.origin_samples = origin_samples;
+    }
+
+    /// Starts fading from the current speed to `speed` (no change in progress).
+    fn start_speed_change(&mut self, speed: Speed, blend_samples: u32) {
+        self.previous_speed = self.speed;
+        self.speed = speed;
+        self.speed_fade = Ramp::at(0.0);
+        self.speed_fade.ramp_to(1.0, blend_samples);
+    }
+
+    /// Puts the loop at `speed` at once (a restored loop).
+    pub fn jump_to_speed(&mut self, speed: Speed) {
+        self.speed = speed;
+        self.previous_speed = speed;
+        self.speed_fade = Ramp::at(1.0);
+        self.next_speed = None;
+    }
+
+    /// Whether the loop plays at normal speed with no change in progress (the plain paths).
+    fn at_normal_speed(&self) -> bool {
+        self.speed == Speed::NORMAL && self.speed_fade.is_idle() && self.next_speed.is_none()
+    }
+
+    /// The first source index the next `frames` of playback from `t_samples` read and how many
+    /// from there on (the reach of the speed's filter included), for a capture that must have
+    /// copied them first.
+    pub fn read_window(&self, t_samples: u64, frames: u64) -> (u64, u64) {
+        if self.at_normal_speed() {
+            return (self.index_at(t_samples), frames);
+        }
+        let (first, span) = [self.previous_speed, self.speed, self.target_speed()]
+            .into_iter()
+            .map(|speed| {
+                let at = speed.position(t_samples, self.origin_samples, self.length_samples);
+                let reach = reach_samples(speed);
+                (
+                    (at.index + self.length_samples - reach % self.length_samples)
+                        % self.length_samples,
+                    frames * speed.step() + 2 * reach + 1,
+                )
+            })
+            .max_by_key(|&(_, span)| span)
+            .unwrap_or((0, frames));
+        (first, span)
     }
 
     /// True once a fade-out has completed and the track no longer sounds.
@@ -158,10 +261,14 @@ impl Track {
             ] {
                 ramp.skip(frames as u32);
             }
+            // Silent: a speed change completes at once.
+            self.jump_to_speed(self.target_speed());
             return;
         }
         let restarts = self.content_samples != self.length_samples;
+        let normal_speed = self.at_normal_speed();
         if !restarts
+            && normal_speed
             && self.outgoing.is_none()
             && self.fx.is_bypassed()
             && self.reverse.is_idle()
@@ -176,10 +283,16 @@ impl Track {
         self.fx.prefetch(fx_memory, frames);
         let [left, right] = scratch;
         let (left, right) = (&mut left[..frames], &mut right[..frames]);
-        let next = self.read_with_reverse(t_samples, left, right);
-        self.prefetch_audio(next, frames);
-        if restarts {
-            self.apply_restart_fades(t_samples, left, right, declick_frames);
+        if normal_speed {
+            let next = self.read_with_reverse(t_samples, left, right);
+            self.prefetch_audio(next, frames);
+            if restarts {
+                self.apply_restart_fades(t_samples, left, right, declick_frames);
+            }
+        } else {
+            self.read_at_speed(t_samples, left, right, declick_frames);
+            let next = self.position_at(t_samples + frames as u64).index as usize;
+            self.prefetch_audio(next, frames);
         }
         self.crossfade_outgoing(t_samples, left, right, declick_frames);
         let (_, fx_memory) = self.buffer.audio_and_fx_memory();
@@ -250,18 +363,114 @@ impl Track {
             for (i, d) in dest.iter_mut().enumerate() {
                 let index = (start + i) % length;
                 let w = reverse.next_sample();
-                let (forward, backward) = (at(index), at(length - 1 - index));
-                *d = match w {
-                    0.0 => forward,
-                    1.0 => backward,
-                    _ => forward + (backward - forward) * w,
-                };
+                *d = crossfade(at(index), at(length - 1 - index), w);
             }
             if c == 1 {
                 self.reverse = reverse;
             }
         }
         next
+    }
+
+    /// Reads the loop at its speed into `left`/`right`, crossfading from the previous speed's
+    /// reading while the speed changes, and to the time-reversed loop by `reverse`; the restart
+    /// fades (`fade_frames`, see [`restart_gain`]) shape the audio before it is resampled.
+    fn read_at_speed(
+        &mut self,
+        t_samples: u64,
+        left: &mut [f32],
+        right: &mut [f32],
+        fade_frames: u64,
+    ) {
+        let frames = left.len();
+        let mut done = 0;
+        while done < frames {
+            if self.speed_fade.is_idle()
+                && let Some((speed, blend)) = self.next_speed.take()
+            {
+                self.start_speed_change(speed, blend);
+            }
+            let mut run = (frames - done).min(RUN_FRAMES);
+            let changing = !self.speed_fade.is_idle();
+            if changing {
+                // A waiting speed starts exactly where this change ends.
+                run = run.min(self.speed_fade.remaining_samples() as usize);
+            }
+            let t = t_samples + done as u64;
+            let (l, r) = (&mut left[done..done + run], &mut right[done..done + run]);
+            self.read_run_at(self.speed, t, l, r, fade_frames);
+            if changing {
+                let mut old = [[0.0f32; RUN_FRAMES]; 2];
+                let [old_l, old_r] = &mut old;
+                let (old_l, old_r) = (&mut old_l[..run], &mut old_r[..run]);
+                self.read_run_at(self.previous_speed, t, old_l, old_r, fade_frames);
+                for i in 0..run {
+                    let w = self.speed_fade.next_sample();
+                    l[i] = crossfade(old_l[i], l[i], w);
+                    r[i] = crossfade(old_r[i], r[i], w);
+                }
+            }
+            self.reverse.skip(run as u32);
+            done += run;
+        }
+    }
+
+    /// One run (at most [`RUN_FRAMES`]) of the loop read at `speed` from `t_samples`, forwards,
+    /// backwards or crossfading by `reverse` (not advanced: the caller does, once per run).
+    fn read_run_at(
+        &self,
+        speed: Speed,
+        t_samples: u64,
+        left: &mut [f32],
+        right: &mut [f32],
+        fade_frames: u64,
+    ) {
+        let at = speed.position(t_samples, self.origin_samples, self.length_samples);
+        let (forward, backward) = match (self.reverse.is_idle(), self.reverse.target()) {
+            (true, 0.0) => (true, false),
+            (true, 1.0) => (false, true),
+            _ => (true, true),
+        };
+        let channels = self.buffer.channels();
+        // A mono loop plays its channel on both sides.
+        for c in 0..channels {
+            let dest: &mut [f32] = if c == 0 { &mut *left } else { &mut *right };
+            let source = self.buffer.channel(c);
+            let reader = |reversed: bool| LoopReader {
+                read: |index: u64, out: &mut [f32]| {
+                    source.read(index as usize, out);
+                    if self.content_samples != self.length_samples {
+                        for (j, sample) in out.iter_mut().enumerate() {
+                            *sample *= restart_gain(
+                                index + j as u64,
+                                self.content_samples,
+                                self.length_samples,
+                                fade_frames,
+                            );
+                        }
+                    }
+                },
+                length_samples: self.length_samples,
+                reversed,
+            };
+            match (forward, backward) {
+                (true, false) => reader(false).read_run(speed, at, dest),
+                (false, _) => reader(true).read_run(speed, at, dest),
+                (true, true) => {
+                    let mut back = [0.0f32; RUN_FRAMES];
+                    let back = &mut back[..dest.len()];
+                    reader(false).read_run(speed, at, dest);
+                    reader(true).read_run(speed, at, back);
+                    let mut reverse = self.reverse;
+                    for (d, &b) in dest.iter_mut().zip(back.iter()) {
+                        *d = crossfade(*d, b, reverse.next_sample());
+                    }
+                }
+            }
+        }
+        if channels == 1 {
+            right.copy_from_slice(left);
+        }
     }
 
     /// Declicks a loop whose audio no longer fills its length (after a host tempo change): each
@@ -306,7 +515,10 @@ impl Track {
             return;
         };
         let length = self.length_samples;
-        let mut index = loop_index(t_samples, outgoing.origin_samples, length);
+        // Off normal speed the old reading is taken at its whole source samples, unfiltered: it
+        // only fades out over the declick.
+        let speed = self.target_speed();
+        let mut t = t_samples;
         let reversed = self.reverse.target() > 0.0;
         let restarts = self.content_samples != length;
         let channels = self.buffer.channels();
@@ -315,6 +527,8 @@ impl Track {
                 break;
             }
             let w = outgoing.weight.next_sample();
+            let index = speed.position(t, outgoing.origin_samples, length).index;
+            t += 1;
             let read = if reversed { length - 1 - index } else { index };
             let gain = if restarts {
                 restart_gain(index, self.content_samples, length, fade_frames)
@@ -329,7 +543,6 @@ impl Track {
                     * gain;
                 *dest = *dest * (1.0 - w) + old * w;
             }
-            index = (index + 1) % length;
         }
         self.outgoing = (!outgoing.weight.is_idle()).then_some(outgoing);
     }
@@ -398,17 +611,6 @@ impl TrackGains {
     }
 }
 
-/// The buffer index that plays at absolute time `t_samples` in a loop of `length_samples` whose
-/// index 0 played at `origin_samples`.
-fn loop_index(t_samples: u64, origin_samples: u64, length_samples: u64) -> u64 {
-    // `(t - origin).rem_euclid(length)` in 64-bit arithmetic (a 128-bit remainder is a library
-    // call, twice per loop and block).
-    match t_samples.checked_sub(origin_samples) {
-        Some(ahead) => ahead % length_samples,
-        None => length_samples - 1 - (origin_samples - t_samples - 1) % length_samples,
-    }
-}
-
 /// The gain at loop index `index` of a loop `length_samples` long whose audio is
 /// `content_samples` long (they differ after a host tempo change): each pass fades in over its
 /// first `fade_frames` and out over the last ones before the audio ends or is cut by the loop's
@@ -427,6 +629,16 @@ pub fn restart_gain(
     ((index + 1) as f32 / fade)
         .min((end - index) as f32 / fade)
         .min(1.0)
+}
+
+/// `from` crossfaded to `to` by `w` (0 ..= 1), each end exactly its own reading.
+#[inline]
+fn crossfade(from: f32, to: f32, w: f32) -> f32 {
+    match w {
+        0.0 => from,
+        1.0 => to,
+        _ => from + (to - from) * w,
+    }
 }
 
 /// Balance law: centre is unity on both sides, so a loop reproduces its input exactly.
@@ -577,6 +789,26 @@ mod tests {
             render(&mut a, 3, &[50]),
             render(&mut b, 3, &[2, 9, 1, 30, 8])
         );
+    }
+
+    #[test]
+    fn a_loop_cut_short_by_a_tempo_change_keeps_its_restart_fades_at_half_speed() {
+        // 6 000 samples of audio restarting every 8 000 (a host tempo change), at x1/2: every
+        // other sample is the faded audio at half the position, silence past the audio.
+        let (length, content) = (8_000u64, 6_000u64);
+        let mut track = ramp_track(length, 0);
+        track.content_samples = content;
+        track.jump_to_speed(Speed::NORMAL.halved());
+        let out = render(&mut track, 0, &[1, 4095, 64, 333, 20_000, 7_507]);
+        for (t, &sample) in out.iter().enumerate() {
+            let p = (t as u64 % (2 * length)) / 2;
+            if t % 2 == 0 {
+                let gain = restart_gain(p, content, length, 240);
+                assert_eq!(sample, p as f32 * gain, "t={t}");
+            } else if p > content + 16 && p < length - 16 {
+                assert_eq!(sample, 0.0, "t={t}");
+            }
+        }
     }
 
     #[test]

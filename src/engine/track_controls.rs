@@ -1,4 +1,4 @@
-//! Per-loop controls: gain, pan, mute, solo, reverse, effects, reset, restart, and mute at the
+//! Per-loop controls: gain, pan, mute, solo, reverse, speed, effects, reset, restart, and mute at the
 //! loop's end (a trigger), ramped over the blend length, each an undoable edit told to the
 //! session mirror; and what undo and redo of such an edit do.
 //!
@@ -8,6 +8,7 @@ use super::command::{Repeat, TrackControl, TrackTarget, TriggerAction, TriggerSp
 use super::fx::chain::FxControl;
 use super::session_event::TrackRecord;
 use super::shared::Shared;
+use super::speed::Speed;
 use super::status::EngineMessage;
 use super::track::{Track, TrackState};
 use super::triggers;
@@ -117,10 +118,14 @@ fn apply_at(shared: &mut Shared, index: usize, control: TrackControl) {
             track.reverse.ramp_to(if on { 1.0 } else { 0.0 }, blend);
         }
         TrackControl::Fx(control) => track.fx.apply(control, blend),
+        TrackControl::SetSpeed(speed) => track.set_speed(speed, blend),
+        TrackControl::HalveSpeed => track.set_speed(track.target_speed().halved(), blend),
+        TrackControl::DoubleSpeed => track.set_speed(track.target_speed().doubled(), blend),
         TrackControl::Reset => {
             track.gain.ramp_to(1.0, blend);
             track.pan.ramp_to(0.0, blend);
             track.reverse.ramp_to(0.0, blend);
+            track.set_speed(Speed::NORMAL, blend);
             track.fx.apply(FxControl::Reset, blend);
             track.muted = false;
             track.soloed = false;
@@ -170,8 +175,11 @@ pub fn ramp_between(shared: &mut Shared, from: &TrackRecord, to: &TrackRecord) {
     if from.soloed != to.soloed {
         track.soloed = to.soloed;
     }
+    if from.speed != to.speed {
+        track.set_speed(to.speed, blend);
+    }
     if from.origin_samples != to.origin_samples {
-        let length = i128::from(track.length_samples);
+        let length = i128::from(track.period_samples());
         let moved = i128::from(track.origin_samples) + i128::from(to.origin_samples)
             - i128::from(from.origin_samples);
         // Any origin of the same phase will do when the exact one would be negative.

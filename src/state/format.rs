@@ -12,6 +12,8 @@
 //!          content u64 (v2) | gain f32 | pan f32 | flags u8 (muted, soloed, reversed, undone) |
 //!          effects (see `write_fx`) | channels u8 | per channel: encoded length u64 | `codec`
 //!          data of max(length, content) frames (v1: length frames)
+//!   SPED   (only when a track plays at a speed other than 1) tracks u32 | per track: id u64 |
+//!          speed in octaves i8 (-2 ..= 2) | phase in its period u64 (see `speed.rs`)
 //! ```
 //! All integers little-endian. Positions are saved as *phases* (where in its loop each track
 //! and the cycle are at the moment of saving), so a load continues from there whenever and in
@@ -24,6 +26,9 @@
 //! it loads as such, unlocked. 2 is written since. `BEAT` came later within version 2 (an older
 //! build skips it, and its clicks follow the beats-per-cycle setting). So did `SELE` (an older
 //! build skips it; a state without it, or naming no playing track, selects the newest loop).
+//! So did `SPED` (an older build plays every loop at speed 1; a state without it loads at
+//! speed 1). Its phase is modulo the loop's period, which at half speed is twice its length, so
+//! `TRAK`'s phase alone would not say which pass of the period a slow loop is in.
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message. NaN or infinite samples, which the lossless codec keeps,
@@ -43,6 +48,7 @@ use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
 use crate::engine::pages::PagedChannel;
 use crate::engine::session_event::TrackRecord;
+use crate::engine::speed::Speed;
 
 /// The container's first bytes.
 pub const MAGIC: &[u8; 8] = b"LOOPMATE";
@@ -321,6 +327,21 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         }
     }
 
+    let sped: Vec<&TrackRecord> = (model.tracks.iter())
+        .map(|track| &track.record)
+        .filter(|r| r.speed != Speed::NORMAL)
+        .collect();
+    if !sped.is_empty() {
+        body.clear();
+        put_u32(&mut body, sped.len() as u32);
+        for r in sped {
+            put_u64(&mut body, r.id);
+            body.push(r.speed.octaves() as u8);
+            put_u64(&mut body, phase(r.origin_samples, r.period_samples()));
+        }
+        put_section(&mut out, b"SPED", &body);
+    }
+
     let payload_len = (out.len() - HEADER_BYTES) as u64;
     let sum = checksum(&out[HEADER_BYTES..]);
     out[16..24].copy_from_slice(&payload_len.to_le_bytes());
@@ -424,6 +445,7 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     let mut lock = None;
     let mut beats = None;
     let mut selected_id = None;
+    let mut speeds: Option<Vec<(u64, Speed, u64)>> = None;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -492,6 +514,12 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
                 selected_id = Some(id);
             }
             b"TRAK" => parsed.push(parse_track(&mut r, version)?),
+            b"SPED" => {
+                if speeds.is_some() {
+                    return Err(StateError::Malformed("two speed sections"));
+                }
+                speeds = Some(parse_speeds(&mut r)?);
+            }
             _ => {}
         }
     }
@@ -501,6 +529,22 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     }
     if parsed.windows(2).any(|w| w[0].record.id >= w[1].record.id) {
         return Err(StateError::Malformed("track order"));
+    }
+    for (id, speed, phase) in speeds.unwrap_or_default() {
+        let at = (parsed.binary_search_by_key(&id, |track| track.record.id))
+            .map_err(|_| StateError::Malformed("speed of an unknown track"))?;
+        let record = &mut parsed[at].record;
+        let period = speed.period_samples(record.length_samples);
+        // The phase in the period must agree with the track's own phase in its length.
+        let length_phase = (record.length_samples - record.origin_samples) % record.length_samples;
+        if record.speed != Speed::NORMAL
+            || phase >= period
+            || phase % record.length_samples != length_phase
+        {
+            return Err(StateError::Malformed("track speed"));
+        }
+        record.speed = speed;
+        record.origin_samples = (period - phase) % period;
     }
     if lock.is_some() && cycle.is_none() {
         return Err(StateError::Malformed("host lock without a cycle"));
@@ -673,12 +717,31 @@ fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, 
             muted: flags & 1 != 0,
             soloed: flags & 2 != 0,
             reversed: flags & 4 != 0,
+            speed: Speed::NORMAL,
             undone: flags & 8 != 0,
             fx,
         },
         frames: frames as usize,
         channels,
     })
+}
+
+/// The `SPED` section: `(id, speed, phase in its period)` per track, each speed other than 1.
+fn parse_speeds(r: &mut Reader) -> Result<Vec<(u64, Speed, u64)>, StateError> {
+    let count = r.u32()? as usize;
+    // Each entry is 17 bytes: a count the section cannot hold is refused before it is allocated.
+    if count.saturating_mul(17) != r.data.len() {
+        return Err(StateError::Malformed("speed section length"));
+    }
+    (0..count)
+        .map(|_| {
+            let id = r.u64()?;
+            let speed = Speed::from_octaves(r.u8()? as i8)
+                .filter(|&speed| speed != Speed::NORMAL)
+                .ok_or(StateError::Malformed("track speed"))?;
+            Ok((id, speed, r.u64()?))
+        })
+        .collect()
 }
 
 /// Effects: filter on u8 | mode u8 | cutoff f32 | q f32 | drive on u8 | amount f32 | delay on u8 |

@@ -101,13 +101,14 @@ impl SessionModel {
     /// no longer depends on an engine, and captures it was still copying are gone with it.
     pub fn freeze_at(&mut self, now_samples: u64) {
         self.filling.clear();
-        let relative = |origin: u64, length: u64| {
-            (i128::from(origin) - i128::from(now_samples)).rem_euclid(i128::from(length.max(1)))
+        let relative = |origin: u64, period: u64| {
+            (i128::from(origin) - i128::from(now_samples)).rem_euclid(i128::from(period.max(1)))
                 as u64
         };
         for track in &mut self.tracks {
+            // Modulo the loop's period: at half speed it repeats after twice its length.
             track.record.origin_samples =
-                relative(track.record.origin_samples, track.record.length_samples);
+                relative(track.record.origin_samples, track.record.period_samples());
         }
         if let Some(cycle) = &mut self.cycle {
             cycle.origin_samples = relative(cycle.origin_samples, cycle.length_samples);

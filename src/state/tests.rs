@@ -349,6 +349,78 @@ fn save_load_save_is_byte_identical_and_the_loaded_session_plays_the_same_in_pha
 }
 
 #[test]
+fn speeds_are_saved_and_the_loaded_loops_play_at_them_in_phase() {
+    let (mut engine, mut keeper, store) = performance();
+    let at = engine.now_samples();
+    let speed = |n, control| (at, Command::Track(TrackTarget::Index(n), control));
+    let commands = [
+        speed(0, TrackControl::HalveSpeed),
+        speed(1, TrackControl::DoubleSpeed),
+        speed(1, TrackControl::DoubleSpeed),
+    ];
+    run(
+        &mut engine,
+        &mut keeper,
+        &signal_until(17_000, 0),
+        &commands,
+        &[512],
+    );
+    let saved = store.save();
+    let model = format::decode(&saved).expect("a state with speeds loads");
+    let speeds: Vec<i8> = (model.tracks.iter())
+        .map(|track| track.record.speed.octaves())
+        .collect();
+    // (The speed changes, new edits, ended the redo history: the undone capture is gone.)
+    assert_eq!(speeds, [-1, 2], "x1/2, x4 (waited for x2's fade)");
+    let loaded = SessionStore::default();
+    loaded
+        .load(saved.clone())
+        .expect("a state with speeds loads");
+    assert_eq!(
+        loaded.save(),
+        saved,
+        "save -> load -> save is byte-identical"
+    );
+
+    // The anchor at x1/2 repeats every two lengths: loaded elsewhere in time, it must be in the
+    // same one of the two as the original.
+    let (mut fresh, mut fresh_keeper) = new_engine();
+    silence(&mut fresh, &mut fresh_keeper, 12_345);
+    loaded.attach(fresh.connect_session(), RATE);
+    let frames = 4 * 40_411;
+    let original = silence(&mut engine, &mut keeper, frames);
+    let restored = silence(&mut fresh, &mut fresh_keeper, frames);
+    for c in 0..2 {
+        assert!(original[c].iter().any(|&s| s.abs() > 0.1), "the loops play");
+        assert_eq!(original[c][BLEND..], restored[c][BLEND..], "channel {c}");
+    }
+    let status = fresh.status().tracks[0].unwrap();
+    assert_eq!(status.speed.octaves(), -1);
+    assert_eq!(store.save(), loaded.save(), "still in phase");
+
+    // A state whose speed section names no track, or a phase its track's own contradicts, is
+    // refused.
+    let bytes = format::encode(&model, 0);
+    let sped = bytes
+        .windows(4)
+        .position(|w| w == b"SPED")
+        .expect("a speed section");
+    let mut unknown = bytes.clone();
+    unknown[sped + 16..sped + 24].copy_from_slice(&12_345u64.to_le_bytes());
+    let mut contradicting = bytes.clone();
+    contradicting[sped + 25] ^= 1;
+    for bad in [unknown, contradicting] {
+        let mut bad = bad;
+        let sum = format::checksum(&bad[32..]);
+        bad[24..32].copy_from_slice(&sum.to_le_bytes());
+        assert!(matches!(
+            format::decode(&bad),
+            Err(StateError::Malformed(_))
+        ));
+    }
+}
+
+#[test]
 fn a_state_at_another_rate_is_kept_but_not_played() {
     let (_engine, _keeper, store) = performance();
     let saved = store.save();

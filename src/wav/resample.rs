@@ -1,22 +1,11 @@
 //! Sample-rate conversion for imported files (off the audio thread).
 
+use crate::engine::varispeed::windowed_sinc;
+
 /// Zero crossings of the sinc kernel on each side of the interpolated point.
 const SINC_ZEROS: f64 = 24.0;
 /// Most distinct kernel phases tabulated (rate pairs needing more are not taken).
 const MAX_PHASES: u64 = 1 << 16;
-
-/// The kernel at distance `d` input samples: a sinc with its cutoff at `cutoff` times the input's
-/// Nyquist frequency (unity gain at DC), under a Blackman window `half_width` samples wide.
-fn kernel(d: f64, cutoff: f64, half_width: f64) -> f64 {
-    if d.abs() >= half_width {
-        return 0.0;
-    }
-    let arg = std::f64::consts::PI * d * cutoff;
-    let sinc = if arg == 0.0 { 1.0 } else { arg.sin() / arg };
-    let p = (d / half_width + 1.0) * std::f64::consts::PI;
-    let window = 0.42 - 0.5 * p.cos() + 0.08 * (2.0 * p).cos();
-    sinc * cutoff * window
-}
 
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
@@ -48,7 +37,7 @@ pub fn resample(x: &[f32], from_hz: u32, to_hz: u32) -> Option<Vec<f32>> {
         .flat_map(|phase| {
             let frac = phase as f64 / up as f64;
             (0..taps).map(move |j| {
-                kernel(j as f64 - (reach - 1) as f64 - frac, cutoff, half_width) as f32
+                windowed_sinc(j as f64 - (reach - 1) as f64 - frac, cutoff, half_width) as f32
             })
         })
         .collect();

@@ -103,6 +103,7 @@ fn playing_status() -> EngineStatus {
         id: 0,
         cycles: 1,
         length_samples: 96_000,
+        speed: Default::default(),
         position_samples: 24_000,
         gain: 1.0,
         pan: 0.0,

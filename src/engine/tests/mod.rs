@@ -9,6 +9,7 @@ mod properties;
 mod quantize;
 mod recorder;
 mod selection;
+mod speed;
 mod storage;
 mod sync;
 mod undo;

@@ -269,6 +269,13 @@ fn reverse_effects_and_reset_are_undone_and_redone_exactly() {
 }
 
 #[test]
+fn speed_changes_are_undone_and_redone_exactly() {
+    let blend = BLEND as u64;
+    assert_undo_and_redo_are_exact(track(0, TrackControl::HalveSpeed), blend);
+    assert_undo_and_redo_are_exact(track(1, TrackControl::DoubleSpeed), blend);
+}
+
+#[test]
 fn a_loop_restart_is_undone_and_redone_exactly() {
     // The long loop (reversed) and the anchor (forward).
     assert_undo_and_redo_are_exact(track(1, TrackControl::Restart), DECLICK);
