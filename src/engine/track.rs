@@ -518,17 +518,15 @@ impl Track {
         // Off normal speed the old reading is taken at its whole source samples, unfiltered: it
         // only fades out over the declick.
         let speed = self.target_speed();
-        let mut t = t_samples;
         let reversed = self.reverse.target() > 0.0;
         let restarts = self.content_samples != length;
         let channels = self.buffer.channels();
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        for (t, (l, r)) in (t_samples..).zip(left.iter_mut().zip(right.iter_mut())) {
             if outgoing.weight.is_idle() {
                 break;
             }
             let w = outgoing.weight.next_sample();
             let index = speed.position(t, outgoing.origin_samples, length).index;
-            t += 1;
             let read = if reversed { length - 1 - index } else { index };
             let gain = if restarts {
                 restart_gain(index, self.content_samples, length, fade_frames)
