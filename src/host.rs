@@ -23,7 +23,7 @@ use crate::engine::{Engine, EngineInput, TimedInput};
 use crate::midi_link::{AudioReports, ParamReport};
 use crate::midi_map::{Action, MidiMap, MidiMessage, MidiRouter};
 use crate::param_overrides::ParamOverrides;
-use crate::params::{LoopmateParams, TRACK_SLOTS};
+use crate::params::{LoopmateParams, SWITCH_COUNT, TRACK_SLOTS};
 use crate::track_bank::{SelectedValues, SlotValues, TrackBank};
 
 /// Commands (editor, MIDI, demo) one block can carry.
@@ -72,7 +72,7 @@ pub struct Host {
     /// Parameter values set by MIDI CCs over the host's.
     overrides: ParamOverrides,
     /// The command switches' states at the last change point (a command fires on off -> on).
-    command_switches: [bool; 12],
+    command_switches: [bool; SWITCH_COUNT],
     /// The `select_loop` value at the last change point (`None` before the first block: a
     /// value the project opens with selects nothing).
     select_loop: Option<i32>,
@@ -109,7 +109,7 @@ impl Host {
             midi_reports,
             editor_commands,
             overrides: ParamOverrides::default(),
-            command_switches: [false; 12],
+            command_switches: [false; SWITCH_COUNT],
             select_loop: None,
             track_bank: TrackBank::default(),
             selected_bank: TrackBank::default(),

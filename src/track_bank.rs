@@ -14,6 +14,7 @@
 use crate::engine::command::{Command, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
+use crate::engine::speed::Speed;
 
 /// A loop's parameter values, turned into the track controls that change one set into another.
 pub trait LoopValues: Copy + PartialEq {
@@ -54,6 +55,8 @@ pub struct SelectedValues {
     pub mix: SlotValues,
     /// Playing backwards.
     pub reverse: bool,
+    /// Playback speed.
+    pub speed: Speed,
     /// Filter on.
     pub filter_on: bool,
     /// Filter mode.
@@ -79,6 +82,9 @@ pub struct SelectedValues {
 impl LoopValues for SelectedValues {
     fn changes_from(&self, before: &Self, send: &mut impl FnMut(TrackControl)) {
         self.mix.changes_from(&before.mix, send);
+        if self.speed != before.speed {
+            send(TrackControl::SetSpeed(self.speed));
+        }
         let filter = (self.filter_mode, self.cutoff_hz, self.q);
         let delay = (self.delay_secs, self.delay_feedback, self.delay_mix);
         let controls = [
@@ -192,6 +198,7 @@ mod tests {
         let rest = SelectedValues {
             mix: UNITY,
             reverse: false,
+            speed: Speed::NORMAL,
             filter_on: false,
             filter_mode: FilterMode::LowPass,
             cutoff_hz: 1_000.0,
@@ -212,6 +219,7 @@ mod tests {
         assert!(changes(rest).is_empty(), "first block");
         let moved = SelectedValues {
             mix: SlotValues { pan: 0.25, ..UNITY },
+            speed: Speed::NORMAL.halved(),
             cutoff_hz: 500.0,
             filter_on: true,
             delay_mix: 0.75,
@@ -223,6 +231,10 @@ mod tests {
             changes(moved),
             [
                 Command::Track(TrackTarget::Selected, TrackControl::SetPan(0.25)),
+                Command::Track(
+                    TrackTarget::Selected,
+                    TrackControl::SetSpeed(Speed::NORMAL.halved())
+                ),
                 fx(FxControl::SetReverse(true)),
                 fx(FxControl::FilterSettings {
                     mode: FilterMode::LowPass,

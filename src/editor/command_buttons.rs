@@ -2,12 +2,16 @@
 
 use crate::engine::command::Command;
 
-/// Draws the buttons, labelled by `label`; returns the command whose button was clicked this
-/// frame.
-pub fn show(ui: &mut egui::Ui, mut label: impl FnMut(Command) -> String) -> Option<Command> {
+/// Draws a button for each of `commands`, labelled by `label`; returns the command whose button
+/// was clicked this frame.
+pub fn show(
+    ui: &mut egui::Ui,
+    commands: impl IntoIterator<Item = Command>,
+    mut label: impl FnMut(Command) -> String,
+) -> Option<Command> {
     let mut clicked = None;
     ui.horizontal_wrapped(|ui| {
-        for command in Command::ALL {
+        for command in commands {
             let label = label(command);
             if ui
                 .add(egui::Button::new(label).min_size(egui::vec2(110.0, 36.0)))

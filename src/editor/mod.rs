@@ -176,8 +176,12 @@ impl LoopmateApp {
         self.session_panel.message(ui, &self.link.session);
         let cancel = triggers::show(ui, &status);
         ui.separator();
-        let pressed =
-            command_buttons::show(ui, |command| self.midi.command_label(&shared, command));
+        let everyones = Command::ALL
+            .into_iter()
+            .filter(|c| !c.acts_on_the_selected_loop());
+        let pressed = command_buttons::show(ui, everyones, |command| {
+            self.midi.command_label(&shared, command)
+        });
         ui.separator();
         // Set-up sections, folded by default: on stage the tracks matter more.
         let track_count = status.tracks.iter().flatten().count();
@@ -202,7 +206,9 @@ impl LoopmateApp {
             .default_open(false)
             .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
         ui.separator();
-        selected_loop::show(ui, &status);
+        let selected_pressed = selected_loop::show(ui, &status, |command| {
+            self.midi.command_label(&shared, command)
+        });
         let track_control = egui::ScrollArea::vertical()
             .show(ui, |ui| {
                 track_rows::show(ui, &status, |n| {
@@ -214,6 +220,7 @@ impl LoopmateApp {
         let commands = cancel
             .into_iter()
             .chain(pressed)
+            .chain(selected_pressed)
             .chain(track_control)
             .chain(fx_changes);
         for command in commands {

@@ -1,15 +1,23 @@
 //! The selected loop: which one it is and every value the *Selected loop* parameters reach, as
-//! the engine has them (the host's parameters may show other values: see the README).
+//! the engine has them (the host's parameters may show other values: see the README), and the
+//! buttons of its actions (mute, solo, restart, reverse, speed, clear).
 
-use super::track_rows::gain_text;
+use super::command_buttons;
+use super::track_rows::{gain_text, speed_text};
 use crate::engine::EngineStatus;
+use crate::engine::command::Command;
 use crate::engine::fx::filter::FilterMode;
 
-/// Draws the selected loop's values.
-pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
+/// Draws the selected loop's values and its actions' buttons, labelled by `label`; returns the
+/// command whose button was clicked this frame.
+pub fn show(
+    ui: &mut egui::Ui,
+    status: &EngineStatus,
+    label: impl FnMut(Command) -> String,
+) -> Option<Command> {
     let Some(selected) = status.selected else {
         ui.label("Selected loop: none");
-        return;
+        return None;
     };
     let (track, fx) = (&selected.track, &selected.fx);
     let on = |on: bool| if on { "on" } else { "off" };
@@ -22,6 +30,7 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
         ui.label(format!("Mute {}", on(track.muted)));
         ui.label(format!("Solo {}", on(track.soloed)));
         ui.label(format!("Reverse {}", on(track.reversed)));
+        ui.label(format!("Speed {}", speed_text(track.speed)));
     });
     ui.horizontal_wrapped(|ui| {
         let mode = match fx.filter_mode {
@@ -48,6 +57,10 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
             fx.delay_mix
         ));
     });
+    let actions = Command::ALL
+        .into_iter()
+        .filter(|c| c.acts_on_the_selected_loop());
+    command_buttons::show(ui, actions, label)
 }
 
 /// A pan position as a host shows it: C, L30, R100.

@@ -1,9 +1,10 @@
-//! One row per track: its waveform with the playhead, its length, a select button (lit on the
-//! selected loop), mute, solo, effect switches, gain, pan, reset and remove.
+//! One row per track: its waveform with the playhead, its length, its speed off x1 (a badge), a
+//! select button (lit on the selected loop), mute, solo, effect switches, gain, pan, reset and remove.
 
 use super::waveform::{self, Overview};
 use crate::engine::command::{Command, Select, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
+use crate::engine::speed::Speed;
 use crate::engine::{EngineStatus, TrackStatus};
 
 /// Draws the rows; `overview(n)` is the waveform of the n-th track, if computed. Returns the
@@ -69,6 +70,10 @@ fn row(
             .strong(),
         );
         ui.label(format!("{:.2} s", track.length_samples as f64 / rate));
+        // Off normal speed only: the badge is what a player must notice.
+        if track.speed != Speed::NORMAL {
+            ui.label(egui::RichText::new(speed_text(track.speed)).strong());
+        }
         select = ui
             .selectable_label(selected, format!("Select {}", n + 1))
             .clicked();
@@ -141,6 +146,16 @@ fn row(
 /// A gain (linear) in dB, as the rows and the selected loop show it.
 pub fn gain_text(gain: f32) -> String {
     format!("{:+.1} dB", 20.0 * gain.max(1e-6).log10())
+}
+
+/// A speed as the player reads it: x1/4, x1/2, x1, x2, x4.
+pub fn speed_text(speed: Speed) -> String {
+    let factor = 1u32 << speed.octaves().unsigned_abs();
+    if speed.octaves() < 0 {
+        format!("x1/{factor}")
+    } else {
+        format!("x{factor}")
+    }
 }
 
 fn fx(control: FxControl) -> TrackControl {

@@ -89,6 +89,8 @@ pub enum TrackControl {
     SetSolo(bool),
     /// Solo toggled.
     ToggleSolo,
+    /// Reverse playback toggled.
+    ToggleReverse,
     /// An effect change (filter, drive, delay, reverse).
     Fx(FxControl),
     /// Playback speed to this (varispeed: pitch follows), crossfaded.
@@ -159,8 +161,9 @@ pub struct TriggerSpec {
 }
 
 impl Command {
-    /// Every command, in the order the editor lists them.
-    pub const ALL: [Command; 24] = [
+    /// Every command, in the order the editor lists them (the selected loop's actions last, in
+    /// its panel: see [`Command::acts_on_the_selected_loop`]).
+    pub const ALL: [Command; 32] = [
         Command::RecordToggle,
         Command::Capture,
         Command::Undo,
@@ -185,7 +188,21 @@ impl Command {
         Command::Select(Select::Loop(5)),
         Command::Select(Select::Loop(6)),
         Command::Select(Select::Loop(7)),
+        selected(TrackControl::ToggleMute),
+        selected(TrackControl::ToggleMuteAtLoopEnd),
+        selected(TrackControl::ToggleSolo),
+        selected(TrackControl::Restart),
+        selected(TrackControl::ToggleReverse),
+        selected(TrackControl::HalveSpeed),
+        selected(TrackControl::DoubleSpeed),
+        selected(TrackControl::Remove),
     ];
+
+    /// Whether this is one of the selected loop's actions the editor shows in the
+    /// selected-loop panel (a control sent to [`TrackTarget::Selected`]).
+    pub fn acts_on_the_selected_loop(self) -> bool {
+        matches!(self, Command::Track(TrackTarget::Selected, _))
+    }
 
     /// Select-loop commands with a place in the map and the editor (loops 1 to 8); further
     /// loops are reached by next and previous or by the `select_loop` parameter.
@@ -215,6 +232,17 @@ impl Command {
             Command::Select(Select::Previous) => "Select previous",
             Command::Select(Select::Newest) => "Select newest",
             Command::Select(Select::Loop(n)) => SELECT_LOOP.get(n as usize).unwrap_or(&"Select"),
+            Command::Track(TrackTarget::Selected, control) => match control {
+                TrackControl::ToggleMute => "Mute/unmute selected",
+                TrackControl::ToggleMuteAtLoopEnd => "Mute selected at loop end",
+                TrackControl::ToggleSolo => "Solo/unsolo selected",
+                TrackControl::Restart => "Restart selected",
+                TrackControl::ToggleReverse => "Reverse selected",
+                TrackControl::HalveSpeed => "Selected speed x1/2",
+                TrackControl::DoubleSpeed => "Selected speed x2",
+                TrackControl::Remove => "Clear selected",
+                _ => "Selected loop",
+            },
             Command::Track(..) => "Track",
             Command::Trigger(..) => "Trigger",
         }
@@ -231,7 +259,7 @@ pub struct TimedCommand {
 }
 
 /// The spec's default note map (velocity ignored, any channel), with the additions since.
-pub const DEFAULT_NOTE_MAP: [(u8, Command); 24] = [
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 32] = [
     (47, Command::RecordToggle),
     (48, Command::Capture),
     (27, Command::Undo),
@@ -256,14 +284,29 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 24] = [
     (65, Command::Select(Select::Loop(5))),
     (66, Command::Select(Select::Loop(6))),
     (67, Command::Select(Select::Loop(7))),
+    (68, selected(TrackControl::ToggleMute)),
+    (69, selected(TrackControl::ToggleMuteAtLoopEnd)),
+    (70, selected(TrackControl::ToggleSolo)),
+    (71, selected(TrackControl::Restart)),
+    (72, selected(TrackControl::ToggleReverse)),
+    (73, selected(TrackControl::HalveSpeed)),
+    (74, selected(TrackControl::DoubleSpeed)),
+    (75, selected(TrackControl::Remove)),
 ];
+
+/// `control` sent to the selected loop.
+pub const fn selected(control: TrackControl) -> Command {
+    Command::Track(TrackTarget::Selected, control)
+}
 
 /// The default CC switches (any channel): a small foot controller of switches sending 127 when
 /// pressed and 0 when released reaches these (a command fires when its CC crosses 64 upwards).
-pub const DEFAULT_CC_MAP: [(u8, Command); 3] = [
+pub const DEFAULT_CC_MAP: [(u8, Command); 5] = [
     (80, Command::Select(Select::Next)),
     (81, Command::Select(Select::Previous)),
     (82, Command::Select(Select::Newest)),
+    (83, selected(TrackControl::ToggleMuteAtLoopEnd)),
+    (84, selected(TrackControl::Restart)),
 ];
 
 #[cfg(test)]
@@ -299,7 +342,19 @@ mod tests {
         assert_eq!(command_for_note(56), Some(Command::Select(Select::Newest)));
         assert_eq!(command_for_note(60), Some(Command::Select(Select::Loop(0))));
         assert_eq!(command_for_note(67), Some(Command::Select(Select::Loop(7))));
-        assert_eq!(command_for_note(68), None);
+        let selected = |control| Some(Command::Track(TrackTarget::Selected, control));
+        assert_eq!(command_for_note(68), selected(TrackControl::ToggleMute));
+        assert_eq!(
+            command_for_note(69),
+            selected(TrackControl::ToggleMuteAtLoopEnd)
+        );
+        assert_eq!(command_for_note(70), selected(TrackControl::ToggleSolo));
+        assert_eq!(command_for_note(71), selected(TrackControl::Restart));
+        assert_eq!(command_for_note(72), selected(TrackControl::ToggleReverse));
+        assert_eq!(command_for_note(73), selected(TrackControl::HalveSpeed));
+        assert_eq!(command_for_note(74), selected(TrackControl::DoubleSpeed));
+        assert_eq!(command_for_note(75), selected(TrackControl::Remove));
+        assert_eq!(command_for_note(76), None);
         let command_for_cc = |cc| match map.lookup(0, crate::midi_map::Control::Cc(cc), true) {
             Some(crate::midi_map::Target::Command(command)) => Some(command),
             _ => None,
@@ -307,7 +362,12 @@ mod tests {
         assert_eq!(command_for_cc(80), Some(Command::Select(Select::Next)));
         assert_eq!(command_for_cc(81), Some(Command::Select(Select::Previous)));
         assert_eq!(command_for_cc(82), Some(Command::Select(Select::Newest)));
-        assert_eq!(command_for_cc(83), None);
+        assert_eq!(
+            command_for_cc(83),
+            selected(TrackControl::ToggleMuteAtLoopEnd)
+        );
+        assert_eq!(command_for_cc(84), selected(TrackControl::Restart));
+        assert_eq!(command_for_cc(85), None);
         for command in Command::ALL {
             let target = crate::midi_map::Target::Command(command);
             assert!(

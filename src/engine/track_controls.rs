@@ -117,6 +117,15 @@ fn apply_at(shared: &mut Shared, index: usize, control: TrackControl) {
         TrackControl::Fx(FxControl::SetReverse(on)) => {
             track.reverse.ramp_to(if on { 1.0 } else { 0.0 }, blend);
         }
+        // Reversed (or turning that way) as the session record counts it: `target > 0`.
+        TrackControl::ToggleReverse => {
+            let target = if track.reverse.target() > 0.0 {
+                0.0
+            } else {
+                1.0
+            };
+            track.reverse.ramp_to(target, blend);
+        }
         TrackControl::Fx(control) => track.fx.apply(control, blend),
         TrackControl::SetSpeed(speed) => track.set_speed(speed, blend),
         TrackControl::HalveSpeed => track.set_speed(track.target_speed().halved(), blend),

@@ -16,13 +16,13 @@ use std::fmt::{self, Write as _};
 use serde::Deserialize;
 
 use super::{Binding, Control, MidiMap, Target};
-use crate::engine::command::{Command, Select};
+use crate::engine::command::{Command, Select, TrackControl, selected};
 
 /// The file format version this build writes and reads.
 pub const VERSION: i64 = 1;
 
 /// The stable file names of the mappable commands.
-pub const COMMAND_IDS: [(&str, Command); 24] = [
+pub const COMMAND_IDS: [(&str, Command); 32] = [
     ("record", Command::RecordToggle),
     ("capture", Command::Capture),
     ("undo", Command::Undo),
@@ -47,6 +47,17 @@ pub const COMMAND_IDS: [(&str, Command); 24] = [
     ("select_loop_6", Command::Select(Select::Loop(5))),
     ("select_loop_7", Command::Select(Select::Loop(6))),
     ("select_loop_8", Command::Select(Select::Loop(7))),
+    ("mute_selected", selected(TrackControl::ToggleMute)),
+    (
+        "mute_selected_at_loop_end",
+        selected(TrackControl::ToggleMuteAtLoopEnd),
+    ),
+    ("solo_selected", selected(TrackControl::ToggleSolo)),
+    ("restart_selected", selected(TrackControl::Restart)),
+    ("reverse_selected", selected(TrackControl::ToggleReverse)),
+    ("half_speed_selected", selected(TrackControl::HalveSpeed)),
+    ("double_speed_selected", selected(TrackControl::DoubleSpeed)),
+    ("clear_selected", selected(TrackControl::Remove)),
 ];
 
 /// The file name of `command`, if it is mappable.

@@ -1,7 +1,9 @@
 //! The engine settings' choices as host-visible enums: input channels, quantization, capture
-//! length.
+//! length; and a loop's speed.
 
 use nice_plug::prelude::*;
+
+use crate::engine::speed::Speed;
 
 /// Which input channels are recorded (a mono choice makes pannable mono tracks).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,5 +71,44 @@ impl CaptureCycles {
             CaptureCycles::Four => 4,
             CaptureCycles::Eight => 8,
         }
+    }
+}
+
+/// A loop's playback speed (varispeed: the pitch follows).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeedChoice {
+    /// A quarter.
+    #[id = "quarter"]
+    #[name = "x1/4"]
+    Quarter,
+    /// Half.
+    #[id = "half"]
+    #[name = "x1/2"]
+    Half,
+    /// Normal.
+    #[id = "normal"]
+    #[name = "x1"]
+    Normal,
+    /// Double.
+    #[id = "double"]
+    #[name = "x2"]
+    Double,
+    /// Four times.
+    #[id = "quadruple"]
+    #[name = "x4"]
+    Quadruple,
+}
+
+impl SpeedChoice {
+    /// The speed.
+    pub fn speed(self) -> Speed {
+        let octaves = match self {
+            SpeedChoice::Quarter => -2,
+            SpeedChoice::Half => -1,
+            SpeedChoice::Normal => 0,
+            SpeedChoice::Double => 1,
+            SpeedChoice::Quadruple => 2,
+        };
+        Speed::from_octaves(octaves).unwrap_or(Speed::NORMAL)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::engine::command::{Command, Select};
+use crate::engine::command::{Command, Select, TrackControl, selected};
 use crate::param_overrides::ParamOverrides;
 
 /// One momentary switch per command: a command fires when its switch goes from off to on.
@@ -47,12 +47,39 @@ pub struct CommandParams {
     /// Select the newest loop.
     #[id = "cmd_select_newest"]
     pub select_newest: BoolParam,
+    /// Mute/unmute the selected loop now.
+    #[id = "cmd_mute_selected"]
+    pub mute_selected: BoolParam,
+    /// Mute/unmute the selected loop when it next wraps to its start (trigger).
+    #[id = "cmd_mute_selected_at_loop_end"]
+    pub mute_selected_at_loop_end: BoolParam,
+    /// Solo/unsolo the selected loop.
+    #[id = "cmd_solo_selected"]
+    pub solo_selected: BoolParam,
+    /// Restart the selected loop from its start.
+    #[id = "cmd_restart_selected"]
+    pub restart_selected: BoolParam,
+    /// Reverse the selected loop (again: forward).
+    #[id = "cmd_reverse_selected"]
+    pub reverse_selected: BoolParam,
+    /// Halve the selected loop's speed.
+    #[id = "cmd_half_speed_selected"]
+    pub half_speed_selected: BoolParam,
+    /// Double the selected loop's speed.
+    #[id = "cmd_double_speed_selected"]
+    pub double_speed_selected: BoolParam,
+    /// Take the selected loop out of the mix (undoable).
+    #[id = "cmd_clear_selected"]
+    pub clear_selected: BoolParam,
     /// Selects loop n (1: the anchor) when it changes to n; 0 selects nothing. One parameter
     /// reaches every loop (a CC's value n selects loop n), where a switch per loop would stop
     /// at a fixed count.
     #[id = "select_loop"]
     pub select_loop: IntParam,
 }
+
+/// How many command switches there are.
+pub const SWITCH_COUNT: usize = 20;
 
 /// Highest loop number the `select_loop` parameter reaches (a CC's whole range, 0-127).
 pub const MAX_SELECT_LOOP: i32 = 127;
@@ -73,6 +100,14 @@ impl Default for CommandParams {
             select_previous: switch("Select previous"),
             select_next: switch("Select next"),
             select_newest: switch("Select newest"),
+            mute_selected: switch("Mute/unmute selected"),
+            mute_selected_at_loop_end: switch("Mute selected at loop end"),
+            solo_selected: switch("Solo/unsolo selected"),
+            restart_selected: switch("Restart selected"),
+            reverse_selected: switch("Reverse selected"),
+            half_speed_selected: switch("Selected speed x1/2"),
+            double_speed_selected: switch("Selected speed x2"),
+            clear_selected: switch("Clear selected"),
             select_loop: IntParam::new(
                 "Select loop",
                 0,
@@ -92,7 +127,7 @@ impl Default for CommandParams {
 
 impl CommandParams {
     /// Each switch's state (CC overrides included) with the command it sends.
-    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); 12] {
+    pub fn switches(&self, overrides: &ParamOverrides) -> [(bool, Command); SWITCH_COUNT] {
         [
             (&self.record, Command::RecordToggle),
             (&self.capture, Command::Capture),
@@ -106,6 +141,26 @@ impl CommandParams {
             (&self.select_previous, Command::Select(Select::Previous)),
             (&self.select_next, Command::Select(Select::Next)),
             (&self.select_newest, Command::Select(Select::Newest)),
+            (&self.mute_selected, selected(TrackControl::ToggleMute)),
+            (
+                &self.mute_selected_at_loop_end,
+                selected(TrackControl::ToggleMuteAtLoopEnd),
+            ),
+            (&self.solo_selected, selected(TrackControl::ToggleSolo)),
+            (&self.restart_selected, selected(TrackControl::Restart)),
+            (
+                &self.reverse_selected,
+                selected(TrackControl::ToggleReverse),
+            ),
+            (
+                &self.half_speed_selected,
+                selected(TrackControl::HalveSpeed),
+            ),
+            (
+                &self.double_speed_selected,
+                selected(TrackControl::DoubleSpeed),
+            ),
+            (&self.clear_selected, selected(TrackControl::Remove)),
         ]
         .map(|(switch, command)| (overrides.get(switch), command))
     }

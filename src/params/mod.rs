@@ -8,7 +8,7 @@ mod sync;
 mod track_slots;
 
 pub use choices::{CaptureCycles, InputChannels, Quantize};
-pub use commands::CommandParams;
+pub use commands::{CommandParams, SWITCH_COUNT};
 pub use master_fx::{FilterType, MasterFxParams};
 pub use selected_loop::SelectedLoopParams;
 pub use sync::{BarsChoice, SyncModeChoice, SyncParams, TransportStopChoice};
@@ -386,7 +386,16 @@ mod tests {
             "cmd_select_next",
             "select_loop",
             "selected_gain",
+            "selected_speed",
             "selected_delay_mix",
+            "cmd_mute_selected",
+            "cmd_mute_selected_at_loop_end",
+            "cmd_solo_selected",
+            "cmd_restart_selected",
+            "cmd_reverse_selected",
+            "cmd_half_speed_selected",
+            "cmd_double_speed_selected",
+            "cmd_clear_selected",
         ] {
             assert!(ids.iter().any(|known| known == id), "{id}");
         }

@@ -5,6 +5,7 @@
 
 use nice_plug::prelude::*;
 
+use super::choices::SpeedChoice;
 use super::master_fx::{
     FilterType, cutoff_param, delay_feedback_param, delay_mix_param, delay_time_param,
     resonance_param,
@@ -32,6 +33,9 @@ pub struct SelectedLoopParams {
     /// Reverse playback.
     #[id = "selected_reverse"]
     pub reverse: BoolParam,
+    /// Playback speed (x1/4 ..= x4).
+    #[id = "selected_speed"]
+    pub speed: EnumParam<SpeedChoice>,
     /// Filter on or off.
     #[id = "selected_filter"]
     pub filter: BoolParam,
@@ -72,6 +76,7 @@ impl Default for SelectedLoopParams {
             mute: BoolParam::new("Selected mute", false),
             solo: BoolParam::new("Selected solo", false),
             reverse: BoolParam::new("Selected reverse", false),
+            speed: EnumParam::new("Selected speed", SpeedChoice::Normal),
             filter: BoolParam::new("Selected filter", false),
             filter_type: EnumParam::new("Selected filter type", FilterType::LowPass),
             cutoff_hz: cutoff_param("Selected cutoff", 1_000.0),
@@ -101,6 +106,7 @@ impl SelectedLoopParams {
         SelectedValues {
             mix: mix_values([&self.gain, &self.pan], [&self.mute, &self.solo], v),
             reverse: v.get(&self.reverse),
+            speed: v.get(&self.speed).speed(),
             filter_on: v.get(&self.filter),
             filter_mode: v.get(&self.filter_type).mode(),
             cutoff_hz: v.get(&self.cutoff_hz),

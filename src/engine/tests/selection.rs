@@ -251,3 +251,84 @@ fn changing_the_selection_never_changes_the_sound() {
         }
     }
 }
+
+#[test]
+fn the_selected_loop_actions_act_on_the_selected_loop_at_their_sample() {
+    // Loop 2 selected by number gets every selected-loop action of the map, at odd samples:
+    // the output is exactly that of the same controls sent to loop 2 by index, at every block
+    // size (mute at loop end fires at loop 2's own wrap either way).
+    let actions: Vec<TrackControl> = (Command::ALL.into_iter())
+        .filter_map(|command| match command {
+            Command::Track(TrackTarget::Selected, control) => Some(control),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actions.len(), 8);
+    assert_eq!(
+        actions.last(),
+        Some(&TrackControl::Remove),
+        "clear goes last"
+    );
+    let first = PLAYED + 1_234;
+    let at = |n: usize| first + n as u64 * 3_001;
+    let mut by_selection = vec![(first - 100, Command::Select(Select::Loop(1)))];
+    let mut by_index = Vec::new();
+    for (n, &control) in actions.iter().enumerate() {
+        by_selection.push((at(n), Command::Track(TrackTarget::Selected, control)));
+        by_index.push((at(n), Command::Track(TrackTarget::Index(1), control)));
+    }
+    let frames = at(actions.len()) + 2 * L;
+    let (expected, engine, _) = render(&by_index, frames, &[512]);
+    assert_eq!(engine.status().track_count, 2, "loop 2 was cleared");
+    let (untouched, ..) = render(&[], frames, &[512]);
+    for c in 0..2 {
+        let first_change =
+            (0..frames as usize).find(|&t| expected.main[c][t] != untouched.main[c][t]);
+        assert_eq!(
+            first_change,
+            Some(first as usize),
+            "ch{c}: the mute acts at its sample"
+        );
+    }
+    for sizes in BLOCK_SIZES {
+        let (got, ..) = render(&by_selection, frames, sizes);
+        for c in 0..2 {
+            let first_difference =
+                (0..frames as usize).find(|&t| got.main[c][t] != expected.main[c][t]);
+            assert_eq!(first_difference, None, "ch{c}, block sizes {sizes:?}");
+        }
+    }
+}
+
+#[test]
+fn reverse_toggles_and_undoes_like_set_reverse() {
+    // The reverse action turns the loop backwards, again forwards: bit for bit the output of
+    // the reverse switch set on and off at the same samples; undo takes the last back.
+    let (a, b) = (PLAYED + 1_000, PLAYED + 9_000);
+    let frames = PLAYED + 2 * L;
+    let on_track = |control| Command::Track(TrackTarget::Index(0), control);
+    let toggled = [
+        (a, on_track(TrackControl::ToggleReverse)),
+        (b, on_track(TrackControl::ToggleReverse)),
+        (b + 2_000, Command::Undo),
+    ];
+    let set = [
+        (a, on_track(TrackControl::Fx(FxControl::SetReverse(true)))),
+        (b, on_track(TrackControl::Fx(FxControl::SetReverse(false)))),
+        (b + 2_000, Command::Undo),
+    ];
+    let (expected, engine, _) = render(&set, frames, &[512]);
+    assert!(
+        engine.status().tracks[0].unwrap().reversed,
+        "undone: backwards"
+    );
+    let (untouched, ..) = render(&[], frames, &[512]);
+    assert_ne!(
+        expected.main[0][a as usize + 100],
+        untouched.main[0][a as usize + 100]
+    );
+    let (got, ..) = render(&toggled, frames, &[512]);
+    for c in 0..2 {
+        assert!(got.main[c] == expected.main[c], "ch{c}");
+    }
+}
