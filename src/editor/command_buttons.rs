@@ -2,10 +2,11 @@
 
 use crate::engine::command::Command;
 
-/// Draws a button for each of `commands`, labelled by `label`; returns the command whose button
-/// was clicked this frame.
+/// Draws a button of at least `min_size` (points) for each of `commands`, labelled by `label`;
+/// returns the command whose button was clicked this frame.
 pub fn show(
     ui: &mut egui::Ui,
+    min_size: egui::Vec2,
     commands: impl IntoIterator<Item = Command>,
     mut label: impl FnMut(Command) -> String,
 ) -> Option<Command> {
@@ -14,7 +15,7 @@ pub fn show(
         for command in commands {
             let label = label(command);
             if ui
-                .add(egui::Button::new(label).min_size(egui::vec2(110.0, 36.0)))
+                .add(egui::Button::new(label).min_size(min_size))
                 .clicked()
             {
                 clicked = Some(command);

@@ -179,7 +179,7 @@ impl LoopmateApp {
         let everyones = Command::ALL
             .into_iter()
             .filter(|c| !c.acts_on_the_selected_loop());
-        let pressed = command_buttons::show(ui, everyones, |command| {
+        let pressed = command_buttons::show(ui, egui::vec2(110.0, 36.0), everyones, |command| {
             self.midi.command_label(&shared, command)
         });
         ui.separator();

@@ -60,7 +60,8 @@ pub fn show(
     let actions = Command::ALL
         .into_iter()
         .filter(|c| c.acts_on_the_selected_loop());
-    command_buttons::show(ui, actions, label)
+    // Plain-sized: the track rows below must keep their room.
+    command_buttons::show(ui, egui::Vec2::ZERO, actions, label)
 }
 
 /// A pan position as a host shows it: C, L30, R100.

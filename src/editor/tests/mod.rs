@@ -775,3 +775,36 @@ fn a_cc_on_a_parameter_moves_the_host_parameter_while_the_window_is_open() {
     assert_eq!(gestures[1], monitor("set", 0.5));
     assert_eq!(gestures[2].0, "end");
 }
+
+#[test]
+fn the_selected_loop_panel_shows_its_speed_and_its_action_buttons_act_on_it() {
+    let mut status = playing_status();
+    let half = crate::engine::speed::Speed::NORMAL.halved();
+    let track = TrackStatus {
+        speed: half,
+        ..status.tracks[1].unwrap()
+    };
+    status.tracks[1] = Some(track);
+    status.selected = Some(SelectedStatus {
+        index: 1,
+        track,
+        fx: crate::engine::fx::chain::FxChain::new(48_000.0).settings(),
+    });
+    let (mut app, mut commands) = editor(status);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Speed x1/2");
+    harness.get_by_label("x1/2");
+    harness
+        .get_by_label("Mute selected at loop end (69)")
+        .click();
+    harness.run();
+    harness.get_by_label("Selected speed x2 (74)").click();
+    harness.run();
+    harness.get_by_label("Clear selected (75)").click();
+    harness.run();
+    let selected = |control| Ok(Command::Track(TrackTarget::Selected, control));
+    assert_eq!(commands.pop(), selected(TrackControl::ToggleMuteAtLoopEnd));
+    assert_eq!(commands.pop(), selected(TrackControl::DoubleSpeed));
+    assert_eq!(commands.pop(), selected(TrackControl::Remove));
+    assert!(commands.pop().is_err());
+}
