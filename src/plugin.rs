@@ -20,7 +20,7 @@ const EDITOR_COMMAND_CAPACITY: usize = 256;
 /// of 128 CCs, channel pressure and pitch bend.
 const VST3_MIDI_CC_PARAMS: usize = 16 * 130;
 /// Room for Loopmate's own parameters in the input event queue (a test checks they fit).
-const PARAM_CAPACITY: usize = 128;
+const PARAM_CAPACITY: usize = 160;
 /// Room for one block's notes, CCs and automation points on top of a replay of every parameter
 /// (nice-plug's default capacity for a whole block).
 const BLOCK_EVENT_CAPACITY: usize = 1024;
