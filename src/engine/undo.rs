@@ -207,15 +207,26 @@ impl UndoLog {
 
     /// Starts over with an installed session's `tracks` (the old ones are gone with the old
     /// list): its undone loops are the redo history, the oldest redone first (as they were
-    /// undone from the newest down). Undone loops beyond the capacity are dropped.
-    pub fn restart(&mut self, tracks: &mut TrackList, session: &mut SessionOut) {
+    /// undone from the newest down). Undone loops beyond the capacity are dropped, and so are
+    /// those that do not fit the session's `cycle` (undone from another grid, which an edit
+    /// not saved with the session, such as an undone clear, had replaced).
+    pub fn restart(
+        &mut self,
+        tracks: &mut TrackList,
+        cycle: Option<Cycle>,
+        session: &mut SessionOut,
+    ) {
         self.entries.clear();
         self.done = 0;
         for track in tracks.iter_mut() {
             if track.state != TrackState::Undoing {
                 continue;
             }
-            if self.entries.len() == UNDO_CAPACITY {
+            let fits = cycle.is_none_or(|cycle| {
+                track.length_samples % cycle.length_samples == 0
+                    && (track.length_samples / cycle.length_samples).is_power_of_two()
+            });
+            if !fits || self.entries.len() == UNDO_CAPACITY {
                 track.state = TrackState::Discarding;
                 session.tell(SessionEvent::Removed { id: track.id });
                 continue;
