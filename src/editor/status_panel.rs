@@ -201,6 +201,12 @@ pub fn message_text(message: EngineMessage) -> &'static str {
         EngineMessage::ImportTooShort => {
             "Import refused: the file is shorter than the shortest loop (0.1 s)."
         }
+        EngineMessage::DubOutOfStorage => {
+            "Memory ran short during the dub: it was dropped, the loop is as before."
+        }
+        EngineMessage::DubNeedsPlainLoop => {
+            "Dubs need the loop forwards at normal speed (and a capture done copying)."
+        }
         EngineMessage::CaptureTooLong => {
             "Capture refused: the history does not hold that much. Lengthen the history or \
              capture fewer cycles."

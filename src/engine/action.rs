@@ -44,4 +44,10 @@ pub enum Action {
     /// first at a closing attack before the press (`late_press`), failing one over the whole
     /// window.
     QuantizeStop { press: u64, late_press: bool },
+    /// Start the armed dub (a press snapped forward to a boundary).
+    DubStart,
+    /// A multiply's new length starts playing.
+    DubSwitch,
+    /// Decide where a dub pressed at `press` punches in (onset quantization).
+    DubDecide { press: u64 },
 }

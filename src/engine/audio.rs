@@ -214,6 +214,11 @@ impl TrackBuffer {
         std::mem::take(&mut self.fx_memory)
     }
 
+    /// The audio, to read.
+    pub fn audio(&self) -> &TrackAudio {
+        &self.audio
+    }
+
     /// A new reference to the audio (an atomic increment: realtime-safe). After this the audio
     /// must not be written again; the engine shares only complete tracks.
     pub fn share(&self) -> Arc<TrackAudio> {
@@ -286,6 +291,16 @@ impl TrackBuffer {
     /// Frames per channel.
     pub fn capacity_frames(&self) -> usize {
         self.audio.capacity_frames
+    }
+
+    /// Takes out every page wholly at or after frame `from` (audio not shared), handing each to
+    /// `into`. Realtime-safe when `into` is.
+    pub fn release_from(&mut self, from: usize, mut into: impl FnMut(super::pages::Page)) {
+        if let Some(audio) = self.sole_audio_mut() {
+            for table in &mut audio.tables {
+                table.release_from(from, &mut into);
+            }
+        }
     }
 
     /// Number of channels.

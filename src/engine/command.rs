@@ -1,6 +1,7 @@
 //! The one command type that MIDI, editor buttons, parameters and triggers all send to the
 //! engine, and the spec's default MIDI notes.
 
+use super::dub::DubKind;
 use super::fx::chain::FxControl;
 use super::speed::Speed;
 
@@ -42,6 +43,9 @@ pub enum Command {
     Track(TrackTarget, TrackControl),
     /// Schedule (or, if the same one is pending, cancel) a trigger.
     Trigger(TriggerSpec),
+    /// Start a dub of the selected loop (overdub, replace, multiply), quantized to the cycle;
+    /// again (any kind) sets its punch-out, before it starts cancels it.
+    Dub(DubKind),
 }
 
 /// Which loop a select command chooses. Next and previous wrap around (after the newest comes
@@ -245,6 +249,9 @@ impl Command {
             },
             Command::Track(..) => "Track",
             Command::Trigger(..) => "Trigger",
+            Command::Dub(DubKind::Overdub) => "Overdub",
+            Command::Dub(DubKind::Replace) => "Replace",
+            Command::Dub(DubKind::Multiply) => "Multiply",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod capture;
 pub mod command;
 pub mod cycle;
 pub mod denormals;
+pub mod dub;
 pub mod fx;
 pub mod history;
 pub mod host_clock;
@@ -53,6 +54,7 @@ use command::{
 };
 use cycle::{Cycle, HostGrid, WholeBeats};
 use denormals::FlushDenormals;
+use dub::Dubber;
 use fx::chain::FxControl;
 use history::History;
 use host_clock::{HostClock, HostTransport};
@@ -60,7 +62,7 @@ use input::InputStage;
 pub use input::{InputMode, MAX_INPUT_GAIN};
 use metronome::BeatGrid;
 use mix::{OutputLevels, OutputStage};
-use pool::TrackPoolKeeper;
+use pool::{Garbage, TrackPoolKeeper};
 use recorder::Recorder;
 use restore::Restores;
 use schedule::Schedule;
@@ -104,6 +106,8 @@ pub struct Engine {
     sync: HostSync,
     /// Record presses, the take and captures.
     recorder: Recorder,
+    /// Overdub, replace and multiply.
+    dubber: Dubber,
     /// The input of the current chunk, mapped, sanitized, scaled and metered.
     input: InputStage,
     /// Loop mix of the current chunk (stereo).
@@ -152,6 +156,7 @@ impl Engine {
             host_clock: HostClock::default(),
             sync: HostSync::default(),
             recorder: Recorder::default(),
+            dubber: Dubber::new(history_frames),
             input: InputStage::new(channels, config.sample_rate_hz, CHUNK_FRAMES),
             loop_bus: [scratch(), scratch()],
             track_scratch: [scratch(), scratch()],
@@ -426,6 +431,7 @@ impl Engine {
             track_count: self.playing_tracks().count(),
             redo_count: self.shared.undo.redo_count(),
             recording: self.recorder.recording_state(),
+            dub: self.dubber.state(),
             mix_muted: self.shared.output.mix_muted(),
             pa_muted: self.shared.output.pa_muted(),
             pending_count,
@@ -457,6 +463,7 @@ impl Engine {
             drive_on: track.fx.drive_on(),
             delay_on: track.fx.delay_on(),
             reversed: track.reverse.target() > 0.0,
+            layers: track.layers,
         }
     }
 
@@ -549,7 +556,12 @@ impl Engine {
                 Action::QuantizeStop { press, late_press } => {
                     (self.recorder).decide_stop(&mut self.shared, &mut self.sync, press, late_press)
                 }
+                Action::DubStart => self.dubber.start_due(&mut self.shared),
+                Action::DubSwitch => self.dubber.switch_due(&mut self.shared),
+                Action::DubDecide { press } => self.dubber.decide_start(&mut self.shared, press),
             }
+            // A crossfade an action ended or replaced leaves its version for the pool.
+            (self.shared.tracks).retire_spent_audio(&mut self.shared.pool);
         }
     }
 
@@ -594,11 +606,15 @@ impl Engine {
             Command::Select(select) => {
                 (self.shared.tracks).select(select, &mut self.shared.session)
             }
+            Command::Dub(kind) => self.dubber.press(&mut self.shared, kind),
         }
     }
 
     fn undo(&mut self) {
-        undo::undo(&mut self.shared, &mut self.sync, &mut self.recorder);
+        // A dub in progress goes first: it is dropped, its loop as before.
+        if !self.dubber.cancel(&mut self.shared) {
+            undo::undo(&mut self.shared, &mut self.sync, &mut self.recorder);
+        }
     }
 
     fn redo(&mut self) {
@@ -606,6 +622,7 @@ impl Engine {
     }
 
     fn clear(&mut self) {
+        self.dubber.cancel(&mut self.shared);
         undo::clear(&mut self.shared, &mut self.sync, &mut self.recorder);
     }
 
@@ -719,6 +736,7 @@ impl Engine {
         let mut bus: [&mut [f32]; 2] = [&mut bus_0[..frames], &mut bus_1[..frames]];
         bus[0].fill(0.0);
         bus[1].fill(0.0);
+        self.dubber.before_mix(&mut self.shared, frames);
         for track in &mut self.shared.tracks {
             // What the next frames read (more at a speed above 1, and the filter's reach).
             let (playhead, read_frames) = track.read_window(self.shared.now_samples, frames as u64);
@@ -756,7 +774,11 @@ impl Engine {
                 &mut self.track_scratch,
                 declick,
             );
+            if let Some(audio) = track.take_spent_audio() {
+                self.shared.pool.retire(Garbage::Audio(audio));
+            }
         }
+        self.dubber.after_mix(&mut self.shared, frames);
         let [scratch, _] = &mut self.track_scratch;
         (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
 

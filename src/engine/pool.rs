@@ -51,6 +51,8 @@ fn fitted_size_for(frames: usize) -> usize {
 pub enum Garbage {
     /// A removed track's (or cancelled take's) storage.
     Buffer(TrackBuffer),
+    /// A version of a loop's audio a crossfade read last (see `Track::take_spent_audio`).
+    Audio(Arc<super::audio::TrackAudio>),
     /// A page a take no longer needs (cut off its end).
     Page(Page),
     /// A track list replaced by a larger one (empty).
@@ -213,16 +215,21 @@ impl TrackPool {
     /// when one is ready (the long table goes back to the keeper), else as it is. Realtime-safe:
     /// moves one pointer per page.
     pub fn fit(&mut self, mut buffer: TrackBuffer, frames: usize) -> TrackBuffer {
+        self.fit_in_place(&mut buffer, frames);
+        buffer
+    }
+
+    /// [`TrackPool::fit`] in place: `buffer` becomes the fitted table (its delay memory moved
+    /// along) when one is ready. Realtime-safe.
+    pub fn fit_in_place(&mut self, buffer: &mut TrackBuffer, frames: usize) {
         let Some(mut fitted) = self.take_fitted(frames) else {
-            return buffer;
+            return;
         };
         if buffer.move_pages_into(&mut fitted) {
-            self.retire_buffer(buffer);
-            fitted
-        } else {
-            self.retire_buffer(fitted);
-            buffer
+            fitted.set_fx_memory(buffer.take_fx_memory());
+            std::mem::swap(buffer, &mut fitted);
         }
+        self.retire_buffer(fitted);
     }
 
     /// Zeroed delay memory, if the keeper has one ready. Realtime-safe.
@@ -380,6 +387,7 @@ impl TrackPoolKeeper {
                 Garbage::Buffer(buffer) => added += self.recycle(buffer),
                 Garbage::Page(page) => self.recycle_page(page),
                 Garbage::List(list) => drop(list),
+                Garbage::Audio(audio) => drop(audio),
                 Garbage::Boxed(boxed) => drop(boxed),
             }
         }

@@ -79,7 +79,12 @@ impl Restores {
         for track in session.tracks.drain(..) {
             shared.pool.retire_buffer(track.buffer);
         }
-        (shared.undo).restart(&mut shared.tracks, session.cycle, &mut shared.session);
+        (shared.undo).restart(
+            &mut shared.tracks,
+            session.cycle,
+            &mut shared.session,
+            &mut shared.pool,
+        );
         let now = shared.now_samples;
         for track in &mut shared.tracks {
             track.origin_samples += now;

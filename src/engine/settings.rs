@@ -67,6 +67,9 @@ pub struct EngineSettings {
     pub sync: SyncSettings,
     /// How the anchor's record boundaries follow onsets and beats.
     pub quantize_mode: QuantizeMode,
+    /// Overdub feedback (0..=1): what was in the loop is multiplied by it on each pass of an
+    /// overdub (1 keeps it all, as on tape at full feedback).
+    pub dub_feedback: f32,
 }
 
 impl Default for EngineSettings {
@@ -91,6 +94,7 @@ impl Default for EngineSettings {
             capture_cycles: 1,
             sync: SyncSettings::default(),
             quantize_mode: QuantizeMode::Onset,
+            dub_feedback: 1.0,
         }
     }
 }

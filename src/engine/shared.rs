@@ -165,7 +165,7 @@ impl Shared {
 
     /// Drops the redo history (a new take): undone tracks are handed back.
     pub fn discard_redo(&mut self) {
-        self.undo.drop_redo(&mut self.tracks, &mut self.session);
+        (self.undo).drop_redo(&mut self.tracks, &mut self.session, &mut self.pool);
     }
 
     /// Sets the anchor cycle and tells the session mirror.

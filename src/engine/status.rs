@@ -4,6 +4,7 @@
 
 use super::command::TriggerAction;
 use super::cycle::HostGrid;
+use super::dub::DubState;
 use super::fx::chain::FxSettings;
 use super::speed::Speed;
 
@@ -41,6 +42,10 @@ pub enum EngineMessage {
     ImportDoesNotFit,
     /// An imported file is shorter than the shortest anchor: not added.
     ImportTooShort,
+    /// Memory ran short while a dub copied or wrote its loop: the dub was dropped.
+    DubOutOfStorage,
+    /// Dubs need the loop at normal speed, forwards, and whole (not still capturing).
+    DubNeedsPlainLoop,
 }
 
 /// What the take recorder is doing.
@@ -84,6 +89,8 @@ pub struct EngineStatus {
     pub redo_count: usize,
     /// The take recorder.
     pub recording: RecordingState,
+    /// The dub (overdub, replace, multiply) armed or in progress.
+    pub dub: DubState,
     /// Whether the loop mix is muted.
     pub mix_muted: bool,
     /// Whether the PA (main output) is muted.
@@ -145,6 +152,8 @@ pub struct TrackStatus {
     pub delay_on: bool,
     /// Playing backwards.
     pub reversed: bool,
+    /// Overdub layers in the loop.
+    pub layers: u32,
 }
 
 /// The selected loop, as the editor shows it: every control the *Selected loop* parameters
@@ -195,6 +204,7 @@ impl EngineStatus {
             track_count: 0,
             redo_count: 0,
             recording: RecordingState::Idle,
+            dub: DubState::Idle,
             mix_muted: false,
             pa_muted: false,
             tracks: [None; SHOWN_TRACKS],

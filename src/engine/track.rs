@@ -4,7 +4,9 @@
 //! Realtime: `Track::mix_into` runs on the audio thread and never allocates. `TrackBuffer`s are
 //! allocated and freed by the pool keeper (see `pool.rs`), never on the audio thread.
 
-use super::audio::TrackBuffer;
+use std::sync::Arc;
+
+use super::audio::{TrackAudio, TrackBuffer};
 use super::capture::HistoryFill;
 use super::fx::chain::FxChain;
 use super::ramp::Ramp;
@@ -37,11 +39,17 @@ impl TrackState {
 }
 
 /// The reading a jump of the loop's origin (a restart of the loop, or its undo) left: it fades
-/// out while the reading from the new origin fades in.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// out while the reading from the new origin fades in. A switch to another version of the loop
+/// (a dub's undo, redo or cancel) leaves one too, reading the version it left.
+#[derive(Debug, Clone)]
 pub struct Outgoing {
     /// The origin before the jump (absolute samples at which buffer index 0 played).
     origin_samples: u64,
+    /// The loop length before the jump, in samples.
+    length_samples: u64,
+    /// The version before a switch of versions (`None`: the track's own audio). Handed to the
+    /// pool when the crossfade ends, never dropped on the audio thread.
+    audio: Option<Arc<TrackAudio>>,
     /// The outgoing reading's weight, 1 down to 0 over the crossfade.
     weight: Ramp,
 }
@@ -99,6 +107,11 @@ pub struct Track {
     pub removed_by: Option<u64>,
     /// The reading before the last jump of `origin_samples`, while it crossfades out.
     pub outgoing: Option<Outgoing>,
+    /// The version an ended crossfade read, waiting to be handed to the pool (the engine takes
+    /// it after each block: see [`Track::take_spent_audio`]).
+    spent_audio: Option<Arc<TrackAudio>>,
+    /// Overdub layers in the loop (each dub that completed, minus those undone).
+    pub layers: u32,
 }
 
 impl Track {
@@ -126,6 +139,8 @@ impl Track {
             fill: None,
             removed_by: None,
             outgoing: None,
+            spent_audio: None,
+            layers: 0,
         }
     }
 
@@ -180,13 +195,57 @@ impl Track {
     /// Moves the origin (buffer index 0 plays at `origin_samples` from now on), crossfading from
     /// the old reading over `crossfade_samples` so that the jump does not click.
     pub fn jump_to_origin(&mut self, origin_samples: u64, crossfade_samples: u32) {
+        self.start_outgoing(None, crossfade_samples);
+        self.origin_samples = origin_samples;
+    }
+
+    /// Plays another version of the loop from now on: `buffer`'s audio, `length_samples` long,
+    /// its index 0 at `origin_samples`, crossfading from the current reading over
+    /// `crossfade_samples`. The delay's memory stays with the track. Returns the buffer it
+    /// played (complete audio: it is shared with the crossfade). Realtime-safe.
+    pub fn switch_version(
+        &mut self,
+        mut buffer: TrackBuffer,
+        length_samples: u64,
+        origin_samples: u64,
+        crossfade_samples: u32,
+    ) -> TrackBuffer {
+        buffer.set_fx_memory(self.buffer.take_fx_memory());
+        let old = std::mem::replace(&mut self.buffer, buffer);
+        self.start_outgoing(Some(old.share()), crossfade_samples);
+        self.length_samples = length_samples;
+        self.content_samples = length_samples;
+        self.origin_samples = origin_samples;
+        old
+    }
+
+    /// Starts crossfading out the current reading (of `audio`, or of the track's own audio).
+    fn start_outgoing(&mut self, audio: Option<Arc<TrackAudio>>, crossfade_samples: u32) {
         let mut weight = Ramp::at(1.0);
         weight.ramp_to(0.0, crossfade_samples);
+        self.end_outgoing();
         self.outgoing = Some(Outgoing {
             origin_samples: self.origin_samples,
+            length_samples: self.length_samples,
+            audio,
             weight,
         });
-        self.origin_samples = origin_samples;
+    }
+
+    /// Ends the outgoing reading: a version it read waits in `spent_audio` for the pool.
+    fn end_outgoing(&mut self) {
+        if let Some(audio) = self.outgoing.take().and_then(|outgoing| outgoing.audio) {
+            // The engine takes spent audio after every action and every track's mix, and each
+            // ends at most one crossfade of a track.
+            debug_assert!(self.spent_audio.is_none(), "spent audio not taken");
+            self.spent_audio = Some(audio);
+        }
+    }
+
+    /// A version whose crossfade ended, to be handed to the pool (never dropped here: it may be
+    /// the last reference). Realtime-safe.
+    pub fn take_spent_audio(&mut self) -> Option<Arc<TrackAudio>> {
+        self.spent_audio.take()
     }
 
     /// Starts fading from the current speed to `speed` (no change in progress).
@@ -252,7 +311,7 @@ impl Track {
         let frames = out[0].len();
         if self.is_faded_out() {
             // Silent: a crossfade of its reading would be too.
-            self.outgoing = None;
+            self.end_outgoing();
             for ramp in [
                 &mut self.gain,
                 &mut self.pan,
@@ -511,16 +570,21 @@ impl Track {
         right: &mut [f32],
         fade_frames: u64,
     ) {
-        let Some(mut outgoing) = self.outgoing else {
-            return;
-        };
-        let length = self.length_samples;
         // Off normal speed the old reading is taken at its whole source samples, unfiltered: it
         // only fades out over the declick.
         let speed = self.target_speed();
         let reversed = self.reverse.target() > 0.0;
-        let restarts = self.content_samples != length;
-        let channels = self.buffer.channels();
+        let Some(outgoing) = &mut self.outgoing else {
+            return;
+        };
+        let length = outgoing.length_samples;
+        // Another version's audio fills its length; the track's own may restart early.
+        let content = match outgoing.audio {
+            Some(_) => length,
+            None => self.content_samples,
+        };
+        let audio: &TrackAudio = outgoing.audio.as_deref().unwrap_or(self.buffer.audio());
+        let channels = audio.channels();
         for (t, (l, r)) in (t_samples..).zip(left.iter_mut().zip(right.iter_mut())) {
             if outgoing.weight.is_idle() {
                 break;
@@ -528,21 +592,19 @@ impl Track {
             let w = outgoing.weight.next_sample();
             let index = speed.position(t, outgoing.origin_samples, length).index;
             let read = if reversed { length - 1 - index } else { index };
-            let gain = if restarts {
-                restart_gain(index, self.content_samples, length, fade_frames)
+            let gain = if content != length {
+                restart_gain(index, content, length, fade_frames)
             } else {
                 1.0
             };
             for (c, dest) in [l, r].into_iter().enumerate() {
-                let old = self
-                    .buffer
-                    .channel(c.min(channels - 1))
-                    .sample(read as usize)
-                    * gain;
+                let old = audio.channel(c.min(channels - 1)).sample(read as usize) * gain;
                 *dest = *dest * (1.0 - w) + old * w;
             }
         }
-        self.outgoing = (!outgoing.weight.is_idle()).then_some(outgoing);
+        if outgoing.weight.is_idle() {
+            self.end_outgoing();
+        }
     }
 
     /// Gains and pan from `source` into `out[..][at..]`, advancing the ramps.

@@ -181,8 +181,20 @@ impl TrackList {
         // One pass, no allocation: `extract_if` moves the matching tracks out in place.
         let silent =
             |track: &mut Track| track.state == TrackState::Discarding && track.is_faded_out();
-        for track in self.tracks.extract_if(.., silent) {
+        for mut track in self.tracks.extract_if(.., silent) {
+            if let Some(audio) = track.take_spent_audio() {
+                pool.retire(Garbage::Audio(audio));
+            }
             pool.retire_buffer(track.buffer);
+        }
+    }
+
+    /// Hands the versions ended crossfades read to the pool (after every action and block).
+    pub fn retire_spent_audio(&mut self, pool: &mut TrackPool) {
+        for track in self.tracks.iter_mut() {
+            if let Some(audio) = track.take_spent_audio() {
+                pool.retire(Garbage::Audio(audio));
+            }
         }
     }
 

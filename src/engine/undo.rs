@@ -20,11 +20,10 @@
 //! move (restarts, host re-alignments, tempo changes: see [`UndoLog::on_current_grid`]), and a
 //! grid locked to the host's bars re-aligns its loops when it comes back.
 //!
-//! New kinds of edit fit beside these: an overdub layer as `Edit::Layered { track_id, layer }`
-//! (undo mutes the layer, its pages kept while the edit can redo it, freed by `release`), a
-//! multiply as `Edit::Multiplied { track_id, cycles }`, and a speed change needs no new kind at
-//! all: a `speed` field in `TrackRecord` (which saves it) makes it a `Changed` edit, with one
-//! line in `track_controls::ramp_between`.
+//! A dub (overdub, replace, multiply: see `dub.rs`) is an `Edit::Layered`: the loop's version
+//! before it is kept here, with the edit's serial, while undo can bring it back; undo swaps it
+//! in (crossfaded) and keeps the dubbed version for redo. A forgotten edit hands its version to
+//! the pool.
 //!
 //! The history is not saved with the performance; the undone loops are (so that redo brings
 //! them back after a reload: an installed session's undone loops start the redo history).
@@ -34,9 +33,11 @@
 
 use std::collections::VecDeque;
 
+use super::audio::TrackBuffer;
 use super::command::TrackTarget;
 use super::cycle::{BarLock, Cycle, WholeBeats};
 use super::fx::chain::FxSettings;
+use super::pool::TrackPool;
 use super::recorder::{Phase, Recorder};
 use super::session::SessionOut;
 use super::session_event::{SessionEvent, TrackRecord};
@@ -75,6 +76,26 @@ pub enum Edit {
         /// The clear unmuted the loop mix (undo mutes it again).
         unmuted_mix: bool,
     },
+    /// A dub gave a loop a new version of its audio (see `dub.rs`); the other version waits in
+    /// the log's kept versions under the edit's serial. Undo and redo swap them.
+    Layered {
+        /// The loop's id.
+        track_id: u64,
+        /// A multiply's change of length and phase.
+        multiplied: Option<Multiplied>,
+    },
+}
+
+/// How a multiply changed a loop's length and phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Multiplied {
+    /// The length before, in samples.
+    pub old_length_samples: u64,
+    /// The length after, in samples.
+    pub new_length_samples: u64,
+    /// The origin after minus the origin before, in samples (origins move together later, so
+    /// the difference stays exact).
+    pub origin_delta_samples: i64,
 }
 
 /// The anchor's grid as it was when an edit emptied the mix.
@@ -111,6 +132,8 @@ pub struct UndoLog {
     done: usize,
     /// The serial the next edit gets.
     next_serial: u64,
+    /// The versions `Layered` edits keep, by serial (at most one per edit).
+    versions: Vec<(u64, TrackBuffer)>,
 }
 
 impl UndoLog {
@@ -120,7 +143,21 @@ impl UndoLog {
             entries: VecDeque::with_capacity(UNDO_CAPACITY),
             done: 0,
             next_serial: 1,
+            versions: Vec::with_capacity(UNDO_CAPACITY),
         }
+    }
+
+    /// Keeps the version of a loop the `Layered` edit `serial` does not play.
+    pub fn keep_version(&mut self, serial: u64, version: TrackBuffer) {
+        // One per edit, and the log holds at most its capacity.
+        debug_assert!(self.versions.len() < self.versions.capacity());
+        self.versions.push((serial, version));
+    }
+
+    /// Takes out the version kept for the edit `serial`.
+    fn take_version(&mut self, serial: u64) -> Option<TrackBuffer> {
+        let at = self.versions.iter().position(|(s, _)| *s == serial)?;
+        Some(self.versions.swap_remove(at).1)
     }
 
     /// Edits undo can take back.
@@ -143,8 +180,9 @@ impl UndoLog {
         sweep_samples: u64,
         tracks: &mut TrackList,
         session: &mut SessionOut,
+        pool: &mut TrackPool,
     ) -> u64 {
-        self.drop_redo(tracks, session);
+        self.drop_redo(tracks, session, pool);
         if let (Edit::Changed { before, after }, Some(last)) = (edit, self.entries.back_mut())
             && let Edit::Changed {
                 before: last_before,
@@ -169,7 +207,7 @@ impl UndoLog {
             && let Some(oldest) = self.entries.pop_front()
         {
             self.done -= 1;
-            release(&oldest, tracks, session);
+            self.release(&oldest, tracks, session, pool);
         }
         let serial = self.next_serial;
         self.next_serial += 1;
@@ -184,25 +222,45 @@ impl UndoLog {
     }
 
     /// Ends the redo history: the loops its edits kept are handed back.
-    pub fn drop_redo(&mut self, tracks: &mut TrackList, session: &mut SessionOut) {
+    pub fn drop_redo(
+        &mut self,
+        tracks: &mut TrackList,
+        session: &mut SessionOut,
+        pool: &mut TrackPool,
+    ) {
         if self.redo_count() == 0 {
             return;
         }
         while self.entries.len() > self.done {
             if let Some(entry) = self.entries.pop_back() {
-                release(&entry, tracks, session);
+                self.release(&entry, tracks, session, pool);
             }
         }
         session.tell(SessionEvent::RedoDiscarded);
     }
 
     /// Forgets every edit: the loops they kept are handed back.
-    fn forget(&mut self, tracks: &mut TrackList, session: &mut SessionOut) {
-        self.drop_redo(tracks, session);
+    fn forget(&mut self, tracks: &mut TrackList, session: &mut SessionOut, pool: &mut TrackPool) {
+        self.drop_redo(tracks, session, pool);
         while let Some(entry) = self.entries.pop_back() {
-            release(&entry, tracks, session);
+            self.release(&entry, tracks, session, pool);
         }
         self.done = 0;
+    }
+
+    /// Hands back the loops a forgotten edit kept out of the mix (a redo's undone loop, an
+    /// undo's removed ones) and the version it kept; the loops it concerns that play stay.
+    fn release(
+        &mut self,
+        entry: &Entry,
+        tracks: &mut TrackList,
+        session: &mut SessionOut,
+        pool: &mut TrackPool,
+    ) {
+        if let Some(version) = self.take_version(entry.serial) {
+            pool.retire_buffer(version);
+        }
+        release_loops(entry, tracks, session);
     }
 
     /// Starts over with an installed session's `tracks` (the old ones are gone with the old
@@ -215,8 +273,12 @@ impl UndoLog {
         tracks: &mut TrackList,
         cycle: Option<Cycle>,
         session: &mut SessionOut,
+        pool: &mut TrackPool,
     ) {
         self.entries.clear();
+        for (_, version) in self.versions.drain(..) {
+            pool.retire_buffer(version);
+        }
         self.done = 0;
         for track in tracks.iter_mut() {
             if track.state != TrackState::Undoing {
@@ -281,14 +343,14 @@ fn swept(before: &TrackRecord, after: &TrackRecord) -> Option<(bool, bool, bool)
 
 /// Hands back the loops a forgotten edit kept out of the mix (a redo's undone loop, an undo's
 /// removed ones); the loops it concerns that play stay.
-fn release(entry: &Entry, tracks: &mut TrackList, session: &mut SessionOut) {
+fn release_loops(entry: &Entry, tracks: &mut TrackList, session: &mut SessionOut) {
     for track in tracks.iter_mut() {
         let kept = match entry.edit {
             Edit::Joined { track_id } => track.id == track_id && track.state == TrackState::Undoing,
             Edit::Removed { .. } => {
                 track.removed_by == Some(entry.serial) && track.state == TrackState::Removed
             }
-            Edit::Changed { .. } => false,
+            Edit::Changed { .. } | Edit::Layered { .. } => false,
         };
         if kept {
             if track.fill.is_some() && track.state == TrackState::Undoing {
@@ -310,6 +372,7 @@ impl Shared {
             sweep_samples,
             &mut self.tracks,
             &mut self.session,
+            &mut self.pool,
         )
     }
 }
@@ -345,7 +408,7 @@ pub fn clear(shared: &mut Shared, sync: &mut HostSync, recorder: &mut Recorder) 
         return;
     }
     if !had_take {
-        (shared.undo).forget(&mut shared.tracks, &mut shared.session);
+        (shared.undo).forget(&mut shared.tracks, &mut shared.session, &mut shared.pool);
     }
     // A clean slate: the next loop must be heard.
     shared
@@ -446,6 +509,10 @@ fn step(
                 shared.output.set_mix_muted(!forward, blend);
             }
         }
+        Edit::Layered {
+            track_id,
+            multiplied,
+        } => swap_version(shared, entry.serial, track_id, multiplied, forward),
     }
     let playing = shared.tracks.playing().next().is_some();
     let grid = match (was_playing, playing) {
@@ -466,6 +533,46 @@ fn step(
     };
     shared.undo.entries[index].grid = grid;
     shared.update_audibility();
+}
+
+/// Swaps the version a `Layered` edit keeps with the one its loop plays (crossfaded): the
+/// dubbed one back in (`forward`) or the one before the dub.
+fn swap_version(
+    shared: &mut Shared,
+    serial: u64,
+    track_id: u64,
+    multiplied: Option<Multiplied>,
+    forward: bool,
+) {
+    let Some(index) = shared.tracks.iter().position(|track| track.id == track_id) else {
+        return;
+    };
+    let Some(version) = shared.undo.take_version(serial) else {
+        return;
+    };
+    let blend = shared.blend_samples() as u32;
+    let track = &mut shared.tracks[index];
+    let (length, origin) = match multiplied {
+        Some(m) if forward => (
+            m.new_length_samples,
+            (track.origin_samples as i64 + m.origin_delta_samples) as u64,
+        ),
+        Some(m) => (
+            m.old_length_samples,
+            (track.origin_samples as i64 - m.origin_delta_samples) as u64,
+        ),
+        None => (track.length_samples, track.origin_samples),
+    };
+    let other = track.switch_version(version, length, origin, blend);
+    track.layers = if forward {
+        track.layers + 1
+    } else {
+        track.layers.saturating_sub(1)
+    };
+    shared.undo.keep_version(serial, other);
+    if shared.tracks[index].state.in_session() {
+        shared.session.track_added(&shared.tracks[index]);
+    }
 }
 
 /// Fades `track` into the mix, or out of it into `out_state`.

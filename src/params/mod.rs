@@ -105,6 +105,9 @@ pub struct LoopmateParams {
     /// How the first loop's start and stop follow the analysis: onsets, beats, both or neither.
     #[id = "quantize_mode"]
     pub quantize_mode: EnumParam<Quantize>,
+    /// Overdub feedback in percent: what was in the loop is multiplied by it on each pass.
+    #[id = "dub_feedback"]
+    pub dub_feedback: FloatParam,
     /// Latency of the audio input in milliseconds: commands act this much later, so a press
     /// lines up with the audio played at that moment.
     #[id = "input_latency_ms"]
@@ -244,6 +247,16 @@ impl Default for LoopmateParams {
             .with_step_size(1.0),
             capture_cycles: EnumParam::new("Capture", CaptureCycles::One),
             quantize_mode: EnumParam::new("Quantize", Quantize::Onset),
+            dub_feedback: FloatParam::new(
+                "Feedback",
+                100.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 100.0,
+                },
+            )
+            .with_unit(" %")
+            .with_step_size(0.1),
             input_latency_ms: FloatParam::new(
                 "Input latency",
                 0.0,
@@ -350,6 +363,7 @@ impl LoopmateParams {
                 Quantize::Beat => QuantizeMode::Beat,
                 Quantize::OnsetBeat => QuantizeMode::OnsetBeat,
             },
+            dub_feedback: finite(v.get(&self.dub_feedback), 100.0).clamp(0.0, 100.0) / 100.0,
         }
     }
 }

@@ -113,6 +113,7 @@ fn playing_status() -> EngineStatus {
         drive_on: false,
         delay_on: true,
         reversed: false,
+        layers: 0,
     };
     let mut tracks = [None; crate::engine::SHOWN_TRACKS];
     tracks[0] = Some(track);
