@@ -60,6 +60,7 @@ fn model(kind: &str) -> SessionModel {
                     soloed: false,
                     reversed: false,
                     speed: Default::default(),
+                    layers: 0,
                     undone: false,
                     fx: FxChain::new(RATE).settings(),
                 },

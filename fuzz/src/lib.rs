@@ -389,6 +389,7 @@ fn synced_performance() -> Vec<u8> {
         reversed: false,
         speed: Default::default(),
         undone: false,
+        layers: (id % 3) as u32,
         fx: FxSettings {
             filter_on: false,
             filter_mode: FilterMode::LowPass,

@@ -6,6 +6,7 @@ use super::command_buttons;
 use super::track_rows::{gain_text, speed_text};
 use crate::engine::EngineStatus;
 use crate::engine::command::Command;
+use crate::engine::dub::{DubKind, DubState};
 use crate::engine::fx::filter::FilterMode;
 
 /// Draws the selected loop's values and its actions' buttons, labelled by `label`; returns the
@@ -31,6 +32,10 @@ pub fn show(
         ui.label(format!("Solo {}", on(track.soloed)));
         ui.label(format!("Reverse {}", on(track.reversed)));
         ui.label(format!("Speed {}", speed_text(track.speed)));
+        ui.label(format!("Layers {}", track.layers));
+        if let Some(dub) = dub_text(status.dub, track.id) {
+            ui.label(egui::RichText::new(dub).strong());
+        }
     });
     ui.horizontal_wrapped(|ui| {
         let mode = match fx.filter_mode {
@@ -62,6 +67,25 @@ pub fn show(
         .filter(|c| c.acts_on_the_selected_loop());
     // Plain-sized: the track rows below must keep their room.
     command_buttons::show(ui, egui::Vec2::ZERO, actions, label)
+}
+
+/// What a dub does to the loop `track_id`, if one is armed or running on it.
+fn dub_text(dub: DubState, track_id: u64) -> Option<String> {
+    let name = |kind| match kind {
+        DubKind::Overdub => "Overdubbing",
+        DubKind::Replace => "Replacing",
+        DubKind::Multiply => "Multiplying",
+    };
+    match dub {
+        DubState::Armed {
+            kind, track_id: id, ..
+        } if id == track_id => Some(format!("{} at the cycle start", name(kind))),
+        DubState::Dubbing { kind, track_id: id } if id == track_id => Some(name(kind).to_owned()),
+        DubState::Finishing { kind, track_id: id } if id == track_id => {
+            Some(format!("{} (punched out)", name(kind)))
+        }
+        _ => None,
+    }
 }
 
 /// A pan position as a host shows it: C, L30, R100.

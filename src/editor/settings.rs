@@ -27,6 +27,7 @@ pub fn show(ui: &mut egui::Ui, params: &LoopmateParams, setter: Option<&ParamSet
         row(ui, &params.lenience_ms, setter);
         row(ui, &params.blend_ms, setter);
         row(ui, &params.capture_cycles, setter);
+        row(ui, &params.dub_feedback, setter);
     });
 }
 

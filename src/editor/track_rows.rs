@@ -74,6 +74,13 @@ fn row(
         if track.speed != Speed::NORMAL {
             ui.label(egui::RichText::new(speed_text(track.speed)).strong());
         }
+        if track.layers > 0 {
+            ui.label(format!(
+                "+{} layer{}",
+                track.layers,
+                if track.layers == 1 { "" } else { "s" }
+            ));
+        }
         select = ui
             .selectable_label(selected, format!("Select {}", n + 1))
             .clicked();

@@ -167,7 +167,7 @@ pub struct TriggerSpec {
 impl Command {
     /// Every command, in the order the editor lists them (the selected loop's actions last, in
     /// its panel: see [`Command::acts_on_the_selected_loop`]).
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 35] = [
         Command::RecordToggle,
         Command::Capture,
         Command::Undo,
@@ -200,12 +200,18 @@ impl Command {
         selected(TrackControl::HalveSpeed),
         selected(TrackControl::DoubleSpeed),
         selected(TrackControl::Remove),
+        Command::Dub(DubKind::Overdub),
+        Command::Dub(DubKind::Multiply),
+        Command::Dub(DubKind::Replace),
     ];
 
     /// Whether this is one of the selected loop's actions the editor shows in the
-    /// selected-loop panel (a control sent to [`TrackTarget::Selected`]).
+    /// selected-loop panel (a control sent to [`TrackTarget::Selected`], or a dub).
     pub fn acts_on_the_selected_loop(self) -> bool {
-        matches!(self, Command::Track(TrackTarget::Selected, _))
+        matches!(
+            self,
+            Command::Track(TrackTarget::Selected, _) | Command::Dub(_)
+        )
     }
 
     /// Select-loop commands with a place in the map and the editor (loops 1 to 8); further
@@ -266,7 +272,7 @@ pub struct TimedCommand {
 }
 
 /// The spec's default note map (velocity ignored, any channel), with the additions since.
-pub const DEFAULT_NOTE_MAP: [(u8, Command); 32] = [
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 35] = [
     (47, Command::RecordToggle),
     (48, Command::Capture),
     (27, Command::Undo),
@@ -299,6 +305,9 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 32] = [
     (73, selected(TrackControl::HalveSpeed)),
     (74, selected(TrackControl::DoubleSpeed)),
     (75, selected(TrackControl::Remove)),
+    (76, Command::Dub(DubKind::Overdub)),
+    (77, Command::Dub(DubKind::Multiply)),
+    (78, Command::Dub(DubKind::Replace)),
 ];
 
 /// `control` sent to the selected loop.
@@ -308,12 +317,15 @@ pub const fn selected(control: TrackControl) -> Command {
 
 /// The default CC switches (any channel): a small foot controller of switches sending 127 when
 /// pressed and 0 when released reaches these (a command fires when its CC crosses 64 upwards).
-pub const DEFAULT_CC_MAP: [(u8, Command); 5] = [
+pub const DEFAULT_CC_MAP: [(u8, Command); 8] = [
     (80, Command::Select(Select::Next)),
     (81, Command::Select(Select::Previous)),
     (82, Command::Select(Select::Newest)),
     (83, selected(TrackControl::ToggleMuteAtLoopEnd)),
     (84, selected(TrackControl::Restart)),
+    (86, Command::Dub(DubKind::Overdub)),
+    (87, Command::Dub(DubKind::Multiply)),
+    (88, Command::Dub(DubKind::Replace)),
 ];
 
 #[cfg(test)]
@@ -361,7 +373,7 @@ mod tests {
         assert_eq!(command_for_note(73), selected(TrackControl::HalveSpeed));
         assert_eq!(command_for_note(74), selected(TrackControl::DoubleSpeed));
         assert_eq!(command_for_note(75), selected(TrackControl::Remove));
-        assert_eq!(command_for_note(76), None);
+        assert_eq!(command_for_note(79), None);
         let command_for_cc = |cc| match map.lookup(0, crate::midi_map::Control::Cc(cc), true) {
             Some(crate::midi_map::Target::Command(command)) => Some(command),
             _ => None,
@@ -374,6 +386,10 @@ mod tests {
             selected(TrackControl::ToggleMuteAtLoopEnd)
         );
         assert_eq!(command_for_cc(84), selected(TrackControl::Restart));
+        assert_eq!(command_for_cc(86), Some(Command::Dub(DubKind::Overdub)));
+        assert_eq!(command_for_note(76), Some(Command::Dub(DubKind::Overdub)));
+        assert_eq!(command_for_note(77), Some(Command::Dub(DubKind::Multiply)));
+        assert_eq!(command_for_note(78), Some(Command::Dub(DubKind::Replace)));
         assert_eq!(command_for_cc(85), None);
         for command in Command::ALL {
             let target = crate::midi_map::Target::Command(command);

@@ -108,8 +108,8 @@ struct Dub {
     feedback: Ramp,
     /// Where the copy ahead goes on (a page of the new version).
     init_cursor_page: usize,
-    /// A multiply's end is crossfaded into its start.
-    seam_done: bool,
+    /// A multiply's end is crossfaded into what preceded its start.
+    tail_done: bool,
 }
 
 /// The overdub, replace and multiply part of the engine: at most one dub at a time.
@@ -230,7 +230,7 @@ impl Dubber {
             && shared.history.holds(onset.time_samples, shared.now_samples)
         {
             dub.start_samples = onset.time_samples;
-            dub.written_samples = onset.time_samples;
+            dub.written_samples = dub.first_write(shared.blend_samples() as u64);
         }
     }
 
@@ -403,6 +403,7 @@ impl Dubber {
                 (old, true, length, 0, playhead / PAGE_FRAMES)
             }
         };
+        let blend = shared.blend_samples() as u64;
         let words = pages_for(new_length as usize).div_ceil(64);
         let words = words.min(self.initialized.len());
         self.initialized[..words].fill(0);
@@ -418,13 +419,16 @@ impl Dubber {
             start_samples: start,
             start_pending: false,
             stop_samples: None,
-            written_samples: start,
+            written_samples: 0,
             lag_samples: lag,
             origin_delta_samples: 0,
             feedback,
             init_cursor_page: cursor,
-            seam_done: false,
+            tail_done: false,
         });
+        if let Some(dub) = &mut self.dub {
+            dub.written_samples = dub.first_write(blend);
+        }
     }
 
     /// The punch-out was pressed: at a cycle boundary within the lenience, else now (a
@@ -471,7 +475,7 @@ impl Dubber {
     fn write_until(&mut self, shared: &mut Shared, index: usize, until: u64) -> bool {
         let blend = shared.blend_samples() as u64;
         let Some(dub) = &self.dub else { return true };
-        let from = dub.written_samples.max(dub.start_samples);
+        let from = dub.written_samples.max(dub.first_write(blend));
         let end = until.min(dub.write_end(blend));
         let mut t = from;
         while t < end {
@@ -521,7 +525,7 @@ impl Dubber {
         if let Some(dub) = &mut self.dub {
             dub.written_samples = dub.written_samples.max(end);
             if dub.kind == DubKind::Multiply && dub.is_written(blend) {
-                dub.crossfade_seam(shared, index, blend);
+                dub.crossfade_tail(shared, index, blend);
             }
         }
         true
@@ -705,6 +709,17 @@ impl Dub {
         }
     }
 
+    /// The first input written (absolute samples): an overdub or a replace fades the input in
+    /// (and a replace the loop out) over the `blend` samples before the punch-in, so an attack
+    /// right on it sounds whole; a multiply starts at its punch-in and puts what came before
+    /// at its end (see [`Dub::crossfade_tail`]).
+    fn first_write(&self, blend: u64) -> u64 {
+        match self.kind {
+            DubKind::Multiply => self.start_samples,
+            _ => self.start_samples.saturating_sub(blend),
+        }
+    }
+
     /// Whether a multiply's end is its seam (it stopped exactly one new length after its
     /// start): the input stops there and the end crossfades into the start.
     fn seam_at_stop(&self) -> bool {
@@ -739,11 +754,11 @@ impl Dub {
     /// punch envelope ramps in from the start and out from the stop over `blend` samples.
     fn weights(&mut self, t_samples: u64, blend: u64) -> (f32, f32) {
         let blend = blend as usize;
-        let since_start = (t_samples - self.start_samples) as usize;
-        let up = if since_start < blend {
-            seam_weight(since_start, blend)
-        } else {
-            1.0
+        // In over the `blend` samples before the start (a multiply: from its start, at once).
+        let up = match self.start_samples.checked_sub(t_samples) {
+            None | Some(0) => 1.0,
+            Some(_) if self.kind == DubKind::Multiply => 0.0,
+            Some(ahead) => seam_weight(blend.saturating_sub(ahead as usize), blend),
         };
         let down = match self.stop_samples {
             Some(stop) if t_samples >= stop => {
@@ -767,14 +782,14 @@ impl Dub {
         }
     }
 
-    /// A multiply that ended on its seam: its last `blend` samples crossfade into what the old
-    /// loop played just before the multiply's start (the input fades out into it), so the end
-    /// runs into the start without a click.
-    fn crossfade_seam(&mut self, shared: &mut Shared, index: usize, blend: u64) {
-        if !self.seam_at_stop() || self.seam_done {
+    /// A multiply, once written: its last `blend` samples crossfade into what played just
+    /// before its start, the old loop and the input (from the history), as a take's seam does,
+    /// so its end runs into its start without a click.
+    fn crossfade_tail(&mut self, shared: &mut Shared, index: usize, blend: u64) {
+        if self.tail_done {
             return;
         }
-        self.seam_done = true;
+        self.tail_done = true;
         let length = self.new_length_samples;
         let blend = blend.min(length);
         let track = &mut shared.tracks[index];
@@ -790,16 +805,19 @@ impl Dub {
             return;
         }
         let old_length = self.old_length_samples;
-        // Old index `shift - blend + k` (circular): what played just before the start.
+        // Old index `shift - blend + k` (circular): what the loop played just before the start.
         let before = (self.shift_samples + old_length - blend % old_length) % old_length;
+        let preroll_samples = self.start_samples.saturating_sub(blend);
         for c in 0..new.channels() {
             let source = old.channel(c.min(old.channels() - 1));
             let channel = new.channel_mut(c);
             for k in 0..blend {
                 let w = seam_weight(k as usize, blend as usize);
-                let from = (before + k) % old_length;
+                let mut input = [0.0];
+                shared.history.read(c, preroll_samples + k, &mut input);
+                let preroll = source.sample(((before + k) % old_length) as usize) + input[0];
                 if let Some(sample) = channel.sample_mut((length - blend + k) as usize) {
-                    *sample = *sample * (1.0 - w) + source.sample(from as usize) * w;
+                    *sample = *sample * (1.0 - w) + preroll * w;
                 }
             }
         }

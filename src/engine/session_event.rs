@@ -40,6 +40,8 @@ pub struct TrackRecord {
     pub undone: bool,
     /// Effect settings.
     pub fx: FxSettings,
+    /// Overdub layers in its audio (the audio is saved as heard: the layers mixed).
+    pub layers: u32,
 }
 
 impl TrackRecord {
@@ -64,6 +66,7 @@ impl TrackRecord {
             speed: track.target_speed(),
             undone: track.state == TrackState::Undoing,
             fx: track.fx.settings(),
+            layers: track.layers,
         }
     }
 
@@ -80,6 +83,7 @@ impl TrackRecord {
         track.reverse = Ramp::at(if self.reversed { 1.0 } else { 0.0 });
         track.jump_to_speed(self.speed);
         track.fx = FxChain::with_settings(sample_rate_hz, &self.fx);
+        track.layers = self.layers;
         if self.undone {
             track.state = TrackState::Undoing;
             track.fade = Ramp::at(0.0);

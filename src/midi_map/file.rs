@@ -17,12 +17,13 @@ use serde::Deserialize;
 
 use super::{Binding, Control, MidiMap, Target};
 use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::dub::DubKind;
 
 /// The file format version this build writes and reads.
 pub const VERSION: i64 = 1;
 
 /// The stable file names of the mappable commands.
-pub const COMMAND_IDS: [(&str, Command); 32] = [
+pub const COMMAND_IDS: [(&str, Command); 35] = [
     ("record", Command::RecordToggle),
     ("capture", Command::Capture),
     ("undo", Command::Undo),
@@ -58,6 +59,9 @@ pub const COMMAND_IDS: [(&str, Command); 32] = [
     ("half_speed_selected", selected(TrackControl::HalveSpeed)),
     ("double_speed_selected", selected(TrackControl::DoubleSpeed)),
     ("clear_selected", selected(TrackControl::Remove)),
+    ("overdub", Command::Dub(DubKind::Overdub)),
+    ("multiply", Command::Dub(DubKind::Multiply)),
+    ("replace", Command::Dub(DubKind::Replace)),
 ];
 
 /// The file name of `command`, if it is mappable.

@@ -326,7 +326,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(map.lookup(0, Control::Note(76), true), None);
+        assert_eq!(map.lookup(0, Control::Note(79), true), None);
         assert_eq!(
             map.lookup(0, Control::Cc(47), true),
             None,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::dub::DubKind;
 use crate::param_overrides::ParamOverrides;
 
 /// One momentary switch per command: a command fires when its switch goes from off to on.
@@ -71,6 +72,15 @@ pub struct CommandParams {
     /// Take the selected loop out of the mix (undoable).
     #[id = "cmd_clear_selected"]
     pub clear_selected: BoolParam,
+    /// Overdub the selected loop (again: punch out).
+    #[id = "cmd_overdub"]
+    pub overdub: BoolParam,
+    /// Multiply the selected loop by whole cycles (again: stop at the next boundary).
+    #[id = "cmd_multiply"]
+    pub multiply: BoolParam,
+    /// Replace a stretch of the selected loop (again: punch out).
+    #[id = "cmd_replace"]
+    pub replace: BoolParam,
     /// Selects loop n (1: the anchor) when it changes to n; 0 selects nothing. One parameter
     /// reaches every loop (a CC's value n selects loop n), where a switch per loop would stop
     /// at a fixed count.
@@ -79,7 +89,7 @@ pub struct CommandParams {
 }
 
 /// How many command switches there are.
-pub const SWITCH_COUNT: usize = 20;
+pub const SWITCH_COUNT: usize = 23;
 
 /// Highest loop number the `select_loop` parameter reaches (a CC's whole range, 0-127).
 pub const MAX_SELECT_LOOP: i32 = 127;
@@ -108,6 +118,9 @@ impl Default for CommandParams {
             half_speed_selected: switch("Selected speed x1/2"),
             double_speed_selected: switch("Selected speed x2"),
             clear_selected: switch("Clear selected"),
+            overdub: switch("Overdub"),
+            multiply: switch("Multiply"),
+            replace: switch("Replace"),
             select_loop: IntParam::new(
                 "Select loop",
                 0,
@@ -161,6 +174,9 @@ impl CommandParams {
                 selected(TrackControl::DoubleSpeed),
             ),
             (&self.clear_selected, selected(TrackControl::Remove)),
+            (&self.overdub, Command::Dub(DubKind::Overdub)),
+            (&self.multiply, Command::Dub(DubKind::Multiply)),
+            (&self.replace, Command::Dub(DubKind::Replace)),
         ]
         .map(|(switch, command)| (overrides.get(switch), command))
     }

@@ -410,6 +410,10 @@ mod tests {
             "cmd_half_speed_selected",
             "cmd_double_speed_selected",
             "cmd_clear_selected",
+            "cmd_overdub",
+            "cmd_multiply",
+            "cmd_replace",
+            "dub_feedback",
         ] {
             assert!(ids.iter().any(|known| known == id), "{id}");
         }

@@ -14,6 +14,7 @@
 //!          data of max(length, content) frames (v1: length frames)
 //!   SPED   (only when a track plays at a speed other than 1) tracks u32 | per track: id u64 |
 //!          speed in octaves i8 (-2 ..= 2) | phase in its period u64 (see `speed.rs`)
+//!   LAYR   (only when a track has overdub layers) tracks u32 | per track: id u64 | layers u32
 //! ```
 //! All integers little-endian. Positions are saved as *phases* (where in its loop each track
 //! and the cycle are at the moment of saving), so a load continues from there whenever and in
@@ -28,7 +29,9 @@
 //! build skips it; a state without it, or naming no playing track, selects the newest loop).
 //! So did `SPED` (an older build plays every loop at speed 1; a state without it loads at
 //! speed 1). Its phase is modulo the loop's period, which at half speed is twice its length, so
-//! `TRAK`'s phase alone would not say which pass of the period a slow loop is in.
+//! `TRAK`'s phase alone would not say which pass of the period a slow loop is in. So did
+//! `LAYR` (a track's audio is saved as heard, its overdub layers mixed; the section keeps their
+//! count for the editor; an older build, or a state without it, shows none).
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message. NaN or infinite samples, which the lossless codec keeps,
@@ -342,6 +345,20 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         put_section(&mut out, b"SPED", &body);
     }
 
+    let layered: Vec<&TrackRecord> = (model.tracks.iter())
+        .map(|track| &track.record)
+        .filter(|r| r.layers > 0)
+        .collect();
+    if !layered.is_empty() {
+        body.clear();
+        put_u32(&mut body, layered.len() as u32);
+        for r in layered {
+            put_u64(&mut body, r.id);
+            put_u32(&mut body, r.layers);
+        }
+        put_section(&mut out, b"LAYR", &body);
+    }
+
     let payload_len = (out.len() - HEADER_BYTES) as u64;
     let sum = checksum(&out[HEADER_BYTES..]);
     out[16..24].copy_from_slice(&payload_len.to_le_bytes());
@@ -446,6 +463,7 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     let mut beats = None;
     let mut selected_id = None;
     let mut speeds: Option<Vec<(u64, Speed, u64)>> = None;
+    let mut layers: Option<Vec<(u64, u32)>> = None;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -520,6 +538,12 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
                 }
                 speeds = Some(parse_speeds(&mut r)?);
             }
+            b"LAYR" => {
+                if layers.is_some() {
+                    return Err(StateError::Malformed("two layer sections"));
+                }
+                layers = Some(parse_layers(&mut r)?);
+            }
             _ => {}
         }
     }
@@ -529,6 +553,11 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     }
     if parsed.windows(2).any(|w| w[0].record.id >= w[1].record.id) {
         return Err(StateError::Malformed("track order"));
+    }
+    for (id, count) in layers.unwrap_or_default() {
+        let at = (parsed.binary_search_by_key(&id, |track| track.record.id))
+            .map_err(|_| StateError::Malformed("layers of an unknown track"))?;
+        parsed[at].record.layers = count;
     }
     for (id, speed, phase) in speeds.unwrap_or_default() {
         let at = (parsed.binary_search_by_key(&id, |track| track.record.id))
@@ -720,10 +749,21 @@ fn parse_track<'a>(r: &mut Reader<'a>, version: u32) -> Result<ParsedTrack<'a>, 
             speed: Speed::NORMAL,
             undone: flags & 8 != 0,
             fx,
+            layers: 0,
         },
         frames: frames as usize,
         channels,
     })
+}
+
+/// The `LAYR` section: `(id, layers)` per track with overdub layers.
+fn parse_layers(r: &mut Reader) -> Result<Vec<(u64, u32)>, StateError> {
+    let count = r.u32()? as usize;
+    // Each entry is 12 bytes: a count the section cannot hold is refused before it is allocated.
+    if count.saturating_mul(12) != r.data.len() {
+        return Err(StateError::Malformed("layer section length"));
+    }
+    (0..count).map(|_| Ok((r.u64()?, r.u32()?))).collect()
 }
 
 /// The `SPED` section: `(id, speed, phase in its period)` per track, each speed other than 1.

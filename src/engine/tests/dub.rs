@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::engine::dub::DubKind;
+use crate::state::store::SessionStore;
 
 /// The anchor's length, in samples.
 const L: u64 = 24_000;
@@ -29,13 +30,13 @@ fn dub_signal(channel: usize, t: u64) -> f32 {
 }
 
 /// The input: the anchor's take (with its pre-roll), silence, then the dub's tone over
-/// `[D0, dub_until)`, then silence.
+/// `[D0 - 2 BLEND, dub_until)` (a little before the dubs' presses), then silence.
 fn input(frames: u64, dub_until: u64) -> [Vec<f32>; 2] {
     let channel = |c| {
         (0..frames)
             .map(|t| match t {
                 t if t < S1 => test_signal(c, t),
-                t if (D0..dub_until).contains(&t) => dub_signal(c, t),
+                t if (D0 - 2 * BLEND as u64..dub_until).contains(&t) => dub_signal(c, t),
                 _ => 0.0,
             })
             .collect()
@@ -51,6 +52,8 @@ struct Dubbed {
     length_samples: u64,
     origin_samples: u64,
     layers: u32,
+    /// The saved performance, following the engine.
+    store: SessionStore,
 }
 
 /// Records the anchor, then plays `commands` over it for `frames`, the dub's tone until
@@ -63,6 +66,8 @@ fn dub(
     sizes: &[usize],
 ) -> Dubbed {
     let (mut engine, mut keeper) = new_engine_with(settings);
+    let store = SessionStore::default();
+    store.attach(engine.connect_session(), RATE);
     let anchor = [(S0, Command::RecordToggle), (S1, Command::RecordToggle)];
     let input = input(frames, dub_until);
     // The anchor's buffer is read just before the first dub command.
@@ -94,16 +99,17 @@ fn dub(
         length_samples: length,
         origin_samples: track.origin_samples,
         layers: track.layers,
+        store,
     }
 }
 
-/// The punch envelope at `t`: in over `BLEND` from `start`, out over `BLEND` from `stop`.
+/// The punch envelope at `t`: in over the `BLEND` samples before `start` (an attack on the
+/// punch-in sounds whole), out over `BLEND` from `stop`.
 fn envelope(t: u64, start: u64, stop: u64) -> f32 {
     let w = |k: u64| (k + 1) as f32 / (BLEND + 1) as f32;
-    let up = if t - start < BLEND as u64 {
-        w(t - start)
-    } else {
-        1.0
+    let up = match start.checked_sub(t) {
+        None | Some(0) => 1.0,
+        Some(ahead) => w(BLEND as u64 - ahead),
     };
     let down = match t.checked_sub(stop) {
         None => 1.0,
@@ -125,7 +131,7 @@ fn tape_model(
 ) -> Vec<f32> {
     let mut loop_ = old.to_vec();
     let length = old.len() as u64;
-    for t in start..stop + BLEND as u64 {
+    for t in start - BLEND as u64..stop + BLEND as u64 {
         let env = envelope(t, start, stop);
         let j = ((t - origin) % length) as usize;
         loop_[j] = (1.0 - (1.0 - feedback) * env) * loop_[j] + env * dub_signal(channel, t);
@@ -170,8 +176,9 @@ fn an_overdub_layers_the_input_in_the_loops_phase_and_the_pass_hears_the_loop_as
         assert!((layered - dub_signal(c, D0 + L / 2)).abs() < 1e-6);
     }
     let j = |t: u64| ((t - played.origin_samples) % L) as usize;
-    for t in D0..d1 {
-        // The pass being dubbed plays the loop as it was, the player's input beside it.
+    for t in D0..d1 - BLEND as u64 {
+        // The pass being dubbed plays the loop as it was, the player's input beside it (up to
+        // the fade-in written before the punch-in, a pass ago).
         let heard = played.out.main[0][t as usize];
         let expected = played.before[0][j(t)] + dub_signal(0, t);
         assert!(
@@ -322,13 +329,14 @@ fn replace_punches_the_input_over_a_stretch_with_crossfades() {
     let j = |t: u64| ((t - origin) % L) as usize;
     for c in 0..2 {
         let (old, new) = (&played.before[c], &played.after[c]);
-        for t in from..to + BLEND as u64 {
+        for t in from - BLEND as u64..to + BLEND as u64 {
             let env = envelope(t, from, to);
             let expected = (1.0 - env) * old[j(t)] + env * dub_signal(c, t);
             assert!((new[j(t)] - expected).abs() < 1e-6, "at {t}");
         }
         // Outside the punch the loop is untouched.
-        assert_eq!(new[j(from - 10)], old[j(from - 10)]);
+        let before = from - BLEND as u64 - 10;
+        assert_eq!(new[j(before)], old[j(before)]);
         assert_eq!(
             new[j(to + BLEND as u64 + 10)],
             old[j(to + BLEND as u64 + 10)]
@@ -360,8 +368,8 @@ fn multiply_extends_the_loop_by_whole_cycles_and_undo_shortens_it_again() {
     let tail = (2 * L) as usize - BLEND;
     for (j, &sample) in played.after[0].iter().enumerate().take(tail) {
         let t = D0 + j as u64;
-        let expected =
-            old[(j + shift) % L as usize] + envelope(t, D0, u64::MAX / 2) * dub_signal(0, t);
+        // No fade-in: what came before the multiply went to its end (the seam).
+        let expected = old[(j + shift) % L as usize] + dub_signal(0, t);
         assert!((sample - expected).abs() < 1e-6, "at {j}");
     }
     // The loop plays its two cycles from the multiply's end on.
@@ -386,4 +394,43 @@ fn multiply_extends_the_loop_by_whole_cycles_and_undo_shortens_it_again() {
     for t in undo_at + BLEND as u64..frames {
         assert_eq!(undone.out.main[0][t as usize], undone.before[0][j(t)]);
     }
+}
+
+#[test]
+fn the_saved_performance_holds_the_dubbed_loop_and_its_layers_and_follows_undo() {
+    let d1 = D0 + L;
+    let commands = [
+        (D0, Command::Dub(DubKind::Overdub)),
+        (d1, Command::Dub(DubKind::Overdub)),
+    ];
+    let saved_audio = |played: &Dubbed| {
+        played.store.tick();
+        played.store.with_model(|model, _| {
+            let track = &model.tracks[0];
+            (track.record.layers, track.audio.to_vec(0, L as usize))
+        })
+    };
+    let played = dub(
+        &commands,
+        d1 + 2 * L,
+        d1 + BLEND as u64,
+        EngineSettings::default(),
+        &[128],
+    );
+    assert_eq!(saved_audio(&played), (1, played.after[0].clone()));
+    // Reloaded: the same audio and layer count.
+    let reloaded = SessionStore::default();
+    reloaded.load(played.store.save()).expect("a valid state");
+    reloaded.with_model(|model, _| {
+        assert_eq!(model.tracks[0].record.layers, 1);
+        assert_eq!(model.tracks[0].audio.to_vec(0, L as usize), played.after[0]);
+    });
+    let undone = dub(
+        &[commands[0], commands[1], (d1 + 2 * L, Command::Undo)],
+        d1 + 3 * L,
+        d1 + BLEND as u64,
+        EngineSettings::default(),
+        &[128],
+    );
+    assert_eq!(saved_audio(&undone), (0, undone.before[0].clone()));
 }

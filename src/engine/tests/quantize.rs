@@ -585,3 +585,63 @@ fn the_metronome_clicks_the_beats_beat_quantization_found() {
         "the setting's beats, as clicked"
     );
 }
+
+#[test]
+fn an_overdub_pressed_late_punches_in_at_the_attack() {
+    // The same late press as a take's (120 ms after an attack mid-cycle), as an overdub of the
+    // anchor: the layer starts at the attack, not at the press, in the loop's phase.
+    use crate::engine::dub::DubKind;
+    let attack = ANCHOR_STOP + 40_000;
+    let frames = (ANCHOR_START + 5 * CYCLE) as usize;
+    let input = anchored_input(attack, frames);
+    let press = attack + 120 * MS;
+    let boundary = ANCHOR_STOP + CYCLE;
+    for (mode, starts_at) in [
+        (QuantizeMode::Onset, None),
+        (QuantizeMode::Off, Some(press)),
+    ] {
+        let (mut engine, mut keeper, mut worker) = analysed_engine(mode);
+        let commands = [
+            (ANCHOR_START, Command::RecordToggle),
+            (ANCHOR_STOP, Command::RecordToggle),
+            (press, Command::Dub(DubKind::Overdub)),
+            (boundary - 6_000, Command::Dub(DubKind::Overdub)),
+        ];
+        let split = press as usize - 1;
+        let head = [input[0][..split].to_vec(), input[1][..split].to_vec()];
+        run_with(&mut engine, &mut keeper, &head, &commands, &[512], |_| {
+            worker.run_pending();
+        });
+        let old = engine
+            .playing_tracks()
+            .next()
+            .unwrap()
+            .buffer
+            .to_vec(0, CYCLE as usize);
+        let tail = [input[0][split..].to_vec(), input[1][split..].to_vec()];
+        run_with(&mut engine, &mut keeper, &tail, &commands, &[512], |_| {
+            worker.run_pending();
+        });
+        let track = engine.playing_tracks().next().unwrap();
+        assert_eq!(track.layers, 1, "{mode:?}");
+        let new = track.buffer.to_vec(0, CYCLE as usize);
+        let index = |t: u64| ((t - ANCHOR_START) % CYCLE) as usize;
+        // Where the layer begins: its first sample that differs from the anchor (after the
+        // punch-out's ramp, which runs on past the cycle's boundary into its start).
+        let first = (BLEND..CYCLE as usize)
+            .find(|&j| new[j] != old[j])
+            .expect("a layer");
+        // The input fades in over the blend before the punch-in.
+        let start = ANCHOR_STOP + (first + BLEND) as u64;
+        match starts_at {
+            Some(at) => assert_eq!(start, at, "{mode:?}: at the press"),
+            None => assert_keeps_the_attack(start, attack),
+        }
+        // The attack is in the layer at its place in the cycle.
+        let peak = (0..2_000)
+            .map(|k| (new[index(attack) + k] - old[index(attack) + k]).abs())
+            .fold(0.0f32, f32::max);
+        let expected = (mode == QuantizeMode::Onset) as u8 as f32 * 0.2;
+        assert!(peak >= expected, "{mode:?}: attack peak {peak}");
+    }
+}

@@ -1174,3 +1174,75 @@ fn clear_new_anchor_undo_both(host: &Host, what: &str) {
         "the saved lock and cycle"
     );
 }
+
+#[test]
+fn an_overdub_on_a_host_rounding_its_position_lands_on_the_loops_bar_lines() {
+    // 140 BPM, 4/4, positions rounded to 1/1920 quarter as Ardour reports them: a one-bar
+    // anchor from bar 1; an overdub pressed 6 ms after bar 3 and stopped 4 ms after bar 4 (both
+    // within the lenience) takes exactly that bar, in the loop's phase, through the slips of
+    // the bar rounding.
+    let host = Host::playing(48_000.0, 140.0, (4, 4)).hinting(Hint::Rounded(1920.0));
+    let line = |b: f64| host.bar_line(0, b) as u64;
+    let (b1, b2, b3, b4) = (line(1.0), line(2.0), line(3.0), line(4.0));
+    let frames = line(8.0) as usize;
+    let tone =
+        |t: u64| (2.0 * std::f64::consts::PI * 550.0 * t as f64 / 48_000.0).sin() as f32 * 0.2;
+    let input: [Vec<f32>; 2] = [0, 1].map(|c| {
+        (0..frames as u64)
+            .map(|t| match t {
+                t if t < b2 => test_signal(c, t),
+                t if (b3..b4 + BLEND as u64).contains(&t) => tone(t),
+                _ => 0.0,
+            })
+            .collect()
+    });
+    let (mut engine, mut keeper) = engine_at(
+        48_000.0,
+        20.0,
+        host_settings(BarCount::Fixed(1), TransportStop::KeepRunning),
+    );
+    let anchor = [(b1 + 500, Command::RecordToggle)];
+    let split = b3 as usize - 1_000;
+    let head = [input[0][..split].to_vec(), input[1][..split].to_vec()];
+    run_host(&mut engine, &mut keeper, &host, &head, &anchor, &[512]);
+    let length = engine.cycle().expect("an anchor").length_samples;
+    let anchor_track = engine.playing_tracks().next().expect("the anchor");
+    let old = anchor_track.buffer.to_vec(0, length as usize);
+    let dub = [
+        (b3 + 288, Command::Dub(crate::engine::dub::DubKind::Overdub)),
+        (b4 + 192, Command::Dub(crate::engine::dub::DubKind::Overdub)),
+    ];
+    let rest = [input[0][split..].to_vec(), input[1][split..].to_vec()];
+    run_with(&mut engine, &mut keeper, &rest, &dub, &[512], |engine| {
+        engine.set_host_transport(&host.transport(engine.now_samples()));
+    });
+    let track = engine.playing_tracks().next().expect("the anchor");
+    assert_eq!(track.layers, 1, "the overdub completed");
+    let new = track.buffer.to_vec(0, length as usize);
+    let layered: Vec<f32> = new.iter().zip(&old).map(|(n, o)| n - o).collect();
+    // The overdub starts at the loop's start (its bar line), within the bars' rounding.
+    let first = layered
+        .iter()
+        .position(|d| d.abs() > 1e-7)
+        .expect("a layer");
+    let from_start = first.min(length as usize - first);
+    assert!(
+        from_start <= 1,
+        "the layer starts {from_start} samples off the bar line"
+    );
+    // And holds the bar played, in phase: index j holds what was played at bar 3 + j.
+    let mut worst: f32 = 0.0;
+    for (j, layer) in layered
+        .iter()
+        .enumerate()
+        .take(length as usize - BLEND)
+        .skip(BLEND)
+    {
+        worst = worst.max((layer - tone(b3 + j as u64)).abs());
+    }
+    // One sample of the tone moves it by at most 2 pi 550 / 48000 x 0.2 = 0.0144.
+    assert!(
+        worst < 0.015,
+        "the layer is off the bar it was played on by {worst}"
+    );
+}
