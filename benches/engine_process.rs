@@ -2,7 +2,8 @@
 //! playing while the history records, with 64 loops each running filter, drive and delay, and
 //! with 64 filtered and delayed loops of noise and of mostly silence (whose effect tails decay
 //! through the subnormal range: this row must not be slower than the noise row), and with 64
-//! loops at a mix of speeds (a third each at x1/2, x1 and x2).
+//! loops at a mix of speeds (a third each at x1/2, x1 and x2), and with 64 loops of 8 overdub
+//! layers each (feedback 80 %) at that mix of speeds.
 //! BENCHMARKS.md quotes the medians as a share of the block's real-time budget (2.67 ms).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -12,7 +13,9 @@ use common::{
     Source, all_effects_on, effects_on, engine_with_tracks, engine_with_tracks_of, noise, sparse,
     step, time_block, time_block_of,
 };
-use loopmate::engine::command::{Command, TrackControl, TrackTarget};
+use loopmate::engine::EngineSettings;
+use loopmate::engine::command::{Command, Select, TrackControl, TrackTarget};
+use loopmate::engine::dub::DubKind;
 use loopmate::engine::fx::chain::FxControl;
 
 fn process_block(c: &mut Criterion) {
@@ -57,6 +60,53 @@ fn process_block_filtered_and_delayed(c: &mut Criterion) {
 /// 64 loops, a third each at x1/2, x1 and x2 (resampled), after their speed fades.
 fn process_block_at_mixed_speeds(c: &mut Criterion) {
     let (mut engine, _keeper) = engine_with_tracks(64);
+    set_mixed_speeds(&mut engine);
+    c.bench_function("process_128_frames_48k/64_tracks_speeds_half_1_2", |b| {
+        time_block(b, &mut engine, |_| ())
+    });
+}
+
+/// 64 loops of 8 overdub layers each (feedback 80 %, each layer a short overdub of every
+/// loop in turn), then a third each at x1/2, x1 and x2.
+fn process_block_with_layers_at_mixed_speeds(c: &mut Criterion) {
+    const LAYERS: u32 = 8;
+    let (mut engine, mut keeper) = engine_with_tracks(64);
+    engine.set_settings(EngineSettings {
+        dub_feedback: 0.8,
+        ..EngineSettings::default()
+    });
+    for _ in 0..LAYERS {
+        for n in 0..64u32 {
+            let layers = |engine: &loopmate::engine::Engine| {
+                engine
+                    .playing_tracks()
+                    .nth(n as usize)
+                    .map_or(0, |t| t.layers)
+            };
+            let before = layers(&engine);
+            step(&mut engine, &[Command::Select(Select::Loop(n))]);
+            step(&mut engine, &[Command::Dub(DubKind::Overdub)]);
+            for _ in 0..40 {
+                step(&mut engine, &[]);
+                keeper.service().expect("memory");
+            }
+            step(&mut engine, &[Command::Dub(DubKind::Overdub)]);
+            while layers(&engine) == before {
+                step(&mut engine, &[]);
+                keeper.service().expect("memory");
+            }
+        }
+    }
+    assert!(engine.playing_tracks().all(|t| t.layers == LAYERS));
+    set_mixed_speeds(&mut engine);
+    c.bench_function(
+        "process_128_frames_48k/64_tracks_8_layers_speeds_half_1_2",
+        |b| time_block(b, &mut engine, |_| ()),
+    );
+}
+
+/// Puts a third of the loops at x1/2 and a third at x2, and lets the speed fades end.
+fn set_mixed_speeds(engine: &mut loopmate::engine::Engine) {
     let commands: Vec<Command> = (0..64u32)
         .filter_map(|n| {
             let control = match n % 3 {
@@ -67,14 +117,11 @@ fn process_block_at_mixed_speeds(c: &mut Criterion) {
             Some(Command::Track(TrackTarget::Index(n), control))
         })
         .collect();
-    step(&mut engine, &commands);
+    step(engine, &commands);
     // The 50 ms crossfades end within 20 blocks.
     for _ in 0..40 {
-        step(&mut engine, &[]);
+        step(engine, &[]);
     }
-    c.bench_function("process_128_frames_48k/64_tracks_speeds_half_1_2", |b| {
-        time_block(b, &mut engine, |_| ())
-    });
 }
 
 criterion_group!(
@@ -82,6 +129,7 @@ criterion_group!(
     process_block,
     process_block_with_effects,
     process_block_filtered_and_delayed,
-    process_block_at_mixed_speeds
+    process_block_at_mixed_speeds,
+    process_block_with_layers_at_mixed_speeds
 );
 criterion_main!(benches);

@@ -606,3 +606,109 @@ fn every_parameter_value_shows_as_text_that_reads_back_as_the_same_value() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn overdub_by_note_cc_switch_and_host_switch_layers_the_same_loop_at_their_samples() {
+    // The anchor, then an overdub over its third cycle: pressed by note 76, by the default CC
+    // 86 foot switch (127 pressed, 0 released), and by the host switch `cmd_overdub`, each at
+    // the cycle's boundaries. All three give the same output, sample for sample, at any block
+    // size; later passes play the anchor with the played cycle layered over it.
+    const OVERDUB: u8 = 76;
+    const OVERDUB_CC: u8 = 86;
+    let (d0, d1) = (S0 + 2 * L, S0 + 3 * L);
+    let input = tones(S0 + 6 * L, d1 + BLEND);
+    let switch = param_id("cmd_overdub");
+    let by_note = render(
+        &input,
+        &[anchor(), vec![(d0, OVERDUB), (d1, OVERDUB)]].concat(),
+        &[],
+        &VARYING_BLOCKS,
+    );
+    let cc_events: Vec<TimedEvent> = [d0, d1]
+        .into_iter()
+        .flat_map(|at| {
+            [
+                TimedEvent::cc(at as u64, 0, OVERDUB_CC, 127),
+                TimedEvent::cc(at as u64 + 300, 0, OVERDUB_CC, 0),
+            ]
+        })
+        .collect();
+    let by_cc = render(&input, &anchor(), &cc_events, &[512]);
+    let host_events: Vec<TimedEvent> = [d0, d1]
+        .into_iter()
+        .flat_map(|at| {
+            [
+                TimedEvent::param_value(at as u64, switch, 1.0),
+                TimedEvent::param_value(at as u64 + 8, switch, 0.0),
+            ]
+        })
+        .collect();
+    let by_host = render(&input, &anchor(), &host_events, &[64]);
+    let anchor_only = render(&input, &anchor(), &[], &[512]);
+    for c in 0..2 {
+        assert!(
+            by_note.main.channels[c] == by_cc.main.channels[c],
+            "ch{c}: note = CC"
+        );
+        assert!(
+            by_note.main.channels[c] == by_host.main.channels[c],
+            "ch{c}: note = host switch"
+        );
+        // Two passes later, away from the punches' fades: the anchor plus the cycle played.
+        for t in d1 + L + BLEND..d1 + 2 * L - BLEND {
+            let layered = by_note.main.channels[c][t] - anchor_only.main.channels[c][t];
+            let played = input.channels[c][d0 + (t - d0) % L];
+            assert_close(layered, played, &format!("ch{c} t={t}"));
+        }
+    }
+}
+
+#[test]
+fn selected_speed_and_the_half_speed_switch_halve_the_selected_loop_at_their_sample() {
+    const HALF_SPEED: u8 = 73;
+    let input = tones(S0 + 5 * L, S0 + L);
+    let at = S0 + 2 * L + 777;
+    let by_note = render(
+        &input,
+        &[anchor(), vec![(at, HALF_SPEED)]].concat(),
+        &[],
+        &[512],
+    );
+    let by_param = render(
+        &input,
+        &anchor(),
+        &[set(at, "selected_speed", 1.0)],
+        &VARYING_BLOCKS,
+    );
+    let switch = param_id("cmd_half_speed_selected");
+    let by_switch = render(
+        &input,
+        &anchor(),
+        &[
+            TimedEvent::param_value(at as u64, switch, 1.0),
+            TimedEvent::param_value(at as u64 + 8, switch, 0.0),
+        ],
+        &[64],
+    );
+    let plain = render(&input, &anchor(), &[], &[512]);
+    for c in 0..2 {
+        let got = &by_param.main.channels[c];
+        assert!(
+            got[..at] == plain.main.channels[c][..at],
+            "ch{c}: nothing before"
+        );
+        assert_ne!(
+            got[at + BLEND],
+            plain.main.channels[c][at + BLEND],
+            "ch{c}: slower"
+        );
+        assert!(
+            *got == by_note.main.channels[c],
+            "ch{c}: parameter = note 73"
+        );
+        assert!(
+            *got == by_switch.main.channels[c],
+            "ch{c}: parameter = switch"
+        );
+    }
+}

@@ -434,3 +434,49 @@ fn the_saved_performance_holds_the_dubbed_loop_and_its_layers_and_follows_undo()
     );
     assert_eq!(saved_audio(&undone), (0, undone.before[0].clone()));
 }
+
+#[test]
+fn a_second_press_before_an_armed_dub_cancels_it() {
+    // Pressed 2 000 samples before a boundary: armed for it; pressed again before it: nothing.
+    let commands = [
+        (D0 - 2_000, Command::Dub(DubKind::Overdub)),
+        (D0 - 1_000, Command::Dub(DubKind::Overdub)),
+    ];
+    let played = dub(
+        &commands,
+        D0 + 3 * L,
+        D0 + L,
+        EngineSettings::default(),
+        &[128],
+    );
+    assert_eq!(played.layers, 0);
+    assert_eq!(played.after, played.before);
+}
+
+#[test]
+fn a_speed_change_of_the_loop_punches_the_overdub_out_where_the_writing_was() {
+    use crate::engine::command::{TrackControl, selected};
+    // Writing trails the clock by 250 ms (12 000 samples): halving the speed at D0 + 3L/4 punches
+    // out at D0 + L/4. The layer holds what was played before that, the rest is the old loop.
+    let change = D0 + 3 * L / 4;
+    let commands = [
+        (D0, Command::Dub(DubKind::Overdub)),
+        (change, selected(TrackControl::HalveSpeed)),
+    ];
+    let played = dub(
+        &commands,
+        D0 + 4 * L,
+        D0 + L,
+        EngineSettings::default(),
+        &[128],
+    );
+    assert_eq!(played.layers, 1, "the overdub completed");
+    let stop = change - 12_000;
+    let model = tape_model(&played.before[0], 0, played.origin_samples, D0, stop, 1.0);
+    assert!(max_difference(&played.after[0], &model) < 1e-6);
+    let j = ((D0 + L / 2 - played.origin_samples) % L) as usize;
+    assert_eq!(
+        played.after[0][j], played.before[0][j],
+        "after the punch-out"
+    );
+}
