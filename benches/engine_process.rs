@@ -86,7 +86,8 @@ fn process_block_with_layers_at_mixed_speeds(c: &mut Criterion) {
             let before = layers(&engine);
             step(&mut engine, &[Command::Select(Select::Loop(n))]);
             step(&mut engine, &[Command::Dub(DubKind::Overdub)]);
-            for _ in 0..40 {
+            // Past the lenience: a start armed for a boundary just ahead has begun.
+            for _ in 0..100 {
                 step(&mut engine, &[]);
                 keeper.service().expect("memory");
             }

@@ -545,11 +545,15 @@ impl Engine {
                     let take = self.recorder.take_mut();
                     self.sync.host_align(&mut self.shared, take, fade_in);
                 }
-                Action::InstallSession => (self.restores).install_due(
-                    &mut self.shared,
-                    &mut self.recorder,
-                    &mut self.sync,
-                ),
+                Action::InstallSession => {
+                    // The dubbed loop goes with the old session (a restored loop may have its id).
+                    self.dubber.cancel(&mut self.shared);
+                    (self.restores).install_due(
+                        &mut self.shared,
+                        &mut self.recorder,
+                        &mut self.sync,
+                    )
+                }
                 Action::QuantizeStart { press } => {
                     (self.recorder).decide_start(&mut self.shared, &mut self.sync, press)
                 }
