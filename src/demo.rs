@@ -8,7 +8,8 @@
 use std::f64::consts::TAU;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::engine::command::Command;
+use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::dub::DubKind;
 
 /// Set once by the standalone before the plugin starts.
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -41,13 +42,20 @@ enum Part {
 const SECTION_BARS: f64 = 3.0;
 
 /// Pedal presses, in bars from the start: each part is looped for two bars once it has played
-/// for a bar (the first take makes the two-bar anchor; a capture takes the last cycle).
-const PRESSES: [(f64, Command); 5] = [
+/// for a bar (the first take makes the two-bar anchor; a capture takes the last cycle); then
+/// the anchor is selected and the drums, played again, are overdubbed onto it for two bars, and
+/// the chords' loop goes to half speed.
+const PRESSES: [(f64, Command); 10] = [
     (1.0, Command::RecordToggle),
     (3.0, Command::RecordToggle),
     (6.0, Command::Capture),
     (9.0, Command::Capture),
     (12.0, Command::Capture),
+    (13.0, Command::Select(Select::Loop(0))),
+    (15.0, Command::Dub(DubKind::Overdub)),
+    (17.0, Command::Dub(DubKind::Overdub)),
+    (18.0, Command::Select(Select::Loop(2))),
+    (18.5, selected(TrackControl::HalveSpeed)),
 ];
 
 /// The synthesized player.
@@ -139,7 +147,7 @@ mod tests {
         let presses = |block: usize| {
             (0..)
                 .map(|n| n * block as u64)
-                .take_while(|&start| start < 14 * bar)
+                .take_while(|&start| start < 20 * bar)
                 .flat_map(|start| {
                     player
                         .presses_in(start, block)
