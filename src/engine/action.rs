@@ -1,7 +1,7 @@
 //! What waits in the engine's schedule: the player's commands (delayed by the input latency)
 //! and the engine's own timed actions. Plain data.
 
-use super::command::{Command, TriggerAction};
+use super::command::{Command, PadTarget, TriggerAction};
 
 /// What a repeating trigger waits for between firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,4 +44,7 @@ pub enum Action {
     /// first at a closing attack before the press (`late_press`), failing one over the whole
     /// window.
     QuantizeStop { press: u64, late_press: bool },
+    /// Decide which phrase a one-shot capture pressed at `press` takes (once the onsets up to
+    /// the press are final) and start copying it into the pad `target` names.
+    CaptureOneShot { target: PadTarget, press: u64 },
 }

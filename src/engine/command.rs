@@ -2,6 +2,7 @@
 //! engine, and the spec's default MIDI notes.
 
 use super::fx::chain::FxControl;
+pub use super::oneshot::PadTarget;
 use super::speed::Speed;
 
 /// Something a player asks the looper to do.
@@ -42,6 +43,16 @@ pub enum Command {
     Track(TrackTarget, TrackControl),
     /// Schedule (or, if the same one is pending, cancel) a trigger.
     Trigger(TriggerSpec),
+    /// Capture the last played phrase from the history into a pad, as a one-shot (see
+    /// `oneshot.rs` for which phrase).
+    CaptureOneShot(PadTarget),
+    /// Play pad `pad`'s (0-7) one-shot once from its attack, at `velocity / 127` (a note's
+    /// velocity; 127 from switches and buttons; 0 does nothing).
+    StrikeOneShot { pad: u8, velocity: u8 },
+    /// Empty a pad (its voices fade out).
+    ClearOneShot(PadTarget),
+    /// Empty every pad. The main Clear leaves the pads alone: they are a kit, not loops.
+    ClearOneShots,
 }
 
 /// Which loop a select command chooses. Next and previous wrap around (after the newest comes
@@ -163,7 +174,7 @@ pub struct TriggerSpec {
 impl Command {
     /// Every command, in the order the editor lists them (the selected loop's actions last, in
     /// its panel: see [`Command::acts_on_the_selected_loop`]).
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 43] = [
         Command::RecordToggle,
         Command::Capture,
         Command::Undo,
@@ -196,7 +207,37 @@ impl Command {
         selected(TrackControl::HalveSpeed),
         selected(TrackControl::DoubleSpeed),
         selected(TrackControl::Remove),
+        Command::CaptureOneShot(PadTarget::NextFree),
+        Command::ClearOneShot(PadTarget::LastCaptured),
+        Command::ClearOneShots,
+        strike(0),
+        strike(1),
+        strike(2),
+        strike(3),
+        strike(4),
+        strike(5),
+        strike(6),
+        strike(7),
     ];
+
+    /// Whether this is a one-shot command (the editor shows them with the pads).
+    pub fn acts_on_the_pads(self) -> bool {
+        matches!(
+            self,
+            Command::CaptureOneShot(_)
+                | Command::StrikeOneShot { .. }
+                | Command::ClearOneShot(_)
+                | Command::ClearOneShots
+        )
+    }
+
+    /// This command with a note's `velocity`: a strike takes it, anything else ignores it.
+    pub fn with_velocity(self, velocity: u8) -> Self {
+        match self {
+            Command::StrikeOneShot { pad, .. } => Command::StrikeOneShot { pad, velocity },
+            command => command,
+        }
+    }
 
     /// Whether this is one of the selected loop's actions the editor shows in the
     /// selected-loop panel (a control sent to [`TrackTarget::Selected`]).
@@ -213,6 +254,9 @@ impl Command {
         const SELECT_LOOP: [&str; Command::SELECTABLE_BY_NUMBER as usize] = [
             "Select 1", "Select 2", "Select 3", "Select 4", "Select 5", "Select 6", "Select 7",
             "Select 8",
+        ];
+        const STRIKE_PAD: [&str; super::oneshot::PADS] = [
+            "Pad 1", "Pad 2", "Pad 3", "Pad 4", "Pad 5", "Pad 6", "Pad 7", "Pad 8",
         ];
         match self {
             Command::RecordToggle => "Record",
@@ -245,6 +289,11 @@ impl Command {
             },
             Command::Track(..) => "Track",
             Command::Trigger(..) => "Trigger",
+            Command::CaptureOneShot(_) => "Capture one-shot",
+            Command::StrikeOneShot { pad, .. } => STRIKE_PAD.get(pad as usize).unwrap_or(&"Pad"),
+            Command::ClearOneShot(PadTarget::LastCaptured) => "Clear last one-shot",
+            Command::ClearOneShot(_) => "Clear one-shot",
+            Command::ClearOneShots => "Clear one-shots",
         }
     }
 }
@@ -259,7 +308,7 @@ pub struct TimedCommand {
 }
 
 /// The spec's default note map (velocity ignored, any channel), with the additions since.
-pub const DEFAULT_NOTE_MAP: [(u8, Command); 32] = [
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 43] = [
     (47, Command::RecordToggle),
     (48, Command::Capture),
     (27, Command::Undo),
@@ -292,7 +341,23 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 32] = [
     (73, selected(TrackControl::HalveSpeed)),
     (74, selected(TrackControl::DoubleSpeed)),
     (75, selected(TrackControl::Remove)),
+    (36, strike(0)),
+    (37, strike(1)),
+    (38, strike(2)),
+    (39, strike(3)),
+    (40, strike(4)),
+    (41, strike(5)),
+    (42, strike(6)),
+    (43, strike(7)),
+    (44, Command::CaptureOneShot(PadTarget::NextFree)),
+    (45, Command::ClearOneShot(PadTarget::LastCaptured)),
+    (46, Command::ClearOneShots),
 ];
+
+/// A strike of pad `pad` (0-7) at full velocity (a note's velocity replaces it).
+pub const fn strike(pad: u8) -> Command {
+    Command::StrikeOneShot { pad, velocity: 127 }
+}
 
 /// `control` sent to the selected loop.
 pub const fn selected(control: TrackControl) -> Command {
@@ -301,12 +366,14 @@ pub const fn selected(control: TrackControl) -> Command {
 
 /// The default CC switches (any channel): a small foot controller of switches sending 127 when
 /// pressed and 0 when released reaches these (a command fires when its CC crosses 64 upwards).
-pub const DEFAULT_CC_MAP: [(u8, Command); 5] = [
+pub const DEFAULT_CC_MAP: [(u8, Command); 7] = [
     (80, Command::Select(Select::Next)),
     (81, Command::Select(Select::Previous)),
     (82, Command::Select(Select::Newest)),
     (83, selected(TrackControl::ToggleMuteAtLoopEnd)),
     (84, selected(TrackControl::Restart)),
+    (85, Command::CaptureOneShot(PadTarget::NextFree)),
+    (86, Command::ClearOneShot(PadTarget::LastCaptured)),
 ];
 
 #[cfg(test)]
@@ -367,7 +434,27 @@ mod tests {
             selected(TrackControl::ToggleMuteAtLoopEnd)
         );
         assert_eq!(command_for_cc(84), selected(TrackControl::Restart));
-        assert_eq!(command_for_cc(85), None);
+        assert_eq!(
+            command_for_cc(85),
+            Some(Command::CaptureOneShot(PadTarget::NextFree))
+        );
+        assert_eq!(
+            command_for_cc(86),
+            Some(Command::ClearOneShot(PadTarget::LastCaptured))
+        );
+        assert_eq!(command_for_cc(87), None);
+        for pad in 0..8 {
+            assert_eq!(command_for_note(36 + pad), Some(strike(pad)));
+        }
+        assert_eq!(
+            command_for_note(44),
+            Some(Command::CaptureOneShot(PadTarget::NextFree))
+        );
+        assert_eq!(
+            command_for_note(45),
+            Some(Command::ClearOneShot(PadTarget::LastCaptured))
+        );
+        assert_eq!(command_for_note(46), Some(Command::ClearOneShots));
         for command in Command::ALL {
             let target = crate::midi_map::Target::Command(command);
             assert!(

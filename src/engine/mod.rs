@@ -21,6 +21,7 @@ pub mod input;
 pub mod memory;
 pub mod metronome;
 pub mod mix;
+pub mod oneshot;
 pub mod pages;
 pub mod pool;
 pub mod provisional;
@@ -148,6 +149,7 @@ impl Engine {
                 session: SessionOut::default(),
                 analysis: None,
                 render_mode: RenderMode::Realtime,
+                one_shots: oneshot::OneShots::default(),
             },
             host_clock: HostClock::default(),
             sync: HostSync::default(),
@@ -437,6 +439,7 @@ impl Engine {
             input_clips: self.input.clips,
             message: self.shared.message,
             message_serial: self.shared.message_serial,
+            one_shots: self.shared.one_shots.status(),
         }
     }
 
@@ -549,6 +552,9 @@ impl Engine {
                 Action::QuantizeStop { press, late_press } => {
                     (self.recorder).decide_stop(&mut self.shared, &mut self.sync, press, late_press)
                 }
+                Action::CaptureOneShot { target, press } => {
+                    oneshot::decide_capture(&mut self.shared, target, press)
+                }
             }
         }
     }
@@ -593,6 +599,34 @@ impl Engine {
             ),
             Command::Select(select) => {
                 (self.shared.tracks).select(select, &mut self.shared.session)
+            }
+            Command::CaptureOneShot(target) => oneshot::capture_pressed(&mut self.shared, target),
+            Command::StrikeOneShot { pad, velocity } => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots, pool, ..
+                } = &mut self.shared;
+                one_shots.strike(pad, velocity, fade, pool);
+            }
+            Command::ClearOneShot(target) => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots,
+                    pool,
+                    session,
+                    ..
+                } = &mut self.shared;
+                one_shots.clear(target, fade, pool, session);
+            }
+            Command::ClearOneShots => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots,
+                    pool,
+                    session,
+                    ..
+                } = &mut self.shared;
+                one_shots.clear_all(fade, pool, session);
             }
         }
     }
@@ -759,6 +793,15 @@ impl Engine {
         }
         let [scratch, _] = &mut self.track_scratch;
         (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
+        let Shared {
+            one_shots,
+            history,
+            pool,
+            session,
+            ..
+        } = &mut self.shared;
+        fill_ran_out |= !one_shots.advance_fills(history, frames, pool, session);
+        one_shots.mix_into(&mut bus, frames, pool);
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
         self.shared.output.mix(

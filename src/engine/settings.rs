@@ -67,6 +67,8 @@ pub struct EngineSettings {
     pub sync: SyncSettings,
     /// How the anchor's record boundaries follow onsets and beats.
     pub quantize_mode: QuantizeMode,
+    /// Beats a one-shot capture takes when there is a beat grid (0: one bar of it).
+    pub one_shot_beats: u32,
 }
 
 impl Default for EngineSettings {
@@ -91,6 +93,7 @@ impl Default for EngineSettings {
             capture_cycles: 1,
             sync: SyncSettings::default(),
             quantize_mode: QuantizeMode::Onset,
+            one_shot_beats: 0,
         }
     }
 }

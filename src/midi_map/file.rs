@@ -16,13 +16,13 @@ use std::fmt::{self, Write as _};
 use serde::Deserialize;
 
 use super::{Binding, Control, MidiMap, Target};
-use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::command::{Command, PadTarget, Select, TrackControl, selected, strike};
 
 /// The file format version this build writes and reads.
 pub const VERSION: i64 = 1;
 
 /// The stable file names of the mappable commands.
-pub const COMMAND_IDS: [(&str, Command); 32] = [
+pub const COMMAND_IDS: [(&str, Command); 43] = [
     ("record", Command::RecordToggle),
     ("capture", Command::Capture),
     ("undo", Command::Undo),
@@ -58,6 +58,23 @@ pub const COMMAND_IDS: [(&str, Command); 32] = [
     ("half_speed_selected", selected(TrackControl::HalveSpeed)),
     ("double_speed_selected", selected(TrackControl::DoubleSpeed)),
     ("clear_selected", selected(TrackControl::Remove)),
+    (
+        "capture_one_shot",
+        Command::CaptureOneShot(PadTarget::NextFree),
+    ),
+    (
+        "clear_last_one_shot",
+        Command::ClearOneShot(PadTarget::LastCaptured),
+    ),
+    ("clear_one_shots", Command::ClearOneShots),
+    ("strike_pad_1", strike(0)),
+    ("strike_pad_2", strike(1)),
+    ("strike_pad_3", strike(2)),
+    ("strike_pad_4", strike(3)),
+    ("strike_pad_5", strike(4)),
+    ("strike_pad_6", strike(5)),
+    ("strike_pad_7", strike(6)),
+    ("strike_pad_8", strike(7)),
 ];
 
 /// The file name of `command`, if it is mappable.

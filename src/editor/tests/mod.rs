@@ -336,6 +336,7 @@ fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
     audio.heard(MidiMessage::NoteOn {
         channel: 0,
         note: 1,
+        velocity: 127,
     });
     harness.run();
     harness.get_by_label("Learn Capture");

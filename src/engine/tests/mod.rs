@@ -4,6 +4,7 @@
 mod behaviour;
 mod first_repeat;
 mod long_session;
+mod oneshots;
 mod outputs;
 mod properties;
 mod quantize;
