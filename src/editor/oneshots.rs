@@ -42,5 +42,7 @@ pub fn show(
     let others = Command::ALL
         .into_iter()
         .filter(|c| c.acts_on_the_pads() && !matches!(c, Command::StrikeOneShot { .. }));
-    clicked.or(command_buttons::show(ui, egui::Vec2::ZERO, others, label))
+    // Drawn whether or not a pad was clicked.
+    let other_clicked = command_buttons::show(ui, egui::Vec2::ZERO, others, label);
+    clicked.or(other_clicked)
 }

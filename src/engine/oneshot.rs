@@ -39,7 +39,7 @@ use super::session::SessionOut;
 use super::session_event::SessionEvent;
 use super::shared::Shared;
 use super::status::EngineMessage;
-use crate::analysis::snapshot::TimedOnset;
+use crate::analysis::snapshot::{AnalysisSnapshot, SNAPSHOT_ONSETS, TimedOnset};
 
 /// Pads a player can strike.
 pub const PADS: usize = 8;
@@ -90,8 +90,8 @@ pub fn choose_phrase(
             .filter(move |o| o.time_samples >= 0.0 && o.time_samples < press)
     };
     let strongest = before_press().fold(0.0f32, |max, o| max.max(o.strength));
-    let mut strong: [f64; crate::analysis::snapshot::SNAPSHOT_ONSETS] =
-        [0.0; crate::analysis::snapshot::SNAPSHOT_ONSETS];
+    // The strong onsets' times, sorted (no allocation: a snapshot holds at most this many).
+    let mut strong = [0.0f64; SNAPSHOT_ONSETS];
     let mut count = 0;
     for onset in
         before_press().filter(|o| o.strength > 0.0 && o.strength >= STRONG_SHARE * strongest)
@@ -154,9 +154,7 @@ pub fn capture_pressed(shared: &mut Shared, target: PadTarget) {
 /// Chooses the phrase of a capture pressed at `press` and starts copying it into the pad.
 pub fn decide_capture(shared: &mut Shared, target: PadTarget, press: u64) {
     let action = Action::CaptureOneShot { target, press };
-    let ready = |snapshot: &crate::analysis::snapshot::AnalysisSnapshot| {
-        snapshot.final_until_samples >= press
-    };
+    let ready = |snapshot: &AnalysisSnapshot| snapshot.final_until_samples >= press;
     let snapshot = match quantize::snapshot_when(shared, press, action, ready) {
         Readiness::Ready(snapshot) => snapshot,
         Readiness::Retrying => return,
