@@ -141,16 +141,20 @@ fn a_strike_plays_the_one_shot_from_the_strikes_sample_at_its_velocity() {
             out.main[0][BLEND..at].iter().all(|&s| s == 0.0),
             "silent before"
         );
-        for c in 0..2 {
-            for (i, &sample) in shot[c].iter().enumerate() {
-                let heard = out.main[c][at + i];
+        for (c, (channel, heard_channel)) in shot.iter().zip(&out.main).enumerate() {
+            for (i, &sample) in channel.iter().enumerate() {
+                let heard = heard_channel[at + i];
                 assert!(
                     (heard - sample * level).abs() < 1e-6,
                     "velocity {velocity}, channel {c}, frame {i}: {heard} for {}",
                     sample * level
                 );
             }
-            assert!(out.main[c][at + shot[c].len()..].iter().all(|&s| s == 0.0));
+            assert!(
+                heard_channel[at + channel.len()..]
+                    .iter()
+                    .all(|&s| s == 0.0)
+            );
         }
         assert_ne!(shot[0][0], 0.0, "the first frame is the attack's");
         // The headphones hear it too.
