@@ -301,9 +301,19 @@ fn midi_message<S>(event: &NoteEvent<S>) -> Option<(u32, MidiMessage)> {
             timing,
             key,
             channel,
+            velocity,
             ..
         } => match (key.number(), channel.number()) {
-            (Some(note), Some(channel)) => Some((timing, MidiMessage::NoteOn { channel, note })),
+            (Some(note), Some(channel)) => {
+                // The framework's 0..1 velocity, back to MIDI's 1-127 (a note-on is never 0).
+                let velocity = (velocity * 127.0).round().clamp(1.0, 127.0) as u8;
+                let message = MidiMessage::NoteOn {
+                    channel,
+                    note,
+                    velocity,
+                };
+                Some((timing, message))
+            }
             _ => None,
         },
         NoteEvent::MidiCC {

@@ -7,6 +7,7 @@ mod cycle_ring;
 pub mod geometry;
 mod input_view;
 mod midi_panel;
+mod oneshots;
 mod selected_loop;
 mod session_panel;
 mod settings;
@@ -178,7 +179,7 @@ impl LoopmateApp {
         ui.separator();
         let everyones = Command::ALL
             .into_iter()
-            .filter(|c| !c.acts_on_the_selected_loop());
+            .filter(|c| !c.acts_on_the_selected_loop() && !c.acts_on_the_pads());
         let pressed = command_buttons::show(ui, egui::vec2(110.0, 36.0), everyones, |command| {
             self.midi.command_label(&shared, command)
         });
@@ -209,17 +210,24 @@ impl LoopmateApp {
         let selected_pressed = selected_loop::show(ui, &status, |command| {
             self.midi.command_label(&shared, command)
         });
-        let track_control = egui::ScrollArea::vertical()
+        // The pads below the tracks, in their scroll area: the track rows keep their room.
+        let (track_control, pad_pressed) = egui::ScrollArea::vertical()
             .show(ui, |ui| {
-                track_rows::show(ui, &status, |n| {
+                let track_control = track_rows::show(ui, &status, |n| {
                     let id = status.tracks.get(n).copied().flatten()?.id;
                     self.overviews.get(id)
-                })
+                });
+                ui.separator();
+                let pad_pressed = oneshots::show(ui, &status, |command| {
+                    self.midi.command_label(&shared, command)
+                });
+                (track_control, pad_pressed)
             })
             .inner;
         let commands = cancel
             .into_iter()
             .chain(pressed)
+            .chain(pad_pressed)
             .chain(selected_pressed)
             .chain(track_control)
             .chain(fx_changes);

@@ -1,7 +1,7 @@
 //! What waits in the engine's schedule: the player's commands (delayed by the input latency)
 //! and the engine's own timed actions. Plain data.
 
-use super::command::{Command, TriggerAction};
+use super::command::{Command, PadTarget, TriggerAction};
 
 /// What a repeating trigger waits for between firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,4 +50,7 @@ pub enum Action {
     DubSwitch,
     /// Decide where a dub pressed at `press` punches in (onset quantization).
     DubDecide { press: u64 },
+    /// Decide which phrase a one-shot capture pressed at `press` takes (once the onsets up to
+    /// the press are final) and start copying it into the pad `target` names.
+    CaptureOneShot { target: PadTarget, press: u64 },
 }

@@ -3,6 +3,7 @@
 
 use super::dub::DubKind;
 use super::fx::chain::FxControl;
+pub use super::oneshot::PadTarget;
 use super::speed::Speed;
 
 /// Something a player asks the looper to do.
@@ -46,6 +47,16 @@ pub enum Command {
     /// Start a dub of the selected loop (overdub, replace, multiply), quantized to the cycle;
     /// again (any kind) sets its punch-out, before it starts cancels it.
     Dub(DubKind),
+    /// Capture the last played phrase from the history into a pad, as a one-shot (see
+    /// `oneshot.rs` for which phrase).
+    CaptureOneShot(PadTarget),
+    /// Play pad `pad`'s (0-7) one-shot once from its attack, at `velocity / 127` (a note's
+    /// velocity; 127 from switches and buttons; 0 does nothing).
+    StrikeOneShot { pad: u8, velocity: u8 },
+    /// Empty a pad (its voices fade out).
+    ClearOneShot(PadTarget),
+    /// Empty every pad. The main Clear leaves the pads alone: they are a kit, not loops.
+    ClearOneShots,
 }
 
 /// Which loop a select command chooses. Next and previous wrap around (after the newest comes
@@ -167,7 +178,7 @@ pub struct TriggerSpec {
 impl Command {
     /// Every command, in the order the editor lists them (the selected loop's actions last, in
     /// its panel: see [`Command::acts_on_the_selected_loop`]).
-    pub const ALL: [Command; 35] = [
+    pub const ALL: [Command; 46] = [
         Command::RecordToggle,
         Command::Capture,
         Command::Undo,
@@ -203,7 +214,37 @@ impl Command {
         Command::Dub(DubKind::Overdub),
         Command::Dub(DubKind::Multiply),
         Command::Dub(DubKind::Replace),
+        Command::CaptureOneShot(PadTarget::NextFree),
+        Command::ClearOneShot(PadTarget::LastCaptured),
+        Command::ClearOneShots,
+        strike(0),
+        strike(1),
+        strike(2),
+        strike(3),
+        strike(4),
+        strike(5),
+        strike(6),
+        strike(7),
     ];
+
+    /// Whether this is a one-shot command (the editor shows them with the pads).
+    pub fn acts_on_the_pads(self) -> bool {
+        matches!(
+            self,
+            Command::CaptureOneShot(_)
+                | Command::StrikeOneShot { .. }
+                | Command::ClearOneShot(_)
+                | Command::ClearOneShots
+        )
+    }
+
+    /// This command with a note's `velocity`: a strike takes it, anything else ignores it.
+    pub fn with_velocity(self, velocity: u8) -> Self {
+        match self {
+            Command::StrikeOneShot { pad, .. } => Command::StrikeOneShot { pad, velocity },
+            command => command,
+        }
+    }
 
     /// Whether this is one of the selected loop's actions the editor shows in the
     /// selected-loop panel (a control sent to [`TrackTarget::Selected`], or a dub).
@@ -223,6 +264,9 @@ impl Command {
         const SELECT_LOOP: [&str; Command::SELECTABLE_BY_NUMBER as usize] = [
             "Select 1", "Select 2", "Select 3", "Select 4", "Select 5", "Select 6", "Select 7",
             "Select 8",
+        ];
+        const STRIKE_PAD: [&str; super::oneshot::PADS] = [
+            "Pad 1", "Pad 2", "Pad 3", "Pad 4", "Pad 5", "Pad 6", "Pad 7", "Pad 8",
         ];
         match self {
             Command::RecordToggle => "Record",
@@ -258,6 +302,11 @@ impl Command {
             Command::Dub(DubKind::Overdub) => "Overdub",
             Command::Dub(DubKind::Replace) => "Replace",
             Command::Dub(DubKind::Multiply) => "Multiply",
+            Command::CaptureOneShot(_) => "Capture one-shot",
+            Command::StrikeOneShot { pad, .. } => STRIKE_PAD.get(pad as usize).unwrap_or(&"Pad"),
+            Command::ClearOneShot(PadTarget::LastCaptured) => "Clear last one-shot",
+            Command::ClearOneShot(_) => "Clear one-shot",
+            Command::ClearOneShots => "Clear one-shots",
         }
     }
 }
@@ -272,7 +321,7 @@ pub struct TimedCommand {
 }
 
 /// The spec's default note map (velocity ignored, any channel), with the additions since.
-pub const DEFAULT_NOTE_MAP: [(u8, Command); 35] = [
+pub const DEFAULT_NOTE_MAP: [(u8, Command); 46] = [
     (47, Command::RecordToggle),
     (48, Command::Capture),
     (27, Command::Undo),
@@ -308,7 +357,23 @@ pub const DEFAULT_NOTE_MAP: [(u8, Command); 35] = [
     (76, Command::Dub(DubKind::Overdub)),
     (77, Command::Dub(DubKind::Multiply)),
     (78, Command::Dub(DubKind::Replace)),
+    (36, strike(0)),
+    (37, strike(1)),
+    (38, strike(2)),
+    (39, strike(3)),
+    (40, strike(4)),
+    (41, strike(5)),
+    (42, strike(6)),
+    (43, strike(7)),
+    (44, Command::CaptureOneShot(PadTarget::NextFree)),
+    (45, Command::ClearOneShot(PadTarget::LastCaptured)),
+    (46, Command::ClearOneShots),
 ];
+
+/// A strike of pad `pad` (0-7) at full velocity (a note's velocity replaces it).
+pub const fn strike(pad: u8) -> Command {
+    Command::StrikeOneShot { pad, velocity: 127 }
+}
 
 /// `control` sent to the selected loop.
 pub const fn selected(control: TrackControl) -> Command {
@@ -317,7 +382,7 @@ pub const fn selected(control: TrackControl) -> Command {
 
 /// The default CC switches (any channel): a small foot controller of switches sending 127 when
 /// pressed and 0 when released reaches these (a command fires when its CC crosses 64 upwards).
-pub const DEFAULT_CC_MAP: [(u8, Command); 8] = [
+pub const DEFAULT_CC_MAP: [(u8, Command); 10] = [
     (80, Command::Select(Select::Next)),
     (81, Command::Select(Select::Previous)),
     (82, Command::Select(Select::Newest)),
@@ -326,6 +391,8 @@ pub const DEFAULT_CC_MAP: [(u8, Command); 8] = [
     (86, Command::Dub(DubKind::Overdub)),
     (87, Command::Dub(DubKind::Multiply)),
     (88, Command::Dub(DubKind::Replace)),
+    (85, Command::CaptureOneShot(PadTarget::NextFree)),
+    (89, Command::ClearOneShot(PadTarget::LastCaptured)),
 ];
 
 #[cfg(test)]
@@ -390,7 +457,28 @@ mod tests {
         assert_eq!(command_for_note(76), Some(Command::Dub(DubKind::Overdub)));
         assert_eq!(command_for_note(77), Some(Command::Dub(DubKind::Multiply)));
         assert_eq!(command_for_note(78), Some(Command::Dub(DubKind::Replace)));
-        assert_eq!(command_for_cc(85), None);
+        assert_eq!(
+            command_for_cc(85),
+            Some(Command::CaptureOneShot(PadTarget::NextFree))
+        );
+        assert_eq!(
+            command_for_cc(89),
+            Some(Command::ClearOneShot(PadTarget::LastCaptured))
+        );
+        assert_eq!(command_for_cc(87), Some(Command::Dub(DubKind::Multiply)));
+        assert_eq!(command_for_cc(90), None);
+        for pad in 0..8 {
+            assert_eq!(command_for_note(36 + pad), Some(strike(pad)));
+        }
+        assert_eq!(
+            command_for_note(44),
+            Some(Command::CaptureOneShot(PadTarget::NextFree))
+        );
+        assert_eq!(
+            command_for_note(45),
+            Some(Command::ClearOneShot(PadTarget::LastCaptured))
+        );
+        assert_eq!(command_for_note(46), Some(Command::ClearOneShots));
         for command in Command::ALL {
             let target = crate::midi_map::Target::Command(command);
             assert!(

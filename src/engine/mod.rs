@@ -22,6 +22,7 @@ pub mod input;
 pub mod memory;
 pub mod metronome;
 pub mod mix;
+pub mod oneshot;
 pub mod pages;
 pub mod pool;
 pub mod provisional;
@@ -152,6 +153,7 @@ impl Engine {
                 session: SessionOut::default(),
                 analysis: None,
                 render_mode: RenderMode::Realtime,
+                one_shots: oneshot::OneShots::default(),
             },
             host_clock: HostClock::default(),
             sync: HostSync::default(),
@@ -443,6 +445,7 @@ impl Engine {
             input_clips: self.input.clips,
             message: self.shared.message,
             message_serial: self.shared.message_serial,
+            one_shots: self.shared.one_shots.status(),
         }
     }
 
@@ -563,6 +566,9 @@ impl Engine {
                 Action::DubStart => self.dubber.start_due(&mut self.shared),
                 Action::DubSwitch => self.dubber.switch_due(&mut self.shared),
                 Action::DubDecide { press } => self.dubber.decide_start(&mut self.shared, press),
+                Action::CaptureOneShot { target, press } => {
+                    oneshot::decide_capture(&mut self.shared, target, press)
+                }
             }
             // A crossfade an action ended or replaced leaves its version for the pool.
             (self.shared.tracks).retire_spent_audio(&mut self.shared.pool);
@@ -611,6 +617,34 @@ impl Engine {
                 (self.shared.tracks).select(select, &mut self.shared.session)
             }
             Command::Dub(kind) => self.dubber.press(&mut self.shared, kind),
+            Command::CaptureOneShot(target) => oneshot::capture_pressed(&mut self.shared, target),
+            Command::StrikeOneShot { pad, velocity } => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots, pool, ..
+                } = &mut self.shared;
+                one_shots.strike(pad, velocity, fade, pool);
+            }
+            Command::ClearOneShot(target) => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots,
+                    pool,
+                    session,
+                    ..
+                } = &mut self.shared;
+                one_shots.clear(target, fade, pool, session);
+            }
+            Command::ClearOneShots => {
+                let fade = self.shared.declick_samples() as u32;
+                let Shared {
+                    one_shots,
+                    pool,
+                    session,
+                    ..
+                } = &mut self.shared;
+                one_shots.clear_all(fade, pool, session);
+            }
         }
     }
 
@@ -785,6 +819,15 @@ impl Engine {
         self.dubber.after_mix(&mut self.shared, frames);
         let [scratch, _] = &mut self.track_scratch;
         (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
+        let Shared {
+            one_shots,
+            history,
+            pool,
+            session,
+            ..
+        } = &mut self.shared;
+        fill_ran_out |= !one_shots.advance_fills(history, frames, pool, session);
+        one_shots.mix_into(&mut bus, frames, pool);
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
         self.shared.output.mix(

@@ -157,6 +157,17 @@ pub fn final_snapshot(
         onsets_until.is_none_or(|until| snapshot.final_until_samples >= until)
             && answer_id.is_none_or(|id| snapshot.tempo_answer.is_some_and(|a| a.id == id))
     };
+    snapshot_when(shared, press, action, ready)
+}
+
+/// The snapshot once `ready` holds for it (the waits of [`final_snapshot`]: retrying `action`
+/// in realtime up to `MAX_WAIT_MS` past the decision time for `press`, waiting offline).
+pub fn snapshot_when(
+    shared: &mut Shared,
+    press: u64,
+    action: Action,
+    ready: impl Fn(&AnalysisSnapshot) -> bool,
+) -> Readiness {
     let deadline = decision_time(shared, press)
         + ms_to_samples(MAX_WAIT_MS, shared.config.sample_rate_hz) as u64;
     let offline = shared.render_mode == RenderMode::Offline;

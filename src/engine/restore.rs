@@ -6,6 +6,7 @@
 
 use super::action::Action;
 use super::cycle::{BarLock, Cycle};
+use super::oneshot::PADS;
 use super::pool::Garbage;
 use super::ramp::Ramp;
 use super::recorder::Recorder;
@@ -79,6 +80,7 @@ impl Restores {
         for track in session.tracks.drain(..) {
             shared.pool.retire_buffer(track.buffer);
         }
+        (shared.one_shots).install(&mut session.one_shots, &mut shared.pool);
         (shared.undo).restart(
             &mut shared.tracks,
             session.cycle,
@@ -158,7 +160,7 @@ impl Restores {
 
     /// After a refused event, sends the whole performance again once the queue has room.
     pub fn resync_if_due(shared: &mut Shared, recorder: &Recorder, sync: &HostSync) {
-        if !shared.session.resync_fits(shared.tracks.len() + 5) {
+        if !shared.session.resync_fits(shared.tracks.len() + PADS + 5) {
             return;
         }
         shared.session.tell(SessionEvent::Resync);
@@ -167,6 +169,7 @@ impl Restores {
                 shared.session.track_added(track);
             }
         }
+        shared.one_shots.resend(&mut shared.session);
         shared.session.tell(SessionEvent::Cycle(shared.cycle));
         if let Some(id) = shared.tracks.selected_id() {
             shared.session.tell(SessionEvent::Selected { id });

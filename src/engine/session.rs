@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cycle::{BarLock, Cycle, WholeBeats};
+use super::oneshot::{PADS, SavedOneShot};
 use super::session_event::{SessionEvent, TaggedEvent, TrackRecord};
 use super::track::Track;
 
@@ -47,6 +48,8 @@ pub struct RestoredSession {
     pub next_track_id: u64,
     /// The id of the loop last selected (`None`, or not a playing track: the newest loop).
     pub selected_track_id: Option<u64>,
+    /// Each pad's one-shot (taken out when installed).
+    pub one_shots: [Option<SavedOneShot>; PADS],
 }
 
 /// What the engine and the mirror share besides the queues.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::audio::{TrackAudio, TrackBuffer};
 use super::cycle::{BarLock, Cycle, WholeBeats};
 use super::fx::chain::{FxChain, FxSettings};
+use super::oneshot::SavedOneShot;
 use super::ramp::Ramp;
 use super::speed::Speed;
 use super::track::{Track, TrackState};
@@ -125,8 +126,13 @@ pub enum SessionEvent {
     Beats(Option<WholeBeats>),
     /// A restored session was installed at this engine time (its origins were relative to 0).
     Installed { at_samples: u64 },
-    /// The queue overflowed: forget the tracks; every track follows as `Added` (or `Filling`).
+    /// The queue overflowed: forget the tracks and one-shots; every track follows as `Added`
+    /// (or `Filling`), every one-shot as `OneShot`.
     Resync,
+    /// Pad `pad` holds this one-shot (complete) from now on.
+    OneShot { pad: u8, saved: SavedOneShot },
+    /// Pad `pad` was emptied.
+    OneShotCleared { pad: u8 },
 }
 
 /// An event and the session generation it belongs to (events of a replaced session are ignored).

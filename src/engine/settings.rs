@@ -70,6 +70,8 @@ pub struct EngineSettings {
     /// Overdub feedback (0..=1): what was in the loop is multiplied by it on each pass of an
     /// overdub (1 keeps it all, as on tape at full feedback).
     pub dub_feedback: f32,
+    /// Beats a one-shot capture takes when there is a beat grid (0: one bar of it).
+    pub one_shot_beats: u32,
 }
 
 impl Default for EngineSettings {
@@ -95,6 +97,7 @@ impl Default for EngineSettings {
             sync: SyncSettings::default(),
             quantize_mode: QuantizeMode::Onset,
             dub_feedback: 1.0,
+            one_shot_beats: 0,
         }
     }
 }

@@ -16,6 +16,7 @@ use super::cycle::{Cycle, HostGrid};
 use super::fx::chain::FxChain;
 use super::history::History;
 use super::mix::OutputStage;
+use super::oneshot::OneShots;
 use super::pool::TrackPool;
 use super::schedule::Schedule;
 use super::session::SessionOut;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub analysis: Option<AnalysisLink>,
     /// Realtime or offline rendering (offline, analysis decisions wait for the worker).
     pub render_mode: RenderMode,
+    /// The one-shot pads.
+    pub one_shots: OneShots,
 }
 
 impl Shared {

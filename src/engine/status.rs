@@ -6,6 +6,7 @@ use super::command::TriggerAction;
 use super::cycle::HostGrid;
 use super::dub::DubState;
 use super::fx::chain::FxSettings;
+use super::oneshot::{PADS, PadStatus};
 use super::speed::Speed;
 
 /// Pending triggers the status reports.
@@ -117,6 +118,8 @@ pub struct EngineStatus {
     pub message: Option<EngineMessage>,
     /// Increments with every message.
     pub message_serial: u64,
+    /// The one-shot pads.
+    pub one_shots: [PadStatus; PADS],
 }
 
 /// Tracks whose controls the status reports (the first ones in the mix).
@@ -218,6 +221,7 @@ impl EngineStatus {
             input_clips: 0,
             message: None,
             message_serial: 0,
+            one_shots: [PadStatus::default(); PADS],
         }
     }
 }

@@ -16,14 +16,14 @@ use std::fmt::{self, Write as _};
 use serde::Deserialize;
 
 use super::{Binding, Control, MidiMap, Target};
-use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::command::{Command, PadTarget, Select, TrackControl, selected, strike};
 use crate::engine::dub::DubKind;
 
 /// The file format version this build writes and reads.
 pub const VERSION: i64 = 1;
 
 /// The stable file names of the mappable commands.
-pub const COMMAND_IDS: [(&str, Command); 35] = [
+pub const COMMAND_IDS: [(&str, Command); 46] = [
     ("record", Command::RecordToggle),
     ("capture", Command::Capture),
     ("undo", Command::Undo),
@@ -62,6 +62,23 @@ pub const COMMAND_IDS: [(&str, Command); 35] = [
     ("overdub", Command::Dub(DubKind::Overdub)),
     ("multiply", Command::Dub(DubKind::Multiply)),
     ("replace", Command::Dub(DubKind::Replace)),
+    (
+        "capture_one_shot",
+        Command::CaptureOneShot(PadTarget::NextFree),
+    ),
+    (
+        "clear_last_one_shot",
+        Command::ClearOneShot(PadTarget::LastCaptured),
+    ),
+    ("clear_one_shots", Command::ClearOneShots),
+    ("strike_pad_1", strike(0)),
+    ("strike_pad_2", strike(1)),
+    ("strike_pad_3", strike(2)),
+    ("strike_pad_4", strike(3)),
+    ("strike_pad_5", strike(4)),
+    ("strike_pad_6", strike(5)),
+    ("strike_pad_7", strike(6)),
+    ("strike_pad_8", strike(7)),
 ];
 
 /// The file name of `command`, if it is mappable.

@@ -109,6 +109,7 @@ mod tests {
         let note_47 = MidiMessage::NoteOn {
             channel: 0,
             note: 47,
+            velocity: 127,
         };
         assert_eq!(learn.hear(note_47, &mut map), None);
         assert_eq!(map, before);
@@ -125,6 +126,7 @@ mod tests {
         let undo_note = MidiMessage::NoteOn {
             channel: 0,
             note: 47,
+            velocity: 127,
         };
         let learned = learn.hear(undo_note, &mut map).expect("learned");
         assert_eq!(

@@ -1,8 +1,8 @@
 //! The MIDI map: which note or CC, on which channel (or omni), sends which command or sets which
 //! parameter. Framework-free: plain MIDI messages in, commands and parameter values out.
 //!
-//! - A note-on triggers its command (velocity ignored); on a parameter it toggles it (off if at or
-//!   above half, else on: mute, solo, switches).
+//! - A note-on triggers its command (velocity ignored, but a pad strike's level follows it); on a
+//!   parameter it toggles it (off if at or above half, else on: mute, solo, switches).
 //! - A CC mapped to a command triggers it when its value crosses the threshold upwards (>= 64
 //!   after < 64), so a foot switch sending 127/0 presses once. A CC mapped to a parameter sets it:
 //!   0..=127 maps to the whole range.
@@ -55,8 +55,8 @@ pub struct Binding {
 /// A MIDI message Loopmate reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MidiMessage {
-    /// Note-on on `channel` (0-15).
-    NoteOn { channel: u8, note: u8 },
+    /// Note-on on `channel` (0-15) at `velocity` (1-127).
+    NoteOn { channel: u8, note: u8, velocity: u8 },
     /// Control change on `channel` (0-15) to `value` (0-127).
     Cc { channel: u8, cc: u8, value: u8 },
 }
@@ -81,7 +81,7 @@ impl MidiMessage {
     /// The binding this exact message has (its own channel).
     pub fn binding(self) -> Binding {
         match self {
-            MidiMessage::NoteOn { channel, note } => Binding {
+            MidiMessage::NoteOn { channel, note, .. } => Binding {
                 channel: Some(channel),
                 control: Control::Note(note),
             },
@@ -262,12 +262,14 @@ impl MidiRouter {
         omni_listens: bool,
     ) -> Option<Action> {
         match message {
-            MidiMessage::NoteOn { channel, note } => {
-                match map.lookup(channel, Control::Note(note), omni_listens)? {
-                    Target::Command(command) => Some(Action::Command(command)),
-                    Target::Param(index) => Some(Action::ToggleParam { index }),
-                }
-            }
+            MidiMessage::NoteOn {
+                channel,
+                note,
+                velocity,
+            } => match map.lookup(channel, Control::Note(note), omni_listens)? {
+                Target::Command(command) => Some(Action::Command(command.with_velocity(velocity))),
+                Target::Param(index) => Some(Action::ToggleParam { index }),
+            },
             MidiMessage::Cc { channel, cc, value } => {
                 let high = value >= CC_THRESHOLD;
                 let was_high = std::mem::replace(
@@ -451,7 +453,8 @@ mod tests {
                 &map,
                 MidiMessage::NoteOn {
                     channel: 5,
-                    note: 60
+                    note: 60,
+                    velocity: 127
                 },
                 true
             ),

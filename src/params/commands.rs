@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::engine::command::{Command, Select, TrackControl, selected};
+use crate::engine::command::{Command, PadTarget, Select, TrackControl, selected, strike};
 use crate::engine::dub::DubKind;
+use crate::engine::oneshot::PADS;
 use crate::param_overrides::ParamOverrides;
 
 /// One momentary switch per command: a command fires when its switch goes from off to on.
@@ -86,10 +87,30 @@ pub struct CommandParams {
     /// at a fixed count.
     #[id = "select_loop"]
     pub select_loop: IntParam,
+    /// Capture the last played phrase as a one-shot into the next free pad.
+    #[id = "cmd_capture_one_shot"]
+    pub capture_one_shot: BoolParam,
+    /// Empty the pad captured last.
+    #[id = "cmd_clear_last_one_shot"]
+    pub clear_last_one_shot: BoolParam,
+    /// Empty every pad.
+    #[id = "cmd_clear_one_shots"]
+    pub clear_one_shots: BoolParam,
+    /// Strike pad n (at full level), ids `cmd_strike_pad_1` .. `cmd_strike_pad_8`.
+    #[nested(array, group = "Pads")]
+    pub strike_pads: [StrikePadParam; PADS],
+}
+
+/// The switch striking one pad.
+#[derive(Params)]
+pub struct StrikePadParam {
+    /// Strike the pad.
+    #[id = "cmd_strike_pad"]
+    pub strike: BoolParam,
 }
 
 /// How many command switches there are.
-pub const SWITCH_COUNT: usize = 23;
+pub const SWITCH_COUNT: usize = 34;
 
 /// Highest loop number the `select_loop` parameter reaches (a CC's whole range, 0-127).
 pub const MAX_SELECT_LOOP: i32 = 127;
@@ -134,6 +155,12 @@ impl Default for CommandParams {
                 n => n.to_string(),
             }))
             .with_string_to_value(Arc::new(select_loop_from_text)),
+            capture_one_shot: switch("Capture one-shot"),
+            clear_last_one_shot: switch("Clear last one-shot"),
+            clear_one_shots: switch("Clear one-shots"),
+            strike_pads: std::array::from_fn(|pad| StrikePadParam {
+                strike: switch(&format!("Strike pad {}", pad + 1)),
+            }),
         }
     }
 }
@@ -177,6 +204,23 @@ impl CommandParams {
             (&self.overdub, Command::Dub(DubKind::Overdub)),
             (&self.multiply, Command::Dub(DubKind::Multiply)),
             (&self.replace, Command::Dub(DubKind::Replace)),
+            (
+                &self.capture_one_shot,
+                Command::CaptureOneShot(PadTarget::NextFree),
+            ),
+            (
+                &self.clear_last_one_shot,
+                Command::ClearOneShot(PadTarget::LastCaptured),
+            ),
+            (&self.clear_one_shots, Command::ClearOneShots),
+            (&self.strike_pads[0].strike, strike(0)),
+            (&self.strike_pads[1].strike, strike(1)),
+            (&self.strike_pads[2].strike, strike(2)),
+            (&self.strike_pads[3].strike, strike(3)),
+            (&self.strike_pads[4].strike, strike(4)),
+            (&self.strike_pads[5].strike, strike(5)),
+            (&self.strike_pads[6].strike, strike(6)),
+            (&self.strike_pads[7].strike, strike(7)),
         ]
         .map(|(switch, command)| (overrides.get(switch), command))
     }

@@ -127,6 +127,9 @@ pub struct LoopmateParams {
     /// The editor window's size and zoom (not a parameter; saved with the project).
     #[persist = "editor_geometry"]
     pub editor_geometry: EditorGeometry,
+    /// Beats a one-shot capture takes when there is a beat grid: 0 = one bar.
+    #[id = "one_shot_beats"]
+    pub one_shot_beats: IntParam,
 }
 
 /// The ids of the parameters a MIDI binding can target: every automatable parameter, in
@@ -286,8 +289,39 @@ impl Default for LoopmateParams {
             sync: SyncParams::default(),
             performance: PerformanceField::default(),
             editor_geometry: EditorGeometry::default(),
+            one_shot_beats: IntParam::new(
+                "One-shot beats",
+                0,
+                IntRange::Linear {
+                    min: 0,
+                    max: MAX_ONE_SHOT_BEATS,
+                },
+            )
+            .with_value_to_string(Arc::new(|beats| match beats {
+                0 => ONE_BAR.to_owned(),
+                n => n.to_string(),
+            }))
+            .with_string_to_value(Arc::new(one_shot_beats_from_text)),
         }
     }
+}
+
+/// Most beats a one-shot capture can take.
+const MAX_ONE_SHOT_BEATS: i32 = 32;
+
+/// How the one-shot beats parameter shows its value 0 (one bar of the beat grid).
+const ONE_BAR: &str = "Bar";
+
+/// The one-shot beats value of a text: "Bar" (any case) or 0 for one bar, else 1 to
+/// [`MAX_ONE_SHOT_BEATS`] beats; `None` for anything else.
+fn one_shot_beats_from_text(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case(ONE_BAR) {
+        return Some(0);
+    }
+    text.parse()
+        .ok()
+        .filter(|beats| (0..=MAX_ONE_SHOT_BEATS).contains(beats))
 }
 
 /// How the MIDI channel parameter shows "any channel" (its value 0).
@@ -364,6 +398,7 @@ impl LoopmateParams {
                 Quantize::OnsetBeat => QuantizeMode::OnsetBeat,
             },
             dub_feedback: finite(v.get(&self.dub_feedback), 100.0).clamp(0.0, 100.0) / 100.0,
+            one_shot_beats: v.get(&self.one_shot_beats).clamp(0, MAX_ONE_SHOT_BEATS) as u32,
         }
     }
 }
@@ -414,6 +449,12 @@ mod tests {
             "cmd_multiply",
             "cmd_replace",
             "dub_feedback",
+            "cmd_capture_one_shot",
+            "cmd_clear_last_one_shot",
+            "cmd_clear_one_shots",
+            "cmd_strike_pad_1",
+            "cmd_strike_pad_8",
+            "one_shot_beats",
         ] {
             assert!(ids.iter().any(|known| known == id), "{id}");
         }

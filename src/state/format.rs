@@ -15,6 +15,8 @@
 //!   SPED   (only when a track plays at a speed other than 1) tracks u32 | per track: id u64 |
 //!          speed in octaves i8 (-2 ..= 2) | phase in its period u64 (see `speed.rs`)
 //!   LAYR   (only when a track has overdub layers) tracks u32 | per track: id u64 | layers u32
+//!   ONES   (only when a pad holds a one-shot) pads u32 | per pad: pad u8 (0-7) | length u64 |
+//!          channels u8 | per channel: encoded length u64 | `codec` data of length frames
 //! ```
 //! All integers little-endian. Positions are saved as *phases* (where in its loop each track
 //! and the cycle are at the moment of saving), so a load continues from there whenever and in
@@ -31,7 +33,8 @@
 //! speed 1). Its phase is modulo the loop's period, which at half speed is twice its length, so
 //! `TRAK`'s phase alone would not say which pass of the period a slow loop is in. So did
 //! `LAYR` (a track's audio is saved as heard, its overdub layers mixed; the section keeps their
-//! count for the editor; an older build, or a state without it, shows none).
+//! count for the editor; an older build, or a state without it, shows none). So did `ONES` (an
+//! older build skips it and has no one-shots; a state without it loads with empty pads).
 //!
 //! Decoding bounds-checks everything and never panics: a truncated, corrupt or future-version
 //! state is an error with a message. NaN or infinite samples, which the lossless codec keeps,
@@ -49,6 +52,7 @@ use crate::engine::cycle::Cycle;
 use crate::engine::cycle::WholeBeats;
 use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::filter::FilterMode;
+use crate::engine::oneshot::{PADS, SavedOneShot};
 use crate::engine::pages::PagedChannel;
 use crate::engine::session_event::TrackRecord;
 use crate::engine::speed::Speed;
@@ -359,6 +363,27 @@ pub fn encode_cached(model: &SessionModel, now_samples: u64, cache: &mut EncodeC
         put_section(&mut out, b"LAYR", &body);
     }
 
+    let pads: Vec<(usize, &SavedOneShot)> = (model.one_shots.iter().enumerate())
+        .filter_map(|(pad, saved)| Some((pad, saved.as_ref()?)))
+        .collect();
+    if !pads.is_empty() {
+        body.clear();
+        put_u32(&mut body, pads.len() as u32);
+        for (pad, saved) in pads {
+            let frames = (saved.length_frames as usize).min(saved.audio.capacity_frames());
+            body.push(pad as u8);
+            put_u64(&mut body, frames as u64);
+            body.push(saved.audio.channels() as u8);
+            for c in 0..saved.audio.channels() {
+                let mut encoded = Vec::new();
+                codec::encode_runs(saved.audio.channel(c).runs(frames), frames, &mut encoded);
+                put_u64(&mut body, encoded.len() as u64);
+                body.extend_from_slice(&encoded);
+            }
+        }
+        put_section(&mut out, b"ONES", &body);
+    }
+
     let payload_len = (out.len() - HEADER_BYTES) as u64;
     let sum = checksum(&out[HEADER_BYTES..]);
     out[16..24].copy_from_slice(&payload_len.to_le_bytes());
@@ -464,6 +489,8 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
     let mut selected_id = None;
     let mut speeds: Option<Vec<(u64, Speed, u64)>> = None;
     let mut layers: Option<Vec<(u64, u32)>> = None;
+    let mut one_shots: Option<[Option<SavedOneShot>; PADS]> = None;
+    let mut silenced_in_one_shots = 0;
     let mut parsed: Vec<ParsedTrack> = Vec::new();
     while !sections.is_empty() {
         let tag = sections.bytes(4)?;
@@ -543,6 +570,14 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
                     return Err(StateError::Malformed("two layer sections"));
                 }
                 layers = Some(parse_layers(&mut r)?);
+            }
+            b"ONES" => {
+                if one_shots.is_some() {
+                    return Err(StateError::Malformed("two one-shot sections"));
+                }
+                let (pads, silenced) = parse_one_shots(&mut r)?;
+                one_shots = Some(pads);
+                silenced_in_one_shots = silenced;
             }
             _ => {}
         }
@@ -678,9 +713,64 @@ fn decode_payload(payload: &[u8], version: u32, cache: CacheFill) -> Result<Deco
             filling: Vec::new(),
             selected_id,
             clock: Clock::Frozen,
+            one_shots: one_shots.unwrap_or_default(),
         },
-        silenced_samples: silenced.iter().sum(),
+        silenced_samples: silenced.iter().sum::<u64>() + silenced_in_one_shots,
     })
+}
+
+/// The `ONES` section: each pad's one-shot, decoded (and how many samples were not numbers and
+/// became silence).
+fn parse_one_shots(r: &mut Reader) -> Result<([Option<SavedOneShot>; PADS], u64), StateError> {
+    let malformed = StateError::Malformed("one-shots");
+    let count = r.u32()?;
+    if count as usize > PADS {
+        return Err(malformed);
+    }
+    let mut pads: [Option<SavedOneShot>; PADS] = Default::default();
+    let mut silenced = 0;
+    for _ in 0..count {
+        let pad = usize::from(r.u8()?);
+        let frames = r.u64()?;
+        let channel_count = r.u8()?;
+        if pad >= PADS
+            || pads[pad].is_some()
+            || frames == 0
+            || frames > MAX_TRACK_FRAMES
+            || !(1..=2).contains(&channel_count)
+        {
+            return Err(malformed);
+        }
+        let frames = frames as usize;
+        let mut channels = Vec::with_capacity(2);
+        for _ in 0..channel_count {
+            let len = usize::try_from(r.u64()?).map_err(|_| StateError::Truncated)?;
+            let data = r.bytes(len)?;
+            // At least a header byte per group of samples: refused before allocating.
+            if data.len().saturating_mul(codec::GROUP) < frames {
+                return Err(malformed);
+            }
+            let mut samples = Vec::new();
+            samples
+                .try_reserve_exact(frames)
+                .map_err(|_| StateError::OutOfMemory)?;
+            samples.resize(frames, 0.0);
+            if codec::decode(data, &mut samples)? != data.len() {
+                return Err(StateError::Malformed("one-shot audio length"));
+            }
+            silenced += silence_non_finite(&mut samples);
+            channels.push(PagedChannel::try_from_samples(&samples).ok_or(StateError::OutOfMemory)?);
+        }
+        let audio = TrackAudio::from_channels(channels, frames).ok_or(malformed.clone())?;
+        pads[pad] = Some(SavedOneShot {
+            audio: Arc::new(audio),
+            length_frames: frames as u64,
+        });
+    }
+    if !r.is_empty() {
+        return Err(malformed);
+    }
+    Ok((pads, silenced))
 }
 
 /// Replaces the NaN and infinite samples of `samples` by silence; returns how many there were.

@@ -11,6 +11,7 @@ use crate::engine::cycle::BarLock;
 use crate::engine::cycle::Cycle;
 use crate::engine::cycle::WholeBeats;
 use crate::engine::memory::try_alloc_touched;
+use crate::engine::oneshot::{PADS, SavedOneShot};
 use crate::engine::session::{RestoredSession, SessionFeed};
 use crate::engine::session_event::{SessionEvent, TaggedEvent, TrackRecord};
 
@@ -57,6 +58,8 @@ pub struct SessionModel {
     pub selected_id: Option<u64>,
     /// What the origins are relative to.
     pub clock: Clock,
+    /// Each pad's one-shot.
+    pub one_shots: [Option<SavedOneShot>; PADS],
 }
 
 impl SessionModel {
@@ -72,6 +75,7 @@ impl SessionModel {
             filling: Vec::new(),
             selected_id: None,
             clock: Clock::Frozen,
+            one_shots: Default::default(),
         }
     }
 
@@ -147,6 +151,7 @@ impl SessionModel {
                 .map_or(0, |t| t.record.id.saturating_add(1)),
             selected_track_id: self.selected_id,
             tracks,
+            one_shots: self.one_shots.clone(),
         }))
     }
 
@@ -182,6 +187,17 @@ impl SessionModel {
             SessionEvent::Resync => {
                 self.tracks.clear();
                 self.filling.clear();
+                self.one_shots = Default::default();
+            }
+            SessionEvent::OneShot { pad, saved } => {
+                if let Some(slot) = self.one_shots.get_mut(usize::from(pad)) {
+                    *slot = Some(saved);
+                }
+            }
+            SessionEvent::OneShotCleared { pad } => {
+                if let Some(slot) = self.one_shots.get_mut(usize::from(pad)) {
+                    *slot = None;
+                }
             }
             SessionEvent::Selected { id } => self.selected_id = Some(id),
             SessionEvent::Shifted { shift_samples } => {

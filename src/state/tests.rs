@@ -845,3 +845,113 @@ fn a_state_claiming_more_audio_than_it_holds_is_refused_before_the_audio_is_allo
         Some(StateError::Malformed("track length"))
     );
 }
+
+/// `model` with two one-shots: a stereo one on pad 3 and a mono one on pad 8.
+fn with_one_shots(mut model: SessionModel) -> SessionModel {
+    use crate::engine::oneshot::SavedOneShot;
+    let stereo: Vec<f32> = (0..2 * 3_001)
+        .map(|i| (i as f32 * 0.37).sin() * 0.5)
+        .collect();
+    let mono: Vec<f32> = (0..500).map(|i| i as f32 / 500.0).collect();
+    model.one_shots[2] = Some(SavedOneShot {
+        audio: Arc::new(TrackAudio::from_planar(2, 3_001, &stereo).unwrap()),
+        length_frames: 3_001,
+    });
+    model.one_shots[7] = Some(SavedOneShot {
+        audio: Arc::new(TrackAudio::from_planar(1, 500, &mono).unwrap()),
+        length_frames: 500,
+    });
+    model
+}
+
+/// `saved` with its checksum made valid again.
+fn checksummed(mut saved: Vec<u8>) -> Vec<u8> {
+    let sum = format::checksum(&saved[32..]);
+    saved[24..32].copy_from_slice(&sum.to_le_bytes());
+    saved
+}
+
+#[test]
+fn one_shots_round_trip_and_older_states_load_with_empty_pads() {
+    let (_engine, _keeper, store) = performance();
+    let saved = store.save();
+    assert!(
+        !saved.windows(4).any(|w| w == b"ONES"),
+        "no section without one-shots"
+    );
+    let model = format::decode(&saved).unwrap();
+    assert!(model.one_shots.iter().all(Option::is_none));
+    let v1 = format::decode(V1_STATE).unwrap();
+    assert!(
+        v1.one_shots.iter().all(Option::is_none),
+        "format 1 had none"
+    );
+
+    let model = with_one_shots(model);
+    let encoded = format::encode(&model, 0);
+    let decoded = format::decode(&encoded).expect("loads");
+    for pad in 0..8 {
+        let (a, b) = (&model.one_shots[pad], &decoded.one_shots[pad]);
+        assert_eq!(a.is_some(), b.is_some(), "pad {pad}");
+        if let (Some(a), Some(b)) = (a, b) {
+            assert_eq!(a.length_frames, b.length_frames);
+            assert_eq!(a.audio.channels(), b.audio.channels());
+            for c in 0..a.audio.channels() {
+                let frames = a.length_frames as usize;
+                assert_eq!(a.audio.to_vec(c, frames), b.audio.to_vec(c, frames));
+            }
+        }
+    }
+    assert_eq!(format::encode(&decoded, 0), encoded, "byte-identical again");
+    // The loops are the same as without them.
+    assert_eq!(decoded.tracks.len(), model.tracks.len());
+}
+
+#[test]
+fn damaged_one_shot_sections_are_refused_and_never_panic() {
+    let (_engine, _keeper, store) = performance();
+    let model = with_one_shots(format::decode(&store.save()).unwrap());
+    let saved = format::encode(&model, 0);
+    let section = saved.windows(4).position(|w| w == b"ONES").unwrap();
+    let body = section + 12;
+    // count u32 | pad u8 | length u64 | channels u8 ...
+    let damage = |at: usize, bytes: &[u8]| {
+        let mut damaged = saved.clone();
+        damaged[body + at..body + at + bytes.len()].copy_from_slice(bytes);
+        format::decode(&checksummed(damaged)).err()
+    };
+    let one_shots = Some(StateError::Malformed("one-shots"));
+    assert_eq!(
+        damage(0, &9u32.to_le_bytes()),
+        one_shots,
+        "more pads than 8"
+    );
+    assert_eq!(damage(4, &[8]), one_shots, "pad 9");
+    assert_eq!(damage(5, &0u64.to_le_bytes()), one_shots, "empty");
+    assert_eq!(
+        damage(5, &(1u64 << 40).to_le_bytes()),
+        one_shots,
+        "longer than any track, refused before allocating"
+    );
+    assert_eq!(damage(13, &[3]), one_shots, "three channels");
+    // Two sections.
+    let len = u64::from_le_bytes(saved[section + 4..section + 12].try_into().unwrap()) as usize;
+    let mut twice = saved.clone();
+    twice.extend_from_slice(&saved[section..section + 12 + len]);
+    let payload = (twice.len() - 32) as u64;
+    twice[16..24].copy_from_slice(&payload.to_le_bytes());
+    assert_eq!(
+        format::decode(&checksummed(twice)).err(),
+        Some(StateError::Malformed("two one-shot sections"))
+    );
+    // Any header byte of the section, and a spread of its audio bytes, changed: refused or
+    // loaded, never a panic.
+    let headers = section + 4..body + 40;
+    for at in headers.chain((body + 40..saved.len()).step_by(211)) {
+        for value in [0u8, 0xFF, saved[at] ^ 0x55] {
+            let mut damaged = saved.clone();
+            damaged[at] = value;
+            let _ = format::decode(&checksummed(damaged));
+        }
+    }
+}

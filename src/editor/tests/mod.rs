@@ -337,6 +337,7 @@ fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
     audio.heard(MidiMessage::NoteOn {
         channel: 0,
         note: 1,
+        velocity: 127,
     });
     harness.run();
     harness.get_by_label("Learn Capture");
@@ -807,5 +808,50 @@ fn the_selected_loop_panel_shows_its_speed_and_its_action_buttons_act_on_it() {
     assert_eq!(commands.pop(), selected(TrackControl::ToggleMuteAtLoopEnd));
     assert_eq!(commands.pop(), selected(TrackControl::DoubleSpeed));
     assert_eq!(commands.pop(), selected(TrackControl::Remove));
+    assert!(commands.pop().is_err());
+}
+
+#[test]
+fn the_pads_show_their_one_shots_and_their_buttons_strike_clear_and_capture() {
+    use crate::engine::command::PadTarget;
+    use crate::engine::oneshot::PadStatus;
+    let mut status = playing_status();
+    status.one_shots[0] = PadStatus {
+        length_samples: 24_000,
+        filling: false,
+        playing: true,
+    };
+    status.one_shots[1] = PadStatus {
+        length_samples: 48_000,
+        filling: true,
+        playing: false,
+    };
+    let (mut app, mut commands) = editor(status);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Pad 3 (38): empty");
+    harness.get_by_label("Pad 1 (36): 0.50 s >").click();
+    harness.run();
+    // A pad still capturing, or empty, cannot be struck.
+    harness.get_by_label("Pad 2 (37): capturing").click();
+    harness.run();
+    harness.get_by_label("Clear 1").click();
+    harness.run();
+    harness.get_by_label("Capture one-shot (44)").click();
+    harness.run();
+    harness.get_by_label("Clear one-shots (46)").click();
+    harness.run();
+    assert_eq!(
+        commands.pop(),
+        Ok(Command::StrikeOneShot {
+            pad: 0,
+            velocity: 127
+        })
+    );
+    assert_eq!(commands.pop(), Ok(Command::ClearOneShot(PadTarget::Pad(0))));
+    assert_eq!(
+        commands.pop(),
+        Ok(Command::CaptureOneShot(PadTarget::NextFree))
+    );
+    assert_eq!(commands.pop(), Ok(Command::ClearOneShots));
     assert!(commands.pop().is_err());
 }

@@ -5,6 +5,7 @@ mod behaviour;
 mod dub;
 mod first_repeat;
 mod long_session;
+mod oneshots;
 mod outputs;
 mod properties;
 mod quantize;
