@@ -757,8 +757,9 @@ impl Engine {
                 declick,
             );
         }
-        let [scratch, _] = &mut self.track_scratch;
-        (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
+        let [left, right] = &mut self.track_scratch;
+        let scratch = [&mut left[..frames], &mut right[..frames]];
+        (self.recorder).mix_provisional(&self.shared, &mut bus, scratch);
 
         let monitor_right = if channels == 2 { 1 } else { 0 };
         self.shared.output.mix(
