@@ -169,7 +169,10 @@ mod tests {
             }
             for (i, &gain) in expected.iter().enumerate() {
                 let (l, r) = (out[0][i], out[1][i]);
-                assert!((l - gain).abs() < 1e-6, "frame {i}, blocks of {block}: {l} vs {gain}");
+                assert!(
+                    (l - gain).abs() < 1e-6,
+                    "frame {i}, blocks of {block}: {l} vs {gain}"
+                );
                 assert_eq!(r, -0.5 * l, "frame {i}, blocks of {block}");
             }
             assert!(voice.is_silent());
