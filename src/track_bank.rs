@@ -13,7 +13,6 @@
 
 use crate::engine::command::{Command, TrackControl, TrackTarget};
 use crate::engine::fx::chain::{FxControl, FxSettings};
-use crate::engine::fx::filter::FilterMode;
 use crate::engine::speed::Speed;
 
 /// A loop's parameter values, turned into the track controls that change one set into another.
@@ -140,6 +139,7 @@ impl<V: LoopValues, const SLOTS: usize> TrackBank<V, SLOTS> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::fx::filter::FilterMode;
 
     const UNITY: SlotValues = SlotValues {
         gain: 1.0,
