@@ -257,7 +257,7 @@ impl Host {
             self.track_bank.changes(slots, slot, |command| {
                 push_input(&mut self.inputs, point, EngineInput::Command(command));
             });
-            let selected = [self.params.selected.values(overrides)];
+            let selected = [self.params.selected.values(overrides, sample_rate_hz)];
             (self.selected_bank).changes(
                 selected,
                 |_| TrackTarget::Selected,

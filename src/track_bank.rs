@@ -12,8 +12,7 @@
 //! Framework-free and realtime-safe: fixed-size state, no allocation.
 
 use crate::engine::command::{Command, TrackControl, TrackTarget};
-use crate::engine::fx::chain::FxControl;
-use crate::engine::fx::filter::FilterMode;
+use crate::engine::fx::chain::{FxControl, FxSettings};
 use crate::engine::speed::Speed;
 
 /// A loop's parameter values, turned into the track controls that change one set into another.
@@ -57,26 +56,10 @@ pub struct SelectedValues {
     pub reverse: bool,
     /// Playback speed.
     pub speed: Speed,
-    /// Filter on.
-    pub filter_on: bool,
-    /// Filter mode.
-    pub filter_mode: FilterMode,
-    /// Filter cutoff in Hz.
-    pub cutoff_hz: f32,
-    /// Filter resonance (Q).
-    pub q: f32,
-    /// Drive on.
-    pub drive_on: bool,
-    /// Drive amount (1..=20).
-    pub drive_amount: f32,
-    /// Delay on.
-    pub delay_on: bool,
-    /// Delay time in seconds.
-    pub delay_secs: f32,
-    /// Delay feedback (0..=0.95).
-    pub delay_feedback: f32,
-    /// Delay echo level (0..=1).
-    pub delay_mix: f32,
+    /// The effect settings, the delay time in frames at `sample_rate_hz`.
+    pub fx: FxSettings,
+    /// The sample rate `fx.delay_frames` counts at, in Hz.
+    pub sample_rate_hz: f32,
 }
 
 impl LoopValues for SelectedValues {
@@ -85,29 +68,30 @@ impl LoopValues for SelectedValues {
         if self.speed != before.speed {
             send(TrackControl::SetSpeed(self.speed));
         }
-        let filter = (self.filter_mode, self.cutoff_hz, self.q);
-        let delay = (self.delay_secs, self.delay_feedback, self.delay_mix);
+        let (fx, was) = (&self.fx, &before.fx);
+        let filter = (fx.filter_mode, fx.cutoff_hz, fx.q);
+        let delay = (fx.delay_frames, fx.delay_feedback, fx.delay_mix);
         let controls = [
             (self.reverse != before.reverse).then_some(FxControl::SetReverse(self.reverse)),
-            (filter != (before.filter_mode, before.cutoff_hz, before.q)).then_some(
+            (filter != (was.filter_mode, was.cutoff_hz, was.q)).then_some(
                 FxControl::FilterSettings {
-                    mode: self.filter_mode,
-                    cutoff_hz: self.cutoff_hz,
-                    q: self.q,
+                    mode: fx.filter_mode,
+                    cutoff_hz: fx.cutoff_hz,
+                    q: fx.q,
                 },
             ),
-            (self.filter_on != before.filter_on).then_some(FxControl::SetFilter(self.filter_on)),
-            (self.drive_amount != before.drive_amount)
-                .then_some(FxControl::DriveAmount(self.drive_amount)),
-            (self.drive_on != before.drive_on).then_some(FxControl::SetDrive(self.drive_on)),
-            (delay != (before.delay_secs, before.delay_feedback, before.delay_mix)).then_some(
+            (fx.filter_on != was.filter_on).then_some(FxControl::SetFilter(fx.filter_on)),
+            (fx.drive_amount != was.drive_amount)
+                .then_some(FxControl::DriveAmount(fx.drive_amount)),
+            (fx.drive_on != was.drive_on).then_some(FxControl::SetDrive(fx.drive_on)),
+            (delay != (was.delay_frames, was.delay_feedback, was.delay_mix)).then_some(
                 FxControl::DelaySettings {
-                    time_secs: self.delay_secs,
-                    feedback: self.delay_feedback,
-                    mix: self.delay_mix,
+                    time_secs: fx.delay_frames / self.sample_rate_hz,
+                    feedback: fx.delay_feedback,
+                    mix: fx.delay_mix,
                 },
             ),
-            (self.delay_on != before.delay_on).then_some(FxControl::SetDelay(self.delay_on)),
+            (fx.delay_on != was.delay_on).then_some(FxControl::SetDelay(fx.delay_on)),
         ];
         controls
             .into_iter()
@@ -155,6 +139,7 @@ impl<V: LoopValues, const SLOTS: usize> TrackBank<V, SLOTS> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::fx::filter::FilterMode;
 
     const UNITY: SlotValues = SlotValues {
         gain: 1.0,
@@ -195,10 +180,7 @@ mod tests {
 
     #[test]
     fn the_selected_bank_sends_each_changed_control_to_the_selected_loop() {
-        let rest = SelectedValues {
-            mix: UNITY,
-            reverse: false,
-            speed: Speed::NORMAL,
+        let fx = FxSettings {
             filter_on: false,
             filter_mode: FilterMode::LowPass,
             cutoff_hz: 1_000.0,
@@ -206,9 +188,16 @@ mod tests {
             drive_on: false,
             drive_amount: 4.0,
             delay_on: false,
-            delay_secs: 0.375,
+            delay_frames: 18_000.0,
             delay_feedback: 0.35,
             delay_mix: 0.5,
+        };
+        let rest = SelectedValues {
+            mix: UNITY,
+            reverse: false,
+            speed: Speed::NORMAL,
+            fx,
+            sample_rate_hz: 48_000.0,
         };
         let mut bank = TrackBank::<SelectedValues, 1>::default();
         let mut changes = |current| {
@@ -220,9 +209,12 @@ mod tests {
         let moved = SelectedValues {
             mix: SlotValues { pan: 0.25, ..UNITY },
             speed: Speed::NORMAL.halved(),
-            cutoff_hz: 500.0,
-            filter_on: true,
-            delay_mix: 0.75,
+            fx: FxSettings {
+                cutoff_hz: 500.0,
+                filter_on: true,
+                delay_mix: 0.75,
+                ..fx
+            },
             reverse: true,
             ..rest
         };
@@ -251,8 +243,11 @@ mod tests {
         );
         assert!(changes(moved).is_empty(), "a static lane never re-sends");
         let driven = SelectedValues {
-            drive_on: true,
-            drive_amount: 9.0,
+            fx: FxSettings {
+                drive_on: true,
+                drive_amount: 9.0,
+                ..moved.fx
+            },
             ..moved
         };
         assert_eq!(

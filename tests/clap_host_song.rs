@@ -52,13 +52,26 @@ fn steps() -> Vec<(&'static str, Vec<TimedEvent>)> {
         ),
         (
             "overdub",
-            [switch(S0 + 4 * L, OVERDUB_CC), switch(S0 + 5 * L, OVERDUB_CC)].concat(),
+            [
+                switch(S0 + 4 * L, OVERDUB_CC),
+                switch(S0 + 5 * L, OVERDUB_CC),
+            ]
+            .concat(),
         ),
-        ("one-shot capture", note(S0 + 5 * L + L / 2, CAPTURE_ONE_SHOT)),
+        (
+            "one-shot capture",
+            note(S0 + 5 * L + L / 2, CAPTURE_ONE_SHOT),
+        ),
         ("select the anchor", switch(S0 + 7 * L, SELECT_NEXT_CC)),
         ("half speed", note(S0 + 7 * L + 2_001, HALF_SPEED)),
-        ("mute at its loop end", switch(S0 + 8 * L + 3_003, MUTE_AT_LOOP_END_CC)),
-        ("select the second loop", switch(S0 + 10 * L, SELECT_NEXT_CC)),
+        (
+            "mute at its loop end",
+            switch(S0 + 8 * L + 3_003, MUTE_AT_LOOP_END_CC),
+        ),
+        (
+            "select the second loop",
+            switch(S0 + 10 * L, SELECT_NEXT_CC),
+        ),
         ("clear it", note(S0 + 11 * L, CLEAR_SELECTED)),
         ("undo the clear", note(S0 + 11 * L + L / 2, UNDO)),
         ("strike", note(S0 + 13 * L + 777, PAD_1)),
@@ -120,7 +133,10 @@ fn a_song_from_the_pedal_alone() {
     ] {
         let without = render(&[name]);
         let first = first_difference(&song, &without).unwrap_or(LEN);
-        assert!(first >= from, "{name}: the output changed at {first}, before its press at {from}");
+        assert!(
+            first >= from,
+            "{name}: the output changed at {first}, before its press at {from}"
+        );
         assert!(first < LEN, "{name}: no change");
     }
     // The overdub is in the second loop after the input fell silent: 70 % of the loop and the
@@ -133,7 +149,11 @@ fn a_song_from_the_pedal_alone() {
     assert_eq!(first_difference(&song, &no_strike), Some(at("strike")));
     // Cleared: the second loop is gone; undone: it is back, bit for bit.
     let no_clear = render(&["clear it", "undo the clear"]);
-    let cleared = largest_difference(&song, &no_clear, at("clear it") + BLEND..at("undo the clear"));
+    let cleared = largest_difference(
+        &song,
+        &no_clear,
+        at("clear it") + BLEND..at("undo the clear"),
+    );
     assert!(cleared > 0.05, "the clear is heard ({cleared})");
     let back = at("undo the clear") + BLEND;
     for c in 0..2 {

@@ -817,8 +817,9 @@ impl Engine {
             }
         }
         self.dubber.after_mix(&mut self.shared, frames);
-        let [scratch, _] = &mut self.track_scratch;
-        (self.recorder).mix_provisional(&self.shared, &mut bus, &mut scratch[..frames]);
+        let [left, right] = &mut self.track_scratch;
+        let scratch = [&mut left[..frames], &mut right[..frames]];
+        (self.recorder).mix_provisional(&self.shared, &mut bus, scratch);
         let Shared {
             one_shots,
             history,

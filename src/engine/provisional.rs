@@ -80,27 +80,32 @@ impl ProvisionalLoop {
     }
 
     /// Adds the loop at absolute times `t_samples..` to `bus` (stereo; a mono history feeds both
-    /// sides), reading the history in runs through `scratch` (at least the bus's length).
+    /// sides), reading the history in runs through `scratch` (two channels, each at least the
+    /// bus's length). Both sides take the same fade gain at a frame: it advances once per frame.
     pub fn mix_into(
         &mut self,
         t_samples: u64,
         history: &History,
         bus: &mut [&mut [f32]; 2],
-        scratch: &mut [f32],
+        scratch: [&mut [f32]; 2],
     ) {
         let frames = bus[0].len();
+        let [left_scratch, right_scratch] = scratch;
+        let [bus_left, bus_right] = bus;
         let mut index = (t_samples - self.start_samples) % self.length_samples;
         let mut done = 0;
         while done < frames {
             let run = (frames - done).min((self.length_samples - index) as usize);
-            let fade = self.fade;
-            for (c, channel) in bus.iter_mut().enumerate() {
-                let source = &mut scratch[..run];
-                self.read(history, c.min(history.channels() - 1), index, source);
-                self.fade = fade;
-                for (out, sample) in channel[done..done + run].iter_mut().zip(source.iter()) {
-                    *out += sample * self.fade.next_sample();
-                }
+            let (left, right) = (&mut left_scratch[..run], &mut right_scratch[..run]);
+            self.read(history, 0, index, left);
+            self.read(history, 1.min(history.channels() - 1), index, right);
+            let outputs = bus_left[done..done + run]
+                .iter_mut()
+                .zip(&mut bus_right[done..done + run]);
+            for ((out_left, out_right), (&l, &r)) in outputs.zip(left.iter().zip(right.iter())) {
+                let gain = self.fade.next_sample();
+                *out_left += l * gain;
+                *out_right += r * gain;
             }
             done += run;
             index = (index + run as u64) % self.length_samples;
@@ -128,6 +133,49 @@ impl ProvisionalLoop {
             if !self.preroll_held && i < blend {
                 *sample *= seam_weight(i as usize, blend as usize);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fade_across_blocks_gives_both_sides_the_same_continuous_ramp() {
+        // Left 1, right -0.5 (constants stay constant through the seam): each side is its level
+        // times the fade, which runs across several blocks and the loop's seam.
+        let mut history = History::try_new(2, 200_000).unwrap();
+        let (left, right) = (vec![1.0f32; 10_000], vec![-0.5f32; 10_000]);
+        history.write(&[&left, &right]);
+        let (start, press, fade_samples, frames) = (8_800, 9_000, 300, 400);
+        let mut reference = Ramp::at(1.0);
+        reference.ramp_to(0.0, fade_samples);
+        let expected: Vec<f32> = (0..frames).map(|_| reference.next_sample()).collect();
+        for block in [1, 7, 64, 512] {
+            let mut voice = ProvisionalLoop::new(start, press, 64, &history, 48_000.0).unwrap();
+            voice.fade_out(fade_samples);
+            let mut out = [vec![0.0f32; frames], vec![0.0f32; frames]];
+            let mut scratch = [vec![0.0f32; block], vec![0.0f32; block]];
+            let [out_left, out_right] = &mut out;
+            for (n, (l, r)) in out_left
+                .chunks_mut(block)
+                .zip(out_right.chunks_mut(block))
+                .enumerate()
+            {
+                let [a, b] = &mut scratch;
+                let t = press + (n * block) as u64;
+                voice.mix_into(t, &history, &mut [l, r], [a, b]);
+            }
+            for (i, &gain) in expected.iter().enumerate() {
+                let (l, r) = (out[0][i], out[1][i]);
+                assert!(
+                    (l - gain).abs() < 1e-6,
+                    "frame {i}, blocks of {block}: {l} vs {gain}"
+                );
+                assert_eq!(r, -0.5 * l, "frame {i}, blocks of {block}");
+            }
+            assert!(voice.is_silent());
         }
     }
 }

@@ -150,12 +150,12 @@ impl Recorder {
     }
 
     /// Adds the pressed loop, while it sounds, to the loop bus `bus` at the engine's time
-    /// (`scratch`: at least the bus's length). Realtime-safe.
+    /// (`scratch`: two channels, each at least the bus's length). Realtime-safe.
     pub fn mix_provisional(
         &mut self,
         shared: &Shared,
         bus: &mut [&mut [f32]; 2],
-        scratch: &mut [f32],
+        scratch: [&mut [f32]; 2],
     ) {
         let Some(provisional) = &mut self.provisional else {
             return;

@@ -39,6 +39,13 @@ const MAX_STREAM: usize = RUN_FRAMES + BRANCH_TAPS;
 pub const RUN_FRAMES: usize = 64;
 /// Source samples a run can need (x4: 4 per output sample and the filter's width).
 const MAX_SPAN: usize = MAX_FACTOR * (RUN_FRAMES - 1) + MAX_DECIMATION_TAPS;
+/// Source samples either side of an x2 reading point under the filter.
+const X2_REACH: usize = 2 * HALF_TAPS - 1;
+/// Source samples an x2 run can need: 2 per output sample and the filter's width.
+const X2_SPAN: usize = 2 * (RUN_FRAMES - 1) + 2 * X2_REACH + 1;
+/// Half-way points an x1/2 run computes (at most `RUN_FRAMES / 2` are heard; one more keeps the
+/// on-sample and half-way points paired).
+const X1_2_POINTS: usize = RUN_FRAMES / 2 + 1;
 
 /// Source samples a reading at `speed` looks either side of its position (0 at normal speed).
 pub fn reach_samples(speed: Speed) -> u64 {
@@ -49,8 +56,10 @@ pub fn reach_samples(speed: Speed) -> u64 {
     }
 }
 
-/// The taps for one resampling factor `D`.
+/// The taps for one resampling factor `D` (4: x2 and x1/2 read through [`HalfBand`]).
 struct Kernel {
+    /// The resampling factor `D` (2 or 4).
+    factor: usize,
     /// Decimation by `D`, a filter of `2 * HALF_TAPS * D - 1` taps (the source samples from
     /// `HALF_TAPS * D - 1` before the reading point to as many after it), split by source
     /// phase: branch `r` (`0..D - 1`) holds taps `r, D + r, 2D + r...`. The taps of phase
@@ -64,13 +73,55 @@ struct Kernel {
     interpolation: [[f32; BRANCH_TAPS]; MAX_FACTOR - 1],
 }
 
-/// The kernels for factors 2 and 4.
-static KERNELS: LazyLock<[Kernel; 2]> = LazyLock::new(|| [Kernel::new(2), Kernel::new(4)]);
+/// The half-band low-pass x2 and x1/2 read through: the Blackman-windowed sinc with its cutoff
+/// at half the higher rate's Nyquist frequency, `HALF_TAPS` samples of the lower rate either
+/// side. A half-band filter's taps at even distances (in samples of the higher rate) are the
+/// sinc's zeros but the centre; what is left are the taps at the half-way distances of the lower
+/// rate, the same on both sides. So an x1/2 point half-way between two source samples is
+/// [`half_band`] of the source around it (its points on a sample are that sample), and an x2
+/// reading is the source sample at its point and [`half_band`] of the samples at odd distances
+/// from it, weighted (about 1/2 each): 16 products and 32 sums per point either way.
+struct HalfBand {
+    /// `taps[k]`: the weight of each of the two samples `k + 1/2` lower-rate samples either side
+    /// of a half-way point; all `2 * HALF_TAPS` weights sum to 1.
+    taps: [f32; HALF_TAPS],
+    /// x2: the weight of the source sample at the reading point (the filter's centre tap, with
+    /// all its taps normalized to sum to 1, as at x4).
+    centre_weight: f32,
+    /// x2: the weight of the half-way filter of the samples at odd distances (`1 - centre`).
+    odd_weight: f32,
+}
+
+impl HalfBand {
+    fn new() -> Self {
+        let distances = (0..BRANCH_TAPS).map(|j| j as f64 - (HALF_TAPS as f64 - 0.5));
+        let both_sides = distances.map(|d| windowed_sinc(d, 1.0, HALF_TAPS as f64));
+        let mut branch = [0.0; BRANCH_TAPS];
+        normalized(both_sides.clone(), &mut branch);
+        let mut taps = [0.0; HALF_TAPS];
+        // `branch[HALF_TAPS + k]` is at distance `k + 1/2`.
+        taps.copy_from_slice(&branch[HALF_TAPS..]);
+        // At the higher rate the centre tap is the cutoff, 1/2, the others half these.
+        let odd_sum: f64 = both_sides.map(|tap| tap / 2.0).sum();
+        let centre_weight = 0.5 / (0.5 + odd_sum);
+        Self {
+            taps,
+            centre_weight: centre_weight as f32,
+            odd_weight: (1.0 - centre_weight) as f32,
+        }
+    }
+}
+
+/// The filter of x2 and x1/2.
+static HALF_BAND: LazyLock<HalfBand> = LazyLock::new(HalfBand::new);
+/// The kernel of x4 and x1/4.
+static KERNEL_X4: LazyLock<Kernel> = LazyLock::new(|| Kernel::new(4));
 
 /// Computes the kernels (a few thousand sines). Call off the audio thread before it reads a loop
 /// at speed, so that it never computes them.
 pub fn prepare_kernels() {
-    LazyLock::force(&KERNELS);
+    LazyLock::force(&HALF_BAND);
+    LazyLock::force(&KERNEL_X4);
 }
 
 /// The kernel at distance `d` input samples: a sinc with its cutoff at `cutoff` times the input's
@@ -97,6 +148,7 @@ fn normalized(taps: impl Iterator<Item = f64> + Clone, out: &mut [f32]) {
 impl Kernel {
     fn new(factor: usize) -> Self {
         let mut kernel = Self {
+            factor,
             decimation: [[0.0; BRANCH_TAPS]; MAX_FACTOR - 1],
             decimation_centre: 0.0,
             interpolation: [[0.0; BRANCH_TAPS]; MAX_FACTOR - 1],
@@ -133,6 +185,61 @@ impl Kernel {
     }
 }
 
+/// `out[n]` for every `n`: the point half-way between `low[n + HALF_TAPS - 1]` and
+/// `low[n + HALF_TAPS]` through the half-band filter, from `low[n..n + BRANCH_TAPS]` (`low`
+/// holds at least `N + BRANCH_TAPS - 1` samples). 8 points at a time where the CPU has AVX, 4
+/// otherwise: the same products and sums in the same order either way (no fused multiply-add),
+/// so the output is the same to the bit on every machine.
+#[inline]
+fn half_band<const N: usize>(low: &[f32], out: &mut [f32; N]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU runs AVX instructions (checked just above; the check reads a cached
+        // flag, it neither allocates nor locks).
+        unsafe { half_band_avx(low, out) };
+        return;
+    }
+    half_band_sums(low, out);
+}
+
+/// [`half_band_sums`] compiled for AVX (8 lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn half_band_avx<const N: usize>(low: &[f32], out: &mut [f32; N]) {
+    half_band_sums(low, out);
+}
+
+/// The sums of [`half_band`]. Each point sums its pairs in the same order whatever the run, so
+/// a reading never depends on where a block was split; the fixed sizes let the compiler
+/// vectorize across points with no bounds checks.
+#[inline(always)]
+fn half_band_sums<const N: usize>(low: &[f32], out: &mut [f32; N]) {
+    let taps = HALF_BAND.taps;
+    let low = &low[..N + BRANCH_TAPS - 1];
+    for (n, o) in out.iter_mut().enumerate() {
+        let mut sum = 0.0;
+        for (k, tap) in taps.iter().enumerate() {
+            sum += tap * (low[n + HALF_TAPS - 1 - k] + low[n + HALF_TAPS + k]);
+        }
+        *o = sum;
+    }
+}
+
+/// `(index + ahead - back) mod length` for an `index` below `length`, without overflow.
+fn wrapped(index: u64, ahead: u64, back: u64, length: u64) -> u64 {
+    let (ahead, back) = (ahead % length, back % length);
+    let index = if index >= length - ahead {
+        index - (length - ahead)
+    } else {
+        index + ahead
+    };
+    if index >= back {
+        index - back
+    } else {
+        index + (length - back)
+    }
+}
+
 /// `out[n] += tap * source[n]` for every `n` of `out` (vectorized). Filters here sum their taps
 /// in this way, one tap over a whole run at a time, always in the same order, so a reading never
 /// depends on where a block was split.
@@ -156,24 +263,29 @@ pub struct LoopReader<F: Fn(u64, &mut [f32])> {
 }
 
 impl<F: Fn(u64, &mut [f32])> LoopReader<F> {
-    /// Samples `first..first + out.len()` of the (possibly reversed) loop, wrapping around its
-    /// seam; `first` may lie before 0 (the end of the previous pass).
-    fn gather(&self, first: i128, out: &mut [f32]) {
+    /// Samples `index - before..index - before + out.len()` of the (possibly reversed) loop,
+    /// wrapping around its seam (`index` below the loop's length, `before` may reach into the
+    /// previous pass).
+    fn gather(&self, index: u64, before: usize, out: &mut [f32]) {
         let length = self.length_samples;
-        let n = out.len() as i128;
-        // The reversed loop's stretch is the forward loop's `L - first - n ..`, backwards.
-        let forward_first = if self.reversed {
-            length as i128 - first - n
+        let n = out.len() as u64;
+        debug_assert!(index < length);
+        // The reversed loop's stretch is the forward loop's `L - (index - before) - n ..`,
+        // backwards.
+        let mut index = if self.reversed {
+            wrapped(length - 1 - index, before as u64 + 1, n, length)
         } else {
-            first
+            wrapped(index, 0, before as u64, length)
         };
-        let mut index = forward_first.rem_euclid(length as i128) as u64;
         let mut done = 0;
         while done < out.len() {
             let run = (out.len() - done).min((length - index) as usize);
             (self.read)(index, &mut out[done..done + run]);
             done += run;
-            index = (index + run as u64) % length;
+            index += run as u64;
+            if index == length {
+                index = 0;
+            }
         }
         if self.reversed {
             out.reverse();
@@ -184,64 +296,115 @@ impl<F: Fn(u64, &mut [f32])> LoopReader<F> {
     /// read at `at`, each next one a `1 / subdivisions` of `step` source samples further.
     pub fn read_run(&self, speed: Speed, at: ReadPosition, out: &mut [f32]) {
         debug_assert!(out.len() <= RUN_FRAMES);
-        let mut source = [0.0f32; MAX_SPAN];
-        let (step, subdivisions) = (speed.step() as usize, speed.subdivisions() as usize);
         let frames = out.len().min(RUN_FRAMES);
-        let index = i128::from(at.index);
         let out = &mut out[..frames];
-        if step == 1 && subdivisions == 1 {
-            self.gather(index, out);
-        } else if step > 1 {
-            let kernel = &KERNELS[step / 4];
-            let reach = HALF_TAPS * step - 1;
-            let span = step * (frames.max(1) - 1) + 2 * reach + 1;
-            self.gather(index - reach as i128, &mut source[..span]);
-            // Output i's taps read samples `i..i + BRANCH_TAPS` of each source phase.
-            let mut phases = [[0.0f32; MAX_STREAM]; MAX_FACTOR - 1];
-            let stream = frames + BRANCH_TAPS - 1;
-            for (r, phase) in phases[..step - 1].iter_mut().enumerate() {
-                for (k, sample) in phase[..stream].iter_mut().enumerate() {
-                    *sample = source[k * step + r];
-                }
+        if frames == 0 {
+            return;
+        }
+        match (speed.step(), speed.subdivisions()) {
+            (1, 1) => self.gather(at.index, 0, out),
+            (2, _) => self.read_at_x2(at.index, out),
+            (_, 2) => self.read_at_x1_2(at, out),
+            (_, 1) => self.read_decimated(&KERNEL_X4, at.index, out),
+            _ => self.read_interpolated(&KERNEL_X4, at, out),
+        }
+    }
+
+    /// x2: the source sample at each reading point and the half-band filter of the samples at
+    /// odd distances from it (the even samples of the stretch gathered), weighted.
+    fn read_at_x2(&self, index: u64, out: &mut [f32]) {
+        let mut source = [0.0f32; X2_SPAN];
+        let span = 2 * (out.len() - 1) + 2 * X2_REACH + 1;
+        self.gather(index, X2_REACH, &mut source[..span]);
+        let mut odd_distances = [0.0f32; RUN_FRAMES + BRANCH_TAPS - 1];
+        for (low, &sample) in odd_distances.iter_mut().zip(source.iter().step_by(2)) {
+            *low = sample;
+        }
+        let mut filtered = [0.0f32; RUN_FRAMES];
+        half_band(&odd_distances, &mut filtered);
+        let (centre_weight, odd_weight) = (HALF_BAND.centre_weight, HALF_BAND.odd_weight);
+        let centres = source[X2_REACH..].iter().step_by(2);
+        for ((o, &centre), &odd) in out.iter_mut().zip(centres).zip(&filtered) {
+            *o = centre_weight * centre + odd_weight * odd;
+        }
+    }
+
+    /// x1/2: every other point is a source sample, the ones between them are the half-band
+    /// filter's half-way points; `at.phase` (0 or 1) says which comes first.
+    fn read_at_x1_2(&self, at: ReadPosition, out: &mut [f32]) {
+        let mut source = [0.0f32; X1_2_POINTS + BRANCH_TAPS - 1];
+        let last = (at.phase as usize + out.len() - 1) / 2;
+        self.gather(at.index, HALF_TAPS - 1, &mut source[..last + BRANCH_TAPS]);
+        let mut half_way = [0.0f32; X1_2_POINTS];
+        half_band(&source, &mut half_way);
+        let mut points = [0.0f32; 2 * X1_2_POINTS];
+        let on_samples = &source[HALF_TAPS - 1..];
+        for ((pair, &on), &between) in points.chunks_exact_mut(2).zip(on_samples).zip(&half_way) {
+            pair[0] = on;
+            pair[1] = between;
+        }
+        let first = at.phase as usize;
+        out.copy_from_slice(&points[first..first + out.len()]);
+    }
+
+    /// Decimation by the kernel's factor through its branches.
+    fn read_decimated(&self, kernel: &Kernel, index: u64, out: &mut [f32]) {
+        let step = kernel.factor;
+        let frames = out.len();
+        let mut source = [0.0f32; MAX_SPAN];
+        let reach = HALF_TAPS * step - 1;
+        let span = step * (frames - 1) + 2 * reach + 1;
+        self.gather(index, reach, &mut source[..span]);
+        // Output i's taps read samples `i..i + BRANCH_TAPS` of each source phase.
+        let mut phases = [[0.0f32; MAX_STREAM]; MAX_FACTOR - 1];
+        let stream = frames + BRANCH_TAPS - 1;
+        for (r, phase) in phases[..step - 1].iter_mut().enumerate() {
+            for (k, sample) in phase[..stream].iter_mut().enumerate() {
+                *sample = source[k * step + r];
             }
-            out.fill(0.0);
-            for (phase, taps) in phases.iter().zip(&kernel.decimation[..step - 1]) {
-                for (m, &tap) in taps.iter().enumerate() {
-                    accumulate(out, tap, &phase[m..]);
-                }
+        }
+        out.fill(0.0);
+        for (phase, taps) in phases.iter().zip(&kernel.decimation[..step - 1]) {
+            for (m, &tap) in taps.iter().enumerate() {
+                accumulate(out, tap, &phase[m..]);
             }
-            let centre = (reach..).step_by(step);
-            for (o, k) in out.iter_mut().zip(centre) {
-                *o += kernel.decimation_centre * source[k];
+        }
+        let centre = (reach..).step_by(step);
+        for (o, k) in out.iter_mut().zip(centre) {
+            *o += kernel.decimation_centre * source[k];
+        }
+    }
+
+    /// Interpolation by the kernel's factor through its branches.
+    fn read_interpolated(&self, kernel: &Kernel, at: ReadPosition, out: &mut [f32]) {
+        let subdivisions = kernel.factor;
+        let frames = out.len();
+        let mut source = [0.0f32; MAX_SPAN];
+        let phase = at.phase as usize;
+        let last = (phase + frames - 1) / subdivisions;
+        let span = last + BRANCH_TAPS;
+        self.gather(at.index, HALF_TAPS - 1, &mut source[..span]);
+        // Branch b reads the outputs `first, first + D...`, at source `m, m + 1...`.
+        for branch in 0..subdivisions {
+            let first = (branch + subdivisions - phase) % subdivisions;
+            if first >= frames {
+                continue;
             }
-        } else {
-            let kernel = &KERNELS[subdivisions / 4];
-            let phase = at.phase as usize;
-            let last = (phase + frames.max(1) - 1) / subdivisions;
-            let span = last + BRANCH_TAPS;
-            self.gather(index - (HALF_TAPS - 1) as i128, &mut source[..span]);
-            // Branch b reads the outputs `first, first + D...`, at source `m, m + 1...`.
-            for branch in 0..subdivisions {
-                let first = (branch + subdivisions - phase) % subdivisions;
-                if first >= frames {
-                    continue;
+            let count = (frames - first).div_ceil(subdivisions);
+            let m = (phase + first) / subdivisions;
+            let points = out[first..].iter_mut().step_by(subdivisions);
+            if branch == 0 {
+                for (o, &sample) in points.zip(&source[m + HALF_TAPS - 1..]) {
+                    *o = sample;
                 }
-                let count = (frames - first).div_ceil(subdivisions);
-                let m = (phase + first) / subdivisions;
-                let points = out[first..].iter_mut().step_by(subdivisions);
-                if branch == 0 {
-                    for (o, &sample) in points.zip(&source[m + HALF_TAPS - 1..]) {
-                        *o = sample;
-                    }
-                    continue;
-                }
-                let mut sums = [0.0f32; RUN_FRAMES];
-                for (j, &tap) in kernel.interpolation[branch - 1].iter().enumerate() {
-                    accumulate(&mut sums[..count], tap, &source[m + j..]);
-                }
-                for (o, &sum) in points.zip(&sums[..count]) {
-                    *o = sum;
-                }
+                continue;
+            }
+            let mut sums = [0.0f32; RUN_FRAMES];
+            for (j, &tap) in kernel.interpolation[branch - 1].iter().enumerate() {
+                accumulate(&mut sums[..count], tap, &source[m + j..]);
+            }
+            for (o, &sum) in points.zip(&sums[..count]) {
+                *o = sum;
             }
         }
     }
@@ -271,8 +434,8 @@ mod tests {
     /// The interpolation filter at `factor` times the rate, scaled to unity gain: the branches
     /// interleaved with the unit sample (branch `b` reads `b / D` past a sample, `b = 0` the
     /// sample itself), in the order of their distance from the reading point.
-    fn interpolation_filter(factor: usize) -> Vec<f32> {
-        let kernel = &KERNELS[factor / 4];
+    fn interpolation_filter(kernel: &Kernel) -> Vec<f32> {
+        let factor = kernel.factor;
         let mut taps = vec![0.0; BRANCH_TAPS * factor];
         for j in 0..BRANCH_TAPS {
             taps[j * factor + factor - 1] = if j == HALF_TAPS - 1 { 1.0 } else { 0.0 };
@@ -284,8 +447,8 @@ mod tests {
     }
 
     /// The decimation filter's taps in order, from its branches and centre.
-    fn decimation_filter(factor: usize) -> Vec<f32> {
-        let kernel = &KERNELS[factor / 4];
+    fn decimation_filter(kernel: &Kernel) -> Vec<f32> {
+        let factor = kernel.factor;
         let mut taps = vec![0.0; 2 * HALF_TAPS * factor - 1];
         for (j, tap) in taps.iter_mut().enumerate() {
             let (m, r) = (j / factor, j % factor);
@@ -294,6 +457,19 @@ mod tests {
                 _ if m == HALF_TAPS - 1 => kernel.decimation_centre,
                 _ => 0.0,
             };
+        }
+        taps
+    }
+
+    /// The half-band filter at the higher rate with its centre tap and the others (`taps`)
+    /// weighted: x2 reads the source through it with its own weights, and x1/2's interpolation
+    /// filter is it with weights 1/2 (unity gain: the unit sample, halved, at its centre).
+    fn half_band_filter(centre_weight: f32, odd_weight: f32) -> Vec<f32> {
+        let mut taps = vec![0.0; 2 * X2_REACH + 1];
+        taps[X2_REACH] = centre_weight;
+        for (k, &tap) in HALF_BAND.taps.iter().enumerate() {
+            taps[X2_REACH - 1 - 2 * k] = odd_weight * tap;
+            taps[X2_REACH + 1 + 2 * k] = odd_weight * tap;
         }
         taps
     }
@@ -316,27 +492,25 @@ mod tests {
 
     #[test]
     fn the_filters_pass_to_0_8_and_stop_from_1_2_of_the_new_nyquist_frequency() {
-        for factor in [2usize, 4] {
+        for (name, factor, taps) in [
+            (
+                "half-band (x2)",
+                2,
+                half_band_filter(HALF_BAND.centre_weight, HALF_BAND.odd_weight),
+            ),
+            ("half-band (x1/2)", 2, half_band_filter(0.5, 0.5)),
+            ("decimation (x4)", 4, decimation_filter(&KERNEL_X4)),
+            ("interpolation (x1/4)", 4, interpolation_filter(&KERNEL_X4)),
+        ] {
             let nyquist = 0.5 / factor as f64;
-            let decimation = &decimation_filter(factor);
-            let interpolation = interpolation_filter(factor);
-            for (name, taps) in [
-                ("decimation", decimation),
-                ("interpolation", &interpolation),
-            ] {
-                let gain = |f: f64| db(response(taps, f));
-                for k in 0..=100 {
-                    let f = 0.8 * nyquist * k as f64 / 100.0;
-                    assert!(
-                        gain(f).abs() < 0.01,
-                        "{name} x{factor}: {} dB at {f}",
-                        gain(f)
-                    );
-                }
-                for k in 0..=200 {
-                    let f = 1.2 * nyquist + (0.5 - 1.2 * nyquist) * k as f64 / 200.0;
-                    assert!(gain(f) < -70.0, "{name} x{factor}: {} dB at {f}", gain(f));
-                }
+            let gain = |f: f64| db(response(&taps, f));
+            for k in 0..=100 {
+                let f = 0.8 * nyquist * k as f64 / 100.0;
+                assert!(gain(f).abs() < 0.01, "{name}: {} dB at {f}", gain(f));
+            }
+            for k in 0..=200 {
+                let f = 1.2 * nyquist + (0.5 - 1.2 * nyquist) * k as f64 / 200.0;
+                assert!(gain(f) < -70.0, "{name}: {} dB at {f}", gain(f));
             }
         }
     }
@@ -481,5 +655,81 @@ mod tests {
                 assert_eq!(whole, play(noise, 777, speed(octaves), false, 3_000, run));
             }
         }
+    }
+
+    #[test]
+    fn the_half_band_paths_read_what_the_polyphase_kernel_at_factor_2_reads() {
+        // The same half-band filter read the general way (per-phase branches, one tap at a time)
+        // and the fast way: at every position and phase, both directions, across the seam.
+        let noise = |t: u64| ((t.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32) / 1e7 - 0.8;
+        let audio: Vec<f32> = (0..101).map(noise).collect();
+        let general = Kernel::new(2);
+        for reversed in [false, true] {
+            let reader = LoopReader {
+                read: |index: u64, out: &mut [f32]| {
+                    out.copy_from_slice(&audio[index as usize..index as usize + out.len()])
+                },
+                length_samples: audio.len() as u64,
+                reversed,
+            };
+            for index in 0..audio.len() as u64 {
+                for frames in [1, 2, 5, RUN_FRAMES - 1, RUN_FRAMES] {
+                    let (mut fast, mut slow) = ([0.0; RUN_FRAMES], [0.0; RUN_FRAMES]);
+                    let at = ReadPosition { index, phase: 0 };
+                    reader.read_run(speed(1), at, &mut fast[..frames]);
+                    reader.read_decimated(&general, index, &mut slow[..frames]);
+                    for (a, b) in fast.iter().zip(&slow) {
+                        assert!((a - b).abs() < 1e-6, "x2 at {index}: {a} vs {b}");
+                    }
+                    for phase in [0, 1] {
+                        let at = ReadPosition { index, phase };
+                        reader.read_run(speed(-1), at, &mut fast[..frames]);
+                        reader.read_interpolated(&general, at, &mut slow[..frames]);
+                        for (a, b) in fast.iter().zip(&slow) {
+                            assert!((a - b).abs() < 1e-6, "x1/2 at {index}.{phase}: {a} vs {b}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn at_x2_and_x1_2_a_tone_plays_at_its_level_and_its_alias_or_image_is_70_db_down() {
+        // (loop tone, speed, heard tone, its alias at x2 or image at x1/2), all in Hz: x2 folds
+        // 15 kHz (heard 30 kHz) to 18 kHz; x1/2 of 18 kHz is 9 kHz, its image 24 - 9 = 15 kHz.
+        for (tone_hz, octaves, heard_hz, ghost_hz) in [
+            (9_000.0, 1, Some(18_000.0), None),
+            (15_000.0, 1, None, Some(18_000.0)),
+            (18_000.0, -1, Some(9_000.0), Some(15_000.0)),
+            (3_000.0, -1, Some(1_500.0), Some(22_500.0)),
+        ] {
+            let out = play(sine(tone_hz), 48_000, speed(octaves), false, 24_000, 50);
+            if let Some(ghost_hz) = ghost_hz {
+                let ghost = db(level_at(&out, ghost_hz) / 0.5);
+                assert!(
+                    ghost < -70.0,
+                    "{tone_hz} Hz at x2^{octaves}: {ghost} dB at {ghost_hz}"
+                );
+            }
+            if let Some(heard_hz) = heard_hz {
+                let level = db(level_at(&out, heard_hz) / 0.5);
+                assert!(
+                    level.abs() < 0.01,
+                    "{tone_hz} Hz at x2^{octaves}: {level} dB"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_half_band_sums_are_the_same_to_the_bit_with_or_without_avx() {
+        let noise = |t: u64| ((t.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32) / 1e7 - 0.8;
+        let low: Vec<f32> = (0..RUN_FRAMES as u64 + 31).map(noise).collect();
+        let (mut dispatched, mut plain) = ([0.0; RUN_FRAMES], [0.0; RUN_FRAMES]);
+        half_band(&low, &mut dispatched);
+        half_band_sums(&low, &mut plain);
+        assert_eq!(dispatched, plain);
+        assert!(plain.iter().all(|x| x.abs() > 0.0));
     }
 }

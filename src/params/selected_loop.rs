@@ -11,6 +11,7 @@ use super::master_fx::{
     resonance_param,
 };
 use super::track_slots::{mix_values, pan_param, track_gain_param};
+use crate::engine::fx::chain::FxSettings;
 use crate::engine::fx::drive::DRIVE_RANGE;
 use crate::param_overrides::ParamOverrides;
 use crate::track_bank::SelectedValues;
@@ -100,23 +101,27 @@ impl Default for SelectedLoopParams {
 }
 
 impl SelectedLoopParams {
-    /// The bank's values as the plugin uses them (CC overrides `v` included); the effect values
-    /// are sanitized by the engine's effect chain.
-    pub fn values(&self, v: &ParamOverrides) -> SelectedValues {
+    /// The bank's values as the plugin uses them (CC overrides `v` included), the delay time
+    /// in frames at `sample_rate_hz`; the effect values are sanitized by the engine's effect
+    /// chain.
+    pub fn values(&self, v: &ParamOverrides, sample_rate_hz: f32) -> SelectedValues {
         SelectedValues {
             mix: mix_values([&self.gain, &self.pan], [&self.mute, &self.solo], v),
             reverse: v.get(&self.reverse),
             speed: v.get(&self.speed).speed(),
-            filter_on: v.get(&self.filter),
-            filter_mode: v.get(&self.filter_type).mode(),
-            cutoff_hz: v.get(&self.cutoff_hz),
-            q: v.get(&self.resonance),
-            drive_on: v.get(&self.drive),
-            drive_amount: v.get(&self.drive_amount),
-            delay_on: v.get(&self.delay),
-            delay_secs: v.get(&self.delay_ms) / 1000.0,
-            delay_feedback: v.get(&self.delay_feedback),
-            delay_mix: v.get(&self.delay_mix),
+            fx: FxSettings {
+                filter_on: v.get(&self.filter),
+                filter_mode: v.get(&self.filter_type).mode(),
+                cutoff_hz: v.get(&self.cutoff_hz),
+                q: v.get(&self.resonance),
+                drive_on: v.get(&self.drive),
+                drive_amount: v.get(&self.drive_amount),
+                delay_on: v.get(&self.delay),
+                delay_frames: v.get(&self.delay_ms) / 1000.0 * sample_rate_hz,
+                delay_feedback: v.get(&self.delay_feedback),
+                delay_mix: v.get(&self.delay_mix),
+            },
+            sample_rate_hz,
         }
     }
 }

@@ -116,6 +116,34 @@ pub struct Rendered {
     pub phones: [Vec<f32>; 2],
 }
 
+/// Block sizes a rendering must not depend on: one frame, small, large, and a mix.
+pub const BLOCK_SIZES: [&[usize]; 5] = [
+    &[1],
+    &[64],
+    &[512],
+    &[4096],
+    &[1, 7, 64, 511, 512, 4096, 13, 300],
+];
+
+/// Runs the engine on, its input silent, until the absolute time `until_samples`, with
+/// `commands` at absolute times, in blocks of `block_sizes` (cycled).
+pub fn run_on_in_silence(
+    engine: &mut Engine,
+    keeper: &mut TrackPoolKeeper,
+    until_samples: u64,
+    commands: &[(u64, Command)],
+    block_sizes: &[usize],
+) -> Rendered {
+    let frames = (until_samples - engine.now_samples()) as usize;
+    run(
+        engine,
+        keeper,
+        &signal_until(frames, 0),
+        commands,
+        block_sizes,
+    )
+}
+
 /// Runs `input` through the engine in blocks of `block_sizes` (cycled), with `commands` at
 /// absolute sample times (sorted). Each block runs with allocation forbidden.
 pub fn run(

@@ -2,7 +2,7 @@
 //! loop leaving the mix hands the selection to the newest, the per-loop commands act on the
 //! selected loop at their sample, and selecting never changes what anyone hears.
 
-use super::{Rendered, new_engine, run, signal_until};
+use super::{BLOCK_SIZES, Rendered, new_engine, run, run_on_in_silence, signal_until};
 use crate::engine::command::{Command, Select, TrackControl, TrackTarget};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::{Engine, TrackPoolKeeper};
@@ -13,14 +13,6 @@ const L: u64 = 24_000;
 const S0: u64 = 1_000;
 /// Samples the input plays: three cycles of takes, then silence (the loops are heard alone).
 const PLAYED: u64 = S0 + 5 * L;
-/// Block sizes of the block-size invariance runs.
-const BLOCK_SIZES: [&[usize]; 5] = [
-    &[1],
-    &[64],
-    &[512],
-    &[4096],
-    &[1, 7, 64, 511, 512, 4096, 13],
-];
 
 /// Three loops of different audio: the anchor `[S0, S0 + L)` and whole-cycle takes of the
 /// cycles two and four after it.
@@ -50,17 +42,12 @@ fn selected(engine: &Engine) -> Option<usize> {
     engine.status().selected.map(|selected| selected.index)
 }
 
-/// Runs `commands` (absolute times) over `frames` more samples of silence.
+/// Runs `commands` (all 10 samples from now) over `frames` more samples of silence.
 fn go(engine: &mut Engine, keeper: &mut TrackPoolKeeper, frames: u64, commands: &[Command]) {
     let at = engine.now_samples() + 10;
     let timed: Vec<(u64, Command)> = commands.iter().map(|&command| (at, command)).collect();
-    run(
-        engine,
-        keeper,
-        &signal_until(frames as usize, 0),
-        &timed,
-        &[256],
-    );
+    let until = engine.now_samples() + frames;
+    run_on_in_silence(engine, keeper, until, &timed, &[256]);
 }
 
 #[test]

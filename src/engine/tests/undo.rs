@@ -19,14 +19,6 @@ const S0: u64 = 10_000;
 const QUIET: u64 = S0 + 3 * L;
 /// The declick fade (5 ms) at 48 kHz, in samples.
 const DECLICK: u64 = 240;
-/// Block sizes the history must not depend on.
-const SIZES: [&[usize]; 5] = [
-    &[1],
-    &[64],
-    &[512],
-    &[4096],
-    &[1, 7, 64, 511, 4096, 13, 300],
-];
 
 /// A performance: an anchor of `L`; a loop two cycles long from half a cycle in; the anchor at
 /// half gain, the long loop panned left and reversed.
@@ -80,9 +72,7 @@ fn play(commands: &[(u64, Command)], frames: u64, sizes: &[usize]) -> Played {
 impl Played {
     /// Plays on (silent input) until `until`, with `commands` (absolute times).
     fn until(&mut self, until: u64, commands: &[(u64, Command)], sizes: &[usize]) -> Rendered {
-        let frames = (until - self.engine.now_samples()) as usize;
-        let input = signal_until(frames, 0);
-        run(&mut self.engine, &mut self.keeper, &input, commands, sizes)
+        run_on_in_silence(&mut self.engine, &mut self.keeper, until, commands, sizes)
     }
 
     /// The records of the loops the session mirror should hold.
@@ -140,7 +130,7 @@ fn undo_after_clear_brings_back_every_loop_in_phase_at_any_block_size() {
             .any(|s| s.abs() > 0.05),
         "the loops play"
     );
-    for sizes in SIZES {
+    for sizes in BLOCK_SIZES {
         let mut cleared = play(
             &performance_and(&[(clear_at, Command::Clear)]),
             undo_at,
