@@ -70,8 +70,11 @@ impl Stage {
         harness.run();
     }
 
-    /// Clicks the button `label` and lets the engine take the command.
+    /// Scrolls to the button `label` (as a player would, when the track rows run past the
+    /// window), clicks it and lets the engine take the command.
     fn click(&mut self, harness: &mut Harness<'_>, label: &str) {
+        harness.get_by_label(label).scroll_to_me();
+        harness.run();
         harness.get_by_label(label).click();
         harness.run();
         self.play(harness, 0.05, true);
@@ -158,6 +161,16 @@ fn a_set_played_from_the_editor_alone() {
         worst < 1e-5,
         "the PA plays the anchor alone, in phase: {worst}"
     );
+
+    // Overdub the selected loop (the redone one, muted) from its panel: a layer, shown in its row.
+    stage.click(&mut harness, "Overdub (76)");
+    stage.play(&mut harness, 0.3, true);
+    harness.get_by_label("Overdubbing");
+    stage.play(&mut harness, 1.0, true);
+    stage.click(&mut harness, "Overdub (76)");
+    stage.play(&mut harness, 1.0, true);
+    harness.get_by_label("Layers 1");
+    harness.get_by_label("+1 layer");
 
     // Mute the loops at once, then clear.
     stage.click(&mut harness, "Mute mix (35)");
