@@ -2,7 +2,7 @@
 # Opens the real editor (the standalone, dummy audio backend) in a virtual X server and saves a
 # screenshot: `tests/editor/screenshot.sh [OUT.png]` (default assets/editor.png).
 # With LOOPMATE_DEMO_SECS=N it runs `loopmate --demo` (a scripted player looping four parts) for
-# N seconds first: `LOOPMATE_DEMO_SECS=32 tests/editor/screenshot.sh` makes the README's picture.
+# N seconds first: `LOOPMATE_DEMO_SECS=46 tests/editor/screenshot.sh` makes the README's picture.
 # Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
 # installs them). Exits non-zero if the program dies or panics before the screenshot.
 set -euo pipefail
