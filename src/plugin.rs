@@ -83,7 +83,11 @@ impl Plugin for Loopmate {
             aux_output_ports: &[new_nonzero_u32(2)],
             names: PortNames {
                 layout: Some("Stereo"),
-                main_input: Some("Input"),
+                // nice-plug 0.4.2 names the main *output* after `main_input` (falling back to
+                // "Output"), so a named input would name both "Input": JACK then refuses the
+                // second `input_1` port, and hosts show the PA output as "Input". Left unnamed,
+                // the input is "Input" and the output "Output" everywhere.
+                main_input: None,
                 main_output: Some("Main"),
                 aux_outputs: &["Headphones"],
                 ..PortNames::const_default()
@@ -96,7 +100,11 @@ impl Plugin for Loopmate {
             aux_output_ports: &[new_nonzero_u32(2)],
             names: PortNames {
                 layout: Some("Mono in"),
-                main_input: Some("Input"),
+                // nice-plug 0.4.2 names the main *output* after `main_input` (falling back to
+                // "Output"), so a named input would name both "Input": JACK then refuses the
+                // second `input_1` port, and hosts show the PA output as "Input". Left unnamed,
+                // the input is "Input" and the output "Output" everywhere.
+                main_input: None,
                 main_output: Some("Main"),
                 aux_outputs: &["Headphones"],
                 ..PortNames::const_default()
@@ -257,6 +265,21 @@ nice_export_vst3!(Loopmate);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_layout_names_its_ports_apart() {
+        // The names a host and JACK see (JACK refuses two ports of one name).
+        for layout in Loopmate::AUDIO_IO_LAYOUTS {
+            let mut names = vec![layout.main_input_name(), layout.main_output_name()];
+            names.extend(
+                (0..layout.aux_output_ports.len()).filter_map(|i| layout.aux_output_name(i)),
+            );
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{names:?}");
+        }
+    }
 
     #[test]
     fn the_input_event_queue_holds_a_replay_of_every_parameter() {

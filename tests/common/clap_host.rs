@@ -983,8 +983,10 @@ impl TestPlugin {
         assert!(
             outputs.len() == 2
                 && outputs.iter().all(|port| port.channel_count == 2)
-                && outputs[1].name == HEADPHONES_PORT_NAME,
-            "expected a stereo main output and a stereo \"{HEADPHONES_PORT_NAME}\" output, \
+                && outputs[1].name == HEADPHONES_PORT_NAME
+                && outputs[0].name != inputs[0].name,
+            "expected a stereo main output (not named as the input) and a stereo \
+             \"{HEADPHONES_PORT_NAME}\" output, \
              the plugin declares {outputs:?}"
         );
 
