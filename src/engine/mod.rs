@@ -618,33 +618,9 @@ impl Engine {
             }
             Command::Dub(kind) => self.dubber.press(&mut self.shared, kind),
             Command::CaptureOneShot(target) => oneshot::capture_pressed(&mut self.shared, target),
-            Command::StrikeOneShot { pad, velocity } => {
-                let fade = self.shared.declick_samples() as u32;
-                let Shared {
-                    one_shots, pool, ..
-                } = &mut self.shared;
-                one_shots.strike(pad, velocity, fade, pool);
-            }
-            Command::ClearOneShot(target) => {
-                let fade = self.shared.declick_samples() as u32;
-                let Shared {
-                    one_shots,
-                    pool,
-                    session,
-                    ..
-                } = &mut self.shared;
-                one_shots.clear(target, fade, pool, session);
-            }
-            Command::ClearOneShots => {
-                let fade = self.shared.declick_samples() as u32;
-                let Shared {
-                    one_shots,
-                    pool,
-                    session,
-                    ..
-                } = &mut self.shared;
-                one_shots.clear_all(fade, pool, session);
-            }
+            command @ (Command::StrikeOneShot { .. }
+            | Command::ClearOneShot(_)
+            | Command::ClearOneShots) => oneshot::strike_or_clear(&mut self.shared, command),
         }
     }
 

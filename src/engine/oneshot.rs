@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use super::action::Action;
 use super::audio::{TrackAudio, TrackBuffer};
+use super::command::Command;
 use super::history::History;
 use super::metronome::BeatGrid;
 use super::pages::PageSource;
@@ -148,6 +149,24 @@ pub fn capture_pressed(shared: &mut Shared, target: PadTarget) {
         shared.schedule_action(at, Action::CaptureOneShot { target, press });
     } else {
         decide_capture(shared, target, press);
+    }
+}
+
+/// A strike or a clear of the pads (`StrikeOneShot`, `ClearOneShot`, `ClearOneShots`), now,
+/// voices fading over the declick; other commands are not the pads'.
+pub fn strike_or_clear(shared: &mut Shared, command: Command) {
+    let fade = shared.declick_samples() as u32;
+    let Shared {
+        one_shots,
+        pool,
+        session,
+        ..
+    } = shared;
+    match command {
+        Command::StrikeOneShot { pad, velocity } => one_shots.strike(pad, velocity, fade, pool),
+        Command::ClearOneShot(target) => one_shots.clear(target, fade, pool, session),
+        Command::ClearOneShots => one_shots.clear_all(fade, pool, session),
+        _ => {}
     }
 }
 
