@@ -14,6 +14,7 @@ pub mod engine;
 pub mod host;
 #[cfg(feature = "plugin")]
 pub mod midi_link;
+pub mod midi_clock;
 pub mod midi_map;
 #[cfg(feature = "plugin")]
 pub mod param_overrides;
@@ -21,6 +22,8 @@ pub mod param_overrides;
 pub mod params;
 #[cfg(feature = "plugin")]
 pub mod plugin;
+#[cfg(feature = "plugin")]
+pub mod standalone;
 pub mod state;
 pub mod track_bank;
 pub mod wav;

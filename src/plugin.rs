@@ -63,9 +63,22 @@ impl Default for Loopmate {
                 midi: Arc::new(Mutex::new(editor_reports)),
                 session,
                 analysis: Arc::default(),
+                close_requested: Arc::default(),
             },
             params,
         }
+    }
+}
+
+impl Loopmate {
+    /// The parameters, for the standalone (its MIDI map file, the performance it opens).
+    pub fn loopmate_params(&self) -> &Arc<LoopmateParams> {
+        &self.params
+    }
+
+    /// Set to make the editor close its window (the standalone quitting on a signal).
+    pub fn close_request_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.editor_link.close_requested.clone()
     }
 }
 

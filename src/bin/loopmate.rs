@@ -1,6 +1,8 @@
-//! The standalone Loopmate: nice-plug's standalone wrapper (JACK, ALSA or the dummy backend,
-//! MIDI input), `loopmate --help` lists its options. `loopmate --demo` replaces the input with a
-//! scripted player who loops four parts, to try Loopmate without an instrument.
+//! The standalone Loopmate (see `loopmate::standalone`): JACK or the dummy backend, MIDI in,
+//! MIDI clock in and out, the editor window. `loopmate --help` lists its options; a
+//! configuration file holds them too (`~/.config/loopmate/config.toml`, or `--config FILE`).
+//! `loopmate --demo` replaces the input with a scripted player who loops four parts, to try
+//! Loopmate without an instrument.
 //!
 //! `loopmate analyze FILE.wav` prints the onsets, tempo and beats of a file as JSON instead.
 //!
@@ -9,30 +11,18 @@
 //! "Save performance file", or a host state dump (nice-plug's JSON, with or without the CLAP
 //! length prefix).
 
-use loopmate::Loopmate;
-use nice_plug::prelude::*;
-
 fn main() {
-    let mut args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("analyze") {
-        match loopmate::analysis::cli::run(&args[2..]) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("analyze") => match loopmate::analysis::cli::run(&args[1..]) {
             Ok(json) => println!("{json}"),
             Err(message) => {
                 eprintln!("loopmate analyze: {message}");
                 std::process::exit(2);
             }
-        }
-        return;
-    }
-    if args.get(1).map(String::as_str) == Some("export") {
-        std::process::exit(export(&args[2..]));
-    }
-    if let Some(at) = args.iter().position(|arg| arg == "--demo") {
-        args.remove(at);
-        loopmate::demo::enable();
-    }
-    if !nice_export_standalone_with_args::<Loopmate, _>(args) {
-        std::process::exit(1);
+        },
+        Some("export") => std::process::exit(export(&args[1..])),
+        _ => std::process::exit(loopmate::standalone::run(&args)),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod waveform;
 mod tests;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nice_plug::context::gui::GuiContext;
@@ -54,6 +55,8 @@ pub struct EditorLink {
     pub session: Arc<SessionStore>,
     /// The analysis worker's snapshots (onsets, tempo, envelope), once it runs.
     pub analysis: Arc<Mutex<Option<triple_buffer::Output<AnalysisSnapshot>>>>,
+    /// Set by the standalone when it quits (Ctrl-C, SIGTERM): the editor closes its window.
+    pub close_requested: Arc<AtomicBool>,
 }
 
 /// The editor application: what one frame draws.
@@ -265,6 +268,9 @@ impl NiceEguiApp for LoopmateApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        if self.link.close_requested.load(Ordering::Relaxed) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         ui.ctx().set_visuals(egui::Visuals::dark());
         self.draw(ui);
         ui.ctx()

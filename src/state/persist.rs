@@ -170,8 +170,14 @@ fn refuse(store: &SessionStore, why: String) {
 /// The performance in a file: the binary container itself, or a host state in nice-plug's JSON
 /// (optionally behind CLAP's 8-byte length), whose `performance` field holds it.
 pub fn performance_from_file(bytes: &[u8]) -> Result<super::format::Decoded, String> {
+    let container = performance_container(bytes)?;
+    super::format::decode_reporting(&container).map_err(|error| error.to_string())
+}
+
+/// The binary container of a performance file (see [`performance_from_file`]), undecoded.
+pub fn performance_container(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     if bytes.starts_with(super::format::MAGIC) {
-        return super::format::decode_reporting(bytes).map_err(|error| error.to_string());
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let json = if bytes.len() > 8 && bytes[8] == b'{' {
         &bytes[8..]
@@ -186,5 +192,5 @@ pub fn performance_from_file(bytes: &[u8]) -> Result<super::format::Decoded, Str
     let text: String =
         serde_json::from_str(field).map_err(|_| "the performance is not a string")?;
     let binary = text::decode(&text).map_err(|_| "the performance is not valid base64")?;
-    super::format::decode_reporting(&binary).map_err(|error| error.to_string())
+    Ok(std::borrow::Cow::Owned(binary))
 }

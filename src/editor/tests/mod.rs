@@ -81,6 +81,7 @@ fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
         midi: Arc::new(Mutex::new(midi)),
         session,
         analysis: Arc::default(),
+        close_requested: Arc::default(),
     };
     LiveEditor {
         app: LoopmateApp::new(link),
