@@ -233,7 +233,9 @@ impl Host {
     }
 }
 
-fn host_settings(bars: BarCount, on_stop: TransportStop) -> EngineSettings {
+/// Engine settings in host-sync mode with `bars` a first take and `on_stop` at a transport stop
+/// (also used by the MIDI clock follower's tests).
+pub(crate) fn host_settings(bars: BarCount, on_stop: TransportStop) -> EngineSettings {
     EngineSettings {
         sync: SyncSettings {
             mode: SyncMode::Host,
