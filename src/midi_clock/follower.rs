@@ -9,7 +9,12 @@
 //!   (up to [`RING_TICKS`]), reported only once its standard error is below [`SETTLE_PPM`], and
 //!   then held while the clock plays; a new tempo is taken only when ticks run consistently off
 //!   the fit (a real change), and not even then if the new fit agrees with the held tempo (the
-//!   clock only jumped in phase);
+//!   clock only jumped in phase). Until it is precise, a new stretch of ticks (after ticks off
+//!   the fit, or a clock that was lost) is first fitted at the last precise tempo: if its
+//!   first [`PRIOR_SETTLE_TICKS`] ticks lie on that line (a clock re-phased at Start, or sent
+//!   only while playing), the held tempo is reported again at once; ticks that then run off it
+//!   are a new tempo, measured from scratch (some 5 to 7 s with ±1 ms of jitter, without a grid
+//!   meanwhile);
 //! - bar lines on the clock's bars, within a fraction of a millisecond for hours, although the
 //!   held tempo is never exact (a crystal 50 ppm off moves a bar line 180 ms in an hour). So the
 //!   position is not extrapolated from the held tempo: at every block start it is the clock's
@@ -37,9 +42,11 @@
 //! first tick of a Start or Continue.
 //!
 //! A clock silent for [`LOST_SECS`] is lost: the transport stops (position held as by Stop) and
-//! the tempo is measured afresh; playing resumes only with Start or Continue, as ticks missed
-//! meanwhile cannot be counted. Every tick is counted as one: MIDI does not drop bytes, and a
-//! tempo change cannot be told from a dropped tick.
+//! the tempo is measured afresh (first at the last one, as above); playing resumes only with
+//! Start or Continue, as ticks missed meanwhile cannot be counted. Every tick is counted as one:
+//! MIDI does not drop bytes, and a tempo change cannot be told from a dropped tick. The first
+//! tick after Start or Continue off the fit starts a new stretch at once (a device restarting
+//! its clock).
 //!
 //! Realtime: [`ClockFollower::message`] and [`ClockFollower::transport_at`] run on the audio
 //! thread; they never allocate (the ring of recent ticks is allocated by
@@ -72,8 +79,15 @@ const CHANGE_FLOOR_SECS: f64 = 0.000_25;
 /// ...and this many ticks in a row off on the same side are a new tempo (or phase), not a
 /// late or early tick.
 const CHANGE_RUN_TICKS: u32 = 3;
-/// A new fit within this many of its standard errors of the held tempo keeps the held tempo.
+/// A new fit within this many standard errors (its and the held tempo's) of the held tempo
+/// keeps the held tempo.
 const SAME_TEMPO_SIGMAS: f64 = 3.0;
+/// Ticks of a new stretch that must lie on the previous tempo's line (to within
+/// `PRIOR_SPREAD`) before it is reported again (half a quarter note: the phase to 0.2 ms).
+pub const PRIOR_SETTLE_TICKS: usize = 12;
+/// How much more the ticks of a new stretch may spread around a line at the previous tempo
+/// than the clock's jitter did, to count as that tempo.
+const PRIOR_SPREAD: f64 = 1.5;
 /// The smallest residual standard deviation a fit assumes, in seconds (a timestamp's rounding),
 /// so that a perfect clock still needs [`SETTLE_MIN_TICKS`].
 const SIGMA_FLOOR_SECS: f64 = 0.000_01;
@@ -122,6 +136,16 @@ impl Fit {
     }
 }
 
+/// What the last precise fit knew of the clock: a new stretch of ticks (after a phase jump or
+/// a lost clock) that lies on its tempo is followed at once, before its own fit is precise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Prior {
+    /// Samples per tick.
+    tick_samples: f64,
+    /// Standard deviation of the ticks around the line (their jitter), in samples.
+    sigma_samples: f64,
+}
+
 /// Where the song is: the tick numbered `tick` is (or was) at song position `quarters`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct SongAnchor {
@@ -155,9 +179,17 @@ pub struct ClockFollower {
     off_run: i32,
     /// Whether `held_bpm` is the current stretch's (reported to the engine).
     settled: bool,
+    /// Whether the current stretch's own fit was precise (and `held_bpm` checked against it).
+    confirmed: bool,
     /// The tempo reported, in BPM; kept through a new stretch until it settles, to tell a
     /// phase jump from a tempo change.
     held_bpm: Option<f64>,
+    /// Relative standard error of the fit `held_bpm` came from.
+    held_error: f64,
+    /// The last precise fit's tempo and jitter.
+    prior: Option<Prior>,
+    /// Whether the current stretch is fitted at the prior's tempo until its own fit is precise.
+    use_prior: bool,
     /// Whether the clock runs (after Start or Continue, until Stop).
     running: bool,
     /// While running: the song position of a tick (the first one after Start or Continue).
@@ -188,7 +220,11 @@ impl ClockFollower {
             fitted_ticks: 0,
             off_run: 0,
             settled: false,
+            confirmed: false,
             held_bpm: None,
+            held_error: 0.0,
+            prior: None,
+            use_prior: false,
             running: false,
             anchor: SongAnchor::default(),
             anchor_samples: None,
@@ -320,9 +356,17 @@ impl ClockFollower {
     }
 
     /// Compares tick `index` at `at_samples` with the fit: a run of ticks off it on one side
-    /// starts a new stretch from the first of them.
+    /// starts a new stretch from the first of them. The new stretch is first tried at the
+    /// previous tempo (the clock may only have jumped in phase) if the stretch left was
+    /// confirmed; a stretch at the previous tempo that runs off it is a new tempo.
     fn watch_for_change(&mut self, index: u64, at_samples: f64) {
-        let Some(fit) = self.fit.filter(|fit| fit.ticks >= DETECT_MIN_TICKS) else {
+        // A line at the prior's tempo is good from a few ticks on.
+        let enough = if self.use_prior {
+            CHANGE_RUN_TICKS as usize
+        } else {
+            DETECT_MIN_TICKS
+        };
+        let Some(fit) = self.fit.filter(|fit| fit.ticks >= enough) else {
             return;
         };
         let residual = at_samples - fit.time_of(index as f64);
@@ -340,18 +384,26 @@ impl ClockFollower {
             _ if side == self.off_run.signum() => self.off_run + side,
             _ => side,
         };
-        if self.off_run.unsigned_abs() >= CHANGE_RUN_TICKS {
+        // Some devices restart their clock at Start or Continue: the first tick after it off
+        // the line starts the new stretch at once.
+        if self.running && index == self.anchor.tick && side != 0 {
+            self.stretch_start = index;
+            self.new_stretch(self.confirmed);
+        } else if self.off_run.unsigned_abs() >= CHANGE_RUN_TICKS {
             self.stretch_start = index + 1 - u64::from(CHANGE_RUN_TICKS);
-            self.new_stretch();
+            self.new_stretch(self.confirmed);
         }
     }
 
-    /// Forgets the fit: a new stretch of ticks is measured from `stretch_start` on. The held
-    /// tempo stays (unreported) to be compared with the new one.
-    fn new_stretch(&mut self) {
+    /// Forgets the fit: a new stretch of ticks is measured from `stretch_start` on, at the
+    /// prior's tempo first if `try_prior`. The held tempo stays (unreported) to be compared
+    /// with the new one.
+    fn new_stretch(&mut self, try_prior: bool) {
         self.fit = None;
         self.off_run = 0;
         self.settled = false;
+        self.confirmed = false;
+        self.use_prior = try_prior && self.prior.is_some();
     }
 
     /// Stop (or a lost clock): the song position held is the next tick's.
@@ -370,11 +422,12 @@ impl ClockFollower {
         self.restart_tempo();
     }
 
-    /// Measures the tempo afresh from the next tick on.
+    /// Measures the tempo afresh from the next tick on (trying the previous tempo first: a
+    /// clock that comes back is often the same).
     fn restart_tempo(&mut self) {
         self.last_tick_samples = None;
         self.stretch_start = self.ticks_seen;
-        self.new_stretch();
+        self.new_stretch(true);
     }
 
     /// Fits the current stretch's ticks (the last [`RING_TICKS`] of it) and settles or holds
@@ -385,31 +438,66 @@ impl ClockFollower {
             .stretch_start
             .max(self.ticks_seen.saturating_sub(RING_TICKS as u64));
         let count = (self.ticks_seen - first) as usize;
-        self.fit = self.fit_ticks(first, count);
-        let Some(fit) = self.fit else { return };
-        let estimate_bpm = fit.tempo_bpm(self.sample_rate_hz);
-        let precise = fit.ticks >= SETTLE_MIN_TICKS
-            && fit.relative_error <= SETTLE_PPM * 1e-6
-            && TEMPO_RANGE_BPM.contains(&estimate_bpm);
-        if !self.settled && precise {
-            self.settled = true;
-            // A jump in phase at the same tempo is no tempo change for the engine.
-            let same = self.held_bpm.is_some_and(|held| {
-                (estimate_bpm - held).abs() <= SAME_TEMPO_SIGMAS * fit.relative_error * held
-            });
-            if !same {
-                self.held_bpm = Some(estimate_bpm);
+        let own = self.fit_ticks(first, count, None);
+        let precise = own.filter(|fit| {
+            fit.ticks >= SETTLE_MIN_TICKS
+                && fit.relative_error <= SETTLE_PPM * 1e-6
+                && TEMPO_RANGE_BPM.contains(&fit.tempo_bpm(self.sample_rate_hz))
+        });
+        match (precise, self.prior.filter(|_| self.use_prior)) {
+            (Some(fit), _) => self.take_precise(fit),
+            (None, Some(prior)) => {
+                let at_prior = self.fit_ticks(first, count, Some(prior.tick_samples));
+                let on_line = at_prior.is_some_and(|fit| {
+                    fit.ticks >= PRIOR_SETTLE_TICKS
+                        && fit.sigma_samples <= PRIOR_SPREAD * prior.sigma_samples
+                });
+                if on_line && self.held_bpm.is_some() {
+                    self.settled = true;
+                }
+                // Ticks off the line are judged by the clock's jitter, not by their spread.
+                self.fit = at_prior.map(|fit| Fit {
+                    sigma_samples: prior.sigma_samples,
+                    ..fit
+                });
             }
-        } else if self.settled && !self.running && TEMPO_RANGE_BPM.contains(&estimate_bpm) {
-            // Stopped: the engine has no grid, so the held tempo takes in every new tick.
+            (None, None) => self.fit = own,
+        }
+    }
+
+    /// A precise fit of the current stretch: the first one settles the tempo (the held one if
+    /// it agrees: a jump in phase is no tempo change for the engine); while stopped every one
+    /// is the held tempo (the engine has no grid then).
+    fn take_precise(&mut self, fit: Fit) {
+        let estimate_bpm = fit.tempo_bpm(self.sample_rate_hz);
+        self.fit = Some(fit);
+        self.use_prior = false;
+        self.prior = Some(Prior {
+            tick_samples: fit.tick_samples,
+            sigma_samples: fit.sigma_samples,
+        });
+        let hold = if self.confirmed {
+            !self.running
+        } else {
+            self.confirmed = true;
+            self.settled = true;
+            let error = fit.relative_error.hypot(self.held_error);
+            !self
+                .held_bpm
+                .is_some_and(|held| (estimate_bpm - held).abs() <= SAME_TEMPO_SIGMAS * error * held)
+        };
+        if hold {
             self.held_bpm = Some(estimate_bpm);
+            self.held_error = fit.relative_error;
         }
     }
 
     /// The least-squares line through the `count` ticks from number `first` (all in the ring),
-    /// `None` under three ticks or without a forward slope.
-    fn fit_ticks(&self, first: u64, count: usize) -> Option<Fit> {
-        if count < 3 {
+    /// of slope `fixed_tick_samples` if given; `None` under three ticks (two at a fixed slope)
+    /// or without a forward slope.
+    fn fit_ticks(&self, first: u64, count: usize, fixed_tick_samples: Option<f64>) -> Option<Fit> {
+        let free_parameters = if fixed_tick_samples.is_some() { 1 } else { 2 };
+        if count <= free_parameters {
             return None;
         }
         let ticks = || (first..first + count as u64).map(|i| self.ring[i as usize % RING_TICKS]);
@@ -428,12 +516,14 @@ impl ClockFollower {
             let y = tick.time_samples - base - mean_y;
             (sxx + x * x, sxy + x * y, syy + y * y)
         });
-        let tick_samples = sxy / sxx;
+        let tick_samples = fixed_tick_samples.unwrap_or(sxy / sxx);
         if !(tick_samples.is_finite() && tick_samples > 0.0) {
             return None;
         }
-        let residual_squares = (syy - tick_samples * sxy).max(0.0);
-        let sigma_samples = (residual_squares / (n - 2.0))
+        // Around a line through the means of slope `tick_samples`.
+        let residual_squares =
+            (syy - 2.0 * tick_samples * sxy + tick_samples * tick_samples * sxx).max(0.0);
+        let sigma_samples = (residual_squares / (n - free_parameters as f64))
             .sqrt()
             .max(SIGMA_FLOOR_SECS * self.sample_rate_hz);
         Some(Fit {

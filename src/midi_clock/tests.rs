@@ -430,6 +430,7 @@ fn a_lost_clock_stops_the_transport_and_continue_resumes_where_it_was() {
         |_, _, _| {},
     );
     assert!(follower.transport_at(t).playing && follower.settled());
+    let tempo = follower.tempo_bpm();
     let held_at = machine.sent as f64 / TICKS_PER_QUARTER;
     // The cable is pulled: no tick for a second.
     let silence_from = machine.next_exact;
@@ -448,22 +449,31 @@ fn a_lost_clock_stops_the_transport_and_continue_resumes_where_it_was() {
         }
         t += BLOCK;
     }
-    // Ticks come back (a drum machine left playing): counted for the tempo, but the position is
-    // unknown until Continue.
+    // Ticks come back (a drum machine left playing): at the tempo they had, followed at once,
+    // but the position is unknown until Continue.
     machine.next_exact = t as f64 + 100.0;
     machine.next_stamp = machine.next_exact;
+    let sent_before = machine.sent;
+    let mut back_after = None;
     let t = run_blocks(
         &mut follower,
         &mut machine,
         t,
         t + (10.0 * RATE_HZ) as u64,
         BLOCK,
-        |_, transport, _| {
+        |_, transport, machine| {
             assert!(!transport.playing, "no Continue yet");
             assert_eq!(transport.pos_beats.unwrap_or(held_at), held_at);
+            if transport.tempo_bpm.is_some() {
+                back_after.get_or_insert(machine.sent - sent_before);
+            }
         },
     );
-    assert!(follower.settled(), "the tempo is known again");
+    let back_after = back_after.expect("the tempo is known again");
+    eprintln!("clock back: its tempo after {back_after} ticks");
+    assert!(back_after <= 24, "after {back_after} ticks");
+    let drift_ppm = (follower.tempo_bpm().unwrap() / tempo.unwrap() - 1.0) * 1e6;
+    assert!(drift_ppm.abs() < 60.0, "the same tempo: {drift_ppm} ppm");
     follower.message(0xFB, &[], t as f64);
     let resume = (machine.next_exact, held_at);
     let mut held = Held::new();
@@ -479,6 +489,108 @@ fn a_lost_clock_stops_the_transport_and_continue_resumes_where_it_was() {
             }
         },
     );
+    assert!(held.worst_phase_ms < 0.3, "{} ms off", held.worst_phase_ms);
+}
+
+#[test]
+fn a_clock_sent_only_while_playing_is_followed_at_once_at_its_tempo_and_measured_at_another() {
+    for (bpm, seed) in [(120.0, 0xBAC_0001), (100.0, 0xBAC_0002)] {
+        let what = format!("120 then {bpm} BPM");
+        let (mut follower, mut machine, _) = started(120.0, 0.0, seed);
+        let t = run_blocks(
+            &mut follower,
+            &mut machine,
+            0,
+            (10.0 * RATE_HZ) as u64,
+            BLOCK,
+            |_, _, _| {},
+        );
+        let before = follower.transport_at(t).tempo_bpm.expect("settled");
+        // Stop, two seconds without clock, Start at `bpm`.
+        follower.message(0xFC, &[], t as f64);
+        let t = t + (2.0 * RATE_HZ) as u64;
+        assert_eq!(follower.transport_at(t).tempo_bpm, None, "{what}: lost");
+        follower.message(0xFA, &[], t as f64);
+        machine.set_tempo(bpm, 0.0);
+        machine.next_exact = t as f64 + 100.0;
+        machine.next_stamp = machine.next_exact;
+        let (origin, sent_before) = ((machine.next_exact, 0.0), machine.sent);
+        let mut held = Held::new();
+        run_blocks(
+            &mut follower,
+            &mut machine,
+            t,
+            t + (20.0 * RATE_HZ) as u64,
+            BLOCK,
+            |t, transport, machine| held.block(t, transport, machine, origin, &what),
+        );
+        let ticks = held.settled_ticks.expect("settled") - sent_before;
+        let tempo = held.bpm.unwrap();
+        eprintln!(
+            "{what}: playing with a tempo after {ticks} ticks, beats within {:.3} ms",
+            held.worst_phase_ms
+        );
+        if bpm == 120.0 {
+            assert_eq!(tempo, before, "{what}: no tempo change for the engine");
+            assert!(ticks <= 24, "{what}: after {ticks} ticks");
+        } else {
+            assert!((tempo - bpm).abs() < 0.1, "{what}: {tempo} BPM");
+        }
+        assert!(
+            held.worst_phase_ms < 0.3,
+            "{what}: {} ms off",
+            held.worst_phase_ms
+        );
+    }
+}
+
+#[test]
+fn a_clock_that_jumps_in_phase_at_start_keeps_its_tempo_and_plays_at_once() {
+    let (mut follower, mut machine, _) = started(120.0, 0.0, 0x9A5E_0001);
+    let t = run_blocks(
+        &mut follower,
+        &mut machine,
+        0,
+        (10.0 * RATE_HZ) as u64,
+        BLOCK,
+        |_, _, _| {},
+    );
+    follower.message(0xFC, &[], t as f64);
+    let t = run_blocks(
+        &mut follower,
+        &mut machine,
+        t,
+        t + (2.0 * RATE_HZ) as u64,
+        BLOCK,
+        |_, _, _| {},
+    );
+    let before = follower.transport_at(t).tempo_bpm.expect("settled");
+    // The device restarts its clock at Start: the next tick comes 7 ms late, and the rest
+    // with it.
+    follower.message(0xFA, &[], t as f64);
+    machine.next_exact += 7.0 * MS;
+    machine.next_stamp += 7.0 * MS;
+    let (origin, sent_before) = ((machine.next_exact, 0.0), machine.sent);
+    let mut held = Held::new();
+    run_blocks(
+        &mut follower,
+        &mut machine,
+        t,
+        t + (30.0 * RATE_HZ) as u64,
+        BLOCK,
+        |t, transport, machine| {
+            if t as f64 > origin.0 + MS {
+                held.block(t, transport, machine, origin, "re-phased");
+            }
+        },
+    );
+    let ticks = held.settled_ticks.expect("settled") - sent_before;
+    eprintln!(
+        "re-phased by 7 ms: playing with a tempo after {ticks} ticks, beats within {:.3} ms",
+        held.worst_phase_ms
+    );
+    assert_eq!(held.bpm, Some(before), "no tempo change for the engine");
+    assert!(ticks <= 24, "after {ticks} ticks");
     assert!(held.worst_phase_ms < 0.3, "{} ms off", held.worst_phase_ms);
 }
 
