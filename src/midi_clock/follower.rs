@@ -285,14 +285,13 @@ impl ClockFollower {
         }
         let started = self.running && self.anchor_samples.is_some_and(|at| at <= t);
         let held = self.held_bpm.filter(|_| self.settled);
-        let quarters = match (started, self.fit) {
-            (true, Some(fit)) => {
+        let quarters = match self.fit.filter(|_| started) {
+            Some(fit) => {
                 self.anchor.quarters
                     + (fit.index_at(t) - self.anchor.tick as f64) / TICKS_PER_QUARTER
             }
-            (true, None) => self.anchor.quarters,
-            (false, _) if self.running => self.anchor.quarters,
-            (false, _) => self.song_quarters,
+            None if self.running => self.anchor.quarters,
+            None => self.song_quarters,
         };
         let bar_quarters = f64::from(self.beats_per_bar);
         HostTransport {
