@@ -83,11 +83,15 @@ const CHANGE_RUN_TICKS: u32 = 3;
 /// keeps the held tempo.
 const SAME_TEMPO_SIGMAS: f64 = 3.0;
 /// Ticks of a new stretch that must lie on the previous tempo's line (to within
-/// `PRIOR_SPREAD`) before it is reported again (half a quarter note: the phase to 0.2 ms).
-pub const PRIOR_SETTLE_TICKS: usize = 12;
+/// `PRIOR_SPREAD` and `PRIOR_SLOPE_SIGMAS`) before it is reported again: a quarter note, which
+/// with ±1 ms of jitter puts the phase within 0.12 ms and tells a tempo 0.25 % off.
+pub const PRIOR_SETTLE_TICKS: usize = 24;
 /// How much more the ticks of a new stretch may spread around a line at the previous tempo
-/// than the clock's jitter did, to count as that tempo.
+/// than the clock's jitter did, to count as that tempo...
 const PRIOR_SPREAD: f64 = 1.5;
+/// ...and within how many standard errors of their own fit's tempo the previous tempo must lie
+/// (a 120 to 121 BPM change is 10 of them after 24 ticks with ±1 ms of jitter).
+const PRIOR_SLOPE_SIGMAS: f64 = 3.0;
 /// The smallest residual standard deviation a fit assumes, in seconds (a timestamp's rounding),
 /// so that a perfect clock still needs [`SETTLE_MIN_TICKS`].
 const SIGMA_FLOOR_SECS: f64 = 0.000_01;
@@ -450,6 +454,9 @@ impl ClockFollower {
                 let on_line = at_prior.is_some_and(|fit| {
                     fit.ticks >= PRIOR_SETTLE_TICKS
                         && fit.sigma_samples <= PRIOR_SPREAD * prior.sigma_samples
+                }) && own.is_some_and(|own| {
+                    (prior.tick_samples / own.tick_samples - 1.0).abs()
+                        <= PRIOR_SLOPE_SIGMAS * own.relative_error
                 });
                 if on_line && self.held_bpm.is_some() {
                     self.settled = true;

@@ -266,63 +266,66 @@ fn a_clock_running_before_start_plays_from_its_first_beat_with_a_finer_tempo() {
 }
 
 #[test]
-fn a_tempo_change_from_120_to_90_bpm_gives_one_new_held_tempo_on_the_same_bars() {
-    let (mut follower, mut machine, _) = started(120.0, 0.0, 0xC4A4_6E00);
-    let mut t = run_blocks(
-        &mut follower,
-        &mut machine,
-        0,
-        (20.0 * RATE_HZ) as u64,
-        BLOCK,
-        |_, _, _| {},
-    );
-    assert!(follower.settled());
-    // The change falls on a beat (a device changes tempo on its own clock's ticks).
-    let beat_ticks = TICKS_PER_QUARTER as u64;
-    while machine.sent % beat_ticks != 0 {
-        t = run_blocks(&mut follower, &mut machine, t, t + 1, 1, |_, _, _| {});
+fn a_tempo_change_from_120_to_90_or_121_bpm_gives_one_new_held_tempo_on_the_same_bars() {
+    for (bpm, seed) in [(90.0, 0xC4A4_6E00), (121.0, 0xC4A4_6E01)] {
+        let what = format!("120 -> {bpm} BPM");
+        let (mut follower, mut machine, _) = started(120.0, 0.0, seed);
+        let mut t = run_blocks(
+            &mut follower,
+            &mut machine,
+            0,
+            (20.0 * RATE_HZ) as u64,
+            BLOCK,
+            |_, _, _| {},
+        );
+        assert!(follower.settled());
+        // The change falls on a beat (a device changes tempo on its own clock's ticks).
+        let beat_ticks = TICKS_PER_QUARTER as u64;
+        while machine.sent % beat_ticks != 0 {
+            t = run_blocks(&mut follower, &mut machine, t, t + 1, 1, |_, _, _| {});
+        }
+        let change_tick = machine.sent;
+        let change = (machine.next_exact, change_tick as f64 / TICKS_PER_QUARTER);
+        // The tick at the change is the last at 120 BPM's spacing.
+        machine.set_tempo(bpm, 0.0);
+        let mut tempos = Vec::new();
+        let mut new_after = None;
+        let mut worst_phase_ms: f64 = 0.0;
+        run_blocks(
+            &mut follower,
+            &mut machine,
+            t,
+            t + (30.0 * RATE_HZ) as u64,
+            BLOCK,
+            |t, transport, machine| {
+                let Some(tempo) = transport.tempo_bpm else {
+                    return;
+                };
+                if tempos.last() != Some(&tempo) {
+                    tempos.push(tempo);
+                }
+                if tempos.len() == 2 {
+                    new_after.get_or_insert(machine.sent - change_tick);
+                    // Bars still count from the song's start.
+                    let error = phase_error_ms(&transport, t, change, machine.quarter_samples());
+                    worst_phase_ms = worst_phase_ms.max(error.abs());
+                }
+            },
+        );
+        let ticks = new_after.expect("the new tempo settled");
+        eprintln!(
+            "{what}: held {tempos:?}, the new tempo after {ticks} ticks ({:.2} s), worst beat \
+             position error {worst_phase_ms:.3} ms",
+            tick_secs(ticks, bpm)
+        );
+        assert_eq!(tempos.len(), 2, "{what}: one tempo change: {tempos:?}");
+        assert!((tempos[1] - bpm).abs() < 0.1, "{what}: {tempos:?}");
+        assert!(tick_secs(ticks, bpm) <= 8.0, "{what}: after {ticks} ticks");
+        assert!(
+            worst_phase_ms < 0.3,
+            "{what}: beats {worst_phase_ms} ms off the clock's"
+        );
     }
-    let change_tick = machine.sent;
-    let change = (machine.next_exact, change_tick as f64 / TICKS_PER_QUARTER);
-    // The tick at the change is the last at 120 BPM's spacing.
-    machine.set_tempo(90.0, 0.0);
-    let mut tempos = Vec::new();
-    let mut new_after = None;
-    let mut worst_phase_ms: f64 = 0.0;
-    run_blocks(
-        &mut follower,
-        &mut machine,
-        t,
-        t + (30.0 * RATE_HZ) as u64,
-        BLOCK,
-        |t, transport, machine| {
-            let Some(tempo) = transport.tempo_bpm else {
-                return;
-            };
-            if tempos.last() != Some(&tempo) {
-                tempos.push(tempo);
-            }
-            if tempos.len() == 2 {
-                new_after.get_or_insert(machine.sent - change_tick);
-                // Bars still count from the song's start.
-                let error = phase_error_ms(&transport, t, change, machine.quarter_samples());
-                worst_phase_ms = worst_phase_ms.max(error.abs());
-            }
-        },
-    );
-    let ticks = new_after.expect("the new tempo settled");
-    eprintln!(
-        "120 -> 90 BPM: held {tempos:?}, the new tempo after {ticks} ticks ({:.2} s), worst \
-         beat position error {worst_phase_ms:.3} ms",
-        tick_secs(ticks, 90.0)
-    );
-    assert_eq!(tempos.len(), 2, "one tempo change: {tempos:?}");
-    assert!((tempos[1] - 90.0).abs() < 0.1, "{tempos:?}");
-    assert!(tick_secs(ticks, 90.0) <= 8.0, "settled after {ticks} ticks");
-    assert!(
-        worst_phase_ms < 0.3,
-        "beats {worst_phase_ms} ms off the clock's"
-    );
 }
 
 #[test]
@@ -471,7 +474,9 @@ fn a_lost_clock_stops_the_transport_and_continue_resumes_where_it_was() {
     );
     let back_after = back_after.expect("the tempo is known again");
     eprintln!("clock back: its tempo after {back_after} ticks");
-    assert!(back_after <= 24, "after {back_after} ticks");
+    // A quarter note of ticks on the old tempo's line, and a few more: at once, where a new
+    // tempo takes some 250.
+    assert!(back_after <= 30, "after {back_after} ticks");
     let drift_ppm = (follower.tempo_bpm().unwrap() / tempo.unwrap() - 1.0) * 1e6;
     assert!(drift_ppm.abs() < 60.0, "the same tempo: {drift_ppm} ppm");
     follower.message(0xFB, &[], t as f64);
@@ -532,7 +537,7 @@ fn a_clock_sent_only_while_playing_is_followed_at_once_at_its_tempo_and_measured
         );
         if bpm == 120.0 {
             assert_eq!(tempo, before, "{what}: no tempo change for the engine");
-            assert!(ticks <= 24, "{what}: after {ticks} ticks");
+            assert!(ticks <= 30, "{what}: after {ticks} ticks");
         } else {
             assert!((tempo - bpm).abs() < 0.1, "{what}: {tempo} BPM");
         }
@@ -590,7 +595,7 @@ fn a_clock_that_jumps_in_phase_at_start_keeps_its_tempo_and_plays_at_once() {
         held.worst_phase_ms
     );
     assert_eq!(held.bpm, Some(before), "no tempo change for the engine");
-    assert!(ticks <= 24, "after {ticks} ticks");
+    assert!(ticks <= 30, "after {ticks} ticks");
     assert!(held.worst_phase_ms < 0.3, "{} ms off", held.worst_phase_ms);
 }
 
