@@ -1,9 +1,10 @@
 //! Loopmate: a live looper for acoustic musicians, as a CLAP/VST3 plugin and a standalone.
 //!
-//! The engine, analysis, saved state, WAV and MIDI map are framework-free modules. The nice-plug
-//! shell ([`plugin`], with [`host`] turning the host's MIDI, parameters and transport into engine
-//! input), the editor and the parameters are the default `plugin` feature; without it the crate
-//! is the framework-free modules alone, which is what the fuzz targets in `fuzz/` build.
+//! The engine, analysis, saved state, WAV, MIDI map and MIDI clock follower are framework-free
+//! modules. The nice-plug shell ([`plugin`], with [`host`] turning the host's MIDI, parameters
+//! and transport into engine input), the editor and the parameters are the default `plugin`
+//! feature; without it the crate is the framework-free modules alone, which is what the fuzz
+//! targets in `fuzz/` build.
 
 pub mod analysis;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod editor;
 pub mod engine;
 #[cfg(feature = "plugin")]
 pub mod host;
+pub mod midi_clock;
 #[cfg(feature = "plugin")]
 pub mod midi_link;
 pub mod midi_clock;

@@ -70,6 +70,12 @@ impl HostGrid {
         (k, line(k))
     }
 
+    /// How far a line of this grid may move under a take, in samples: a host tick (at least a
+    /// sample).
+    fn tick_tolerance_samples(&self) -> f64 {
+        (HINT_TOLERANCE_QUARTERS * self.quarter_samples).max(1.0)
+    }
+
     /// The length of `bars` bars in whole samples.
     pub fn bars_length(&self, bars: u32) -> u64 {
         (f64::from(bars) * self.bar_length_samples).round().max(1.0) as u64
@@ -146,9 +152,19 @@ impl HostSync {
             BarCount::Auto => auto_bars(now_samples - start_samples, grid.bar_length_samples),
         };
         // On the host's bar line `bars` bars after the start's (its own sample: a whole number
-        // of bars rounded once would end a sample off the line).
+        // of bars rounded once would end a sample off the line). A grid that moved under the
+        // take by up to a host tick (a MIDI clock, followed by its phase at a held tempo) ends
+        // it whole bars at the grid's tempo after the start instead, so that it locks; the
+        // alignment at its first boundary takes up the difference.
         let start_bar = grid.bars_at(start_samples as f64).round();
-        let end = grid_sample(grid.time_of_bar(start_bar + f64::from(bars)));
+        let line = grid_sample(grid.time_of_bar(start_bar + f64::from(bars)));
+        let whole = start_samples as i64 + grid.bars_length(bars) as i64;
+        let moved = (line - whole).unsigned_abs();
+        let end = if moved > 1 && moved as f64 <= grid.tick_tolerance_samples() {
+            whole
+        } else {
+            line
+        };
         Some((end.max(0) as u64).max(start_samples + 1))
     }
 
@@ -219,7 +235,7 @@ impl HostSync {
         // may still move by a fraction of a tick under a take made just after the transport
         // started (and a capture rounds its end and length separately); the first alignment
         // takes up the difference.
-        let tolerance = (HINT_TOLERANCE_QUARTERS * grid.quarter_samples).max(1.0);
+        let tolerance = grid.tick_tolerance_samples();
         let on_bar_line =
             (grid.time_of_bar(start_bar) - cycle.origin_samples as f64).abs() <= tolerance;
         let whole_bars =

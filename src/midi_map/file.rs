@@ -304,6 +304,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "plugin")] // The parameter ids are the plugin's.
     fn the_shipped_default_map_file_is_the_default_map() {
         let text = include_str!("../../assets/default-midi-map.toml");
         let ids = crate::params::mappable_param_ids();

@@ -13,7 +13,7 @@ mod recorder;
 mod selection;
 mod speed;
 mod storage;
-mod sync;
+pub(crate) mod sync;
 mod undo;
 
 use crate::engine::command::{Command, TimedCommand};

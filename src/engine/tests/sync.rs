@@ -233,7 +233,9 @@ impl Host {
     }
 }
 
-fn host_settings(bars: BarCount, on_stop: TransportStop) -> EngineSettings {
+/// Engine settings in host-sync mode with `bars` a first take and `on_stop` at a transport stop
+/// (also used by the MIDI clock follower's tests).
+pub(crate) fn host_settings(bars: BarCount, on_stop: TransportStop) -> EngineSettings {
     EngineSettings {
         sync: SyncSettings {
             mode: SyncMode::Host,
@@ -380,6 +382,53 @@ fn anchors_are_whole_bars_on_the_host_grid_at_90_and_140_bpm_4_4_and_3_4_44_1_an
             }
         }
     }
+}
+
+#[test]
+fn a_grid_moving_a_few_samples_under_the_first_take_still_makes_a_locked_anchor_of_whole_bars() {
+    // A followed MIDI clock moves the grid with its phase at a held tempo (see
+    // `midi_clock::follower`): here by up to 6 samples over the take, at 140 BPM (a host tick
+    // is 43 samples). The take still ends two whole bars at the tempo after its start, and
+    // locks.
+    let host = Host::playing(48_000.0, 140.0, (4, 4));
+    let quarter = host.quarter_samples(140.0);
+    let bar = host.bar_samples(0);
+    let s0 = host.bar_line(0, 1.0) as u64;
+    let press = s0 + 4_800;
+    let stop_press = (s0 as f64 + 2.3 * bar) as u64;
+    let frames = (s0 as f64 + 4.0 * bar) as usize;
+    let (mut engine, mut keeper) = engine_at(
+        48_000.0,
+        20.0,
+        host_settings(BarCount::Auto, TransportStop::KeepRunning),
+    );
+    let commands = [
+        (press, Command::RecordToggle),
+        (stop_press, Command::RecordToggle),
+    ];
+    let input = signal_until(frames, stop_press);
+    run_with(
+        &mut engine,
+        &mut keeper,
+        &input,
+        &commands,
+        &[512],
+        |engine| {
+            let t = engine.now_samples();
+            let moved = (6.0 * t as f64 / frames as f64).round();
+            let mut transport = host.transport(t);
+            transport.pos_samples = transport.pos_samples.map(|p| p + moved as i64);
+            transport.pos_beats = transport.pos_beats.map(|q| q + moved / quarter);
+            engine.set_host_transport(&transport);
+        },
+    );
+    assert_eq!(engine.host_bars(), Some(2), "locked on two bars");
+    let grid = engine.status().host_grid.expect("the grid");
+    assert_eq!(
+        engine.cycle().map(|c| c.length_samples),
+        Some(grid.bars_length(2)),
+        "two whole bars at the tempo"
+    );
 }
 
 #[test]
