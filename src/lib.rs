@@ -6,6 +6,7 @@
 //! is the framework-free modules alone, which is what the fuzz targets in `fuzz/` build.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod demo;
 #[cfg(feature = "plugin")]
 pub mod editor;

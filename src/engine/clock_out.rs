@@ -143,7 +143,7 @@ pub struct ClockOut {
     /// [`LATE_START_MS`] in samples.
     late_start_samples: u64,
     /// Messages dropped because a block held more than [`CLOCK_OUT_CAPACITY`].
-    pub dropped: u64,
+    pub dropped_messages: u64,
 }
 
 impl ClockOut {
@@ -159,7 +159,7 @@ impl ClockOut {
             } else {
                 0
             },
-            dropped: 0,
+            dropped_messages: 0,
         }
     }
 
@@ -200,7 +200,7 @@ impl ClockOut {
                     status,
                 });
             } else {
-                self.dropped += 1;
+                self.dropped_messages += 1;
             }
         };
         // A clock on another grid (or none) stops here; a new grid arms a Start.
@@ -294,6 +294,23 @@ mod tests {
             status,
         });
         assert_eq!(clock.messages(), on_time);
+    }
+
+    #[test]
+    fn a_block_too_long_for_its_ticks_drops_the_rest_and_counts_them() {
+        // 400 BPM, a tick every 300 samples: 1 024 fit in 307 200 frames; a block of 10 s
+        // (1 600 ticks and Start) drops 577 of them.
+        let cycle = Cycle {
+            origin_samples: 0,
+            length_samples: 28_800,
+        };
+        let beats = WholeBeats::new(28_800, 4, 48_000.0);
+        assert_eq!(beats.bpm, 400.0);
+        let mut clock = ClockOut::new(48_000.0);
+        run(&mut clock, cycle, beats, 0, 480_000);
+        assert_eq!(clock.messages().len(), CLOCK_OUT_CAPACITY);
+        assert_eq!(clock.dropped_messages, 577);
+        assert_eq!(clock.messages()[1_023].offset_samples, 1_022 * 300);
     }
 
     fn run(clock: &mut ClockOut, cycle: Cycle, beats: WholeBeats, from: u64, frames: usize) {

@@ -243,7 +243,6 @@ fn a_beat_quantized_anchor_clocks_its_exact_beats_for_eight_cycles() {
         let gap = (pair[1] - pair[0]) as f64;
         assert!((gap - tick_length).abs() < 1.0, "gap {gap} at {}", pair[0]);
     }
-    let cycles = cycles as usize;
     assert!(
         ticks.len() > cycles * 192,
         "{} ticks: 8 cycles",
