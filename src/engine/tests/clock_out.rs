@@ -170,10 +170,11 @@ fn without_the_anchors_beats_no_clock_is_sent() {
 
 // ----- an anchor whose tempo the analysis heard -----
 
-#[test]
-fn a_beat_quantized_anchor_clocks_its_exact_beats_for_eight_cycles() {
-    let beat = 24_000u64; // 120 BPM played
-    let cycles = 8;
+/// An anchor played at 120 BPM (an attack every beat), pressed 7.9 beats long and made 8 by beat
+/// quantization, then `cycles` cycles and more, in blocks of `block_sizes`: the engine, the clock
+/// and the block start at which the anchor's tempo was first known.
+fn quantized_anchor_clock(cycles: usize, block_sizes: &[usize]) -> (Engine, Vec<Sent>, u64) {
+    let beat = 24_000u64;
     let frames = 24_000 + (3 + 8 * (cycles + 3)) * beat as usize;
     let attacks: Vec<u64> = (0..frames as u64 / beat)
         .map(|i| 24_000 + i * beat)
@@ -195,7 +196,7 @@ fn a_beat_quantized_anchor_clocks_its_exact_beats_for_eight_cycles() {
         &mut keeper,
         &input,
         &commands,
-        &[256],
+        block_sizes,
         |engine| {
             worker.run_pending();
             if known_at.is_none() && engine.anchor_beats().is_some() {
@@ -203,11 +204,36 @@ fn a_beat_quantized_anchor_clocks_its_exact_beats_for_eight_cycles() {
             }
         },
     );
+    (engine, sent, known_at.expect("the tempo became known"))
+}
+
+#[test]
+fn a_beat_quantized_anchors_clock_does_not_depend_on_the_block_size() {
+    // Block sizes the worker, driven between blocks here, keeps up with (as in
+    // `quantized_anchor_does_not_depend_on_the_block_size`): with blocks of 4096 it lags 85 ms
+    // behind, the stop is decided that much later, and Start waits for the next cycle.
+    let (_, reference, _) = quantized_anchor_clock(1, &[256]);
+    assert!(reference.iter().any(|m| m.1 == START));
+    for sizes in [&[1usize, 7, 300][..], &[64], &[2000, 33]] {
+        let (_, sent, _) = quantized_anchor_clock(1, sizes);
+        assert!(sent == reference, "clock with blocks {sizes:?}");
+    }
+    let (engine, lagging, known_at) = quantized_anchor_clock(1, &[4096]);
+    let cycle = engine.cycle().expect("an anchor");
+    let first_repeat = cycle.origin_samples + cycle.length_samples;
+    assert!(known_at > first_repeat + 480, "known {known_at}");
+    let start = lagging.iter().find(|m| m.1 == START);
+    assert_eq!(start, Some(&(first_repeat + cycle.length_samples, START)));
+}
+
+#[test]
+fn a_beat_quantized_anchor_clocks_its_exact_beats_for_eight_cycles() {
+    let cycles = 8;
+    let (engine, sent, known_at) = quantized_anchor_clock(cycles, &[256]);
     let cycle = engine.cycle().expect("an anchor");
     let beats = engine.anchor_beats().expect("its beats");
     assert_eq!(beats.beats, 8);
     let first_repeat = cycle.origin_samples + cycle.length_samples;
-    let known_at = known_at.expect("the tempo became known");
     // The stop is decided once the analysis has heard past it, just after the first repeat
     // began here: Start and beat 0 at once (at most 10 ms late), the ticks on the grid after.
     let starts: Vec<&Sent> = sent.iter().filter(|m| m.1 != CLOCK).collect();
