@@ -7,6 +7,7 @@
 //! targets in `fuzz/` build.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod demo;
 #[cfg(feature = "plugin")]
 pub mod editor;

@@ -11,6 +11,7 @@
 mod action;
 pub mod audio;
 pub mod capture;
+pub mod clock_out;
 pub mod command;
 pub mod cycle;
 pub mod denormals;
@@ -49,6 +50,8 @@ pub mod varispeed;
 
 use action::{Action, Interval};
 use capture::{FILL_SPEED, FillProgress};
+pub use clock_out::ClockMessage;
+use clock_out::ClockOut;
 use command::{
     Command, Repeat, TimedCommand, TrackControl, TrackTarget, TriggerAction, TriggerSpec,
     TriggerTime,
@@ -117,6 +120,8 @@ pub struct Engine {
     track_scratch: [Box<[f32]>; 2],
     /// Restores and imports from the session mirror.
     restores: Restores,
+    /// The MIDI clock following the anchor, and the block's clock messages.
+    clock: ClockOut,
 }
 
 impl Engine {
@@ -163,6 +168,7 @@ impl Engine {
             loop_bus: [scratch(), scratch()],
             track_scratch: [scratch(), scratch()],
             restores: Restores::default(),
+            clock: ClockOut::new(config.sample_rate_hz),
         };
         Some((engine, keeper))
     }
@@ -322,6 +328,7 @@ impl Engine {
         let offset_in =
             |timed: &TimedInput, start: usize| (timed.offset_samples as usize).clamp(start, last);
         let block_start = self.shared.now_samples;
+        self.clock.begin_block();
         let mut inputs = inputs.peekable();
         let mut start = 0;
         loop {
@@ -512,6 +519,13 @@ impl Engine {
     #[cfg(test)]
     pub fn host_bars(&self) -> Option<u32> {
         self.sync.host_bars(&self.shared)
+    }
+
+    /// The MIDI clock messages (24 ppqn ticks, Start, Stop) of the block just processed, in time
+    /// order, following the anchor's tempo (see [`clock_out`]); the standalone sends them to its
+    /// MIDI output if the player wants it. Empty without an anchor whose beats are known.
+    pub fn clock_out(&self) -> &[ClockMessage] {
+        self.clock.messages()
     }
 
     /// The anchor's whole beats from beat quantization, while the cycle is that anchor's.
@@ -726,6 +740,14 @@ impl Engine {
         frames: usize,
     ) {
         let channels = self.shared.config.recorded_channels;
+        let beats = self.anchor_beats();
+        (self.clock).advance(
+            self.shared.cycle,
+            beats,
+            self.shared.now_samples,
+            frames,
+            at,
+        );
         self.input
             .read(main, at, frames, self.shared.settings.input_mode);
         // The PA is quiet while a take that asks for it records; the chunk starts where the
