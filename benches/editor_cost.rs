@@ -27,6 +27,7 @@ fn draw_until(status: triple_buffer::Output<EngineStatus>, stop: Arc<AtomicBool>
         midi: Arc::new(Mutex::new(midi)),
         session: Arc::default(),
         analysis: Arc::default(),
+        close_requested: Arc::default(),
     });
     let ctx = egui::Context::default();
     let mut frames = 0;

@@ -17,7 +17,6 @@ pub mod host;
 pub mod midi_clock;
 #[cfg(feature = "plugin")]
 pub mod midi_link;
-pub mod midi_clock;
 pub mod midi_map;
 #[cfg(feature = "plugin")]
 pub mod param_overrides;

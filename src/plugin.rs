@@ -76,6 +76,13 @@ impl Loopmate {
         &self.params
     }
 
+    /// The MIDI clock messages of the block just processed (none before activation).
+    pub fn clock_out(&self) -> &[crate::engine::ClockMessage] {
+        self.engine
+            .as_ref()
+            .map_or(&[], |engine| engine.clock_out())
+    }
+
     /// Set to make the editor close its window (the standalone quitting on a signal).
     pub fn close_request_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
         self.editor_link.close_requested.clone()

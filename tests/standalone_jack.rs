@@ -18,33 +18,44 @@ use std::time::{Duration, Instant};
 use jack::{AudioIn, AudioOut, Client, ClientOptions, Control, MidiOut, Port, ProcessScope};
 
 const RATE: usize = 48_000;
+/// One millisecond, in samples.
+const MS: usize = RATE / 1000;
 const PERIOD: usize = 128;
 /// 120 BPM: a quarter is 24 000 samples, a clock tick (1/24 quarter) 1 000.
 const QUARTER: usize = RATE / 2;
 const TICK: usize = QUARTER / 24;
 const BAR: usize = 4 * QUARTER;
-/// The drum machine starts here, in the driver's frames (after ticking alone for a second,
-/// as drum machines send clock while stopped).
-const START: usize = RATE;
+/// The drum machine starts here, in the driver's frames, after ticking alone for eight seconds
+/// (drum machines send clock while stopped; the tempo has settled by then).
+const START: usize = 8 * RATE;
 /// The player's click: a beat into bar 1 (inside the take).
 const CLICK_AT: usize = START + BAR + QUARTER;
-/// Record on bar 1, stop on bar 3: a two-bar anchor.
-const RECORD_AT: usize = START + BAR;
-const STOP_AT: usize = START + 3 * BAR;
+/// Record 30 ms after bar 1, stop 200 ms before bar 3: in host-sync mode the take starts and
+/// ends on the clock's bar lines (free, it would be 230 ms short of two bars).
+const RECORD_AT: usize = START + BAR + 30 * MS;
+const STOP_AT: usize = START + 3 * BAR - 200 * MS;
 /// Listen until three more loops have played.
 const END: usize = STOP_AT + 6 * BAR + QUARTER;
 /// The default map's record note, and the test map's CCs for host sync and the metronome.
 const RECORD_NOTE: u8 = 47;
 const SYNC_CC: u8 = 20;
 const METRONOME_CC: u8 = 21;
-/// One millisecond, in samples.
-const MS: usize = RATE / 1000;
 
 /// Kills a child process when dropped (the test must not leave servers behind).
 struct Reaped(Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {
+        // SIGTERM first: a JACK server killed outright leaves its shared memory registered.
+        // SAFETY: plain libc call on our own child's pid.
+        unsafe { libc_kill(self.0.id() as i32, 15) };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -73,7 +84,7 @@ impl jack::ProcessHandler for Driver {
         if !self.running.load(std::sync::atomic::Ordering::Relaxed) {
             return Control::Continue;
         }
-        for offset in 0..frames {
+        for (offset, sample) in audio.iter_mut().enumerate().take(frames) {
             let t = self.frame + offset;
             let time = offset as u32;
             let mut send = |bytes: &[u8]| {
@@ -93,10 +104,14 @@ impl jack::ProcessHandler for Driver {
                 send(&[0x90, RECORD_NOTE, 100]);
             }
             if (CLICK_AT..CLICK_AT + 24).contains(&t) {
-                audio[offset] = 0.8;
+                *sample = 0.8;
             }
         }
-        for (recorded, port) in self.recorded.iter_mut().zip(self.pa.iter().chain(&self.phones)) {
+        for (recorded, port) in self
+            .recorded
+            .iter_mut()
+            .zip(self.pa.iter().chain(&self.phones))
+        {
             let room = recorded.capacity() - recorded.len();
             recorded.extend_from_slice(&port.as_slice(scope)[..frames.min(room)]);
         }
@@ -132,7 +147,15 @@ fn peak(signal: &[f32]) -> f32 {
 fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in_the_headphones() {
     let server = format!("loopmate-test-{}", std::process::id());
     let jackd = Command::new("jackd")
-        .args(["-n", &server, "--no-realtime", "-d", "dummy", "-r", &RATE.to_string()])
+        .args([
+            "-n",
+            &server,
+            "--no-realtime",
+            "-d",
+            "dummy",
+            "-r",
+            &RATE.to_string(),
+        ])
         .args(["-p", &PERIOD.to_string(), "-C", "2", "-P", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -194,8 +217,11 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
         ("loopmate:phones_1", "system:playback_3"),
         ("loopmate:phones_2", "system:playback_4"),
     ] {
-        let port = client.port_by_name(ours).unwrap();
-        assert!(port.is_connected_to(system).unwrap(), "{ours} to {system}");
+        wait_for(
+            &format!("{ours} connected to {system}"),
+            Duration::from_secs(5),
+            || (client.port_by_name(ours)).is_some_and(|p| p.is_connected_to(system).unwrap()),
+        );
     }
 
     let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -210,8 +236,12 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
             client.register_port("pa_2", AudioIn::default()).unwrap(),
         ],
         phones: [
-            client.register_port("phones_1", AudioIn::default()).unwrap(),
-            client.register_port("phones_2", AudioIn::default()).unwrap(),
+            client
+                .register_port("phones_1", AudioIn::default())
+                .unwrap(),
+            client
+                .register_port("phones_2", AudioIn::default())
+                .unwrap(),
         ],
         recorded: std::array::from_fn(|_| Vec::with_capacity(capacity)),
     };
@@ -227,37 +257,57 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
         c.connect_ports_by_name(from, to).unwrap();
     }
     // Loopmate finds the new MIDI source by itself.
-    wait_for("Loopmate to connect the driver's MIDI", Duration::from_secs(5), || {
-        (c.port_by_name("driver:clock")).is_some_and(|p| p.is_connected_to("loopmate:midi_in").unwrap())
-    });
+    wait_for(
+        "Loopmate to connect the driver's MIDI",
+        Duration::from_secs(5),
+        || {
+            (c.port_by_name("driver:clock"))
+                .is_some_and(|p| p.is_connected_to("loopmate:midi_in").unwrap())
+        },
+    );
     running.store(true, std::sync::atomic::Ordering::Relaxed);
     std::thread::sleep(Duration::from_secs_f64(capacity as f64 / RATE as f64));
-    assert!(loopmate.0.try_wait().unwrap().is_none(), "Loopmate quit early");
+    assert!(
+        loopmate.0.try_wait().unwrap().is_none(),
+        "Loopmate quit early"
+    );
     let (_, _, driver) = active.deactivate().unwrap();
     let [pa_1, _pa_2, phones_1, _phones_2] = &driver.recorded;
     assert!(pa_1.len() >= END, "recorded {} frames", pa_1.len());
 
     // The loop: the click comes back every two bars of the clock, on the bar phase it was played.
-    let after_take = &pa_1[STOP_AT + QUARTER / 2..END];
+    let loop_closes = START + 3 * BAR;
+    let after_take = &pa_1[loop_closes + QUARTER / 2..END];
     let repeats: Vec<usize> = onsets(after_take, 0.3, QUARTER)
         .into_iter()
-        .map(|t| t + STOP_AT + QUARTER / 2)
+        .map(|t| t + loop_closes + QUARTER / 2)
         .collect();
-    assert!(repeats.len() >= 3, "the loop repeats: clicks at {repeats:?}");
+    assert!(
+        repeats.len() >= 3,
+        "the loop repeats: clicks at {repeats:?}"
+    );
     for pair in repeats.windows(2) {
         let length = pair[1] - pair[0];
-        assert!(length.abs_diff(2 * BAR) <= 1, "loop length {length} samples, 2 bars are {}", 2 * BAR);
+        assert!(
+            length.abs_diff(2 * BAR) <= 1,
+            "loop length {length} samples, 2 bars are {}; clicks at {repeats:?}",
+            2 * BAR
+        );
     }
     // Through JACK the driver hears Loopmate a period late at most (the graph's cycle).
     for (k, &t) in repeats.iter().enumerate() {
         let phase = (t + 2 * BAR - CLICK_AT) % (2 * BAR);
         let off = phase.min(2 * BAR - phase);
-        assert!(off <= PERIOD + MS, "repeat {k} at {t} is {off} samples off the clock's bars");
+        assert!(
+            off <= PERIOD + MS,
+            "repeat {k} at {t} is {off} samples off the clock's bars"
+        );
     }
 
     // The metronome: on every beat of the clock in the headphones, never in the PA.
     let mut beats_heard = 0;
-    for beat in (STOP_AT / QUARTER + 1)..(END / QUARTER - 1) {
+    let first_beat = loop_closes / QUARTER + 1;
+    for beat in first_beat..(END / QUARTER - 1) {
         let at = beat * QUARTER - START % QUARTER;
         let window = at.saturating_sub(2 * PERIOD)..at + 2 * PERIOD + 10 * MS;
         let loop_click_near = repeats.iter().any(|&r| r.abs_diff(at) < 50 * MS);
@@ -265,10 +315,13 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
             beats_heard += 1;
         }
         if !loop_click_near {
-            assert!(peak(&pa_1[window.clone()]) < 1e-3, "the PA is silent on beat {beat}");
+            assert!(
+                peak(&pa_1[window.clone()]) < 1e-3,
+                "the PA is silent on beat {beat}"
+            );
         }
     }
-    let beats = (END / QUARTER - 1) - (STOP_AT / QUARTER + 1);
+    let beats = (END / QUARTER - 1) - first_beat;
     assert_eq!(beats_heard, beats, "metronome clicks on the clock's beats");
     // Loopmate quits cleanly on SIGTERM.
     // SAFETY: plain libc call on our own child's pid.
@@ -279,7 +332,10 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
             if let Some(status) = loopmate.0.try_wait().unwrap() {
                 break status;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "Loopmate did not quit on SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Loopmate did not quit on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     };

@@ -118,7 +118,11 @@ pub fn run_duplex<D: DuplexDevice>(
         let mut route = |channels: &[usize], mix: [&[f32]; 2]| {
             for (i, &device_channel) in channels.iter().enumerate() {
                 // A mono path takes both sides of the mix.
-                let sides: &[&[f32]] = if channels.len() == 1 { &mix } else { &mix[i..=i] };
+                let sides: &[&[f32]] = if channels.len() == 1 {
+                    &mix
+                } else {
+                    &mix[i..=i]
+                };
                 for side in sides {
                     for (frame, sample) in played.chunks_exact_mut(outputs).zip(side.iter()) {
                         frame[device_channel] += sample;
@@ -126,8 +130,14 @@ pub fn run_duplex<D: DuplexDevice>(
                 }
             }
         };
-        route(&routing.pa, [processor.pa(0, frames), processor.pa(1, frames)]);
-        let phones = [processor.headphones(0, frames), processor.headphones(1, frames)];
+        route(
+            &routing.pa,
+            [processor.pa(0, frames), processor.pa(1, frames)],
+        );
+        let phones = [
+            processor.headphones(0, frames),
+            processor.headphones(1, frames),
+        ];
         route(&routing.headphones, phones);
         device.write(&played)?;
     }
@@ -179,7 +189,8 @@ fn open_pcm(
         Direction::Capture => "capture",
         Direction::Playback => "playback",
     };
-    let failed = |step: &str, error: alsa::Error| format!("ALSA {what} device {name}: {step}: {error}");
+    let failed =
+        |step: &str, error: alsa::Error| format!("ALSA {what} device {name}: {step}: {error}");
     let pcm = PCM::new(name, direction, false).map_err(|e| failed("cannot open it", e))?;
     let (channels, rate, period, format) = {
         let hw = HwParams::any(&pcm).map_err(|e| failed("no parameters", e))?;
@@ -198,7 +209,8 @@ fn open_pcm(
         }
         hw.set_channels(channels.max(min_channels))
             .map_err(|e| failed("channel count refused", e))?;
-        hw.set_rate_resample(false).map_err(|e| failed("resampling", e))?;
+        hw.set_rate_resample(false)
+            .map_err(|e| failed("resampling", e))?;
         hw.set_rate(rate_hz, ValueOr::Nearest)
             .map_err(|e| failed(&format!("{rate_hz} Hz refused"), e))?;
         let period = hw
@@ -208,7 +220,8 @@ fn open_pcm(
             hw.set_periods(PLAYBACK_PERIODS, ValueOr::Nearest)
                 .map_err(|e| failed("two periods refused", e))?;
         }
-        pcm.hw_params(&hw).map_err(|e| failed("parameters refused", e))?;
+        pcm.hw_params(&hw)
+            .map_err(|e| failed("parameters refused", e))?;
         let rate = hw.get_rate().map_err(|e| failed("rate", e))?;
         (channels.max(min_channels), rate, period as u32, format)
     };
@@ -231,7 +244,12 @@ impl AlsaDuplex {
     pub fn open(config: &Config) -> Result<Self, String> {
         let routing = Routing::new(config);
         let needed = |channels: &[usize]| channels.iter().max().map_or(1, |c| c + 1) as u32;
-        let outputs: Vec<usize> = routing.pa.iter().chain(&routing.headphones).copied().collect();
+        let outputs: Vec<usize> = routing
+            .pa
+            .iter()
+            .chain(&routing.headphones)
+            .copied()
+            .collect();
         let (capture, input_channels, rate, period, capture_format) = open_pcm(
             &config.input_device,
             Direction::Capture,
@@ -311,19 +329,31 @@ impl DuplexDevice for AlsaDuplex {
 
     fn read(&mut self, interleaved: &mut [f32]) -> Result<(), String> {
         let result = match &mut self.capture_samples {
-            DeviceSamples::F32(buffer) => self.capture.io_f32().and_then(|io| io.readi(buffer)).map(|_| {
-                interleaved.copy_from_slice(buffer);
-            }),
-            DeviceSamples::I32(buffer) => self.capture.io_i32().and_then(|io| io.readi(buffer)).map(|_| {
-                for (out, sample) in interleaved.iter_mut().zip(buffer.iter()) {
-                    *out = *sample as f32 / 2_147_483_648.0;
-                }
-            }),
-            DeviceSamples::I16(buffer) => self.capture.io_i16().and_then(|io| io.readi(buffer)).map(|_| {
-                for (out, sample) in interleaved.iter_mut().zip(buffer.iter()) {
-                    *out = f32::from(*sample) / 32_768.0;
-                }
-            }),
+            DeviceSamples::F32(buffer) => self
+                .capture
+                .io_f32()
+                .and_then(|io| io.readi(buffer))
+                .map(|_| {
+                    interleaved.copy_from_slice(buffer);
+                }),
+            DeviceSamples::I32(buffer) => self
+                .capture
+                .io_i32()
+                .and_then(|io| io.readi(buffer))
+                .map(|_| {
+                    for (out, sample) in interleaved.iter_mut().zip(buffer.iter()) {
+                        *out = *sample as f32 / 2_147_483_648.0;
+                    }
+                }),
+            DeviceSamples::I16(buffer) => self
+                .capture
+                .io_i16()
+                .and_then(|io| io.readi(buffer))
+                .map(|_| {
+                    for (out, sample) in interleaved.iter_mut().zip(buffer.iter()) {
+                        *out = f32::from(*sample) / 32_768.0;
+                    }
+                }),
         };
         match result {
             Ok(()) => Ok(()),
@@ -335,7 +365,13 @@ impl DuplexDevice for AlsaDuplex {
     }
 
     fn write(&mut self, interleaved: &[f32]) -> Result<(), String> {
-        let clamp = |v: f32| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+        let clamp = |v: f32| {
+            if v.is_finite() {
+                v.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        };
         let result = match &mut self.playback_samples {
             DeviceSamples::F32(buffer) => {
                 for (out, sample) in buffer.iter_mut().zip(interleaved) {
@@ -488,7 +524,8 @@ mod tests {
     /// interface, with the routing of `audio`, and the frame it was played at.
     fn click_through(audio: &str) -> (Vec<Option<usize>>, usize) {
         let text = format!("[audio]\nbackend = \"alsa\"\ninputs = [2]\n{audio}");
-        let config = crate::standalone::config::Config::from_toml(&text, Default::default()).unwrap();
+        let config =
+            crate::standalone::config::Config::from_toml(&text, Default::default()).unwrap();
         let host = PluginHost::new(RATE_HZ as f32, PERIOD as u32, 1, |_| Ok(())).unwrap();
         let (mut processor, _editor) = host.split();
         // Mid-period, after the plugin has settled.
@@ -504,8 +541,19 @@ mod tests {
             periods: 60,
             stop: stop.clone(),
         };
-        run_duplex(&mut device, &mut processor, &Routing::new(&config), None, &stop).unwrap();
-        let heard = device.dac.iter().map(|channel| first_above(channel, 0.05)).collect();
+        run_duplex(
+            &mut device,
+            &mut processor,
+            &Routing::new(&config),
+            None,
+            &stop,
+        )
+        .unwrap();
+        let heard = device
+            .dac
+            .iter()
+            .map(|channel| first_above(channel, 0.05))
+            .collect();
         (heard, click_at)
     }
 
@@ -515,7 +563,11 @@ mod tests {
         // The interface's own round trip: the two periods in its playback buffer (the period
         // being captured is already counted in `click_at`). Loopmate adds nothing.
         let round_trip = PLAYBACK_PERIODS as usize * PERIOD;
-        assert_eq!(heard, vec![Some(click_at + round_trip); 4], "PA on 1/2, headphones on 3/4");
+        assert_eq!(
+            heard,
+            vec![Some(click_at + round_trip); 4],
+            "PA on 1/2, headphones on 3/4"
+        );
     }
 
     #[test]

@@ -112,7 +112,11 @@ impl Channels {
         match numbers.len() {
             0 if !allow_none => return Err("at least one channel is needed".to_owned()),
             0..=2 => {}
-            n => return Err(format!("{n} channels given: a path is mono or stereo (1 or 2)")),
+            n => {
+                return Err(format!(
+                    "{n} channels given: a path is mono or stereo (1 or 2)"
+                ));
+            }
         }
         if numbers.len() == 2 && numbers[0] == numbers[1] {
             return Err(format!("channel {} given twice", numbers[0]));
@@ -221,7 +225,11 @@ struct ConfigFile {
 
 /// The command line: `loopmate [OPTIONS]`. Flags override the configuration file.
 #[derive(Debug, Default, Parser)]
-#[command(name = "loopmate", version, about = "Loopmate, a live looper: the standalone program")]
+#[command(
+    name = "loopmate",
+    version,
+    about = "Loopmate, a live looper: the standalone program"
+)]
 pub struct Flags {
     /// The configuration file [default: ~/.config/loopmate/config.toml, if it exists].
     #[arg(long, value_name = "FILE")]
@@ -355,8 +363,10 @@ impl Config {
     /// The configuration from the command line (without the program name) and the file it
     /// names, or the default file if that exists. The error says what is wrong, and where.
     pub fn from_args(args: &[String]) -> Result<Self, ConfigError> {
-        let flags = Flags::try_parse_from(std::iter::once("loopmate".to_owned()).chain(args.iter().cloned()))
-            .map_err(ConfigError::Flags)?;
+        let flags = Flags::try_parse_from(
+            std::iter::once("loopmate".to_owned()).chain(args.iter().cloned()),
+        )
+        .map_err(ConfigError::Flags)?;
         let file = match &flags.config {
             Some(path) => Some(read(path)?),
             None => match default_path() {
@@ -392,7 +402,10 @@ impl Config {
             flags.midi_inputs
         };
         let config = Self {
-            backend: flags.backend.or(file.audio.backend).unwrap_or(Backend::Jack),
+            backend: flags
+                .backend
+                .or(file.audio.backend)
+                .unwrap_or(Backend::Jack),
             input_device: (flags.input_device.or(file.audio.input_device))
                 .or_else(|| device.clone())
                 .unwrap_or_else(|| "default".to_owned()),
@@ -465,9 +478,13 @@ fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
 
 fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
     toml::from_str(text).map_err(|error| {
-        let line = error
-            .span()
-            .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
+        let line = error.span().map(|span| {
+            text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        });
         ConfigError::File {
             path: path.to_owned(),
             line,
@@ -581,7 +598,11 @@ send = true
     #[test]
     fn a_malformed_file_names_its_line() {
         let cases = [
-            ("[audio]\nbackend = \"alsa\"\nperiod_frames = 5\n", 3, "out of range"),
+            (
+                "[audio]\nbackend = \"alsa\"\nperiod_frames = 5\n",
+                3,
+                "out of range",
+            ),
             ("[audio]\n\npa = [0, 1]\n", 3, "channel 0"),
             ("[audio]\nheadphones = [3, 4, 5]\n", 2, "mono or stereo"),
             ("[clock]\nsource = \"ptp\"\n", 2, "ptp"),
@@ -603,9 +624,16 @@ send = true
 
     #[test]
     fn pa_and_headphones_on_one_channel_are_refused() {
-        let error = Config::from_toml("[audio]\npa = [1, 2]\nheadphones = [2, 3]\n", Flags::default())
-            .unwrap_err();
-        assert!(error.to_string().contains("channel 2 is both PA and headphones"));
+        let error = Config::from_toml(
+            "[audio]\npa = [1, 2]\nheadphones = [2, 3]\n",
+            Flags::default(),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("channel 2 is both PA and headphones")
+        );
     }
 
     #[test]

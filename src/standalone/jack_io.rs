@@ -14,7 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use jack::{AudioIn, AudioOut, Client, ClientOptions, Control, MidiIn as JackMidiIn, MidiOut, Port, PortFlags, ProcessScope};
+use jack::{
+    AudioIn, AudioOut, Client, ClientOptions, Control, MidiIn as JackMidiIn, MidiOut, Port,
+    PortFlags, ProcessScope,
+};
 
 use super::config::{Channels, Config};
 use super::processor::{MidiIn, Processor};
@@ -41,18 +44,19 @@ pub struct JackBackend {
 impl JackBackend {
     /// Opens a client on the running JACK server (never starts one).
     pub fn open() -> Result<Self, String> {
-        let (client, _) = Client::new(CLIENT_NAME, ClientOptions::NO_START_SERVER).map_err(|error| {
-            format!(
-                "cannot reach a JACK server ({error}): start one (e.g. `jackd -d alsa`, or \
+        let (client, _) =
+            Client::new(CLIENT_NAME, ClientOptions::NO_START_SERVER).map_err(|error| {
+                format!(
+                    "cannot reach a JACK server ({error}): start one (e.g. `jackd -d alsa`, or \
                  PipeWire's JACK), or use --backend alsa"
-            )
-        })?;
+                )
+            })?;
         Ok(Self { client })
     }
 
     /// The server's sample rate in hertz.
     pub fn sample_rate_hz(&self) -> u32 {
-        self.client.sample_rate() as u32
+        self.client.sample_rate()
     }
 
     /// The longest period the processor must take, in frames.
@@ -88,7 +92,11 @@ impl JackBackend {
         };
         let midi_in = (client.register_port("midi_in", JackMidiIn::default())).map_err(failed)?;
         let clock_out = if config.clock_out {
-            Some(client.register_port("clock_out", MidiOut::default()).map_err(failed)?)
+            Some(
+                client
+                    .register_port("clock_out", MidiOut::default())
+                    .map_err(failed)?,
+            )
         } else {
             None
         };
@@ -173,8 +181,16 @@ fn port_name<PS>(port: &Port<PS>) -> String {
 /// Connects the system's capture channels to the inputs and the outputs to its playback
 /// channels, as the configuration routes them; a channel the interface lacks is reported.
 fn connect_audio(client: &Client, config: &Config, names: &Names) {
-    let capture = client.ports(None, Some(AUDIO_TYPE), PortFlags::IS_PHYSICAL | PortFlags::IS_OUTPUT);
-    let playback = client.ports(None, Some(AUDIO_TYPE), PortFlags::IS_PHYSICAL | PortFlags::IS_INPUT);
+    let capture = client.ports(
+        None,
+        Some(AUDIO_TYPE),
+        PortFlags::IS_PHYSICAL | PortFlags::IS_OUTPUT,
+    );
+    let playback = client.ports(
+        None,
+        Some(AUDIO_TYPE),
+        PortFlags::IS_PHYSICAL | PortFlags::IS_INPUT,
+    );
     let connect = |from: &str, to: &str| {
         if let Err(error) = client.connect_ports_by_name(from, to) {
             nice_plug::nice_warn!("Loopmate: cannot connect {from} to {to}: {error}");
@@ -196,7 +212,10 @@ fn connect_audio(client: &Client, config: &Config, names: &Names) {
             })
             .collect()
     };
-    for (system, ours) in device(&capture, &config.inputs, "capture").iter().zip(&names.inputs) {
+    for (system, ours) in device(&capture, &config.inputs, "capture")
+        .iter()
+        .zip(&names.inputs)
+    {
         if let Some(system) = system {
             connect(system, ours);
         }
@@ -226,7 +245,10 @@ struct MidiScan {
 
 impl MidiScan {
     fn run(self) {
-        let Ok((client, _)) = Client::new(&format!("{CLIENT_NAME}_connect"), ClientOptions::NO_START_SERVER) else {
+        let Ok((client, _)) = Client::new(
+            &format!("{CLIENT_NAME}_connect"),
+            ClientOptions::NO_START_SERVER,
+        ) else {
             nice_plug::nice_warn!("Loopmate: cannot open a JACK client to connect MIDI ports");
             return;
         };
@@ -310,6 +332,15 @@ impl jack::ProcessHandler for JackProcess {
             for (channel, port) in phones.iter_mut().enumerate() {
                 port.as_mut_slice(scope)
                     .copy_from_slice(self.processor.headphones(channel, frames));
+            }
+        }
+        if let Some(clock_out) = &mut self.clock_out {
+            let mut writer = clock_out.writer(scope);
+            for message in self.processor.clock_out() {
+                let _ = writer.write(&jack::RawMidi {
+                    time: message.offset_samples,
+                    bytes: &[message.status],
+                });
             }
         }
         Control::Continue

@@ -49,8 +49,11 @@ impl MidiInputs {
             names: Vec::new(),
         };
         for port in &ports {
-            let Ok(name) = probe.port_name(port) else { continue };
-            let listened = wanted.is_empty() || wanted.iter().any(|part| name.contains(part.as_str()));
+            let Ok(name) = probe.port_name(port) else {
+                continue;
+            };
+            let listened =
+                wanted.is_empty() || wanted.iter().any(|part| name.contains(part.as_str()));
             if !listened || name.contains("loopmate") {
                 continue;
             }
@@ -60,7 +63,10 @@ impl MidiInputs {
             let (producer, consumer) = rtrb::RingBuffer::new(QUEUE_CAPACITY);
             let callback = |_: u64, bytes: &[u8], queue: &mut rtrb::Producer<Arrived>| {
                 if let Some(message) = MidiIn::new(0, bytes) {
-                    let _ = queue.push(Arrived { at: Instant::now(), message });
+                    let _ = queue.push(Arrived {
+                        at: Instant::now(),
+                        message,
+                    });
                 }
             };
             match input.connect(port, "loopmate-in", callback, producer) {
@@ -87,7 +93,10 @@ impl MidiInputs {
                 if out.len() == out.capacity() {
                     continue;
                 }
-                let since = arrived.at.saturating_duration_since(window_start).as_secs_f64();
+                let since = arrived
+                    .at
+                    .saturating_duration_since(window_start)
+                    .as_secs_f64();
                 let offset = ((since * self.sample_rate_hz) as usize).min(frames.saturating_sub(1));
                 out.push(MidiIn {
                     offset: offset as u32,

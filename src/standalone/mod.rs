@@ -119,10 +119,17 @@ fn start(config: &Config) -> Result<(), String> {
         }
         Backend::Alsa => {
             let device = alsa_io::AlsaDuplex::open(config)?;
-            let (rate, frames) = (device.sample_rate_hz(), alsa_io::DuplexDevice::period_frames(&device));
+            let (rate, frames) = (
+                device.sample_rate_hz(),
+                alsa_io::DuplexDevice::period_frames(&device),
+            );
             (Opened::Alsa(device), rate, frames)
         }
-        Backend::Dummy => (Opened::Dummy, config.sample_rate_hz, config.period_frames as usize),
+        Backend::Dummy => (
+            Opened::Dummy,
+            config.sample_rate_hz,
+            config.period_frames as usize,
+        ),
     };
     let sample_rate = sample_rate_hz as f32;
     let host = PluginHost::new(
@@ -157,7 +164,13 @@ fn start(config: &Config) -> Result<(), String> {
         Opened::Jack(jack) => Box::new(jack.start(processor, config)?),
         Opened::Alsa(device) => {
             let midi = midi().inspect_err(|e| nice_warn!("Loopmate: {e}")).ok();
-            Box::new(alsa_io::start(device, processor, config, midi, close_requested.clone())?)
+            Box::new(alsa_io::start(
+                device,
+                processor,
+                config,
+                midi,
+                close_requested.clone(),
+            )?)
         }
         Opened::Dummy => {
             let midi = midi().inspect_err(|e| nice_warn!("Loopmate: {e}")).ok();

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nice_plug::prelude::*;
+use nice_plug::context::PluginApi;
+use nice_plug::context::gui::{AsyncExecutor, GuiContext, GuiContextInner};
+use nice_plug::editor::{EditorHandle, SpawnedEditor};
 use nice_plug::params::internals::ParamPtr;
 use nice_plug::plugin::{ParamValue, PluginState};
-use nice_plug::context::gui::{AsyncExecutor, GuiContext, GuiContextInner};
-use nice_plug::context::PluginApi;
-use nice_plug::editor::{EditorHandle, SpawnedEditor};
+use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
 use super::processor::{ParamChange, Processor};
@@ -137,9 +137,10 @@ impl EditorHost {
     pub fn run(self, with_window: bool) -> Result<(), String> {
         if let (true, Some(editor)) = (with_window, &self.editor) {
             let context = GuiContext::new(self.gui.clone());
-            let SpawnedEditor { handle, window } = editor
-                .spawn(None, false, None, context, None)
-                .map_err(|error| format!("cannot open the editor window: {error}"))?;
+            let SpawnedEditor { handle, window } =
+                editor
+                    .spawn(None, false, None, context, None)
+                    .map_err(|error| format!("cannot open the editor window: {error}"))?;
             let result = <<Loopmate as Plugin>::Editor as Editor>::Handle::run_until_closed(window)
                 .map_err(|error| format!("the editor window failed: {error}"));
             drop(handle);
@@ -171,7 +172,12 @@ impl GuiContextInner for StandaloneGui {
     unsafe fn raw_begin_set_parameter(&self, _param: ParamPtr) {}
 
     unsafe fn raw_set_parameter_normalized(&self, param: ParamPtr, normalized: f32) {
-        if self.changes.lock().push(ParamChange { param, normalized }).is_err() {
+        if self
+            .changes
+            .lock()
+            .push(ParamChange { param, normalized })
+            .is_err()
+        {
             nice_warn!("Loopmate: the parameter queue is full, a change was dropped");
         }
     }

@@ -8,14 +8,14 @@
 //! Realtime: [`Processor::process`] never allocates, locks or waits (checked by nice-plug's
 //! allocation checker in debug builds); every buffer is allocated in [`Processor::new`].
 
-use nice_plug::prelude::*;
 use nice_plug::context::PluginApi;
 use nice_plug::context::process::{SendEventError, Transport};
 use nice_plug::params::internals::ParamPtr;
+use nice_plug::prelude::*;
 
+use crate::Loopmate;
 use crate::engine::host_clock::HostTransport;
 use crate::midi_clock::follower::ClockFollower;
-use crate::Loopmate;
 
 /// MIDI messages one period can carry to the plugin (notes and CCs; realtime messages go to the
 /// clock follower and don't count).
@@ -146,6 +146,12 @@ impl Processor {
         self.max_frames
     }
 
+    /// The MIDI clock (0xF8, start, stop) of the last period, at its frames: Loopmate as the
+    /// master, from the anchor's whole beats.
+    pub fn clock_out(&self) -> &[crate::engine::ClockMessage] {
+        self.plugin.clock_out()
+    }
+
     /// Input channel `channel` (0 or 1) for the next `frames`-frame period, to fill. With one
     /// recorded channel, only channel 0 is read.
     pub fn input(&mut self, channel: usize, frames: usize) -> &mut [f32] {
@@ -185,14 +191,26 @@ impl Processor {
     /// Processes one period of `frames` frames whose input is in [`Self::input`], with its
     /// MIDI. `backend_transport` is the backend's own transport, used when it is the source.
     /// Realtime.
-    pub fn process(&mut self, frames: usize, midi: &[MidiIn], backend_transport: Option<HostTransport>) {
+    pub fn process(
+        &mut self,
+        frames: usize,
+        midi: &[MidiIn],
+        backend_transport: Option<HostTransport>,
+    ) {
         #[cfg(debug_assertions)]
-        nice_assert_no_alloc::assert_no_alloc(|| self.process_period(frames, midi, backend_transport));
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            self.process_period(frames, midi, backend_transport)
+        });
         #[cfg(not(debug_assertions))]
         self.process_period(frames, midi, backend_transport);
     }
 
-    fn process_period(&mut self, frames: usize, midi: &[MidiIn], backend_transport: Option<HostTransport>) {
+    fn process_period(
+        &mut self,
+        frames: usize,
+        midi: &[MidiIn],
+        backend_transport: Option<HostTransport>,
+    ) {
         if frames > self.max_frames {
             self.overlong_periods += 1;
             for channel in self.main.iter_mut().chain(&mut self.phones) {
@@ -203,8 +221,13 @@ impl Processor {
         while let Ok(change) = self.param_changes.pop() {
             // SAFETY: the pointer comes from the plugin's own live parameters.
             unsafe {
-                if change.param._internal_set_normalized_value(change.normalized) {
-                    change.param._internal_update_smoother(self.sample_rate_hz, false);
+                if change
+                    .param
+                    ._internal_set_normalized_value(change.normalized)
+                {
+                    change
+                        .param
+                        ._internal_update_smoother(self.sample_rate_hz, false);
                 }
             }
         }
@@ -236,7 +259,8 @@ impl Processor {
         self.point_buffers(frames);
         // SAFETY: the same buffers with the lifetime of this borrow instead of 'static (the
         // slices point into `self`, which outlives the call).
-        let aux_outputs = unsafe { &mut *(self.aux_buffers.as_mut_slice() as *mut [Buffer<'static>] as *mut [Buffer<'_>]) };
+        let aux_outputs =
+            unsafe { &mut *(self.aux_buffers.as_mut_slice() as *mut [Buffer<'static>]) };
         let mut aux = AuxiliaryBuffers {
             inputs: &mut [],
             outputs: aux_outputs,
@@ -299,7 +323,7 @@ impl ProcessContext<Loopmate> for ProcessCx<'_> {
     }
 
     fn next_event(&mut self) -> Option<PluginNoteEvent<Loopmate>> {
-        let event = self.events.get(self.next_event)?.clone();
+        let event = *self.events.get(self.next_event)?;
         self.next_event += 1;
         Some(event)
     }

@@ -29,9 +29,11 @@ const BUILD_PACKAGES: &[&str] = &[
     "libxkbcommon-x11-dev",
     "libgl1-mesa-dev",
 ];
-/// Extra Debian packages the tests need (a virtual X server with software GL, screenshots, and
-/// Ardour, whose headless `ardour7-lua` hosts the VST3 in tests/ardour).
+/// Extra Debian packages the tests need (a virtual X server with software GL, screenshots,
+/// Ardour, whose headless `ardour7-lua` hosts the VST3 in tests/ardour, and a JACK server, whose
+/// dummy backend runs the real standalone in tests/standalone_jack.rs).
 const TEST_PACKAGES: &[&str] = &[
+    "jackd2",
     "xvfb",
     "xauth",
     "libgl1-mesa-dri",
