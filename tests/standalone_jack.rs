@@ -151,6 +151,9 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
             "-n",
             &server,
             "--no-realtime",
+            // Synchronous: a cycle waits for every client, so a loaded machine slows the run
+            // down instead of dropping a client's period (which shifts what the driver hears).
+            "--sync",
             "-d",
             "dummy",
             "-r",
