@@ -13,13 +13,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
 use alsa::pcm::{Access, Format, HwParams, PCM};
 use alsa::{Direction, ValueOr};
 
 use super::config::{Channels, Config};
 use super::midi_in::MidiInputs;
+use super::period_thread::PeriodThread;
 use super::processor::{MidiIn, Processor};
 
 /// Periods in the playback buffer: the least that runs without gaps.
@@ -403,14 +403,6 @@ impl DuplexDevice for AlsaDuplex {
     }
 }
 
-/// A running ALSA backend; dropping it stops the period thread.
-pub struct AlsaRunning {
-    /// Set to stop.
-    stop: Arc<AtomicBool>,
-    /// The period thread.
-    thread: Option<JoinHandle<()>>,
-}
-
 /// Runs `processor` on `device` on a new thread; MIDI from `midi`. A device failure ends the
 /// thread with a message and sets `failed` (the standalone then quits).
 pub fn start(
@@ -419,35 +411,14 @@ pub fn start(
     config: &Config,
     midi: Option<MidiInputs>,
     failed: Arc<AtomicBool>,
-) -> Result<AlsaRunning, String> {
+) -> Result<PeriodThread, String> {
     let routing = Routing::new(config);
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let stop = stop.clone();
-        std::thread::Builder::new()
-            .name("loopmate-alsa".to_owned())
-            .spawn(move || {
-                let result = run_duplex(&mut device, &mut processor, &routing, midi, &stop);
-                if let Err(error) = result {
-                    nice_plug::nice_error!("Loopmate: {error}");
-                    failed.store(true, Ordering::Relaxed);
-                }
-            })
-            .map_err(|error| format!("cannot start the audio thread: {error}"))?
-    };
-    Ok(AlsaRunning {
-        stop,
-        thread: Some(thread),
-    })
-}
-
-impl Drop for AlsaRunning {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+    PeriodThread::spawn("loopmate-alsa", move |stop| {
+        if let Err(error) = run_duplex(&mut device, &mut processor, &routing, midi, stop) {
+            nice_plug::nice_error!("Loopmate: {error}");
+            failed.store(true, Ordering::Relaxed);
         }
-    }
+    })
 }
 
 #[cfg(test)]

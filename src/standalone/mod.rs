@@ -15,6 +15,7 @@ pub mod config;
 pub mod dummy_io;
 pub mod jack_io;
 pub mod midi_in;
+pub mod period_thread;
 pub mod plugin_host;
 pub mod processor;
 
