@@ -28,6 +28,7 @@ fn draw_until(status: triple_buffer::Output<EngineStatus>, stop: Arc<AtomicBool>
         session: Arc::default(),
         analysis: Arc::default(),
         close_requested: Arc::default(),
+        calibration: Arc::default(),
     });
     let ctx = egui::Context::default();
     let mut frames = 0;

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+pub mod control;
+
 use realfft::RealFftPlanner;
 use realfft::num_complex::Complex64;
 

@@ -64,6 +64,7 @@ impl Default for Loopmate {
                 session,
                 analysis: Arc::default(),
                 close_requested: Arc::default(),
+                calibration: Arc::default(),
             },
             params,
         }
@@ -81,6 +82,11 @@ impl Loopmate {
         self.engine
             .as_ref()
             .map_or(&[], |engine| engine.clock_out())
+    }
+
+    /// The editor's *Calibrate latency* button, which the standalone serves.
+    pub fn calibration_control(&self) -> Arc<crate::calibrate::control::CalibrationControl> {
+        self.editor_link.calibration.clone()
     }
 
     /// Set to make the editor close its window (the standalone quitting on a signal).

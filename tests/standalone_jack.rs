@@ -11,8 +11,10 @@
 //!
 //! Needs `jackd` (Debian's `jackd2`; `cargo xtask test` installs it).
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use jack::{AudioIn, AudioOut, Client, ClientOptions, Control, MidiOut, Port, ProcessScope};
@@ -120,6 +122,69 @@ impl jack::ProcessHandler for Driver {
     }
 }
 
+/// One JACK server at a time: the jack crate finds its server through the environment.
+static ONE_SERVER: Mutex<()> = Mutex::new(());
+
+/// A JACK server of this test (2 capture and 4 playback channels, 128-frame periods).
+struct Server {
+    /// The server's name, for Loopmate's `JACK_DEFAULT_SERVER`.
+    name: String,
+    /// The server.
+    _jackd: Reaped,
+    /// Held while the server runs.
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Server {
+    /// The server, and the test's client on it ("driver"), which must be dropped first (declare
+    /// it after the server).
+    fn start(tag: &str) -> (Self, Client) {
+        let one = ONE_SERVER
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let name = format!("loopmate-test-{tag}-{}", std::process::id());
+        let jackd = Command::new("jackd")
+            .args([
+                "-n",
+                &name,
+                "--no-realtime",
+                // Synchronous: a cycle waits for every client, so a loaded machine slows the
+                // run down instead of dropping a client's period (which shifts what the driver
+                // hears).
+                "--sync",
+                "-d",
+                "dummy",
+                "-r",
+                &RATE.to_string(),
+            ])
+            .args(["-p", &PERIOD.to_string(), "-C", "2", "-P", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jackd (Debian's jackd2) runs");
+        let jackd = Reaped(jackd);
+        // SAFETY: the servers take turns (`ONE_SERVER`), and no other thread of this test
+        // process reads the environment meanwhile.
+        unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
+        let start = Instant::now();
+        let client = loop {
+            match Client::new("driver", ClientOptions::NO_START_SERVER) {
+                Ok((client, _)) => break client,
+                Err(error) => {
+                    assert!(start.elapsed() < Duration::from_secs(10), "jackd: {error}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        };
+        let server = Self {
+            name,
+            _jackd: jackd,
+            _one: one,
+        };
+        (server, client)
+    }
+}
+
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -145,40 +210,7 @@ fn peak(signal: &[f32]) -> f32 {
 
 #[test]
 fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in_the_headphones() {
-    let server = format!("loopmate-test-{}", std::process::id());
-    let jackd = Command::new("jackd")
-        .args([
-            "-n",
-            &server,
-            "--no-realtime",
-            // Synchronous: a cycle waits for every client, so a loaded machine slows the run
-            // down instead of dropping a client's period (which shifts what the driver hears).
-            "--sync",
-            "-d",
-            "dummy",
-            "-r",
-            &RATE.to_string(),
-        ])
-        .args(["-p", &PERIOD.to_string(), "-C", "2", "-P", "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("jackd (Debian's jackd2) runs");
-    let _jackd = Reaped(jackd);
-    // SAFETY: set before any other thread of this test process uses the environment.
-    unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &server) };
-    let client = {
-        let start = Instant::now();
-        loop {
-            match Client::new("driver", ClientOptions::NO_START_SERVER) {
-                Ok((client, _)) => break client,
-                Err(error) => {
-                    assert!(start.elapsed() < Duration::from_secs(10), "jackd: {error}");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
-    };
+    let (server, client) = Server::start("clock");
 
     let dir = std::env::temp_dir().join(format!("loopmate-jack-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -203,7 +235,7 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
     .unwrap();
     let loopmate = Command::new(env!("CARGO_BIN_EXE_loopmate"))
         .args(["--config", config.to_str().unwrap(), "--no-gui"])
-        .env("JACK_DEFAULT_SERVER", &server)
+        .env("JACK_DEFAULT_SERVER", &server.name)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -343,6 +375,121 @@ fn the_standalone_on_jack_follows_midi_clock_in_whole_bars_with_the_metronome_in
         }
     };
     assert!(status.success(), "Loopmate exited with {status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The loopback of the calibration test: Loopmate's PA and headphone outputs come back on its
+/// input, the PA 10 ms later than the headphones (as through a digital desk).
+struct Loopback {
+    pa: Port<AudioIn>,
+    phones: Port<AudioIn>,
+    out: Port<AudioOut>,
+    /// Samples on their way back, per path.
+    lines: [VecDeque<f32>; 2],
+}
+
+/// The loopback's delays, in samples, on top of the one JACK period the graph's cycle adds.
+const PA_DELAY: usize = 517;
+const PHONES_DELAY: usize = 37;
+
+impl jack::ProcessHandler for Loopback {
+    fn process(&mut self, _: &Client, scope: &ProcessScope) -> Control {
+        let (pa, phones) = (self.pa.as_slice(scope), self.phones.as_slice(scope));
+        for (i, out) in self.out.as_mut_slice(scope).iter_mut().enumerate() {
+            self.lines[0].push_back(pa[i]);
+            self.lines[1].push_back(phones[i]);
+            *out = 0.5 * (self.lines[0].pop_front().unwrap() + self.lines[1].pop_front().unwrap());
+        }
+        Control::Continue
+    }
+}
+
+#[test]
+fn loopmate_calibrate_on_jack_measures_each_path_and_saves_the_latencies() {
+    let (server, client) = Server::start("calibrate");
+    let loopback = Loopback {
+        pa: client.register_port("pa", AudioIn::default()).unwrap(),
+        phones: client.register_port("phones", AudioIn::default()).unwrap(),
+        out: client.register_port("out", AudioOut::default()).unwrap(),
+        lines: [
+            VecDeque::from(vec![0.0; PA_DELAY]),
+            VecDeque::from(vec![0.0; PHONES_DELAY]),
+        ],
+    };
+    let active = client.activate_async((), loopback).unwrap();
+    let dir = std::env::temp_dir().join(format!("loopmate-jack-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "# the stage rig\n[audio]\nbackend = \"jack\"\nconnect = false\n",
+    )
+    .unwrap();
+    let loopmate = Command::new(env!("CARGO_BIN_EXE_loopmate"))
+        .args(["calibrate", "--config", config.to_str().unwrap()])
+        .env("JACK_DEFAULT_SERVER", &server.name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut loopmate = Reaped(loopmate);
+    let c = active.as_client();
+    wait_for("Loopmate's ports", Duration::from_secs(20), || {
+        c.port_by_name("loopmate:phones_1").is_some()
+    });
+    // Before Loopmate plays (it lets the graph settle for a second).
+    for (from, to) in [
+        ("loopmate:pa_1", "driver:pa"),
+        ("loopmate:phones_1", "driver:phones"),
+        ("driver:out", "loopmate:in_1"),
+    ] {
+        c.connect_ports_by_name(from, to).unwrap();
+    }
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = loopmate.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the calibration hangs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(loopmate.0.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert!(status.success(), "{status}:\n{stdout}");
+    println!("{stdout}");
+    // Each round trip is the loopback's delay plus the one period JACK adds to close the cycle
+    // Loopmate -> loopback -> Loopmate, within a sample.
+    let round_trip = |path: &str| -> f64 {
+        let line = (stdout.lines())
+            .find(|line| line.starts_with(path))
+            .unwrap_or_else(|| panic!("no {path} line in:\n{stdout}"));
+        let after = line.split("round trip ").nth(1).expect(line);
+        after.split(' ').next().unwrap().parse().unwrap()
+    };
+    let pa = round_trip("PA (loopmate:pa_1) to loopmate:in_1");
+    let phones = round_trip("headphones (loopmate:phones_1) to loopmate:in_1");
+    assert!(
+        (pa - (PA_DELAY + PERIOD) as f64).abs() <= 1.0,
+        "PA: {pa}\n{stdout}"
+    );
+    assert!(
+        (phones - (PHONES_DELAY + PERIOD) as f64).abs() <= 1.0,
+        "headphones: {phones}\n{stdout}"
+    );
+    // Saved beside what was in the file: the headphones wait the PA's extra 10 ms; the input
+    // latency is half the direct path's round trip (JACK reports no latency on these ports).
+    let saved = std::fs::read_to_string(&config).unwrap();
+    let input_ms = (PHONES_DELAY + PERIOD) as f64 / 2.0 / MS as f64;
+    assert!(saved.starts_with("# the stage rig\n[audio]\n"), "{saved}");
+    assert!(
+        saved.contains(&format!("input_ms = {:.2}", input_ms)),
+        "input_ms = {input_ms:.2} not in:\n{saved}"
+    );
+    assert!(saved.contains("headphone_delay_ms = 10.0"), "{saved}");
+    drop(active);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,6 +6,10 @@
 //!
 //! `loopmate analyze FILE.wav` prints the onsets, tempo and beats of a file as JSON instead.
 //!
+//! `loopmate calibrate [OPTIONS]` measures the interface's round trip through a loopback cable
+//! (the PA's and the headphones' first outputs to the first input), sets *Input latency* and
+//! *Headphone delay* from it and saves them in the configuration file's `[latency]` table.
+//!
 //! `loopmate export PERFORMANCE OUT_DIR` writes the tracks and the mix of a saved performance
 //! as WAV files (see `loopmate::wav`) and exits. PERFORMANCE is a file saved by the editor's
 //! "Save performance file", or a host state dump (nice-plug's JSON, with or without the CLAP
@@ -22,6 +26,7 @@ fn main() {
             }
         },
         Some("export") => std::process::exit(export(&args[1..])),
+        Some("calibrate") => std::process::exit(loopmate::standalone::calibrate(&args[1..])),
         _ => std::process::exit(loopmate::standalone::run(&args)),
     }
 }

@@ -2,6 +2,7 @@
 //! queue MIDI uses. Runs on the GUI thread; it never blocks the audio thread (the status comes
 //! through a triple buffer, commands through a wait-free ring).
 
+mod calibration_panel;
 mod command_buttons;
 mod cycle_ring;
 pub mod geometry;
@@ -31,6 +32,7 @@ use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 use parking_lot::Mutex;
 
 use crate::analysis::snapshot::AnalysisSnapshot;
+use crate::calibrate::control::CalibrationControl;
 use crate::engine::EngineStatus;
 use crate::engine::command::Command;
 use crate::midi_link::EditorReports;
@@ -57,6 +59,8 @@ pub struct EditorLink {
     pub analysis: Arc<Mutex<Option<triple_buffer::Output<AnalysisSnapshot>>>>,
     /// Set by the standalone when it quits (Ctrl-C, SIGTERM): the editor closes its window.
     pub close_requested: Arc<AtomicBool>,
+    /// Latency calibration, which the standalone offers.
+    pub calibration: Arc<CalibrationControl>,
 }
 
 /// The editor application: what one frame draws.
@@ -194,6 +198,7 @@ impl LoopmateApp {
             .show(ui, |ui| {
                 let setter = self.gui_context.as_ref().map(GuiContext::param_setter);
                 settings::show(ui, &self.link.params, setter.as_ref());
+                calibration_panel::show(ui, &self.link.calibration);
             });
         let fx_changes = egui::CollapsingHeader::new("Track effects")
             .default_open(false)

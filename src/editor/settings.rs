@@ -28,6 +28,8 @@ pub fn show(ui: &mut egui::Ui, params: &LoopmateParams, setter: Option<&ParamSet
         row(ui, &params.blend_ms, setter);
         row(ui, &params.capture_cycles, setter);
         row(ui, &params.dub_feedback, setter);
+        row(ui, &params.input_latency_ms, setter);
+        row(ui, &params.phones_delay_ms, setter);
     });
 }
 

@@ -23,7 +23,7 @@ use super::period_thread::PeriodThread;
 use super::processor::{MidiIn, Processor};
 
 /// Periods in the playback buffer: the least that runs without gaps.
-const PLAYBACK_PERIODS: u32 = 2;
+pub const PLAYBACK_PERIODS: u32 = 2;
 /// MIDI messages one period can carry.
 const MIDI_CAPACITY: usize = 1024;
 

@@ -23,6 +23,10 @@
 //! beats_per_bar = 4
 //! send = true               # send MIDI clock (Loopmate as the master)
 //! output = "TR-8"           # where the clock goes (JACK: every MIDI sink when absent)
+//!
+//! [latency]                 # written by `loopmate calibrate`
+//! input_ms = 1.2            # the plugin's *Input latency*
+//! headphone_delay_ms = 0.0  # the plugin's *Headphone delay*
 //! ```
 
 use std::fmt;
@@ -42,6 +46,10 @@ const MIN_PERIOD_FRAMES: u32 = 16;
 const MAX_PERIOD_FRAMES: u32 = 8_192;
 /// Most channels an interface is taken to have.
 const MAX_CHANNEL: u32 = 64;
+/// Longest input latency accepted, in milliseconds (the *Input latency* parameter's range).
+pub const MAX_INPUT_LATENCY_MS: u32 = 200;
+/// Longest headphone delay accepted, in milliseconds (the *Headphone delay* parameter's range).
+pub const MAX_HEADPHONE_DELAY_MS: u32 = crate::engine::mix::MAX_PHONES_DELAY_MS as u32;
 
 /// Where audio and MIDI come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -168,6 +176,27 @@ impl<'de, const LOW: u32, const HIGH: u32> Deserialize<'de> for Ranged<LOW, HIGH
     }
 }
 
+/// Milliseconds checked against 0..=HIGH_MS while they are read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Millis<const HIGH_MS: u32>(f32);
+
+impl<'de, const HIGH_MS: u32> Deserialize<'de> for Millis<HIGH_MS> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        millis_in_range(value, HIGH_MS)
+            .map(Self)
+            .map_err(de::Error::custom)
+    }
+}
+
+fn millis_in_range(value: f64, high_ms: u32) -> Result<f32, String> {
+    if (0.0..=f64::from(high_ms)).contains(&value) {
+        Ok(value as f32)
+    } else {
+        Err(format!("{value} ms is out of range: 0 to {high_ms} ms"))
+    }
+}
+
 fn in_range(value: u32, low: u32, high: u32) -> Result<u32, String> {
     if (low..=high).contains(&value) {
         Ok(value)
@@ -211,6 +240,14 @@ struct ClockFile {
     output: Option<String>,
 }
 
+/// The file's `[latency]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyFile {
+    input_ms: Option<Millis<MAX_INPUT_LATENCY_MS>>,
+    headphone_delay_ms: Option<Millis<MAX_HEADPHONE_DELAY_MS>>,
+}
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +258,8 @@ struct ConfigFile {
     midi: MidiFile,
     #[serde(default)]
     clock: ClockFile,
+    #[serde(default)]
+    latency: LatencyFile,
 }
 
 /// The command line: `loopmate [OPTIONS]`. Flags override the configuration file.
@@ -285,6 +324,14 @@ pub struct Flags {
     /// Where the clock goes, by part of its name [default: JACK: every MIDI sink].
     #[arg(long, value_name = "NAME")]
     pub clock_output: Option<String>,
+    /// The audio input's latency in ms, the plugin's *Input latency* [default: the file's
+    /// `[latency]`, as `loopmate calibrate` measured it].
+    #[arg(long, value_name = "MS", value_parser = |text: &str| millis_flag(text, MAX_INPUT_LATENCY_MS))]
+    pub input_latency_ms: Option<f32>,
+    /// The headphones' delay in ms, the plugin's *Headphone delay* [default: the file's
+    /// `[latency]`].
+    #[arg(long, value_name = "MS", value_parser = |text: &str| millis_flag(text, MAX_HEADPHONE_DELAY_MS))]
+    pub headphone_delay_ms: Option<f32>,
     /// A saved performance (.loopmate, or a host state) to open.
     #[arg(long, value_name = "FILE")]
     pub load: Option<PathBuf>,
@@ -304,6 +351,12 @@ fn channel_or_none(text: &str) -> Result<Option<u32>, String> {
     text.parse()
         .map(Some)
         .map_err(|_| format!("`{text}` is not a channel number"))
+}
+
+/// `--input-latency-ms` and `--headphone-delay-ms`: milliseconds in 0..=`high_ms`.
+fn millis_flag(text: &str, high_ms: u32) -> Result<f32, String> {
+    let value: f64 = (text.parse()).map_err(|_| format!("`{text}` is not a number of ms"))?;
+    millis_in_range(value, high_ms)
 }
 
 /// The resolved configuration the standalone starts with.
@@ -341,6 +394,12 @@ pub struct Config {
     pub clock_out: bool,
     /// Where the clock goes, by part of its name; every MIDI sink when `None`.
     pub clock_output: Option<String>,
+    /// The input latency to set, in ms (else the plugin's own, or the loaded performance's).
+    pub input_latency_ms: Option<f32>,
+    /// The headphone delay to set, in ms.
+    pub headphone_delay_ms: Option<f32>,
+    /// The configuration file read, or where one would be (`loopmate calibrate` writes there).
+    pub file: Option<PathBuf>,
     /// A performance to open.
     pub load: Option<PathBuf>,
     /// The scripted demo player.
@@ -367,14 +426,14 @@ impl Config {
             std::iter::once("loopmate".to_owned()).chain(args.iter().cloned()),
         )
         .map_err(ConfigError::Flags)?;
-        let file = match &flags.config {
-            Some(path) => Some(read(path)?),
-            None => match default_path() {
-                Some(path) if path.exists() => Some(read(&path)?),
-                _ => None,
-            },
+        let path = flags.config.clone().or_else(default_path);
+        let file = match &path {
+            Some(path) if flags.config.is_some() || path.exists() => read(path)?,
+            _ => ConfigFile::default(),
         };
-        Self::resolve(flags, file.unwrap_or_default())
+        let mut config = Self::resolve(flags, file)?;
+        config.file = path;
+        Ok(config)
     }
 
     /// Parses a configuration file's text (for tests and `from_args`).
@@ -437,6 +496,10 @@ impl Config {
                 .unwrap_or(4),
             clock_out: flags.clock_out || file.clock.send.unwrap_or(false),
             clock_output: flags.clock_output.or(file.clock.output),
+            input_latency_ms: (flags.input_latency_ms).or(file.latency.input_ms.map(|m| m.0)),
+            headphone_delay_ms: (flags.headphone_delay_ms)
+                .or(file.latency.headphone_delay_ms.map(|m| m.0)),
+            file: None,
             load: flags.load.map(|p| expand_home(&p)),
             demo: flags.demo,
             no_gui: flags.no_gui,
@@ -468,6 +531,36 @@ fn expand_home(path: &Path) -> PathBuf {
         (Ok(rest), Some(home)) => Path::new(&home).join(rest),
         _ => path.to_owned(),
     }
+}
+
+/// Writes measured latencies into the `[latency]` table of the file at `path` (created, with its
+/// folder, if missing), keeping the rest of the file as it is: its other values, comments and
+/// layout. `headphone_delay_ms` of `None` leaves the headphone delay as it was.
+pub fn save_latency(
+    path: &Path,
+    input_ms: f32,
+    headphone_delay_ms: Option<f32>,
+) -> Result<(), String> {
+    let failed = |error: &dyn fmt::Display| format!("{}: {error}", path.display());
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(failed(&error)),
+    };
+    // The file must stay one the standalone reads: refuse to edit one it would refuse.
+    parse(&text, path).map_err(|error| error.to_string())?;
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| failed(&e))?;
+    let table = document["latency"].or_insert(toml_edit::table());
+    // Hundredths of a millisecond: finer than the parameters' 0.1 ms steps.
+    let rounded = |ms: f32| (f64::from(ms) * 100.0).round() / 100.0;
+    table["input_ms"] = toml_edit::value(rounded(input_ms));
+    if let Some(delay_ms) = headphone_delay_ms {
+        table["headphone_delay_ms"] = toml_edit::value(rounded(delay_ms));
+    }
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| failed(&e))?;
+    }
+    std::fs::write(path, document.to_string()).map_err(|e| failed(&e))
 }
 
 fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
@@ -609,6 +702,12 @@ send = true
             ("[audio]\nbackend = \"alsa\"\nbakend = 1\n", 3, "bakend"),
             ("[audio\nbackend = \"alsa\"\n", 1, ""),
             ("[midi]\ninputs = \"all\"\n", 2, "sequence"),
+            (
+                "[latency]\ninput_ms = 250\n",
+                2,
+                "250 ms is out of range: 0 to 200 ms",
+            ),
+            ("[latency]\n\nheadphone_delay_ms = -1\n", 3, "0 to 100 ms"),
         ];
         for (text, line, says) in cases {
             let error = Config::from_toml(text, Flags::default()).unwrap_err();
@@ -656,5 +755,45 @@ send = true
         assert_eq!(numbers(&config.headphones), [3, 4]);
         assert_eq!(config.clock, ClockSource::None);
         assert_eq!(config.beats_per_bar, 4);
+    }
+
+    #[test]
+    fn calibrated_latencies_are_saved_beside_the_files_own_values_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("loopmate-config-{}", std::process::id()));
+        let path = dir.join("loopmate").join("config.toml");
+        let _ = std::fs::remove_dir_all(&dir);
+        // A missing file (and folder) is created.
+        save_latency(&path, 0.384, None).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "[latency]\ninput_ms = 0.38\n");
+        // A player's file keeps its comments, layout and values; the latencies are replaced.
+        let mine = "# stage rig\n[audio]\nbackend = \"alsa\"   # the USB box\n\n[latency]\n\
+                    input_ms = 3.0\nheadphone_delay_ms = 2.5\n";
+        std::fs::write(&path, mine).unwrap();
+        save_latency(&path, 1.25, Some(9.999)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# stage rig\n[audio]\nbackend = \"alsa\"   # the USB box\n"),
+            "{text}"
+        );
+        let config = Config::from_toml(&text, Flags::default()).unwrap();
+        assert_eq!(config.backend, Backend::Alsa);
+        assert_eq!(config.input_latency_ms, Some(1.25));
+        assert_eq!(config.headphone_delay_ms, Some(10.0));
+        // A flag overrides the file.
+        let config = Config::from_toml(&text, flags(&["--input-latency-ms", "4.5"])).unwrap();
+        assert_eq!(config.input_latency_ms, Some(4.5));
+        // A file the standalone would refuse is not edited.
+        std::fs::write(&path, "[audio]\nbakend = 1\n").unwrap();
+        let error = save_latency(&path, 1.0, None).unwrap_err();
+        assert!(
+            error.contains("line 2") && error.contains("bakend"),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[audio]\nbakend = 1\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

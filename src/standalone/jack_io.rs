@@ -15,11 +15,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use jack::{
-    AudioIn, AudioOut, Client, ClientOptions, Control, MidiIn as JackMidiIn, MidiOut, Port,
-    PortFlags, ProcessScope,
+    AudioIn, AudioOut, Client, ClientOptions, Control, LatencyType, MidiIn as JackMidiIn, MidiOut,
+    Port, PortFlags, ProcessScope,
 };
 
 use super::config::{Channels, Config};
+use super::latency::{BufferedFrames, OutputPath};
 use super::processor::{MidiIn, Processor};
 use crate::engine::host_clock::HostTransport;
 
@@ -107,6 +108,7 @@ impl JackBackend {
             midi_in: port_name(&midi_in),
             clock_out: clock_out.as_ref().map(port_name),
         };
+        let ours = names.clone();
         let process = JackProcess {
             processor,
             inputs,
@@ -134,6 +136,7 @@ impl JackBackend {
         }
         Ok(JackRunning {
             _active: active,
+            ports: ours,
             stop,
             scanner,
         })
@@ -144,10 +147,36 @@ impl JackBackend {
 pub struct JackRunning {
     /// The active client.
     _active: jack::AsyncClient<(), JackProcess>,
+    /// Loopmate's ports.
+    ports: Names,
     /// Stops the MIDI scanner.
     stop: Arc<AtomicBool>,
     /// The MIDI scanner thread.
     scanner: Option<JoinHandle<()>>,
+}
+
+impl JackRunning {
+    /// What JACK buffers on each path's round trip: the capture latency of the first input plus
+    /// the playback latency of the path's first output, as JACK reports them for the ports
+    /// connected (its periods, and the latencies its driver was told). Read when asked, on a
+    /// client of its own, so connections made later count.
+    pub fn buffered_frames(&self) -> Result<BufferedFrames, String> {
+        let (client, _) = Client::new("loopmate-latency", ClientOptions::NO_START_SERVER)
+            .map_err(|error| format!("cannot read JACK's latencies: {error}"))?;
+        let ports = self.ports.clone();
+        Ok(Box::new(move |path| {
+            let latency = |name: Option<&String>, mode| {
+                let port = name.and_then(|name| client.port_by_name(name));
+                port.map_or(0, |port| port.get_latency_range(mode).1 as usize)
+            };
+            let output = match path {
+                OutputPath::Pa => ports.pa.first(),
+                OutputPath::Headphones => ports.phones.first(),
+            };
+            latency(ports.inputs.first(), LatencyType::Capture)
+                + latency(output, LatencyType::Playback)
+        }))
+    }
 }
 
 impl Drop for JackRunning {

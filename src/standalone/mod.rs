@@ -14,6 +14,7 @@ pub mod alsa_io;
 pub mod config;
 pub mod dummy_io;
 pub mod jack_io;
+pub mod latency;
 pub mod midi_in;
 pub mod period_thread;
 pub mod plugin_host;
@@ -24,13 +25,34 @@ use std::path::Path;
 use nice_plug::prelude::*;
 
 use self::config::{Backend, ClockSource, Config, ConfigError};
-use self::plugin_host::PluginHost;
+use self::latency::{CalibrationPorts, LatencyReport};
+use self::plugin_host::{ParamWriter, PluginHost};
 use self::processor::TransportSource;
 use crate::Loopmate;
 use crate::midi_clock::follower::ClockFollower;
 
+/// What the standalone does once its audio runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Plays: the editor (or `--no-gui`) until closed.
+    Play,
+    /// Measures the round trips, saves the latencies and quits (`loopmate calibrate`).
+    Calibrate,
+}
+
 /// Runs the standalone with `args` (without the program name); returns the exit code.
 pub fn run(args: &[String]) -> i32 {
+    run_in(args, Mode::Play)
+}
+
+/// `loopmate calibrate [OPTIONS]`: the standalone's options, then a calibration through the
+/// configured interface instead of a performance; returns the exit code (1 when no path came
+/// back).
+pub fn calibrate(args: &[String]) -> i32 {
+    run_in(args, Mode::Calibrate)
+}
+
+fn run_in(args: &[String], mode: Mode) -> i32 {
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(ConfigError::Flags(error)) => error.exit(),
@@ -43,7 +65,7 @@ pub fn run(args: &[String]) -> i32 {
     if config.demo {
         crate::demo::enable();
     }
-    match start(&config) {
+    match start(&config, mode) {
         Ok(()) => 0,
         Err(error) => {
             eprintln!("loopmate: {error}");
@@ -51,6 +73,15 @@ pub fn run(args: &[String]) -> i32 {
         }
     }
 }
+
+/// How long `loopmate calibrate` lets the audio run before it plays: an interface's first
+/// periods, and a JACK graph still being connected, are not what a calibration should measure.
+const CALIBRATION_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The *Input latency* parameter's id.
+const INPUT_LATENCY_ID: &str = "input_latency_ms";
+/// The *Headphone delay* parameter's id.
+const HEADPHONE_DELAY_ID: &str = "phones_delay_ms";
 
 /// What `--load` and `--map` bring in, read before anything starts.
 struct Inputs {
@@ -110,7 +141,7 @@ enum Opened {
     Dummy,
 }
 
-fn start(config: &Config) -> Result<(), String> {
+fn start(config: &Config, mode: Mode) -> Result<(), String> {
     let inputs = Inputs::read(config)?;
     let (opened, sample_rate_hz, max_frames) = match config.backend {
         Backend::Jack => {
@@ -139,11 +170,15 @@ fn start(config: &Config) -> Result<(), String> {
         config.inputs.channels().len(),
         |plugin| inputs.install(plugin, config),
     )?;
+    let params = host.param_writer();
+    set_latencies(&params, config.input_latency_ms, config.headphone_delay_ms);
+    let calibration_control = host.calibration_control();
     let close_requested = host.close_requested();
     let on_signal = close_requested.clone();
     ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
         .map_err(|error| format!("cannot catch Ctrl-C and SIGTERM: {error}"))?;
     let (mut processor, editor) = host.split();
+    let mut calibrator = processor.calibrator();
     processor.set_transport_source(match config.clock {
         ClockSource::None => TransportSource::Backend,
         ClockSource::Midi => TransportSource::MidiClock(Box::new(ClockFollower::new(
@@ -161,10 +196,17 @@ fn start(config: &Config) -> Result<(), String> {
         nice_log!("Loopmate listens to MIDI from {:?}", inputs.names);
         Ok(inputs)
     };
+    let jack = matches!(opened, Opened::Jack(_));
     let running: Box<dyn std::any::Any> = match opened {
-        Opened::Jack(jack) => Box::new(jack.start(processor, config)?),
+        Opened::Jack(jack) => {
+            let running = jack.start(processor, config)?;
+            calibrator.set_buffered_frames(running.buffered_frames()?);
+            Box::new(running)
+        }
         Opened::Alsa(device) => {
             let midi = midi().inspect_err(|e| nice_warn!("Loopmate: {e}")).ok();
+            let buffered = alsa_io::PLAYBACK_PERIODS as usize * max_frames;
+            calibrator.set_buffered_frames(Box::new(move |_| buffered));
             Box::new(alsa_io::start(
                 device,
                 processor,
@@ -178,12 +220,83 @@ fn start(config: &Config) -> Result<(), String> {
             Box::new(dummy_io::start(processor, config, midi)?)
         }
     };
+    calibrator.set_ports(calibration_ports(config, jack));
+    let save = |report: &LatencyReport| save_latencies(report, &params, config);
+    if mode == Mode::Calibrate {
+        std::thread::sleep(CALIBRATION_SETTLE);
+        let report = calibrator.calibrate();
+        println!("{}", report.summary(calibrator.ports()));
+        let saved = save(&report);
+        drop(running);
+        return match (saved, report.input_latency_ms) {
+            (Ok(saved), Some(_)) => {
+                println!("{saved}");
+                Ok(())
+            }
+            (Ok(_), None) => Err("nothing came back: no latency was measured".to_owned()),
+            (Err(error), _) => Err(error),
+        };
+    }
+    let stop_button = std::sync::atomic::AtomicBool::new(false);
     nice_log!(
         "Loopmate runs at {sample_rate_hz} Hz ({:?} backend){}",
         config.backend,
         if config.no_gui { "; Ctrl-C quits" } else { "" }
     );
-    let result = editor.run(!config.no_gui);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| latency::serve_button(calibrator, &calibration_control, &stop_button, save));
+        let result = editor.run(!config.no_gui);
+        stop_button.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
     drop(running);
     result
+}
+
+/// The names calibration reports with: device channels ("output 3"), or JACK's ports.
+pub(crate) fn calibration_ports(config: &Config, jack: bool) -> CalibrationPorts {
+    let first = |channels: &config::Channels, jack_port: &str, device: &str| {
+        let channel = channels.channels().first()?;
+        Some(if jack {
+            format!("loopmate:{jack_port}")
+        } else {
+            format!("{device} {channel}")
+        })
+    };
+    let input_port = if config.inputs.channels().len() == 1 {
+        "in"
+    } else {
+        "in_1"
+    };
+    CalibrationPorts {
+        input: first(&config.inputs, input_port, "input").unwrap_or_default(),
+        pa: first(&config.pa, "pa_1", "output").unwrap_or_default(),
+        headphones: first(&config.headphones, "phones_1", "output"),
+    }
+}
+
+/// Sets the latency parameters that are given.
+fn set_latencies(params: &ParamWriter, input_ms: Option<f32>, headphone_delay_ms: Option<f32>) {
+    if let Some(ms) = input_ms {
+        params.set_plain(INPUT_LATENCY_ID, ms);
+    }
+    if let Some(ms) = headphone_delay_ms {
+        params.set_plain(HEADPHONE_DELAY_ID, ms);
+    }
+}
+
+/// Sets what a calibration measured and saves it in the configuration file; says where.
+fn save_latencies(
+    report: &LatencyReport,
+    params: &ParamWriter,
+    config: &Config,
+) -> Result<String, String> {
+    let Some(input_ms) = report.input_latency_ms else {
+        return Ok("Nothing was saved.".to_owned());
+    };
+    set_latencies(params, Some(input_ms), report.headphone_delay_ms);
+    let path = (config.file.as_ref())
+        .ok_or("no configuration file to save in: pass --config FILE (or set HOME)")?;
+    config::save_latency(path, input_ms, report.headphone_delay_ms)?;
+    Ok(format!("Saved in {}", path.display()))
 }

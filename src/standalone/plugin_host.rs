@@ -97,6 +97,16 @@ impl PluginHost {
         })
     }
 
+    /// Sets parameters as the editor does, from another thread (calibration, the configuration).
+    pub fn param_writer(&self) -> ParamWriter {
+        ParamWriter(self.gui.clone())
+    }
+
+    /// The editor's *Calibrate latency* button.
+    pub fn calibration_control(&self) -> Arc<crate::calibrate::control::CalibrationControl> {
+        self.plugin.calibration_control()
+    }
+
     /// The flag that closes the editor window and ends [`PluginHost::run_editor`].
     pub fn close_requested(&self) -> Arc<AtomicBool> {
         self.close_requested.clone()
@@ -150,6 +160,27 @@ impl EditorHost {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         Ok(())
+    }
+}
+
+/// Sets parameters by id through the editor's queue (applied at the next period's start, and
+/// shown by the editor). Not realtime.
+#[derive(Clone)]
+pub struct ParamWriter(Arc<StandaloneGui>);
+
+impl ParamWriter {
+    /// Sets parameter `id` to `plain` (in its own unit, clamped to its range); false if no
+    /// parameter has that id.
+    pub fn set_plain(&self, id: &str, plain: f32) -> bool {
+        let Some((_, param)) = self.0.param_map.iter().find(|(known, _)| known == id) else {
+            return false;
+        };
+        // SAFETY: the pointer comes from the plugin's own live parameters.
+        unsafe {
+            let normalized = param.preview_normalized(plain);
+            self.0.raw_set_parameter_normalized(*param, normalized);
+        }
+        true
     }
 }
 

@@ -13,6 +13,7 @@ use nice_plug::context::process::{SendEventError, Transport};
 use nice_plug::params::internals::ParamPtr;
 use nice_plug::prelude::*;
 
+use super::latency::{self, CalibrationSlot, Calibrator};
 use crate::Loopmate;
 use crate::engine::host_clock::HostTransport;
 use crate::midi_clock::follower::ClockFollower;
@@ -102,6 +103,8 @@ pub struct Processor {
     transport_source: TransportSource,
     /// Frames processed since the start: the clock follower's time base, in samples.
     now_samples: u64,
+    /// Latency calibration, once [`Processor::calibrator`] set it up.
+    calibration: Option<CalibrationSlot>,
     /// Set when a period was longer than the buffers (its output is silence).
     pub overlong_periods: u64,
 }
@@ -129,6 +132,7 @@ impl Processor {
             param_changes,
             transport_source: TransportSource::None,
             now_samples: 0,
+            calibration: None,
             overlong_periods: 0,
         };
         // The buffers' slice lists get their capacity here, off the audio thread.
@@ -139,6 +143,14 @@ impl Processor {
     /// Sets what the transport follows. Not realtime (call before the audio starts).
     pub fn set_transport_source(&mut self, source: TransportSource) {
         self.transport_source = source;
+    }
+
+    /// The worker's end of latency calibration: runs it hands over play on the outputs instead
+    /// of the mixes. Not realtime (call before the audio starts).
+    pub fn calibrator(&mut self) -> Calibrator {
+        let (slot, calibrator) = latency::link(self.sample_rate_hz, self.max_frames);
+        self.calibration = Some(slot);
+        calibrator
     }
 
     /// The longest period the processor takes, in frames.
@@ -234,6 +246,9 @@ impl Processor {
         if self.input_channels < 2 {
             self.main[1][..frames].fill(0.0);
         }
+        if let Some(calibration) = &mut self.calibration {
+            calibration.capture(&self.main[0][..frames]);
+        }
         self.events.clear();
         for message in midi {
             let offset = message.offset.min(frames.saturating_sub(1) as u32);
@@ -272,6 +287,9 @@ impl Processor {
         };
         self.plugin
             .process(&mut self.main_buffer, &mut aux, &mut context);
+        if let Some(calibration) = &mut self.calibration {
+            calibration.play(frames, &mut self.main, &mut self.phones);
+        }
         self.now_samples += frames as u64;
     }
 }

@@ -82,6 +82,7 @@ fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
         session,
         analysis: Arc::default(),
         close_requested: Arc::default(),
+        calibration: Arc::default(),
     };
     LiveEditor {
         app: LoopmateApp::new(link),
@@ -855,4 +856,34 @@ fn the_pads_show_their_one_shots_and_their_buttons_strike_clear_and_capture() {
     );
     assert_eq!(commands.pop(), Ok(Command::ClearOneShots));
     assert!(commands.pop().is_err());
+}
+
+#[test]
+fn the_calibrate_button_shows_in_the_standalone_only_asks_the_worker_and_shows_its_report() {
+    let (mut app, ..) = editor_with(playing_status(), Arc::default());
+    let control = app.link.calibration.clone();
+    {
+        let mut harness = editor_harness(&mut app);
+        harness.get_by_label("Settings").click();
+        harness.run();
+        // A DAW: nothing offers calibration, so there is no button.
+        harness.get_by_label("Input latency");
+        harness.get_by_label("Headphone delay");
+        assert!(harness.query_by_label("Calibrate latency").is_none());
+    }
+    control.offer();
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    harness.get_by_label("Calibrate latency").click();
+    harness.run();
+    assert!(control.take_request(), "the click asked the worker");
+    control.set_running(true);
+    harness.run();
+    harness.get_by_label("Calibrating...");
+    control.report("Input latency: 1.20 ms\nSaved in /tmp/config.toml".to_owned());
+    control.set_running(false);
+    harness.run();
+    harness.get_by_label("Calibrate latency");
+    harness.get_by_label("Input latency: 1.20 ms\nSaved in /tmp/config.toml");
 }
