@@ -95,6 +95,49 @@ impl Loopmate {
     }
 }
 
+/// How a layout carries the PA and headphone mixes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    /// A stereo main output (the PA) and a stereo "Headphones" output.
+    PaAndHeadphonePorts,
+    /// One 4-channel output: the PA on 1/2, the headphones on 3/4 (for hosts that route by
+    /// pins rather than by ports).
+    FourChannels,
+}
+
+/// One stereo auxiliary output.
+const STEREO_PORT: &[NonZeroU32] = &[new_nonzero_u32(2)];
+
+/// A layout recording `input_channels` (1 or 2).
+const fn layout(input_channels: u32, outputs: Outputs, name: &'static str) -> AudioIOLayout {
+    let (main_output_channels, aux_output_ports, main_output, aux_outputs): (
+        u32,
+        &'static [NonZeroU32],
+        &'static str,
+        &'static [&'static str],
+    ) = match outputs {
+        Outputs::PaAndHeadphonePorts => (2, STEREO_PORT, "Main", &["Headphones"]),
+        Outputs::FourChannels => (4, &[], "PA 1-2, Headphones 3-4", &[]),
+    };
+    AudioIOLayout {
+        main_input_channels: NonZeroU32::new(input_channels),
+        main_output_channels: NonZeroU32::new(main_output_channels),
+        aux_output_ports,
+        names: PortNames {
+            layout: Some(name),
+            // nice-plug 0.4.2 names the main *output* after `main_input` (falling back to
+            // "Output"), so a named input would name both "Input": JACK then refuses the second
+            // `input_1` port, and hosts show the PA output as "Input". Left unnamed, the input
+            // is "Input" and the output is named here.
+            main_input: None,
+            main_output: Some(main_output),
+            aux_outputs,
+            ..PortNames::const_default()
+        },
+        ..AudioIOLayout::const_default()
+    }
+}
+
 impl Plugin for Loopmate {
     const NAME: &'static str = "Loopmate";
     const VENDOR: &'static str = "Loopmate";
@@ -103,40 +146,10 @@ impl Plugin for Loopmate {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
-        AudioIOLayout {
-            main_input_channels: NonZeroU32::new(2),
-            main_output_channels: NonZeroU32::new(2),
-            aux_output_ports: &[new_nonzero_u32(2)],
-            names: PortNames {
-                layout: Some("Stereo"),
-                // nice-plug 0.4.2 names the main *output* after `main_input` (falling back to
-                // "Output"), so a named input would name both "Input": JACK then refuses the
-                // second `input_1` port, and hosts show the PA output as "Input". Left unnamed,
-                // the input is "Input" and the output "Output" everywhere.
-                main_input: None,
-                main_output: Some("Main"),
-                aux_outputs: &["Headphones"],
-                ..PortNames::const_default()
-            },
-            ..AudioIOLayout::const_default()
-        },
-        AudioIOLayout {
-            main_input_channels: NonZeroU32::new(1),
-            main_output_channels: NonZeroU32::new(2),
-            aux_output_ports: &[new_nonzero_u32(2)],
-            names: PortNames {
-                layout: Some("Mono in"),
-                // nice-plug 0.4.2 names the main *output* after `main_input` (falling back to
-                // "Output"), so a named input would name both "Input": JACK then refuses the
-                // second `input_1` port, and hosts show the PA output as "Input". Left unnamed,
-                // the input is "Input" and the output "Output" everywhere.
-                main_input: None,
-                main_output: Some("Main"),
-                aux_outputs: &["Headphones"],
-                ..PortNames::const_default()
-            },
-            ..AudioIOLayout::const_default()
-        },
+        layout(2, Outputs::PaAndHeadphonePorts, "Stereo"),
+        layout(1, Outputs::PaAndHeadphonePorts, "Mono in"),
+        layout(2, Outputs::FourChannels, "Stereo in, 4 out"),
+        layout(1, Outputs::FourChannels, "Mono in, 4 out"),
     ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
@@ -256,11 +269,17 @@ impl Plugin for Loopmate {
         };
         let block = self.host.translate(engine, buffer, context);
         engine.set_host_transport(&block.transport);
-        let phones: &mut [&mut [f32]] = match aux.outputs.first_mut() {
-            Some(phones) => phones.as_slice(),
-            None => &mut [],
-        };
-        engine.process_inputs(buffer.as_slice(), phones, block.inputs);
+        match aux.outputs.first_mut() {
+            Some(phones) => {
+                engine.process_inputs(buffer.as_slice(), phones.as_slice(), block.inputs)
+            }
+            // A 4-channel layout: the PA on 1/2, the headphones on 3/4 of the one port.
+            None => {
+                let channels = buffer.as_slice();
+                let (main, phones) = channels.split_at_mut(channels.len().min(2));
+                engine.process_inputs(main, phones, block.inputs);
+            }
+        }
         self.status_in.write(engine.status());
         ProcessStatus::KeepAlive
     }

@@ -23,6 +23,11 @@ const RECORD_NEXT_CYCLE: u8 = 57;
 
 /// Runs `input` with the anchor presses plus `presses` (absolute sample, note).
 fn render(input: &Stereo, presses: &[(usize, u8)]) -> Rendered {
+    render_in(None, input, presses)
+}
+
+/// [`render`] with the audio-ports layout named `layout` (the default, "Stereo", if `None`).
+fn render_in(layout: Option<&str>, input: &Stereo, presses: &[(usize, u8)]) -> Rendered {
     let mut events: Vec<TimedEvent> = std::iter::once(quantize_off())
         .chain(
             [(S0, RECORD), (S0 + L, RECORD)]
@@ -32,7 +37,10 @@ fn render(input: &Stereo, presses: &[(usize, u8)]) -> Rendered {
         )
         .collect();
     events.sort_by_key(|event| event.time);
-    let mut plugin = TestPlugin::activate(RATE);
+    let mut plugin = match layout {
+        Some(layout) => TestPlugin::activate_with_layout(RATE, layout),
+        None => TestPlugin::activate(RATE),
+    };
     let rendered = plugin.run_fixed(input, &events, BLOCK, None);
     plugin.deactivate();
     rendered
@@ -71,6 +79,39 @@ fn capture_turns_the_last_cycle_into_a_track_without_waiting() {
             }
             let expected = x[S0 + index] + x[boundary - L + index];
             assert_close(out.main.channels[c][t], expected, &format!("ch{c} t={t}"));
+        }
+    }
+}
+
+#[test]
+fn the_four_channel_layouts_carry_the_pa_on_1_2_and_the_headphones_on_3_4() {
+    // A cycle with the PA muted and the headphones not: the mixes differ, and each must land
+    // on its own pins of the one 4-channel port exactly as on the two stereo ports.
+    let press = S0 + 2 * L + 10_000;
+    let start = S0 + 3 * L;
+    let input = tones(start + 2 * L, usize::MAX);
+    for (ports, pins) in [
+        ("Stereo", "Stereo in, 4 out"),
+        ("Mono in", "Mono in, 4 out"),
+    ] {
+        let by_ports = render_in(Some(ports), &input, &[(press, RECORD_NEXT_CYCLE)]);
+        let by_pins = render_in(Some(pins), &input, &[(press, RECORD_NEXT_CYCLE)]);
+        for c in 0..2 {
+            assert_eq!(
+                by_pins.main.channels[c], by_ports.main.channels[c],
+                "{pins}: PA {c}"
+            );
+            assert_eq!(
+                by_pins.phones.channels[c], by_ports.phones.channels[c],
+                "{pins}: headphones {c}"
+            );
+            let (pa, phones) = (&by_pins.main.channels[c], &by_pins.phones.channels[c]);
+            assert!(pa[start + BLEND..start + L].iter().all(|&s| s == 0.0));
+            assert!(
+                phones[start + BLEND..start + L]
+                    .iter()
+                    .any(|&s| s.abs() > 0.1)
+            );
         }
     }
 }

@@ -904,6 +904,9 @@ pub struct TestPlugin {
     input: [Vec<f32>; 2],
     /// Channels of the plugin's input port (1 or 2): the first this many of `input` are sent.
     input_channels: usize,
+    /// Whether the plugin's output is one 4-channel port (PA 1/2, headphones 3/4) rather than
+    /// two stereo ports.
+    four_out: bool,
     /// Host output buffers: main left, main right, headphones left, headphones right.
     outputs: [Vec<f32>; 4],
     /// This block's input events.
@@ -980,15 +983,22 @@ impl TestPlugin {
                 "expected one stereo (or chosen mono) input port, the plugin declares {inputs:?}"
             ),
         };
-        assert!(
-            outputs.len() == 2
-                && outputs.iter().all(|port| port.channel_count == 2)
-                && outputs[1].name == HEADPHONES_PORT_NAME
-                && outputs[0].name != inputs[0].name,
-            "expected a stereo main output (not named as the input) and a stereo \
-             \"{HEADPHONES_PORT_NAME}\" output, \
-             the plugin declares {outputs:?}"
-        );
+        let four_out = match outputs.as_slice() {
+            [main, phones]
+                if main.channel_count == 2
+                    && phones.channel_count == 2
+                    && phones.name == HEADPHONES_PORT_NAME
+                    && main.name != inputs[0].name =>
+            {
+                false
+            }
+            [pa_and_phones] if layout.is_some() && pa_and_phones.channel_count == 4 => true,
+            _ => panic!(
+                "expected a stereo main output (not named as the input) and a stereo \
+                 \"{HEADPHONES_PORT_NAME}\" output, or a chosen 4-channel output, the plugin \
+                 declares {outputs:?}"
+            ),
+        };
 
         let configuration = PluginAudioConfiguration {
             sample_rate,
@@ -1012,6 +1022,7 @@ impl TestPlugin {
             output_ports: AudioPorts::with_capacity(4, 2),
             input: [vec![0.0; MAX_BLOCK], vec![0.0; MAX_BLOCK]],
             input_channels: input_channels as usize,
+            four_out,
             outputs: std::array::from_fn(|_| vec![0.0; MAX_BLOCK]),
             events: EventBuffer::with_capacity(64),
             output_events: EventBuffer::with_capacity(64),
@@ -1177,22 +1188,34 @@ impl TestPlugin {
             channels: AudioPortBufferType::f32_input_only(input_channels),
         }]);
         let [main_left, main_right, phones_left, phones_right] = &mut self.outputs;
-        let mut output_audio = self.output_ports.with_output_buffers([
-            AudioPortBuffer {
+        let (main, phones) = (
+            [&mut main_left[..frames], &mut main_right[..frames]],
+            [&mut phones_left[..frames], &mut phones_right[..frames]],
+        );
+        let mut output_audio = if self.four_out {
+            let [main_left, main_right] = main;
+            let [phones_left, phones_right] = phones;
+            self.output_ports.with_output_buffers([AudioPortBuffer {
                 latency: 0,
                 channels: AudioPortBufferType::f32_output_only([
-                    &mut main_left[..frames],
-                    &mut main_right[..frames],
+                    main_left,
+                    main_right,
+                    phones_left,
+                    phones_right,
                 ]),
-            },
-            AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only([
-                    &mut phones_left[..frames],
-                    &mut phones_right[..frames],
-                ]),
-            },
-        ]);
+            }])
+        } else {
+            self.output_ports.with_output_buffers([
+                AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_output_only(main),
+                },
+                AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_output_only(phones),
+                },
+            ])
+        };
         self.output_events.clear();
         let processor = self
             .processor
