@@ -10,7 +10,7 @@ mod input_view;
 mod midi_panel;
 mod oneshots;
 mod selected_loop;
-mod session_panel;
+pub mod session_panel;
 mod settings;
 mod status_panel;
 mod track_fx;

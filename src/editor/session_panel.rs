@@ -39,6 +39,20 @@ impl Default for SessionPanel {
     }
 }
 
+/// *Save performance file*: writes the performance to `performance.loopmate` in `dir` (made if
+/// missing), for `loopmate --load` and `loopmate export`; says where, or why not. Blocks until a
+/// capture filling now has its audio (run it off the GUI thread).
+pub fn save_performance_file(store: &SessionStore, dir: &Path) -> String {
+    let path = dir.join("performance.loopmate");
+    let (bytes, left_out) = store.save_reporting();
+    let result = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, bytes));
+    match (result, left_out) {
+        (Ok(()), None) => format!("Saved {}.", path.display()),
+        (Ok(()), Some(why)) => format!("Saved {}. Warning: {why}.", path.display()),
+        (Err(error), _) => format!("Saving {} failed: {error}.", path.display()),
+    }
+}
+
 impl SessionPanel {
     /// Draws the store's latest message (a refused state, an export's result), if any.
     pub fn message(&mut self, ui: &mut egui::Ui, store: &SessionStore) {
@@ -83,17 +97,7 @@ impl SessionPanel {
             if save.clicked() {
                 let dir = PathBuf::from(&self.export_dir);
                 self.start(store, "Saving the performance", move |store| {
-                    let path = dir.join("performance.loopmate");
-                    let (bytes, left_out) = store.save_reporting();
-                    let result =
-                        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes));
-                    match (result, left_out) {
-                        (Ok(()), None) => format!("Saved {}.", path.display()),
-                        (Ok(()), Some(why)) => {
-                            format!("Saved {}. Warning: {why}.", path.display())
-                        }
-                        (Err(error), _) => format!("Saving {} failed: {error}.", path.display()),
-                    }
+                    save_performance_file(store, &dir)
                 });
             }
         });

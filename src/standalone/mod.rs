@@ -300,3 +300,6 @@ fn save_latencies(
     config::save_latency(path, input_ms, report.headphone_delay_ms)?;
     Ok(format!("Saved in {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests;
