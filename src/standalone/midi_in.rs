@@ -27,9 +27,9 @@ pub const MAX_SOURCES: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arrived {
     /// When it arrived.
-    pub at: Instant,
+    at: Instant,
     /// The message (frame 0 until placed).
-    pub message: MidiIn,
+    message: MidiIn,
 }
 
 impl Arrived {

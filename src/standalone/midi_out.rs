@@ -22,8 +22,8 @@ use midir::MidiOutputConnection;
 use super::period_thread::PeriodThread;
 use crate::engine::ClockMessage;
 
-/// Clock messages queued at once: periods of 8192 frames at 48 kHz with two in the playback
-/// buffer hold about 0.5 s of them, 80 ticks at 400 BPM.
+/// Clock messages queued at once: they wait at most the output latency and a period, 0.34 s
+/// for periods of 8192 frames at 48 kHz with two in the playback buffer: 56 ticks at 400 BPM.
 pub const CLOCK_QUEUE_CAPACITY: usize = 1024;
 /// How often the sender looks for messages when none is queued: well under an output latency
 /// (a message is queued at least one period before it is due), and 1000 cheap wake-ups a second.

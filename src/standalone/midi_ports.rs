@@ -611,7 +611,7 @@ mod tests {
     }
 
     #[test]
-    fn the_clock_goes_to_the_named_sinks_as_they_come_and_go() {
+    fn the_clock_goes_to_a_named_sink_switched_on_after_loopmate() {
         let ports = FakePorts::default();
         ports.0.lock().unwrap().sinks = vec![
             "Midi Through:Midi Through Port-0 14:0".to_owned(),
@@ -662,6 +662,26 @@ mod tests {
             sent.iter().all(|(name, _)| name.starts_with("TR-8")),
             "{sent:?}"
         );
+    }
+
+    #[test]
+    fn a_sink_switched_off_is_closed_and_connected_again_when_it_comes_back() {
+        let ports = FakePorts::default();
+        let tr8 = "TR-8:TR-8 MIDI 1 32:0".to_owned();
+        let through = "Midi Through:Midi Through Port-0 14:0".to_owned();
+        ports.0.lock().unwrap().sinks = vec![through.clone(), tr8.clone()];
+        let (_inputs, handover) = midi_in::midi_inputs(RATE_HZ);
+        let (mut sinks, sink_changes) = Sinks::new();
+        // No `clock_output`: every sink but Loopmate's own.
+        let mut scan = Scan::new(ports.clone(), vec![], Some(vec![]), handover, sink_changes);
+        scan.rescan();
+        assert_eq!(sinks.names(), vec![through.clone(), tr8.clone()]);
+        ports.0.lock().unwrap().sinks.retain(|n| *n != tr8);
+        scan.rescan();
+        assert_eq!(sinks.names(), vec![through.clone()]);
+        ports.0.lock().unwrap().sinks.push(tr8.clone());
+        scan.rescan();
+        assert_eq!(sinks.names(), vec![through, tr8]);
     }
 
     #[test]

@@ -154,7 +154,6 @@ fn start(config: &Config) -> Result<(), String> {
             config.beats_per_bar,
         ))),
     });
-    // Dropping the running backend stops the audio.
     // Without ALSA's sequencer the audio runs without MIDI (said once).
     let midi = || match midi_ports::start(config, sample_rate_hz) {
         Ok((midi, threads)) => (Some(midi), Some(threads)),
@@ -163,7 +162,8 @@ fn start(config: &Config) -> Result<(), String> {
             (None, None)
         }
     };
-    // The tuples drop in order: the audio first, then the MIDI threads behind it.
+    // Dropping the running backend stops the audio; the tuples drop in order, the audio first,
+    // then the MIDI threads behind it.
     let running: Box<dyn std::any::Any> = match opened {
         Opened::Jack(jack) => Box::new(jack.start(processor, config)?),
         Opened::Alsa(device) => {
