@@ -5,9 +5,9 @@
 //! goes with is heard: when the backend took the period in (with the thread's wake-up jitter
 //! taken out, see [`PeriodTimeline`]), plus the backend's output latency (what its playback
 //! buffer holds before the period), plus the message's offset in the period, so that a drum
-//! machine's beat lines up with the loop the PA plays. It queues them ([`ClockQueue::period`]); a sender thread
-//! ([`spawn_sender`]) sleeps until each one is due and sends it to every connected sink
-//! ([`Sinks`]), which the connecting thread adds and removes as they come and go.
+//! machine's beat lines up with the loop the PA plays. It queues them ([`ClockQueue::period`]);
+//! a sender thread ([`spawn_sender`]) sleeps until each one is due and sends it to every
+//! connected sink ([`Sinks`]), which the connecting thread adds and removes as they come and go.
 //!
 //! Realtime: [`ClockQueue::period`] runs on the audio thread: `rtrb` pushes, no `midir` call
 //! (which may block or allocate); a full queue drops the message and counts it.
