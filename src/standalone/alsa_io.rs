@@ -6,19 +6,23 @@
 //!
 //! The device channels the configuration names carry the recorded input, the PA and the
 //! headphones (e.g. PA on 1/2 and headphones on 3/4 of a 4-out interface). MIDI comes through
-//! ALSA's sequencer (see [`super::midi_in`]), placed in the period by its arrival time.
+//! ALSA's sequencer (see [`super::midi_in`]), placed in the period by its arrival time; MIDI
+//! clock goes out through it (see [`super::midi_out`]), each message when the audio of its
+//! sample plays: one period after its period is read (the period still in the playback
+//! buffer), so two after it was captured.
 //!
 //! Realtime: the period loop ([`run_duplex`]) never allocates; its buffers are allocated when
 //! the devices open.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use alsa::pcm::{Access, Format, HwParams, PCM};
 use alsa::{Direction, ValueOr};
 
 use super::config::{Channels, Config};
-use super::midi_in::MidiInputs;
+use super::midi_ports::PeriodMidi;
 use super::period_thread::PeriodThread;
 use super::processor::{MidiIn, Processor};
 
@@ -91,10 +95,16 @@ pub fn run_duplex<D: DuplexDevice>(
     device: &mut D,
     processor: &mut Processor,
     routing: &Routing,
-    mut midi: Option<MidiInputs>,
+    mut midi: Option<PeriodMidi>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
     let frames = device.period_frames();
+    if let Some(midi) = &mut midi {
+        // A period is read once captured, and written behind the one period still in the
+        // playback buffer: its first frame plays that period after the read (two after it was
+        // captured, as the round trip test below measures).
+        midi.set_output_latency_frames((PLAYBACK_PERIODS as usize - 1) * frames);
+    }
     let (inputs, outputs) = (device.input_channels(), device.output_channels());
     routing.check(inputs, outputs)?;
     let mut captured = vec![0.0f32; frames * inputs];
@@ -103,6 +113,7 @@ pub fn run_duplex<D: DuplexDevice>(
     device.start()?;
     while !stop.load(Ordering::Relaxed) {
         device.read(&mut captured)?;
+        let read_at = Instant::now();
         for (channel, &device_channel) in routing.inputs.iter().enumerate() {
             let input = processor.input(channel, frames);
             for (sample, frame) in input.iter_mut().zip(captured.chunks_exact(inputs)) {
@@ -111,9 +122,12 @@ pub fn run_duplex<D: DuplexDevice>(
         }
         messages.clear();
         if let Some(midi) = &mut midi {
-            midi.period(frames, &mut messages);
+            midi.input(frames, &mut messages);
         }
         processor.process(frames, &messages, None);
+        if let Some(midi) = &mut midi {
+            midi.clock_out(read_at, frames, processor.clock_out());
+        }
         played.fill(0.0);
         let mut route = |channels: &[usize], mix: [&[f32]; 2]| {
             for (i, &device_channel) in channels.iter().enumerate() {
@@ -403,13 +417,13 @@ impl DuplexDevice for AlsaDuplex {
     }
 }
 
-/// Runs `processor` on `device` on a new thread; MIDI from `midi`. A device failure ends the
-/// thread with a message and sets `failed` (the standalone then quits).
+/// Runs `processor` on `device` on a new thread; MIDI in and clock out through `midi`. A device
+/// failure ends the thread with a message and sets `failed` (the standalone then quits).
 pub fn start(
     mut device: AlsaDuplex,
     mut processor: Processor,
     config: &Config,
-    midi: Option<MidiInputs>,
+    midi: Option<PeriodMidi>,
     failed: Arc<AtomicBool>,
 ) -> Result<PeriodThread, String> {
     let routing = Routing::new(config);

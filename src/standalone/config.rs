@@ -22,7 +22,7 @@
 //! input = "TR-8"            # where the clock comes from (any MIDI input when absent)
 //! beats_per_bar = 4
 //! send = true               # send MIDI clock (Loopmate as the master)
-//! output = "TR-8"           # where the clock goes (JACK: every MIDI sink when absent)
+//! output = "TR-8"           # where the clock goes (every MIDI sink but our own when absent)
 //!
 //! [latency]                 # written by `loopmate calibrate`
 //! input_ms = 1.2            # the plugin's *Input latency*
@@ -321,7 +321,7 @@ pub struct Flags {
     /// Send MIDI clock, start and stop from the anchor loop.
     #[arg(long)]
     pub clock_out: bool,
-    /// Where the clock goes, by part of its name [default: JACK: every MIDI sink].
+    /// Where the clock goes, by part of its name [default: every MIDI sink but our own].
     #[arg(long, value_name = "NAME")]
     pub clock_output: Option<String>,
     /// The audio input's latency in ms, the plugin's *Input latency* [default: the file's

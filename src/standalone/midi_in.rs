@@ -1,94 +1,134 @@
 //! MIDI input through ALSA's sequencer (`midir`), for the backends without their own MIDI (ALSA,
-//! dummy). Each message is stamped when it arrives and placed in the next period at the frame
-//! that keeps its distance to the others: a constant latency of one period, with the timing
-//! within the period kept (so clock ticks stay even, and presses keep their order and spacing).
+//! dummy): the audio thread's side. Each message is stamped when it arrives and placed in the
+//! next period at the frame that keeps its distance to the others: a constant latency of one
+//! period, with the timing within the period kept (so clock ticks stay even, and presses keep
+//! their order and spacing).
 //!
-//! Realtime: [`MidiInputs::period`] runs on the audio thread; it never allocates or blocks (the
-//! queues are `rtrb` rings filled by `midir`'s threads).
+//! Sources come and go while Loopmate runs (see [`super::midi_ports`]): each connected source
+//! has its own queue, handed to the audio thread through a [`QueueHandover`] into one of
+//! [`MAX_SOURCES`] slots allocated up front. A source that goes away leaves its queue abandoned;
+//! the audio thread hands such a queue back, so that it is freed off the audio thread.
+//!
+//! Realtime: [`MidiInputs::period`] runs on the audio thread; it never allocates, frees, locks
+//! or waits (the queues are `rtrb` rings filled by `midir`'s threads, and handed over and back
+//! through `rtrb` rings).
 
+use std::sync::atomic::{Ordering, fence};
 use std::time::{Duration, Instant};
-
-use midir::{Ignore, MidiInput, MidiInputConnection};
 
 use super::processor::MidiIn;
 
 /// Messages a source can queue between two periods.
 const QUEUE_CAPACITY: usize = 1024;
+/// Sources listened to at once; a source past them is not connected (and said so).
+pub const MAX_SOURCES: usize = 16;
 
 /// A message as it arrived.
-#[derive(Debug, Clone, Copy)]
-struct Arrived {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrived {
     /// When it arrived.
     at: Instant,
     /// The message (frame 0 until placed).
     message: MidiIn,
 }
 
-/// The connected MIDI sources.
+impl Arrived {
+    /// `bytes` arriving now, if Loopmate can use them (up to three bytes: no SysEx).
+    pub fn now(bytes: &[u8]) -> Option<Self> {
+        MidiIn::new(0, bytes).map(|message| Self {
+            at: Instant::now(),
+            message,
+        })
+    }
+}
+
+/// One source's queue, the audio thread's end.
+type SourceQueue = rtrb::Consumer<Arrived>;
+
+/// The audio thread's side: the connected sources' queues.
 pub struct MidiInputs {
-    /// The connections (kept open while they live).
-    _connections: Vec<MidiInputConnection<rtrb::Producer<Arrived>>>,
-    /// Each source's queue.
-    queues: Vec<rtrb::Consumer<Arrived>>,
+    /// The sources' queues (a fixed number of slots, allocated up front).
+    slots: [Option<SourceQueue>; MAX_SOURCES],
+    /// Queues of sources connected since, waiting for a free slot.
+    new_queues: rtrb::Consumer<SourceQueue>,
+    /// Queues of sources gone, on their way to be freed off the audio thread.
+    retired: rtrb::Producer<SourceQueue>,
     /// Sample rate in hertz.
     sample_rate_hz: f64,
-    /// The names of the connected sources, for the log.
-    pub names: Vec<String>,
+}
+
+/// The connecting thread's side: opens the queues of new sources, frees the retired ones.
+pub struct QueueHandover {
+    /// Queues of new sources, to the audio thread.
+    new_queues: rtrb::Producer<SourceQueue>,
+    /// Queues of sources gone, from the audio thread.
+    retired: rtrb::Consumer<SourceQueue>,
+}
+
+/// The two ends for a backend at `sample_rate_hz`, with no source yet. Not realtime.
+pub fn midi_inputs(sample_rate_hz: u32) -> (MidiInputs, QueueHandover) {
+    let (new_producer, new_consumer) = rtrb::RingBuffer::new(MAX_SOURCES);
+    let (retired_producer, retired_consumer) = rtrb::RingBuffer::new(MAX_SOURCES);
+    let inputs = MidiInputs {
+        slots: std::array::from_fn(|_| None),
+        new_queues: new_consumer,
+        retired: retired_producer,
+        sample_rate_hz: f64::from(sample_rate_hz.max(1)),
+    };
+    let handover = QueueHandover {
+        new_queues: new_producer,
+        retired: retired_consumer,
+    };
+    (inputs, handover)
+}
+
+impl QueueHandover {
+    /// A queue for a new source: its end for the source's callback, or `None` when
+    /// [`MAX_SOURCES`] queues are already on their way. Dropping the end (closing the source)
+    /// retires the queue. Not realtime.
+    pub fn open_queue(&mut self) -> Option<rtrb::Producer<Arrived>> {
+        if self.new_queues.is_full() {
+            return None;
+        }
+        let (producer, consumer) = rtrb::RingBuffer::new(QUEUE_CAPACITY);
+        self.new_queues.push(consumer).ok()?;
+        Some(producer)
+    }
+
+    /// Frees the queues the audio thread has retired; returns how many. Not realtime.
+    pub fn free_retired(&mut self) -> usize {
+        let mut freed = 0;
+        while self.retired.pop().is_ok() {
+            freed += 1;
+        }
+        freed
+    }
 }
 
 impl MidiInputs {
-    /// Connects every source whose name contains one of `wanted` (all, if empty). Not
-    /// realtime.
-    pub fn connect(wanted: &[String], sample_rate_hz: u32) -> Result<Self, String> {
-        let probe = MidiInput::new("loopmate").map_err(|e| format!("no ALSA MIDI: {e}"))?;
-        let ports = probe.ports();
-        let mut inputs = Self {
-            _connections: Vec::new(),
-            queues: Vec::new(),
-            sample_rate_hz: f64::from(sample_rate_hz),
-            names: Vec::new(),
-        };
-        for port in &ports {
-            let Ok(name) = probe.port_name(port) else {
-                continue;
-            };
-            let listened =
-                wanted.is_empty() || wanted.iter().any(|part| name.contains(part.as_str()));
-            if !listened || name.contains("loopmate") {
-                continue;
-            }
-            let mut input = MidiInput::new("loopmate").map_err(|e| format!("no ALSA MIDI: {e}"))?;
-            // Clock, start and stop are wanted too.
-            input.ignore(Ignore::None);
-            let (producer, consumer) = rtrb::RingBuffer::new(QUEUE_CAPACITY);
-            let callback = |_: u64, bytes: &[u8], queue: &mut rtrb::Producer<Arrived>| {
-                if let Some(message) = MidiIn::new(0, bytes) {
-                    let _ = queue.push(Arrived {
-                        at: Instant::now(),
-                        message,
-                    });
-                }
-            };
-            match input.connect(port, "loopmate-in", callback, producer) {
-                Ok(connection) => {
-                    inputs._connections.push(connection);
-                    inputs.queues.push(consumer);
-                    inputs.names.push(name);
-                }
-                Err(error) => nice_plug::nice_warn!("Loopmate: cannot listen to {name}: {error}"),
-            }
-        }
-        Ok(inputs)
-    }
-
     /// The messages for a period of `frames` frames starting now, in time order, appended to
-    /// `out`. Realtime.
+    /// `out` (up to its capacity; the rest are dropped). Takes new sources' queues into free
+    /// slots and retires those of sources gone. Realtime.
     pub fn period(&mut self, frames: usize, out: &mut Vec<MidiIn>) {
         let now = Instant::now();
         let period = Duration::from_secs_f64(frames as f64 / self.sample_rate_hz);
         let window_start = now.checked_sub(period).unwrap_or(now);
         let first = out.len();
-        for queue in &mut self.queues {
+        for slot in &mut self.slots {
+            if slot.is_none() {
+                *slot = self.new_queues.pop().ok();
+            }
+            let Some(queue) = slot else {
+                continue;
+            };
+            // Checked before draining, so that a message the source queued just before it went
+            // is still taken.
+            let gone = queue.is_abandoned();
+            if gone {
+                // Pairs with the release of the source's end when it was dropped: everything it
+                // pushed is visible below.
+                fence(Ordering::Acquire);
+            }
             while let Ok(arrived) = queue.pop() {
                 if out.len() == out.capacity() {
                     continue;
@@ -103,6 +143,12 @@ impl MidiInputs {
                     ..arrived.message
                 });
             }
+            if gone && let Some(queue) = slot.take() {
+                // Freed by the connecting thread; kept (never freed here) while its ring is full.
+                if let Err(rtrb::PushError::Full(queue)) = self.retired.push(queue) {
+                    *slot = Some(queue);
+                }
+            }
         }
         // A stable insertion sort: each source's messages are in order already, and the standard
         // stable sort allocates.
@@ -114,5 +160,11 @@ impl MidiInputs {
                 j -= 1;
             }
         }
+    }
+
+    /// Sources whose queues the audio thread holds.
+    #[cfg(test)]
+    pub fn sources(&self) -> usize {
+        self.slots.iter().flatten().count()
     }
 }

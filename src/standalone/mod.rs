@@ -4,7 +4,8 @@
 //! - [`plugin_host`]: the plugin activated at the backend's rate, and its editor window;
 //! - [`processor`]: the audio thread's side (periods in, PA and headphones out, MIDI, clock);
 //! - backends: [`jack_io`] (JACK, with its own MIDI), [`alsa_io`] (an interface, full duplex),
-//!   [`dummy_io`] (no hardware); [`midi_in`] brings ALSA MIDI to the last two.
+//!   [`dummy_io`] (no hardware); [`midi_ports`] brings ALSA sequencer MIDI to the last two
+//!   ([`midi_in`] in, [`midi_out`] clock out), connecting ports as they appear.
 //!
 //! Everything that can fail (the configuration, the performance to load, the MIDI map, the
 //! audio device) is checked before any audio starts, so nothing runs half-configured. Ctrl-C,
@@ -16,6 +17,8 @@ pub mod dummy_io;
 pub mod jack_io;
 pub mod latency;
 pub mod midi_in;
+pub mod midi_out;
+pub mod midi_ports;
 pub mod period_thread;
 pub mod plugin_host;
 pub mod processor;
@@ -186,17 +189,17 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
             config.beats_per_bar,
         ))),
     });
-    // Dropping the running backend stops the audio.
-    let midi = || -> Result<_, String> {
-        let mut wanted = config.midi_inputs.clone();
-        if !wanted.is_empty() {
-            wanted.extend(config.clock_input.clone());
+    // Without ALSA's sequencer the audio runs without MIDI (said once).
+    let midi = || match midi_ports::start(config, sample_rate_hz) {
+        Ok((midi, threads)) => (Some(midi), Some(threads)),
+        Err(error) => {
+            nice_warn!("Loopmate: {error}");
+            (None, None)
         }
-        let inputs = midi_in::MidiInputs::connect(&wanted, sample_rate_hz)?;
-        nice_log!("Loopmate listens to MIDI from {:?}", inputs.names);
-        Ok(inputs)
     };
     let jack = matches!(opened, Opened::Jack(_));
+    // Dropping the running backend stops the audio; the tuples drop in order, the audio first,
+    // then the MIDI threads behind it.
     let running: Box<dyn std::any::Any> = match opened {
         Opened::Jack(jack) => {
             let running = jack.start(processor, config)?;
@@ -204,20 +207,17 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
             Box::new(running)
         }
         Opened::Alsa(device) => {
-            let midi = midi().inspect_err(|e| nice_warn!("Loopmate: {e}")).ok();
+            let (midi, threads) = midi();
             let buffered = alsa_io::PLAYBACK_PERIODS as usize * max_frames;
             calibrator.set_buffered_frames(Box::new(move |_| buffered));
-            Box::new(alsa_io::start(
-                device,
-                processor,
-                config,
-                midi,
-                close_requested.clone(),
-            )?)
+            Box::new((
+                alsa_io::start(device, processor, config, midi, close_requested.clone())?,
+                threads,
+            ))
         }
         Opened::Dummy => {
-            let midi = midi().inspect_err(|e| nice_warn!("Loopmate: {e}")).ok();
-            Box::new(dummy_io::start(processor, config, midi)?)
+            let (midi, threads) = midi();
+            Box::new((dummy_io::start(processor, config, midi)?, threads))
         }
     };
     calibrator.set_ports(calibration_ports(config, jack));

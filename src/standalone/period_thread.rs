@@ -1,5 +1,6 @@
-//! The audio thread of the backends that run their own period loop (ALSA, dummy): started with
-//! a stop flag, stopped and joined when dropped.
+//! A thread that loops until stopped: the audio thread of the backends that run their own
+//! period loop (ALSA, dummy), and the MIDI threads behind them. Started with a stop flag,
+//! stopped (woken if parked) and joined when dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +26,7 @@ impl PeriodThread {
             std::thread::Builder::new()
                 .name(name.to_owned())
                 .spawn(move || run(&stop))
-                .map_err(|error| format!("cannot start the audio thread: {error}"))?
+                .map_err(|error| format!("cannot start the thread {name}: {error}"))?
         };
         Ok(Self {
             stop,
@@ -38,6 +39,8 @@ impl Drop for PeriodThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
+            // A thread that waits parked (the MIDI scan, the clock sender) stops at once.
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
