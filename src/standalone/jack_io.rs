@@ -21,6 +21,7 @@ use jack::{
 
 use super::config::{Channels, Config};
 use super::latency::{BufferedFrames, OutputPath};
+use super::midi_ports;
 use super::processor::{MidiIn, Processor};
 use crate::engine::host_clock::HostTransport;
 
@@ -281,26 +282,24 @@ impl MidiScan {
             nice_plug::nice_warn!("Loopmate: cannot open a JACK client to connect MIDI ports");
             return;
         };
-        let own = format!("{CLIENT_NAME}:");
-        let wanted = |name: &str, parts: &[String]| {
-            parts.is_empty() || parts.iter().any(|part| name.contains(part.as_str()))
-        };
-        let mut clock_parts = Vec::new();
-        clock_parts.extend(self.config.clock_input.clone());
+        // The same name rules as the ALSA scan's (Loopmate's own ports never).
+        let source_parts = midi_ports::source_parts(&self.config);
+        let sink_parts: Vec<String> = self.config.clock_output.iter().cloned().collect();
         while !self.stop.load(Ordering::Relaxed) {
             let sources = client.ports(None, Some(MIDI_TYPE), PortFlags::IS_OUTPUT);
-            for source in sources.iter().filter(|name| !name.starts_with(&own)) {
-                let listened = wanted(source, &self.config.midi_inputs)
-                    || (!clock_parts.is_empty() && wanted(source, &clock_parts));
-                if listened && !is_connected(&client, source, &self.names.midi_in) {
+            for source in sources.iter() {
+                if midi_ports::wanted(source, &source_parts)
+                    && !is_connected(&client, source, &self.names.midi_in)
+                {
                     let _ = client.connect_ports_by_name(source, &self.names.midi_in);
                 }
             }
             if let Some(clock_out) = &self.names.clock_out {
                 let sinks = client.ports(None, Some(MIDI_TYPE), PortFlags::IS_INPUT);
-                let parts: Vec<String> = self.config.clock_output.iter().cloned().collect();
-                for sink in sinks.iter().filter(|name| !name.starts_with(&own)) {
-                    if wanted(sink, &parts) && !is_connected(&client, clock_out, sink) {
+                for sink in sinks.iter() {
+                    if midi_ports::wanted(sink, &sink_parts)
+                        && !is_connected(&client, clock_out, sink)
+                    {
                         let _ = client.connect_ports_by_name(clock_out, sink);
                     }
                 }
