@@ -4,7 +4,8 @@
 # With LOOPMATE_DEMO_SECS=N it runs `loopmate --demo` (a scripted player looping four parts) for
 # N seconds first: `LOOPMATE_DEMO_SECS=46 tests/editor/screenshot.sh` makes the README's picture.
 # Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
-# installs them). Exits non-zero if the program dies or panics before the screenshot.
+# installs them). Exits non-zero if the program dies or panics before the screenshot, or does not
+# quit cleanly (exit 0, window closed) on SIGTERM after it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/assets/editor.png}"
@@ -25,8 +26,24 @@ inner() {
     exit 1
   fi
   import -window root "$out"
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
+  # SIGTERM with the window open: the editor closes its window and the program exits 0.
+  kill -TERM "$pid"
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "loopmate did not quit within 10 s of SIGTERM with its window open" >&2
+    kill -9 "$pid"
+    exit 1
+  fi
+  status=0
+  wait "$pid" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "loopmate exited with status $status on SIGTERM:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
   if grep -qi "panicked" "$log"; then
     echo "loopmate panicked:" >&2
     cat "$log" >&2
