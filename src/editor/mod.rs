@@ -7,11 +7,13 @@ mod command_buttons;
 mod cycle_ring;
 pub mod geometry;
 mod input_view;
+mod level_meter;
 mod midi_panel;
 mod oneshots;
 mod selected_loop;
 pub mod session_panel;
 mod settings;
+mod state_badge;
 mod status_panel;
 mod track_fx;
 mod track_rows;
@@ -83,6 +85,8 @@ pub struct LoopmateApp {
     input_trace: input_view::InputTrace,
     /// Waveform overviews of the tracks.
     overviews: waveform::Overviews,
+    /// The input meter's held peak and clip light.
+    level_meter: level_meter::LevelMeter,
 }
 
 impl LoopmateApp {
@@ -102,6 +106,7 @@ impl LoopmateApp {
             session_panel: session_panel::SessionPanel::default(),
             input_trace: input_view::InputTrace::default(),
             overviews: waveform::Overviews::default(),
+            level_meter: level_meter::LevelMeter::default(),
         }
     }
 
@@ -150,7 +155,10 @@ impl LoopmateApp {
         let shared = self.link.params.midi_map.clone();
         self.midi.poll(&shared, &mut reports, &self.mappable_names);
         self.mirror_cc_values(&mut reports);
-        ui.heading("Loopmate");
+        state_badge::show(ui, &status);
+        let now_secs = status.now_samples as f64 / f64::from(status.sample_rate_hz.max(1.0));
+        (self.level_meter).update(status.input_peak, status.input_clips, now_secs);
+        level_meter::show(ui, &self.level_meter);
         let analysis = self.link.analysis.lock().as_mut().map(|out| *out.read());
         status_panel::show(ui, &status, analysis.as_ref());
         self.input_trace

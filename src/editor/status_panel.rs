@@ -1,5 +1,4 @@
-//! The engine's state: the input meter, the cycle ring, and the cycle, tracks, recorder and
-//! messages in words.
+//! The engine's state: the cycle ring, and the cycle, tracks, history and messages in words.
 
 use super::cycle_ring;
 use crate::analysis::snapshot::AnalysisSnapshot;
@@ -8,7 +7,6 @@ use crate::engine::{EngineMessage, EngineStatus, RecordingState};
 /// Draws `status` (and the analysis' tempo, if it runs): the cycle ring beside the cycle, tempo,
 /// track and recorder lines.
 pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&AnalysisSnapshot>) {
-    input_meter(ui, status);
     ui.horizontal(|ui| {
         let rate = status.sample_rate_hz.max(1.0) as f64;
         let recording = matches!(status.recording, RecordingState::Recording { .. });
@@ -107,29 +105,12 @@ fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
         "Tracks: {}   (redo: {})",
         status.track_count, status.redo_count
     ));
-    let recording = match status.recording {
-        RecordingState::Idle => "Idle".to_owned(),
-        RecordingState::Armed { start_samples } => format!(
-            "Armed: starts in {:.2} s",
-            start_samples.saturating_sub(status.now_samples) as f64 / rate
-        ),
-        RecordingState::Recording { start_samples } => format!(
-            "Recording {:.2} s",
-            status.now_samples.saturating_sub(start_samples) as f64 / rate
-        ),
-    };
-    ui.label(format!("Recorder: {recording}"));
     ui.label(format!(
         "History: {:.0} s of {:.0} s",
         status.history_filled_secs, status.history_secs
     ));
+    // The state badge shows the recorder, the dubber and the mutes.
     let mut flags = Vec::new();
-    if status.mix_muted {
-        flags.push("loops muted");
-    }
-    if status.pa_muted {
-        flags.push("PA muted");
-    }
     if status.limiter_gain < 0.99 {
         flags.push("limiting");
     }
@@ -145,29 +126,6 @@ fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
     if let Some(message) = status.message {
         ui.label(message_text(message));
     }
-}
-
-/// The input level in dBFS over -60..0 dB, red once the input has clipped.
-fn input_meter(ui: &mut egui::Ui, status: &EngineStatus) {
-    let db = 20.0 * status.input_peak.max(1e-6).log10();
-    let fill = ((db + 60.0) / 60.0).clamp(0.0, 1.0);
-    let clipped = status.input_clips > 0;
-    let text = if clipped {
-        format!("Input {db:.0} dBFS - CLIPPED {} times", status.input_clips)
-    } else {
-        format!("Input {db:.0} dBFS")
-    };
-    let colour = if clipped {
-        egui::Color32::from_rgb(220, 40, 40)
-    } else {
-        egui::Color32::from_rgb(40, 170, 80)
-    };
-    ui.add(
-        egui::ProgressBar::new(fill)
-            .text(text)
-            .fill(colour)
-            .desired_height(16.0),
-    );
 }
 
 /// What a message says to the player.

@@ -148,7 +148,7 @@ fn shows_the_cycle_the_tracks_and_the_recorder() {
     harness.get_by_label("Cycle: 2.000 s (96000 samples)");
     harness.get_by_label("Host sync: 2 bars, on the host's bars");
     harness.get_by_label("Tracks: 3   (redo: 1)");
-    harness.get_by_label("Recorder: Recording 1.00 s");
+    harness.get_by_label("RECORDING 1.0 s");
 }
 
 #[test]
@@ -276,11 +276,13 @@ fn the_input_meter_shows_the_level_and_clipping() {
     status.input_peak = 0.1;
     let (mut app, _) = editor(status);
     let harness = editor_harness(&mut app);
-    harness.get_by_label("Input -20 dBFS");
+    harness.get_by_label("Input -20 dBFS, peak -20 dBFS");
+    harness.get_by_label("no clip");
     status.input_clips = 3;
     let (mut app, _) = editor(status);
     let harness = editor_harness(&mut app);
-    harness.get_by_label("Input -20 dBFS - CLIPPED 3 times");
+    harness.get_by_label("Input -20 dBFS, peak -20 dBFS");
+    harness.get_by_label("CLIP 3");
 }
 
 #[test]

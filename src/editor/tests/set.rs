@@ -111,7 +111,7 @@ fn a_set_played_from_the_editor_alone() {
     stage.play(&mut harness, 0.5, true);
     stage.click(&mut harness, "Record (47)");
     let start = stage.pressed(Command::RecordToggle);
-    harness.get_by_label_contains("Recorder: Recording");
+    harness.get_by_label_contains("RECORDING");
     stage.play(&mut harness, 2.0, true);
     stage.click(&mut harness, "Record (47)");
     // The editor's presses act at the block after the click: 2.05 s apart.
@@ -123,7 +123,7 @@ fn a_set_played_from_the_editor_alone() {
         cycle as f64 / f64::from(RATE)
     ));
     harness.get_by_label("Track 1 (1 cycle)");
-    harness.get_by_label("Recorder: Idle");
+    harness.get_by_label("PLAYING");
 
     // A capture of the cycle just played, then an overdub of a whole cycle.
     stage.play(&mut harness, 2.1, true);
@@ -175,7 +175,7 @@ fn a_set_played_from_the_editor_alone() {
     // Mute the loops at once, then clear.
     stage.click(&mut harness, "Mute mix (35)");
     stage.play(&mut harness, 0.2, false);
-    harness.get_by_label("loops muted");
+    harness.get_by_label("LOOPS MUTED");
     let tail = &stage.pa[stage.pa.len() - 4800..];
     assert!(tail.iter().all(|x| x.abs() < 1e-6), "the PA is silent");
     stage.click(&mut harness, "Clear (26)");
