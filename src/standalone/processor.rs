@@ -105,8 +105,6 @@ pub struct Processor {
     now_samples: u64,
     /// Latency calibration, once [`Processor::calibrator`] set it up.
     calibration: Option<CalibrationSlot>,
-    /// Set when a period was longer than the buffers (its output is silence).
-    pub overlong_periods: u64,
 }
 
 impl Processor {
@@ -133,7 +131,6 @@ impl Processor {
             transport_source: TransportSource::None,
             now_samples: 0,
             calibration: None,
-            overlong_periods: 0,
         };
         // The buffers' slice lists get their capacity here, off the audio thread.
         processor.point_buffers(max_frames);
@@ -223,8 +220,9 @@ impl Processor {
         midi: &[MidiIn],
         backend_transport: Option<HostTransport>,
     ) {
+        // No backend gives longer periods than it said (JACK's largest is the buffers' size);
+        // if one did, silence is safer than reading past the buffers.
         if frames > self.max_frames {
-            self.overlong_periods += 1;
             for channel in self.main.iter_mut().chain(&mut self.phones) {
                 channel.fill(0.0);
             }
