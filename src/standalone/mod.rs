@@ -4,7 +4,8 @@
 //! - [`plugin_host`]: the plugin activated at the backend's rate, and its editor window;
 //! - [`processor`]: the audio thread's side (periods in, PA and headphones out, MIDI, clock);
 //! - backends: [`jack_io`] (JACK, with its own MIDI), [`alsa_io`] (an interface, full duplex),
-//!   [`dummy_io`] (no hardware); [`midi_in`] brings ALSA MIDI to the last two.
+//!   [`dummy_io`] (no hardware); [`midi_in`] brings ALSA MIDI to the last two;
+//! - `link`: an Ableton Link session as the clock (the `link` feature).
 //!
 //! Everything that can fail (the configuration, the performance to load, the MIDI map, the
 //! audio device) is checked before any audio starts, so nothing runs half-configured. Ctrl-C,
@@ -14,6 +15,8 @@ pub mod alsa_io;
 pub mod config;
 pub mod dummy_io;
 pub mod jack_io;
+#[cfg(feature = "link")]
+pub mod link;
 pub mod midi_in;
 pub mod period_thread;
 pub mod plugin_host;
@@ -150,6 +153,27 @@ fn start(config: &Config) -> Result<(), String> {
             sample_rate,
             config.beats_per_bar,
         ))),
+        #[cfg(feature = "link")]
+        ClockSource::Link => {
+            // JACK tells the playback latency; ALSA and dummy periods are taken as heard when
+            // they start.
+            let output_latency_frames = match &opened {
+                Opened::Jack(jack) => jack.playback_latency_frames(config),
+                Opened::Alsa(_) | Opened::Dummy => 0,
+            };
+            nice_log!(
+                "Loopmate joins Ableton Link ({} beats a bar, output {output_latency_frames} \
+                 frames after the period's start)",
+                config.beats_per_bar
+            );
+            TransportSource::Link(Box::new(link::LinkSource::join(
+                config.beats_per_bar,
+                sample_rate,
+                output_latency_frames,
+            )))
+        }
+        #[cfg(not(feature = "link"))]
+        ClockSource::Link => return Err(config::NO_LINK.to_owned()),
     });
     // Dropping the running backend stops the audio.
     let midi = || -> Result<_, String> {
