@@ -14,6 +14,9 @@
 //! tone, so its audio ends, and silence begins, one take length (two bars at 140 BPM) after each
 //! loop start. Those starts must lie on the peer's bar lines, every two bars, at both tempos.
 //!
+//! And the other way round: Loopmate alone in its session proposes its anchor's tempo (through
+//! the audio thread's calls, under the allocation checker), and with a peer proposes nothing.
+//!
 //! Network: Link peers find each other by multicast on every running interface. The test runs in
 //! a private network namespace whose only interface is the loopback (up; its MULTICAST flag is
 //! not needed, nor a route), so no packet leaves the machine: it needs root (CI runs as root) or
@@ -300,5 +303,67 @@ fn the_metronome_and_the_loops_follow_a_link_peers_bars_and_its_tempo_change() {
         worst_loop_ms <= allowed_ms,
         "the loop starts {worst_loop_ms:.3} ms off the peer's bar lines (allowed: {allowed_ms} \
          ms)"
+    );
+}
+
+#[test]
+fn alone_in_the_session_loopmate_proposes_its_anchors_tempo_and_with_a_peer_never() {
+    loopback_only();
+    let mut loopmate = LinkSource::join(QUANTUM as u32, RATE as f32, 0);
+    // As the processor does each period, on the audio thread: under the allocation checker.
+    let transport = nice_assert_no_alloc::assert_no_alloc(|| {
+        loopmate.transport_at(0);
+        loopmate.propose(Some(97.0));
+        loopmate.transport_at(PERIOD as u64)
+    });
+    assert_eq!(
+        transport.tempo_bpm,
+        Some(97.0),
+        "Loopmate's session at 97 BPM"
+    );
+    // A peer joins. Link merges the two sessions into one, the older one in principle; but when
+    // each peer measures the other while the other is already switching, it falls back to a
+    // random order, and the newcomer's session won in 2 runs out of 5 here. Either
+    // way both play at one tempo, and Loopmate, no longer alone, proposes nothing.
+    let peer = AblLink::new(130.0);
+    peer.enable(true);
+    let searching = Instant::now();
+    let mut session = SessionState::new();
+    let mut period = 2;
+    loop {
+        peer.capture_app_session_state(&mut session);
+        let ours = loopmate
+            .transport_at(period * PERIOD as u64)
+            .tempo_bpm
+            .unwrap();
+        period += 1;
+        // Link sends a tempo as whole microseconds a beat: 97 BPM arrives as 96.99995.
+        let met = peer.num_peers() > 0 && loopmate.peers() > 0;
+        if met && (session.tempo() - ours).abs() < 1e-3 {
+            break;
+        }
+        assert!(
+            searching.elapsed() < DISCOVERY_TIMEOUT,
+            "the peer plays at {} BPM and Loopmate at {ours} after {DISCOVERY_TIMEOUT:?} ({} \
+             and {} peers)",
+            session.tempo(),
+            peer.num_peers(),
+            loopmate.peers(),
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tempo = session.tempo();
+    eprintln!(
+        "a peer joined, and both play at {tempo} BPM, after {:?}",
+        searching.elapsed()
+    );
+    loopmate.propose(Some(84.0));
+    let after = loopmate
+        .transport_at(period * PERIOD as u64)
+        .tempo_bpm
+        .unwrap();
+    assert!(
+        (after - tempo).abs() < 1e-3,
+        "with a peer, Loopmate's anchor at 84 BPM left the session at {tempo}: {after} BPM"
     );
 }
