@@ -1,7 +1,7 @@
 //! Loopmate: a live looper for acoustic musicians, as a CLAP/VST3 plugin and a standalone.
 //!
-//! The engine, analysis, saved state, WAV, MIDI map and MIDI clock follower are framework-free
-//! modules. The nice-plug shell ([`plugin`], with [`host`] turning the host's MIDI, parameters
+//! The engine, analysis, saved state, WAV, MIDI map, MIDI clock follower and the Link session's
+//! maths are framework-free modules. The nice-plug shell ([`plugin`], with [`host`] turning the host's MIDI, parameters
 //! and transport into engine input), the editor and the parameters are the default `plugin`
 //! feature; without it the crate is the framework-free modules alone, which is what the fuzz
 //! targets in `fuzz/` build.
@@ -14,6 +14,7 @@ pub mod editor;
 pub mod engine;
 #[cfg(feature = "plugin")]
 pub mod host;
+pub mod link_clock;
 pub mod midi_clock;
 #[cfg(feature = "plugin")]
 pub mod midi_link;

@@ -89,6 +89,12 @@ impl Loopmate {
         self.editor_link.calibration.clone()
     }
 
+    /// The anchor's tempo from its whole beats, in BPM (what the MIDI clock out follows); `None`
+    /// before activation or without such an anchor. Realtime-safe.
+    pub fn anchor_bpm(&self) -> Option<f64> {
+        self.engine.as_ref().and_then(|engine| engine.anchor_bpm())
+    }
+
     /// Set to make the editor close its window (the standalone quitting on a signal).
     pub fn close_request_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
         self.editor_link.close_requested.clone()

@@ -28,6 +28,13 @@ use super::processor::{MidiIn, Processor};
 
 /// Periods in the playback buffer: the least that runs without gaps.
 pub const PLAYBACK_PERIODS: u32 = 2;
+/// From a period's read to when its first frame plays, in frames: a period is read once
+/// captured, and written behind the one period still in the playback buffer, so it plays that
+/// period after the read (two after it was captured, as the round trip test measures).
+pub fn output_latency_frames(period_frames: usize) -> usize {
+    (PLAYBACK_PERIODS as usize - 1) * period_frames
+}
+
 /// MIDI messages one period can carry.
 const MIDI_CAPACITY: usize = 1024;
 
@@ -100,10 +107,7 @@ pub fn run_duplex<D: DuplexDevice>(
 ) -> Result<(), String> {
     let frames = device.period_frames();
     if let Some(midi) = &mut midi {
-        // A period is read once captured, and written behind the one period still in the
-        // playback buffer: its first frame plays that period after the read (two after it was
-        // captured, as the round trip test below measures).
-        midi.set_output_latency_frames((PLAYBACK_PERIODS as usize - 1) * frames);
+        midi.set_output_latency_frames(output_latency_frames(frames));
     }
     let (inputs, outputs) = (device.input_channels(), device.output_channels());
     routing.check(inputs, outputs)?;

@@ -18,9 +18,9 @@
 //! map_file = "~/pedal.toml" # a MIDI map file (see assets/default-midi-map.toml)
 //!
 //! [clock]
-//! source = "midi"           # none | midi: what host-sync mode follows
+//! source = "midi"           # none | midi | link: what host-sync mode follows
 //! input = "TR-8"            # where the clock comes from (any MIDI input when absent)
-//! beats_per_bar = 4
+//! beats_per_bar = 4         # also Link's quantum
 //! send = true               # send MIDI clock (Loopmate as the master)
 //! output = "TR-8"           # where the clock goes (every MIDI sink but our own when absent)
 //!
@@ -72,7 +72,13 @@ pub enum ClockSource {
     None,
     /// MIDI beat clock from a MIDI input.
     Midi,
+    /// An Ableton Link session (needs the `link` feature: [`NO_LINK`] otherwise).
+    Link,
 }
+
+/// Why `link` is refused by a build without the `link` feature.
+pub const NO_LINK: &str = "this Loopmate was built without Ableton Link: `--clock link` (source = \
+     \"link\") needs the `link` feature (cargo build --release --features link)";
 
 /// A device channel, 1-based, as interfaces label them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,8 +514,11 @@ impl Config {
         Ok(config)
     }
 
-    /// What no single value shows: paths that share a channel.
+    /// What no single value shows: paths that share a channel; Link without the feature.
     fn check(&self) -> Result<(), ConfigError> {
+        if !cfg!(feature = "link") && self.clock == ClockSource::Link {
+            return Err(ConfigError::Invalid(NO_LINK.to_owned()));
+        }
         let shared = self
             .pa
             .channels()
@@ -744,6 +753,20 @@ send = true
         assert!(parse(&["--period", "3"]).contains("--period"));
         assert!(parse(&["--pa", "1,2,3"]).contains("--pa"));
         assert!(parse(&["--config", "/nonexistent/loopmate.toml"]).contains("/nonexistent"));
+    }
+
+    #[test]
+    fn link_is_taken_with_the_feature_and_refused_by_name_without_it() {
+        let from_file = Config::from_toml("[clock]\nsource = \"link\"\n", Flags::default());
+        let from_flag = Config::from_toml("", flags(&["--clock", "link"]));
+        for config in [from_file, from_flag] {
+            if cfg!(feature = "link") {
+                assert_eq!(config.unwrap().clock, ClockSource::Link);
+            } else {
+                let message = config.unwrap_err().to_string();
+                assert!(message.contains("`link` feature"), "{message}");
+            }
+        }
     }
 
     #[test]

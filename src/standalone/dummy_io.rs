@@ -14,6 +14,12 @@ use super::processor::Processor;
 /// MIDI messages one period can carry.
 const MIDI_CAPACITY: usize = 1024;
 
+/// As if each period played once processed, in the period after its time: the clock then goes
+/// out evenly, ahead of the processing's own jitter. In frames.
+pub fn output_latency_frames(period_frames: usize) -> usize {
+    period_frames
+}
+
 /// Starts periods of `config.period_frames` at `config.sample_rate_hz`, paced by the clock;
 /// MIDI in and clock out through `midi`.
 pub fn start(
@@ -24,9 +30,7 @@ pub fn start(
     let frames = config.period_frames as usize;
     let period = Duration::from_secs_f64(frames as f64 / f64::from(config.sample_rate_hz));
     if let Some(midi) = &mut midi {
-        // As if each period played once processed, in the period after its time: the clock
-        // then goes out evenly, ahead of the processing's own jitter.
-        midi.set_output_latency_frames(frames);
+        midi.set_output_latency_frames(output_latency_frames(frames));
     }
     PeriodThread::spawn("loopmate-dummy-audio", move |stop| {
         let mut next = Instant::now();

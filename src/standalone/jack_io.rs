@@ -66,6 +66,21 @@ impl JackBackend {
         (self.client.buffer_size() as usize).max(MAX_PERIOD_FRAMES)
     }
 
+    /// The playback latency of the interface channel the PA's first channel goes to, in frames:
+    /// from a period's start to its first sample at that output (0 when the interface lacks it
+    /// or JACK does not say).
+    pub fn playback_latency_frames(&self, config: &Config) -> u32 {
+        let playback = self.client.ports(
+            None,
+            Some(AUDIO_TYPE),
+            PortFlags::IS_PHYSICAL | PortFlags::IS_INPUT,
+        );
+        (config.pa.channels().first())
+            .and_then(|channel| playback.get(channel.index()))
+            .and_then(|name| self.client.port_by_name(name))
+            .map_or(0, |port| port.get_latency_range(LatencyType::Playback).1)
+    }
+
     /// Registers the ports, starts processing with `processor` and makes the connections the
     /// configuration asks for. Processing stops when the result is dropped.
     pub fn start(self, processor: Processor, config: &Config) -> Result<JackRunning, String> {

@@ -6,6 +6,7 @@
 //! - backends: [`jack_io`] (JACK, with its own MIDI), [`alsa_io`] (an interface, full duplex),
 //!   [`dummy_io`] (no hardware); [`midi_ports`] brings ALSA sequencer MIDI to the last two
 //!   ([`midi_in`] in, [`midi_out`] clock out), connecting ports as they appear.
+//! - `link`: an Ableton Link session as the clock (the `link` feature).
 //!
 //! Everything that can fail (the configuration, the performance to load, the MIDI map, the
 //! audio device) is checked before any audio starts, so nothing runs half-configured. Ctrl-C,
@@ -16,6 +17,8 @@ pub mod config;
 pub mod dummy_io;
 pub mod jack_io;
 pub mod latency;
+#[cfg(feature = "link")]
+pub mod link;
 pub mod midi_in;
 pub mod midi_out;
 pub mod midi_ports;
@@ -188,6 +191,28 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
             sample_rate,
             config.beats_per_bar,
         ))),
+        #[cfg(feature = "link")]
+        ClockSource::Link => {
+            // When a period's first frame plays, after its processing starts: as the MIDI clock
+            // out reckons it.
+            let output_latency_frames = match &opened {
+                Opened::Jack(jack) => jack.playback_latency_frames(config),
+                Opened::Alsa(_) => alsa_io::output_latency_frames(max_frames) as u32,
+                Opened::Dummy => dummy_io::output_latency_frames(max_frames) as u32,
+            };
+            nice_log!(
+                "Loopmate joins Ableton Link ({} beats a bar, output {output_latency_frames} \
+                 frames after the period's start)",
+                config.beats_per_bar
+            );
+            TransportSource::Link(Box::new(link::LinkSource::join(
+                config.beats_per_bar,
+                sample_rate,
+                output_latency_frames,
+            )))
+        }
+        #[cfg(not(feature = "link"))]
+        ClockSource::Link => return Err(config::NO_LINK.to_owned()),
     });
     // Without ALSA's sequencer the audio runs without MIDI (said once).
     let midi = || match midi_ports::start(config, sample_rate_hz) {

@@ -75,6 +75,9 @@ pub enum TransportSource {
     Backend,
     /// MIDI beat clock.
     MidiClock(Box<ClockFollower>),
+    /// An Ableton Link session (the `link` feature).
+    #[cfg(feature = "link")]
+    Link(Box<super::link::LinkSource>),
 }
 
 /// The audio thread's side of the standalone. Owns the plugin.
@@ -267,6 +270,8 @@ impl Processor {
             TransportSource::None => HostTransport::default(),
             TransportSource::Backend => backend_transport.unwrap_or_default(),
             TransportSource::MidiClock(follower) => follower.transport_at(self.now_samples),
+            #[cfg(feature = "link")]
+            TransportSource::Link(link) => link.transport_at(self.now_samples),
         };
         let transport = nice_transport(&host, self.sample_rate_hz);
         self.point_buffers(frames);
@@ -287,6 +292,10 @@ impl Processor {
             .process(&mut self.main_buffer, &mut aux, &mut context);
         if let Some(calibration) = &mut self.calibration {
             calibration.play(frames, &mut self.main, &mut self.phones);
+        }
+        #[cfg(feature = "link")]
+        if let TransportSource::Link(link) = &mut self.transport_source {
+            link.propose(self.plugin.anchor_bpm());
         }
         self.now_samples += frames as u64;
     }

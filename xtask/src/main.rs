@@ -3,8 +3,9 @@
 //! - `cargo xtask install`: installs the system packages the build needs (Debian/Ubuntu), builds
 //!   release bundles and the standalone, and copies them to the per-user plugin folders.
 //! - `cargo xtask test`: installs what the tests need, builds the plugin bundles, and runs every
-//!   test (Rust unit and host tests, the VST3 host tests in DawDreamer and Ardour, the editor
-//!   under Xvfb, a short fuzz of every fuzz target).
+//!   test (Rust unit and host tests, the Ableton Link test with the `link` feature, the VST3
+//!   host tests in DawDreamer and Ardour, the editor under Xvfb, a short fuzz of every fuzz
+//!   target).
 //! - `cargo xtask fuzz [SECONDS]`: builds the fuzz targets (`fuzz/`, cargo-fuzz and libFuzzer;
 //!   installs cargo-fuzz if missing) and runs each for SECONDS (default 60); `test` runs them
 //!   for [`TEST_FUZZ_SECS`] each.
@@ -30,10 +31,15 @@ const BUILD_PACKAGES: &[&str] = &[
     "libgl1-mesa-dev",
 ];
 /// Extra Debian packages the tests need (a virtual X server with software GL, screenshots,
-/// Ardour, whose headless `ardour7-lua` hosts the VST3 in tests/ardour, and a JACK server, whose
-/// dummy backend runs the real standalone in tests/standalone_jack.rs).
+/// Ardour, whose headless `ardour7-lua` hosts the VST3 in tests/ardour, a JACK server, whose
+/// dummy backend runs the real standalone in tests/standalone_jack.rs, cmake and libclang, which
+/// build Ableton Link for the `link` feature, and `ip`, which brings up the loopback of the
+/// private network namespace tests/link_sync.rs runs its Link peers in).
 const TEST_PACKAGES: &[&str] = &[
     "jackd2",
+    "cmake",
+    "libclang-dev",
+    "iproute2",
     "xvfb",
     "xauth",
     "libgl1-mesa-dri",
@@ -225,6 +231,14 @@ fn test() -> Result<()> {
     // Every test binary and the host tests run even after a failure, so one run shows all
     // that fails.
     let rust = run("cargo", &["test", "--workspace", "--no-fail-fast"]);
+    // Ableton Link (the `link` feature, GPL-2.0-or-later) is not in the default build: its
+    // tests, Link peers in a private network namespace, build it. Some 5 minutes on this
+    // 2-core machine: Link's C++ build (1.7 min), the crate with the feature (3 min) and 27 s
+    // of real time.
+    let link = run(
+        "cargo",
+        &["test", "--features", "link", "--test", "link_sync"],
+    );
     // Subnormal operands appear only where the optimizer packs floats into vector lanes, so this
     // test means something in a release build only (it is ignored in the debug run above).
     let optimized = run(
@@ -249,7 +263,7 @@ fn test() -> Result<()> {
         ],
     );
     let fuzzed = fuzz(TEST_FUZZ_SECS);
-    rust.and(optimized).and(python).and(fuzzed)?;
+    rust.and(link).and(optimized).and(python).and(fuzzed)?;
     println!("all tests passed");
     Ok(())
 }
