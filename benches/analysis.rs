@@ -1,9 +1,11 @@
 //! Analysis cost: the online analysis per second of audio, the offline analysis of 30 s (what
-//! `loopmate analyze` does after reading the file), and an on-demand tempo request over 30 s of
-//! stored envelope (what the worker does for beat quantization).
+//! `loopmate analyze` does after reading the file), reading a 30 s WAV file (what it does
+//! before), and an on-demand tempo request over 30 s of stored envelope (what the worker does
+//! for beat quantization).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use loopmate::analysis::AnalysisConfig;
+use loopmate::analysis::cli::read_wav_mono;
 use loopmate::analysis::offline::{analyze, tempo_of};
 use loopmate::analysis::online::OnlineAnalyzer;
 
@@ -49,6 +51,24 @@ fn benches(c: &mut Criterion) {
     c.bench_function("analysis_offline_30s_48k", |b| {
         b.iter(|| analyze(&thirty, config))
     });
+    let wav = std::env::temp_dir().join(format!("loopmate_bench_{}.wav", std::process::id()));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE as u32,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&wav, spec).expect("temporary WAV");
+    for &x in &thirty {
+        writer
+            .write_sample((x.clamp(-1.0, 1.0) * 32_767.0) as i16)
+            .expect("write");
+    }
+    writer.finalize().expect("finalize");
+    c.bench_function("analysis_read_wav_30s_48k", |b| {
+        b.iter(|| read_wav_mono(&wav).expect("readable").0.len())
+    });
+    let _ = std::fs::remove_file(&wav);
     let novelty = analyze(&thirty, config).novelty;
     c.bench_function("analysis_on_demand_tempo_30s", |b| {
         b.iter(|| tempo_of(&novelty, config))

@@ -3,8 +3,11 @@
 //! for on-demand analysis on the worker thread.
 
 use super::AnalysisConfig;
+use super::envelope::PITCH_CLASSES;
 use super::online::{OnlineAnalyzer, Onset};
-use super::tempo::{acf_lags, autocorrelation, bpm_from_acf, track_beats, unbias};
+use super::tempo::{
+    acf_lags, autocorrelation, bpm_from_acf, harmonic_change, octave_by_bars, track_beats, unbias,
+};
 
 /// Results of an offline analysis.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +22,8 @@ pub struct Analysis {
     pub envelope: Vec<f32>,
     /// The tempo novelty, one value per frame.
     pub novelty: Vec<f32>,
+    /// The chroma of each frame (for the bar-level tempo cue).
+    pub chroma: Vec<[f32; PITCH_CLASSES]>,
 }
 
 /// Analyses `samples` (mono) at `config`'s rate. Allocates.
@@ -28,9 +33,11 @@ pub fn analyze(samples: &[f32], config: AnalysisConfig) -> Analysis {
     let mut onsets = Vec::new();
     let mut envelope = Vec::with_capacity(frames);
     let mut novelty = Vec::with_capacity(frames);
+    let mut chroma = Vec::with_capacity(frames);
     let mut collect = |out: &super::online::FrameOut| {
         envelope.push(out.envelope);
         novelty.push(out.novelty);
+        chroma.push(out.chroma);
         if let Some(onset) = out.onset {
             onsets.push(onset);
         }
@@ -46,20 +53,27 @@ pub fn analyze(samples: &[f32], config: AnalysisConfig) -> Analysis {
     });
     let end = samples.len() as f64;
     onsets.extend(flushed_onsets.into_iter().filter(|o| o.time_samples < end));
-    let (bpm, beats_samples) = tempo_and_beats(&novelty, config);
+    let (bpm, beats_samples) = tempo_and_beats(&novelty, &chroma, config);
     Analysis {
         onsets,
         bpm,
         beats_samples,
         envelope,
         novelty,
+        chroma,
     }
 }
 
-/// The tempo and beats of a stretch of tempo novelty (frame 0 first). Allocates.
-pub fn tempo_and_beats(novelty: &[f32], config: AnalysisConfig) -> (Option<f64>, Vec<f64>) {
+/// The tempo and beats of a stretch of tempo novelty and chroma (frame 0 first): the
+/// novelty's tempo, moved by an octave where the bars' harmonic changes say so. Allocates.
+pub fn tempo_and_beats(
+    novelty: &[f32],
+    chroma: &[[f32; PITCH_CLASSES]],
+    config: AnalysisConfig,
+) -> (Option<f64>, Vec<f64>) {
     let rate = config.frame_rate_hz();
-    let bpm = tempo_of(novelty, config);
+    let change = harmonic_change(chroma, rate);
+    let bpm = tempo_of(novelty, config).map(|bpm| octave_by_bars(bpm, &change, rate));
     let hop = config.hop_samples as f64;
     let beats = bpm.map_or_else(Vec::new, |bpm| {
         track_beats(novelty, bpm, rate)

@@ -3,7 +3,7 @@
 //! same code over a buffer, so online and offline results are identical.
 
 use super::AnalysisConfig;
-use super::envelope::FluxEnvelope;
+use super::envelope::{FluxEnvelope, PITCH_CLASSES};
 use super::picking::OnsetPicker;
 use super::tempo::Novelty;
 
@@ -39,6 +39,8 @@ pub struct FrameOut {
     pub novelty: f32,
     /// The onset this frame decided (an earlier frame's peak), if any.
     pub onset: Option<Onset>,
+    /// The frame's chroma (magnitude per pitch class, see [`FluxEnvelope::chroma`]).
+    pub chroma: [f32; PITCH_CLASSES],
 }
 
 /// The streaming analyser. Allocation-free after [`OnlineAnalyzer::new`].
@@ -132,6 +134,7 @@ impl OnlineAnalyzer {
         // The ring's oldest sample sits right after the newest one.
         let (newer, older) = self.ring.split_at(self.ring_pos);
         let envelope = self.envelope.process_frame(older, newer);
+        let chroma = self.envelope.chroma();
         let novelty = self.novelty.push(envelope);
         let hop = self.config.hop_samples as f64;
         let delay = self.onset_delay_samples();
@@ -146,6 +149,7 @@ impl OnlineAnalyzer {
             envelope,
             novelty,
             onset,
+            chroma,
         }
     }
 }

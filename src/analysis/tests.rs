@@ -266,3 +266,63 @@ fn the_live_tempogram_agrees_with_the_offline_tempo() {
         );
     }
 }
+
+/// Even chord strums every `step_secs` for `secs`, the chord changing every `per_chord` strums
+/// (a minor, F, C, G major triads with their root an octave down), each note a sine with a 2 ms
+/// attack decaying over 150 ms.
+fn chord_strums(step_secs: f64, per_chord: usize, secs: f64) -> Vec<f32> {
+    let rate = 48_000.0f64;
+    let chords: [[f64; 4]; 4] = [
+        [110.0, 220.0, 261.63, 329.63],
+        [87.31, 174.61, 220.0, 261.63],
+        [130.81, 261.63, 329.63, 392.0],
+        [98.0, 196.0, 246.94, 293.66],
+    ];
+    let mut out = vec![0.0f32; (secs * rate) as usize];
+    let strums = ((secs - 0.5) / step_secs) as usize;
+    for strum in 0..strums {
+        let start = ((0.2 + strum as f64 * step_secs) * rate) as usize;
+        let chord = &chords[(strum / per_chord) % chords.len()];
+        for (n, sample) in out
+            .iter_mut()
+            .skip(start)
+            .take((0.4 * rate) as usize)
+            .enumerate()
+        {
+            let t = n as f64 / rate;
+            let env = (t / 0.002).min(1.0) * (-t / 0.15).exp();
+            let tone: f64 = chord
+                .iter()
+                .map(|hz| (std::f64::consts::TAU * hz * t).sin())
+                .sum();
+            *sample += (0.08 * env * tone) as f32;
+        }
+    }
+    out
+}
+
+#[test]
+fn chord_changes_every_four_beats_decide_the_octave() {
+    // The same even strums every 0.4286 s (140 per minute), once with the chord changing every
+    // 8 strums (a 70 BPM ballad in eighth notes: a bar of 4 beats is 3.43 s) and once every 4
+    // (140 BPM quarter notes: a bar is 1.71 s). The onsets cannot tell these apart; the bars can.
+    let config = AnalysisConfig::new(48_000.0);
+    let step_secs = 60.0 / 140.0;
+    for (per_chord, bpm) in [(8, 70.0), (4, 140.0)] {
+        let signal = chord_strums(step_secs, per_chord, 24.0);
+        let analysis = analyze(&signal, config);
+        let found = analysis.bpm.expect("strums have a tempo");
+        assert!(
+            (found / bpm - 1.0).abs() < 0.02,
+            "chord every {per_chord} strums: {found:.1} BPM, the bars say {bpm}"
+        );
+    }
+    // Without the chords' cue the rhythm alone reads as the strum rate: the ballad's case is
+    // the octave error the bar cue corrects.
+    let ballad = analyze(&chord_strums(step_secs, 8, 24.0), config);
+    let rhythm_only = super::offline::tempo_of(&ballad.novelty, config).expect("a tempo");
+    assert!(
+        (rhythm_only / 140.0 - 1.0).abs() < 0.02,
+        "the rhythm alone gives {rhythm_only:.1} BPM"
+    );
+}
