@@ -10,7 +10,7 @@ use std::f32::consts::TAU;
 use super::waveform::{self, Overview};
 use crate::engine::command::{Command, Select, TriggerAction};
 use crate::engine::speed::Speed;
-use crate::engine::{LoopBoard, TileStatus};
+use crate::engine::{LoopBoard, TileStatus, TrackStatus};
 
 /// A tile's size, in points.
 pub const TILE_SIZE: egui::Vec2 = egui::vec2(132.0, 132.0);
@@ -42,6 +42,16 @@ pub fn colour_of(track_id: u64) -> egui::Color32 {
 
 /// Height of a tile's waveform strip, in points.
 const STRIP_HEIGHT: f32 = 16.0;
+
+/// The colour a tile draws its loop in: the loop's own, dimmed while it is muted.
+fn tile_colour(track: &TrackStatus) -> egui::Color32 {
+    let colour = colour_of(track.id);
+    if track.muted {
+        colour.gamma_multiply(MUTED_DIM)
+    } else {
+        colour
+    }
+}
 
 /// Draws the tiles of `board` (`None`: no engine yet), with the waveform `overview(id)` of the
 /// loop `id` where known; returns the select command of the tile clicked this frame.
@@ -182,10 +192,7 @@ fn show_tile(
     }
     let track = &tile.track;
     let painter = ui.painter_at(rect);
-    let mut colour = colour_of(track.id);
-    if track.muted {
-        colour = colour.gamma_multiply(MUTED_DIM);
-    }
+    let colour = tile_colour(track);
     let text_colour = if track.muted {
         egui::Color32::from_gray(150)
     } else {
@@ -302,5 +309,82 @@ pub fn speed_text(speed: Speed) -> String {
         format!("x1/{factor}")
     } else {
         format!("x{factor}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(id: u64, muted: bool) -> TrackStatus {
+        TrackStatus {
+            id,
+            cycles: 1,
+            length_samples: 96_000,
+            speed: Speed::NORMAL,
+            position_samples: 0,
+            gain: 1.0,
+            pan: 0.0,
+            muted,
+            soloed: false,
+            filter_on: false,
+            drive_on: false,
+            delay_on: false,
+            reversed: false,
+            layers: 0,
+        }
+    }
+
+    #[test]
+    fn a_loop_keeps_its_colour_neighbours_differ_and_a_muted_one_is_dimmed() {
+        // The colour follows the id, not the place: loop 7 stays itself when loop 2 goes.
+        assert_eq!(tile_colour(&track(7, false)), colour_of(7));
+        for id in 0..64 {
+            assert_ne!(
+                colour_of(id),
+                colour_of(id + 1),
+                "loops {id} and {}",
+                id + 1
+            );
+        }
+        for id in 0..8 {
+            let (lit, dim) = (
+                tile_colour(&track(id, false)),
+                tile_colour(&track(id, true)),
+            );
+            let sum = |c: egui::Color32| u32::from(c.r()) + u32::from(c.g()) + u32::from(c.b());
+            // A third of the brightness (or less): plainly darker from a few metres.
+            assert!(
+                sum(dim) * 3 <= sum(lit) + 3,
+                "loop {id}: {lit:?} -> {dim:?}"
+            );
+            assert!(sum(dim) > 0, "still visible");
+        }
+    }
+
+    #[test]
+    fn a_countdown_reads_in_seconds_and_says_mute_or_unmute() {
+        let mut tile = TileStatus {
+            track: track(3, false),
+            selected: false,
+            pending: Some(crate::engine::TilePending {
+                action: TriggerAction::ToggleLoopMute { track_id: 3 },
+                in_samples: 72_000,
+                remaining: Some(1),
+            }),
+        };
+        assert_eq!(
+            pending_text(&tile, 48_000.0).as_deref(),
+            Some("mute in 1.5 s")
+        );
+        tile.track.muted = true;
+        assert_eq!(
+            pending_text(&tile, 48_000.0).as_deref(),
+            Some("unmute in 1.5 s")
+        );
+        assert_eq!(
+            tile_words(3, &tile, 48_000.0),
+            "Loop 4: 1 cyc, muted, unmute in 1.5 s"
+        );
     }
 }
