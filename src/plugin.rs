@@ -9,7 +9,7 @@ use nice_plug::prelude::*;
 use parking_lot::Mutex;
 
 use crate::engine::pool::KeeperThread;
-use crate::engine::{Engine, EngineConfig, EngineStatus, RenderMode};
+use crate::engine::{BoardWriter, Engine, EngineConfig, EngineStatus, MAX_TILES, RenderMode};
 use crate::host::Host;
 use crate::params::LoopmateParams;
 use crate::{analysis, editor, midi_link};
@@ -39,6 +39,8 @@ pub struct Loopmate {
     host: Host,
     /// Status snapshots to the editor.
     status_in: triple_buffer::Input<EngineStatus>,
+    /// The loop board to the editor's tiles, once activated.
+    board: Option<BoardWriter>,
     /// The editor's ends of the links.
     editor_link: editor::EditorLink,
 }
@@ -56,6 +58,7 @@ impl Default for Loopmate {
             analysis: None,
             host: Host::new(params.clone(), commands_rx, midi_reports),
             status_in,
+            board: None,
             editor_link: editor::EditorLink {
                 status: Arc::new(Mutex::new(status_out)),
                 commands: Arc::new(Mutex::new(commands_tx)),
@@ -63,6 +66,7 @@ impl Default for Loopmate {
                 midi: Arc::new(Mutex::new(editor_reports)),
                 session,
                 analysis: Arc::default(),
+                board: Arc::default(),
                 close_requested: Arc::default(),
                 calibration: Arc::default(),
             },
@@ -256,6 +260,10 @@ impl Plugin for Loopmate {
             // The looper still works without onsets and beats: presses act where they are.
             Err(error) => nice_error!("Loopmate: cannot start the analysis thread: {error}"),
         }
+        // The board's buffers are allocated here, once; the audio thread rewrites them in place.
+        let (board, board_out) = BoardWriter::new(MAX_TILES, config.sample_rate_hz);
+        self.board = Some(board);
+        *self.editor_link.board.lock() = Some(board_out);
         self.engine = Some(engine);
         self.host.activate(buffer_config.sample_rate);
         true
@@ -287,6 +295,9 @@ impl Plugin for Loopmate {
             }
         }
         self.status_in.write(engine.status());
+        if let Some(board) = &mut self.board {
+            board.update(engine);
+        }
         ProcessStatus::KeepAlive
     }
 }

@@ -8,6 +8,7 @@ mod cycle_ring;
 pub mod geometry;
 mod input_view;
 mod level_meter;
+pub mod loop_tiles;
 mod midi_panel;
 mod oneshots;
 mod selected_loop;
@@ -16,7 +17,6 @@ mod settings;
 mod state_badge;
 mod status_panel;
 mod track_fx;
-mod track_rows;
 mod triggers;
 pub mod waveform;
 
@@ -35,8 +35,8 @@ use parking_lot::Mutex;
 
 use crate::analysis::snapshot::AnalysisSnapshot;
 use crate::calibrate::control::CalibrationControl;
-use crate::engine::EngineStatus;
 use crate::engine::command::Command;
+use crate::engine::{EngineStatus, LoopBoard};
 use crate::midi_link::EditorReports;
 use crate::params::LoopmateParams;
 use crate::state::store::SessionStore;
@@ -59,6 +59,9 @@ pub struct EditorLink {
     pub session: Arc<SessionStore>,
     /// The analysis worker's snapshots (onsets, tempo, envelope), once it runs.
     pub analysis: Arc<Mutex<Option<triple_buffer::Output<AnalysisSnapshot>>>>,
+    /// Every playing loop, for the tiles (the audio thread writes, the editor reads), once the
+    /// engine runs.
+    pub board: Arc<Mutex<Option<triple_buffer::Output<LoopBoard>>>>,
     /// Set by the standalone when it quits (Ctrl-C, SIGTERM): the editor closes its window.
     pub close_requested: Arc<AtomicBool>,
     /// Latency calibration, which the standalone offers.
@@ -155,6 +158,7 @@ impl LoopmateApp {
         let shared = self.link.params.midi_map.clone();
         self.midi.poll(&shared, &mut reports, &self.mappable_names);
         self.mirror_cc_values(&mut reports);
+        self.overviews.update(&self.link.session);
         state_badge::show(ui, &status);
         let now_secs = status.now_samples as f64 / f64::from(status.sample_rate_hz.max(1.0));
         (self.level_meter).update(status.input_peak, status.input_clips, now_secs);
@@ -163,7 +167,6 @@ impl LoopmateApp {
         status_panel::show(ui, &status, analysis.as_ref());
         self.input_trace
             .push(status.now_samples, status.input_peak, status.sample_rate_hz);
-        self.overviews.update(&self.link.session);
         let onsets: Vec<u64> = analysis.as_ref().map_or(Vec::new(), |a| {
             a.onsets[..a.onset_count]
                 .iter()
@@ -199,8 +202,7 @@ impl LoopmateApp {
             self.midi.command_label(&shared, command)
         });
         ui.separator();
-        // Set-up sections, folded by default: on stage the tracks matter more.
-        let track_count = status.tracks.iter().flatten().count();
+        // Set-up sections, folded by default: on stage the loops matter more.
         egui::CollapsingHeader::new("Settings")
             .default_open(false)
             .show(ui, |ui| {
@@ -210,7 +212,9 @@ impl LoopmateApp {
             });
         let fx_changes = egui::CollapsingHeader::new("Track effects")
             .default_open(false)
-            .show(ui, |ui| track_fx::show(ui, &mut self.track_fx, track_count))
+            .show(ui, |ui| {
+                track_fx::show(ui, &mut self.track_fx, status.track_count)
+            })
             .body_returned
             .unwrap_or_default();
         egui::CollapsingHeader::new("MIDI map and learn")
@@ -223,29 +227,26 @@ impl LoopmateApp {
             .default_open(false)
             .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
         ui.separator();
+        let pad_pressed = oneshots::show(ui, &status, |command| {
+            self.midi.command_label(&shared, command)
+        });
+        ui.separator();
         let selected_pressed = selected_loop::show(ui, &status, |command| {
             self.midi.command_label(&shared, command)
         });
-        // The pads below the tracks, in their scroll area: the track rows keep their room.
-        let (track_control, pad_pressed) = egui::ScrollArea::vertical()
-            .show(ui, |ui| {
-                let track_control = track_rows::show(ui, &status, |n| {
-                    let id = status.tracks.get(n).copied().flatten()?.id;
-                    self.overviews.get(id)
-                });
-                ui.separator();
-                let pad_pressed = oneshots::show(ui, &status, |command| {
-                    self.midi.command_label(&shared, command)
-                });
-                (track_control, pad_pressed)
-            })
-            .inner;
+        ui.separator();
+        // The tiles last: they take the window's height left (two rows at least), and scroll.
+        let board = self.link.board.clone();
+        let mut board = board.lock();
+        let overviews = &self.overviews;
+        let board = board.as_mut().map(|out| out.read());
+        let tile_pressed = loop_tiles::show(ui, board, |id| overviews.get(id));
         let commands = cancel
             .into_iter()
             .chain(pressed)
             .chain(pad_pressed)
             .chain(selected_pressed)
-            .chain(track_control)
+            .chain(tile_pressed)
             .chain(fx_changes);
         for command in commands {
             // A full queue (the audio thread stopped) drops the press rather than block.

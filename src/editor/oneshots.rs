@@ -1,6 +1,6 @@
 //! The one-shot pads: a row of eight, each a strike button showing the pad's one-shot (its
 //! length, or empty) with a clear button, then the capture and clear buttons. One wrapped row,
-//! so the track rows below keep their room.
+//! so the loop tiles below keep their room.
 
 use super::command_buttons;
 use crate::engine::EngineStatus;

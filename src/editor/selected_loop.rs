@@ -1,16 +1,18 @@
 //! The selected loop: which one it is and every value the *Selected loop* parameters reach, as
-//! the engine has them (the host's parameters may show other values: see the README), and the
-//! buttons of its actions (mute, solo, restart, reverse, speed, clear).
+//! the engine has them (the host's parameters may show other values: see the README), its
+//! effect switches and pan slider, and the buttons of its actions (mute, solo, restart,
+//! reverse, speed, clear). The one detail panel: the tiles only select.
 
 use super::command_buttons;
-use super::track_rows::{gain_text, speed_text};
+use super::loop_tiles::{gain_text, speed_text};
 use crate::engine::EngineStatus;
-use crate::engine::command::Command;
+use crate::engine::command::{Command, TrackControl, TrackTarget};
 use crate::engine::dub::{DubKind, DubState};
+use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
 
-/// Draws the selected loop's values and its actions' buttons, labelled by `label`; returns the
-/// command whose button was clicked this frame.
+/// Draws the selected loop's values, switches and its actions' buttons, labelled by `label`;
+/// returns the command of the control used this frame (all sent to the selected loop).
 pub fn show(
     ui: &mut egui::Ui,
     status: &EngineStatus,
@@ -22,12 +24,20 @@ pub fn show(
     };
     let (track, fx) = (&selected.track, &selected.fx);
     let on = |on: bool| if on { "on" } else { "off" };
+    let mut used = None;
     ui.horizontal_wrapped(|ui| {
         ui.label(
             egui::RichText::new(format!("Selected loop: track {}", selected.index + 1)).strong(),
         );
         ui.label(format!("Gain {}", gain_text(track.gain)));
         ui.label(format!("Pan {}", pan_text(track.pan)));
+        let mut pan = track.pan;
+        let slider = egui::Slider::new(&mut pan, -1.0..=1.0)
+            .text("Pan")
+            .show_value(false);
+        if ui.add(slider).changed() {
+            used = Some(TrackControl::SetPan(pan));
+        }
         ui.label(format!("Mute {}", on(track.muted)));
         ui.label(format!("Solo {}", on(track.soloed)));
         ui.label(format!("Reverse {}", on(track.reversed)));
@@ -42,31 +52,49 @@ pub fn show(
             FilterMode::LowPass => "low-pass",
             FilterMode::HighPass => "high-pass",
         };
-        ui.label(format!(
-            "Filter {} ({mode}, {:.0} Hz, Q {:.2})",
-            on(fx.filter_on),
-            fx.cutoff_hz,
-            fx.q
-        ));
-        ui.label(format!(
-            "Drive {} ({:.2})",
-            on(fx.drive_on),
-            fx.drive_amount
-        ));
         let delay_ms =
             f64::from(fx.delay_frames) * 1000.0 / f64::from(status.sample_rate_hz.max(1.0));
-        ui.label(format!(
-            "Delay {} ({delay_ms:.1} ms, feedback {:.2}, echo {:.2})",
-            on(fx.delay_on),
-            fx.delay_feedback,
-            fx.delay_mix
-        ));
+        // Each switch reads its state and settings; a click turns it the other way.
+        let switches = [
+            (
+                format!(
+                    "Filter {} ({mode}, {:.0} Hz, Q {:.2})",
+                    on(fx.filter_on),
+                    fx.cutoff_hz,
+                    fx.q
+                ),
+                fx.filter_on,
+                FxControl::SetFilter(!fx.filter_on),
+            ),
+            (
+                format!("Drive {} ({:.2})", on(fx.drive_on), fx.drive_amount),
+                fx.drive_on,
+                FxControl::SetDrive(!fx.drive_on),
+            ),
+            (
+                format!(
+                    "Delay {} ({delay_ms:.1} ms, feedback {:.2}, echo {:.2})",
+                    on(fx.delay_on),
+                    fx.delay_feedback,
+                    fx.delay_mix
+                ),
+                fx.delay_on,
+                FxControl::SetDelay(!fx.delay_on),
+            ),
+        ];
+        for (text, is_on, control) in switches {
+            if ui.selectable_label(is_on, text).clicked() {
+                used = Some(TrackControl::Fx(control));
+            }
+        }
     });
     let actions = Command::ALL
         .into_iter()
         .filter(|c| c.acts_on_the_selected_loop());
-    // Plain-sized: the track rows below must keep their room.
-    command_buttons::show(ui, egui::Vec2::ZERO, actions, label)
+    // Plain-sized: the tiles below must keep their room.
+    let pressed = command_buttons::show(ui, egui::Vec2::ZERO, actions, label);
+    let used = used.map(|control| Command::Track(TrackTarget::Selected, control));
+    pressed.or(used)
 }
 
 /// What a dub does to the loop `track_id`, if one is armed or running on it.

@@ -5,11 +5,8 @@
 
 use crate::state::store::SessionStore;
 
-/// Columns of an overview: enough for a wide track row, small enough to compute in microseconds.
+/// Columns of an overview: enough for a wide strip, small enough to compute in microseconds.
 pub const OVERVIEW_COLUMNS: usize = 400;
-
-/// Height of a waveform row, in points.
-const ROW_HEIGHT: f32 = 34.0;
 
 /// Lowest and highest sample per column of a loop (any channel), full scale = 1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -85,31 +82,39 @@ impl Overviews {
     }
 }
 
-/// Draws `overview` (or an empty lane while it is being computed) across the available width,
-/// with a playhead at `playhead` (0..1 of the loop). `active` brightens it (an audible track).
-pub fn show(ui: &mut egui::Ui, overview: Option<&Overview>, playhead: f32, active: bool) {
-    let width = ui.available_width().max(60.0);
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, ROW_HEIGHT), egui::Sense::hover());
-    let painter = ui.painter_at(rect);
+/// Paints `overview` (or an empty lane while it is being computed) into `rect` in `colour`,
+/// with a playhead at `playhead` (0..1 of the loop). Columns are merged (extremes kept) to at
+/// most one line per 3 points, so a small tile costs a few dozen lines.
+pub fn paint(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    overview: Option<&Overview>,
+    playhead: f32,
+    colour: egui::Color32,
+) {
     painter.rect_filled(rect, 3.0, egui::Color32::from_gray(24));
-    let colour = if active {
-        egui::Color32::from_rgb(90, 180, 230)
-    } else {
-        egui::Color32::from_gray(90)
-    };
     if let Some(overview) = overview.filter(|o| !o.columns.is_empty()) {
         let centre = rect.center().y;
         let half_height = rect.height() * 0.5 - 1.0;
-        let column_width = rect.width() / overview.columns.len() as f32;
-        for (n, [low, high]) in overview.columns.iter().enumerate() {
-            let x = rect.left() + (n as f32 + 0.5) * column_width;
+        let lines = ((rect.width() / 3.0) as usize).clamp(1, overview.columns.len());
+        let line_width = rect.width() / lines as f32;
+        let count = overview.columns.len();
+        for n in 0..lines {
+            let merged = &overview.columns
+                [n * count / lines..((n + 1) * count / lines).max(n * count / lines + 1)];
+            let [low, high] = merged
+                .iter()
+                .fold([0.0f32, 0.0f32], |[low, high], &[l, h]| {
+                    [low.min(l), high.max(h)]
+                });
+            let x = rect.left() + (n as f32 + 0.5) * line_width;
             let top = centre - high.clamp(-1.0, 1.0) * half_height;
             // At least a pixel, so silence still reads as a line.
             let bottom = (centre - low.clamp(-1.0, 1.0) * half_height).max(top + 1.0);
             painter.vline(
                 x,
                 top..=bottom,
-                egui::Stroke::new(column_width.max(1.0), colour),
+                egui::Stroke::new((line_width - 1.0).max(1.0), colour),
             );
         }
     }

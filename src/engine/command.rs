@@ -139,6 +139,16 @@ pub enum TriggerAction {
     ToggleLoopMute { track_id: u64 },
 }
 
+impl TriggerAction {
+    /// The id of the loop this trigger is aimed at, for the actions aimed at one loop.
+    pub fn track_id(self) -> Option<u64> {
+        match self {
+            TriggerAction::ToggleLoopMute { track_id } => Some(track_id),
+            _ => None,
+        }
+    }
+}
+
 /// When a trigger fires first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerTime {

@@ -10,6 +10,7 @@
 
 mod action;
 pub mod audio;
+pub mod board;
 pub mod capture;
 pub mod clock_out;
 pub mod command;
@@ -49,6 +50,7 @@ pub mod undo;
 pub mod varispeed;
 
 use action::{Action, Interval};
+pub use board::{BoardWriter, LoopBoard, MAX_TILES, TilePending, TileStatus};
 use capture::{FILL_SPEED, FillProgress};
 pub use clock_out::ClockMessage;
 use clock_out::ClockOut;

@@ -14,7 +14,10 @@ use super::geometry::DEFAULT_SIZE;
 use super::{EditorLink, LoopmateApp};
 use crate::engine::command::{Command, Select, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::fx::chain::FxControl;
-use crate::engine::{EngineStatus, PendingTrigger, RecordingState, SelectedStatus, TrackStatus};
+use crate::engine::{
+    EngineStatus, LoopBoard, MAX_TILES, PendingTrigger, RecordingState, SelectedStatus,
+    TilePending, TileStatus, TrackStatus,
+};
 use crate::midi_link::AudioReports;
 use crate::midi_map::{Binding, Control, MidiMessage, Target};
 use crate::params::LoopmateParams;
@@ -59,6 +62,8 @@ struct LiveEditor {
     app: LoopmateApp,
     /// Where the audio thread publishes its status.
     status: triple_buffer::Input<EngineStatus>,
+    /// Where the audio thread publishes its loop board.
+    board: triple_buffer::Input<LoopBoard>,
     /// The commands the editor sends.
     commands: rtrb::Consumer<Command>,
     /// The audio thread's MIDI reports to the editor.
@@ -71,6 +76,7 @@ struct LiveEditor {
 fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
     let (mut status_in, status_out) = triple_buffer::triple_buffer(&status);
     status_in.write(status);
+    let (board_in, board_out) = triple_buffer::triple_buffer(&board_of(&status));
     let (commands_tx, commands_rx) = rtrb::RingBuffer::new(16);
     let (audio, midi) = crate::midi_link::reports();
     let params = Arc::new(LoopmateParams::default());
@@ -81,16 +87,41 @@ fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
         midi: Arc::new(Mutex::new(midi)),
         session,
         analysis: Arc::default(),
+        board: Arc::new(Mutex::new(Some(board_out))),
         close_requested: Arc::default(),
         calibration: Arc::default(),
     };
     LiveEditor {
         app: LoopmateApp::new(link),
         status: status_in,
+        board: board_in,
         commands: commands_rx,
         audio,
         params,
     }
+}
+
+/// The loop board the engine would publish with `status`: its listed tracks, the selected
+/// one flagged, the triggers aimed at one loop on its tile.
+fn board_of(status: &EngineStatus) -> LoopBoard {
+    let selected = status.selected.map(|selected| selected.index);
+    let pending = |id: u64| {
+        let trigger = (status.triggers.iter().flatten())
+            .find(|trigger| trigger.action.track_id() == Some(id))?;
+        Some(TilePending {
+            action: trigger.action,
+            in_samples: trigger.at_samples.saturating_sub(status.now_samples),
+            remaining: trigger.remaining,
+        })
+    };
+    let tiles: Vec<TileStatus> = (status.tracks.iter().flatten().enumerate())
+        .map(|(n, track)| TileStatus {
+            track: *track,
+            selected: selected == Some(n),
+            pending: pending(track.id),
+        })
+        .collect();
+    LoopBoard::from_tiles(&tiles, MAX_TILES, status.sample_rate_hz, status.now_samples)
 }
 
 /// The editor drawn at its default size.
@@ -185,30 +216,51 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
     }
 }
 
+/// `status` with its loop `index` selected, its effects as `fx`.
+fn with_selected(
+    mut status: EngineStatus,
+    index: usize,
+    fx: crate::engine::fx::chain::FxSettings,
+) -> EngineStatus {
+    let track = status.tracks[index].unwrap();
+    status.selected = Some(SelectedStatus { index, track, fx });
+    status
+}
+
 #[test]
-fn track_rows_switch_that_tracks_effects() {
-    let (mut app, mut commands) = editor(playing_status());
+fn the_selected_loops_panel_switches_its_effects() {
+    let fx = crate::engine::fx::chain::FxChain::new(48_000.0).settings();
+    let (mut app, mut commands) = editor(with_selected(playing_status(), 1, fx));
     let mut harness = editor_harness(&mut app);
-    harness.get_by_label("Track 2 (2 cycles)");
-    harness.get_by_label("Filter 2").click();
-    harness.run();
-    harness.get_by_label("Delay 1").click();
+    harness.get_by_label("Loop 2: 2 cyc, selected, Dl");
+    harness.get_by_label_contains("Filter off").click();
     harness.run();
     assert_eq!(
         commands.pop(),
         Ok(Command::Track(
-            TrackTarget::Index(1),
+            TrackTarget::Selected,
             TrackControl::Fx(FxControl::SetFilter(true))
         ))
     );
+    drop(harness);
+    let delay_on = crate::engine::fx::chain::FxSettings {
+        delay_on: true,
+        ..fx
+    };
+    let (mut app, mut commands) = editor(with_selected(playing_status(), 0, delay_on));
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Loop 1: 1 cyc, selected, Dl");
+    harness.get_by_label_contains("Delay on").click();
+    harness.run();
     assert_eq!(
         commands.pop(),
         Ok(Command::Track(
-            TrackTarget::Index(0),
+            TrackTarget::Selected,
             TrackControl::Fx(FxControl::SetDelay(false))
         )),
         "the delay was on: the switch turns it off"
     );
+    assert!(commands.pop().is_err());
 }
 
 #[test]
@@ -245,7 +297,7 @@ fn the_selected_loop_shows_its_values_and_the_select_buttons_choose_a_loop() {
     harness.get_by_label("Filter on (high-pass, 500 Hz, Q 2.00)");
     harness.get_by_label("Drive off (4.00)");
     harness.get_by_label("Delay on (250.0 ms, feedback 0.35, echo 0.50)");
-    harness.get_by_label("Select 1").click();
+    harness.get_by_label("Loop 1: 1 cyc, Dl").click();
     harness.run();
     harness.get_by_label("Select next (59)").click();
     harness.run();
@@ -349,16 +401,142 @@ fn learn_binds_the_next_midi_message_and_a_used_one_moves() {
 }
 
 #[test]
-fn track_rows_remove_and_pan_that_track() {
+fn a_tile_selects_its_loop_and_the_panel_removes_and_pans_it() {
     let (mut app, mut commands) = editor(playing_status());
     let mut harness = editor_harness(&mut app);
-    harness.get_by_label("Remove 2").click();
+    harness.get_by_label("Loop 2: 2 cyc, Dl").click();
+    harness.run();
+    assert_eq!(commands.pop(), Ok(Command::Select(Select::Loop(1))));
+    drop(harness);
+    let fx = crate::engine::fx::chain::FxChain::new(48_000.0).settings();
+    let (mut app, mut commands) = editor(with_selected(playing_status(), 1, fx));
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Clear selected (75)").click();
+    harness.run();
+    harness.get_by_label("Pan").focus();
+    harness.run();
+    harness.key_press(egui::Key::ArrowRight);
     harness.run();
     assert_eq!(
         commands.pop(),
-        Ok(Command::Track(TrackTarget::Index(1), TrackControl::Remove))
+        Ok(Command::Track(TrackTarget::Selected, TrackControl::Remove))
     );
+    match commands.pop() {
+        Ok(Command::Track(TrackTarget::Selected, TrackControl::SetPan(pan))) => {
+            assert!(pan > 0.0 && pan <= 1.0, "panned right of centre: {pan}");
+        }
+        other => panic!("expected a pan of the selected loop, got {other:?}"),
+    }
     assert!(commands.pop().is_err());
+}
+
+#[test]
+fn a_pending_mute_shows_its_countdown_on_its_loops_tile() {
+    let mut status = playing_status();
+    status.pending_count = 1;
+    // 1.5 s from now, on the second loop (id 1).
+    status.triggers[0] = Some(PendingTrigger {
+        action: TriggerAction::ToggleLoopMute { track_id: 1 },
+        at_samples: 572_000,
+        remaining: Some(1),
+    });
+    let (mut app, _) = editor(status);
+    let harness = editor_harness(&mut app);
+    harness.get_by_label("Loop 2: 2 cyc, Dl, mute in 1.5 s");
+    harness.get_by_label("Loop 1: 1 cyc, Dl");
+    assert_eq!(
+        harness.query_all_by_label_contains("mute in").count(),
+        1,
+        "the first loop has nothing pending"
+    );
+}
+
+#[test]
+fn a_tile_says_muted_solo_and_selected_as_its_loop_is() {
+    let mut status = playing_status();
+    let mut first = status.tracks[0].unwrap();
+    first.muted = true;
+    status.tracks[0] = Some(first);
+    let mut second = status.tracks[1].unwrap();
+    second.soloed = true;
+    second.speed = crate::engine::speed::Speed::NORMAL.halved();
+    second.layers = 2;
+    second.reversed = true;
+    status.tracks[1] = Some(second);
+    let fx = crate::engine::fx::chain::FxChain::new(48_000.0).settings();
+    let (mut app, _) = editor(with_selected(status, 1, fx));
+    let harness = editor_harness(&mut app);
+    harness.get_by_label("Loop 1: 1 cyc, muted, Dl");
+    harness.get_by_label("Loop 2: 2 cyc, selected, solo, +2, x1/2, rev, Dl");
+}
+
+/// A board of `count` one-cycle loops, the first selected.
+fn board_of_loops(count: usize) -> LoopBoard {
+    let track = playing_status().tracks[0].unwrap();
+    let tiles: Vec<TileStatus> = (0..count)
+        .map(|n| TileStatus {
+            track: TrackStatus {
+                id: n as u64,
+                ..track
+            },
+            selected: n == 0,
+            pending: None,
+        })
+        .collect();
+    LoopBoard::from_tiles(&tiles, MAX_TILES, 48_000.0, 500_000)
+}
+
+/// The numbers of the tiles in the tree (those drawn: the rows in view).
+fn tiles_drawn(harness: &Harness<'_>) -> Vec<usize> {
+    use egui_kittest::kittest::NodeT;
+    harness
+        .query_all_by_label_contains("Loop ")
+        .filter_map(|node| {
+            let label = node.accesskit_node().label()?;
+            let number = label.strip_prefix("Loop ")?.split(':').next()?;
+            number.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
+    let mut live = live_editor(playing_status(), Arc::default());
+    live.board.write(board_of_loops(100));
+    // A window 1200 points tall: at the default 800 the sections above push the grid's lower
+    // rows past the window's edge, where no pointer reaches (see the report: layout to do).
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(DEFAULT_SIZE.0, 1_200.0))
+        .build_ui(|ui| live.app.draw(ui));
+    harness.run();
+    harness.get_by_label("Loops: 100");
+    let first = tiles_drawn(&harness);
+    assert!(first.contains(&1), "{first:?}");
+    assert!(first.len() < 100, "a screenful, not all: {}", first.len());
+    let mut seen: std::collections::BTreeSet<usize> = first.into_iter().collect();
+    // Scroll down 100 points at a time, as a wheel does, until the last tile shows.
+    for _ in 0..200 {
+        if seen.contains(&100) {
+            break;
+        }
+        let drawn = tiles_drawn(&harness);
+        let in_view = format!("Loop {}:", drawn[drawn.len() / 2]);
+        harness.get_by_label_contains(&in_view).scroll_down();
+        harness.run();
+        seen.extend(tiles_drawn(&harness));
+    }
+    assert_eq!(seen.len(), 100, "every tile reached: {seen:?}");
+    assert_eq!(seen.iter().copied().max(), Some(100));
+    assert!(
+        !tiles_drawn(&harness).contains(&1),
+        "the first row scrolled away"
+    );
+    // Into the view's middle, where the pointer clicks it.
+    harness.get_by_label("Loop 100: 1 cyc, Dl").scroll_to_me();
+    harness.run();
+    harness.get_by_label("Loop 100: 1 cyc, Dl").click();
+    harness.run();
+    assert_eq!(live.commands.pop(), Ok(Command::Select(Select::Loop(99))));
 }
 
 #[test]
@@ -799,7 +977,7 @@ fn the_selected_loop_panel_shows_its_speed_and_its_action_buttons_act_on_it() {
     let (mut app, mut commands) = editor(status);
     let mut harness = editor_harness(&mut app);
     harness.get_by_label("Speed x1/2");
-    harness.get_by_label("x1/2");
+    harness.get_by_label("Loop 2: 2 cyc, selected, x1/2, Dl");
     harness
         .get_by_label("Mute selected at loop end (69)")
         .click();

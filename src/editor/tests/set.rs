@@ -12,7 +12,7 @@ use crate::engine::command::Command;
 use crate::engine::pool::TrackPoolKeeper;
 use crate::engine::quantize::QuantizeMode;
 use crate::engine::tests::{BLEND, RATE, engine_at, expected_loop, run, test_signal};
-use crate::engine::{Engine, EngineSettings, EngineStatus};
+use crate::engine::{Engine, EngineSettings, EngineStatus, LoopBoard};
 
 /// Host block size in samples (10 ms).
 const BLOCK: usize = 480;
@@ -24,6 +24,8 @@ struct Stage {
     engine: Engine,
     keeper: TrackPoolKeeper,
     status: triple_buffer::Input<EngineStatus>,
+    /// The loop board, rewritten in place after each block as the plugin's writer does.
+    board: triple_buffer::Input<LoopBoard>,
     commands: rtrb::Consumer<Command>,
     /// The PA's left channel from the first sample on.
     pa: Vec<f32>,
@@ -63,6 +65,8 @@ impl Stage {
             );
             self.pa.extend(&out.main[0]);
             self.status.write(self.engine.status());
+            self.engine.fill_board(self.board.input_buffer_mut());
+            self.board.publish();
             if block % BLOCKS_PER_FRAME == 0 {
                 harness.run();
             }
@@ -70,12 +74,22 @@ impl Stage {
         harness.run();
     }
 
-    /// Scrolls to the button `label` (as a player would, when the track rows run past the
-    /// window), clicks it and lets the engine take the command.
+    /// Scrolls to the button `label` (as a player would, when the tiles run past the window),
+    /// clicks it and lets the engine take the command.
     fn click(&mut self, harness: &mut Harness<'_>, label: &str) {
         harness.get_by_label(label).scroll_to_me();
         harness.run();
         harness.get_by_label(label).click();
+        harness.run();
+        self.play(harness, 0.05, true);
+    }
+
+    /// Clicks the tile of loop `n` (1 for the anchor), selecting it, and lets the engine take it.
+    fn click_tile(&mut self, harness: &mut Harness<'_>, n: usize) {
+        let label = format!("Loop {n}:");
+        harness.get_by_label_contains(&label).scroll_to_me();
+        harness.run();
+        harness.get_by_label_contains(&label).click();
         harness.run();
         self.play(harness, 0.05, true);
     }
@@ -100,6 +114,7 @@ fn a_set_played_from_the_editor_alone() {
         engine,
         keeper,
         status: live.status,
+        board: live.board,
         commands: live.commands,
         pa: Vec::new(),
         presses: Vec::new(),
@@ -122,31 +137,37 @@ fn a_set_played_from_the_editor_alone() {
         "Cycle: {:.3} s ({cycle} samples)",
         cycle as f64 / f64::from(RATE)
     ));
-    harness.get_by_label("Track 1 (1 cycle)");
+    harness.get_by_label("Loop 1: 1 cyc, selected");
     harness.get_by_label("PLAYING");
 
     // A capture of the cycle just played, then an overdub of a whole cycle.
     stage.play(&mut harness, 2.1, true);
     stage.click(&mut harness, "Capture (48)");
     stage.play(&mut harness, 0.2, true);
-    harness.get_by_label("Track 2 (1 cycle)");
+    harness.get_by_label("Loop 2: 1 cyc, selected");
     stage.click(&mut harness, "Record (47)");
     stage.play(&mut harness, 1.5, true);
     stage.click(&mut harness, "Record (47)");
     stage.play(&mut harness, 2.2, false);
-    harness.get_by_label("Track 3 (1 cycle)");
+    harness.get_by_label("Loop 3: 1 cyc, selected");
     harness.get_by_label("Tracks: 3   (redo: 0)");
 
     // Undo and redo the overdub.
     stage.click(&mut harness, "Undo (27)");
     harness.get_by_label("Tracks: 2   (redo: 1)");
-    assert!(harness.query_by_label("Track 3 (1 cycle)").is_none());
+    assert!(harness.query_by_label_contains("Loop 3:").is_none());
+    harness.get_by_label("Loop 2: 1 cyc, selected");
     stage.click(&mut harness, "Redo (28)");
     harness.get_by_label("Tracks: 3   (redo: 0)");
 
-    // Mute two tracks from their rows: the anchor alone repeats, sample for sample.
-    stage.click(&mut harness, "Mute 2");
-    stage.click(&mut harness, "Mute 3");
+    // Mute two loops, each selected by its tile: the anchor alone repeats, sample for sample.
+    stage.click_tile(&mut harness, 2);
+    harness.get_by_label("Loop 2: 1 cyc, selected");
+    stage.click(&mut harness, "Mute/unmute selected (68)");
+    stage.click_tile(&mut harness, 3);
+    stage.click(&mut harness, "Mute/unmute selected (68)");
+    harness.get_by_label("Loop 2: 1 cyc, muted");
+    harness.get_by_label("Loop 3: 1 cyc, selected, muted");
     stage.play(&mut harness, 0.5, false);
     let status = stage.engine.status();
     let muted: Vec<bool> = status.tracks.iter().flatten().map(|t| t.muted).collect();
@@ -162,7 +183,7 @@ fn a_set_played_from_the_editor_alone() {
         "the PA plays the anchor alone, in phase: {worst}"
     );
 
-    // Overdub the selected loop (the redone one, muted) from its panel: a layer, shown in its row.
+    // Overdub the selected loop (the third, muted) from its panel: a layer, shown on its tile.
     stage.click(&mut harness, "Overdub (76)");
     stage.play(&mut harness, 0.3, true);
     harness.get_by_label("Overdubbing");
@@ -170,7 +191,7 @@ fn a_set_played_from_the_editor_alone() {
     stage.click(&mut harness, "Overdub (76)");
     stage.play(&mut harness, 1.0, true);
     harness.get_by_label("Layers 1");
-    harness.get_by_label("+1 layer");
+    harness.get_by_label("Loop 3: 1 cyc, selected, muted, +1");
 
     // Mute the loops at once, then clear.
     stage.click(&mut harness, "Mute mix (35)");

@@ -2,6 +2,7 @@
 //! offsets, the pool keeper serviced between blocks, allocation forbidden inside `process`.
 
 mod behaviour;
+mod board;
 mod clock_out;
 mod dub;
 mod first_repeat;
