@@ -321,17 +321,9 @@ mod tests {
             id,
             cycles: 1,
             length_samples: 96_000,
-            speed: Speed::NORMAL,
-            position_samples: 0,
             gain: 1.0,
-            pan: 0.0,
             muted,
-            soloed: false,
-            filter_on: false,
-            drive_on: false,
-            delay_on: false,
-            reversed: false,
-            layers: 0,
+            ..crate::engine::board::BLANK_TILE.track
         }
     }
 

@@ -43,7 +43,7 @@ pub struct TileStatus {
 }
 
 /// What fills a board's unused tiles.
-const BLANK_TILE: TileStatus = TileStatus {
+pub const BLANK_TILE: TileStatus = TileStatus {
     track: TrackStatus {
         id: 0,
         cycles: 0,

@@ -304,24 +304,23 @@ impl AlsaSeqPorts {
     }
 }
 
+/// The names of `io`'s ports (inputs or outputs).
+fn port_names(io: &impl midir::MidiIO) -> Vec<String> {
+    (io.ports().iter())
+        .filter_map(|port| io.port_name(port).ok())
+        .collect()
+}
+
 impl MidiPorts for AlsaSeqPorts {
     type Source = MidiInputConnection<rtrb::Producer<Arrived>>;
     type Sink = MidiOutputConnection;
 
     fn sources(&mut self) -> Vec<String> {
-        let ports = self.inputs.ports();
-        ports
-            .iter()
-            .filter_map(|port| self.inputs.port_name(port).ok())
-            .collect()
+        port_names(&self.inputs)
     }
 
     fn sinks(&mut self) -> Vec<String> {
-        let ports = self.outputs.ports();
-        ports
-            .iter()
-            .filter_map(|port| self.outputs.port_name(port).ok())
-            .collect()
+        port_names(&self.outputs)
     }
 
     fn listen(
