@@ -38,6 +38,7 @@ fn app_of(
         board: Arc::new(Mutex::new(board)),
         close_requested: Arc::default(),
         calibration: Arc::default(),
+        tempo_source: Arc::default(),
     })
 }
 
@@ -141,11 +142,12 @@ fn frame_cost(c: &mut Criterion) {
             })
         });
         let board = board_of(loops);
+        let status = EngineStatus::idle(RATE_HZ);
         let ctx = egui::Context::default();
         group.bench_function(format!("every_tile_shown_1000x2800/{loops}_loops"), |b| {
             b.iter(|| {
                 let output = ctx.run_ui(window(1000.0, 2800.0), |ui| {
-                    std::hint::black_box(loop_tiles::show(ui, Some(&board), |_| None));
+                    std::hint::black_box(loop_tiles::show(ui, Some(&board), &status, |_| None));
                 });
                 std::hint::black_box(ctx.tessellate(output.shapes, output.pixels_per_point))
             })

@@ -28,6 +28,7 @@ pub mod plugin;
 #[cfg(feature = "plugin")]
 pub mod standalone;
 pub mod state;
+pub mod tempo_source;
 pub mod track_bank;
 pub mod wav;
 

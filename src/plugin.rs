@@ -69,6 +69,7 @@ impl Default for Loopmate {
                 board: Arc::default(),
                 close_requested: Arc::default(),
                 calibration: Arc::default(),
+                tempo_source: Arc::default(),
             },
             params,
         }
@@ -97,6 +98,12 @@ impl Loopmate {
     /// before activation or without such an anchor. Realtime-safe.
     pub fn anchor_bpm(&self) -> Option<f64> {
         self.engine.as_ref().and_then(|engine| engine.anchor_bpm())
+    }
+
+    /// What the editor says feeds the transport (the standalone sets its clock there).
+    /// Realtime-safe.
+    pub fn tempo_source(&self) -> &crate::tempo_source::TempoSourceReport {
+        &self.editor_link.tempo_source
     }
 
     /// Set to make the editor close its window (the standalone quitting on a signal).

@@ -1,5 +1,6 @@
-//! One button per command, labelled with its MIDI binding.
+//! One button per command, labelled with its MIDI binding, its key in the hover text.
 
+use super::shortcuts;
 use crate::engine::command::Command;
 
 /// Draws a button of at least `min_size` (points) for each of `commands`, labelled by `label`;
@@ -14,10 +15,11 @@ pub fn show(
     ui.horizontal_wrapped(|ui| {
         for command in commands {
             let label = label(command);
-            if ui
-                .add(egui::Button::new(label).min_size(min_size))
-                .clicked()
-            {
+            let mut button = ui.add(egui::Button::new(&label).min_size(min_size));
+            if let Some(shortcut) = shortcuts::shortcut_of(command) {
+                button = button.on_hover_text(format!("{label}\nKey: {}", shortcut.text()));
+            }
+            if button.clicked() {
                 clicked = Some(command);
             }
         }

@@ -3,9 +3,9 @@
 use std::f32::consts::TAU;
 
 /// Ring diameter, in points.
-const DIAMETER: f32 = 96.0;
+const DIAMETER: f32 = 110.0;
 /// Ring thickness, in points.
-const THICKNESS: f32 = 9.0;
+const THICKNESS: f32 = 10.0;
 /// Points on a full circle (the arc is a polyline).
 const SEGMENTS: usize = 96;
 
@@ -49,7 +49,7 @@ pub fn show(ui: &mut egui::Ui, progress: Option<f32>, centre: &str, recording: b
         rect.center(),
         egui::Align2::CENTER_CENTER,
         centre,
-        egui::FontId::proportional(22.0),
+        egui::FontId::proportional(44.0),
         egui::Color32::WHITE,
     );
 }

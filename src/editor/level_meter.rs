@@ -7,7 +7,7 @@
 /// The scale's floor, in dBFS.
 const FLOOR_DB: f32 = -60.0;
 /// The marks on the scale, in dBFS.
-const MARKS_DB: [f32; 7] = [-48.0, -36.0, -24.0, -12.0, -6.0, -3.0, 0.0];
+const MARKS_DB: [f32; 6] = [-48.0, -36.0, -24.0, -12.0, -6.0, 0.0];
 /// How long the peak is held before it falls, in seconds.
 pub const PEAK_HOLD_SECS: f64 = 1.5;
 /// How fast a held peak falls after its hold, in dB per second.
@@ -15,7 +15,7 @@ const PEAK_FALL_DB_PER_SEC: f32 = 20.0;
 /// How long the clip light stays lit after the last clip, in seconds.
 pub const CLIP_LIGHT_SECS: f64 = 3.0;
 /// The bar's size, in points.
-const BAR_SIZE: egui::Vec2 = egui::vec2(360.0, 22.0);
+const BAR_SIZE: egui::Vec2 = egui::vec2(260.0, 22.0);
 /// Above this level the bar turns yellow, in dBFS.
 const HOT_DB: f32 = -12.0;
 /// Above this level the bar turns red, in dBFS.

@@ -9,8 +9,9 @@ use std::f32::consts::TAU;
 
 use super::waveform::{self, Overview};
 use crate::engine::command::{Command, Select, TriggerAction};
+use crate::engine::dub::{DubKind, DubState};
 use crate::engine::speed::Speed;
-use crate::engine::{LoopBoard, TileStatus, TrackStatus};
+use crate::engine::{EngineStatus, LoopBoard, RecordingState, TileStatus, TrackStatus};
 
 /// A tile's size, in points.
 pub const TILE_SIZE: egui::Vec2 = egui::vec2(132.0, 132.0);
@@ -53,52 +54,60 @@ fn tile_colour(track: &TrackStatus) -> egui::Color32 {
     }
 }
 
+/// Red: what records (a dub's tile outline, the new take's tile).
+const RECORD_RED: egui::Color32 = egui::Color32::from_rgb(230, 50, 50);
+
 /// Draws the tiles of `board` (`None`: no engine yet), with the waveform `overview(id)` of the
-/// loop `id` where known; returns the select command of the tile clicked this frame.
+/// loop `id` where known, the dub of `status` on its loop's tile and the take it records as a
+/// last tile; returns the select command of the tile clicked this frame.
 pub fn show<'a>(
     ui: &mut egui::Ui,
     board: Option<&LoopBoard>,
+    status: &EngineStatus,
     overview: impl Fn(u64) -> Option<&'a Overview>,
 ) -> Option<Command> {
-    let Some(board) = board.filter(|board| !board.tiles().is_empty()) else {
-        ui.label("Loops: none yet");
-        return None;
-    };
+    let tiles = board.map_or(&[][..], |board| board.tiles());
+    let take = take_tile(status);
     ui.label(
-        egui::RichText::new(format!("Loops: {}", board.loop_count()))
-            .strong()
-            .size(18.0),
+        egui::RichText::new(format!(
+            "Loops: {}",
+            board.map_or(0, |board| board.loop_count())
+        ))
+        .strong()
+        .size(18.0),
     );
-    if board.hidden_count > 0 {
+    if tiles.is_empty() && take.is_none() {
+        ui.label("Record (or capture) a first loop: it sets the cycle the others follow.");
+        return None;
+    }
+    if let Some(hidden) = board.map(|board| board.hidden_count).filter(|&n| n > 0) {
         ui.label(format!(
-            "... and {} more loops not shown (next and previous reach them)",
-            board.hidden_count
+            "... and {hidden} more loops not shown (next and previous reach them)"
         ));
     }
     let spacing = ui.spacing().item_spacing;
     let width = ui.available_width().max(TILE_SIZE.x);
     let columns = (((width + spacing.x) / (TILE_SIZE.x + spacing.x)).floor() as usize).max(1);
-    let tiles = board.tiles();
-    let rows = tiles.len().div_ceil(columns);
-    let rate = f64::from(board.sample_rate_hz.max(1.0));
+    let shown = tiles.len() + usize::from(take.is_some());
+    let rows = shown.div_ceil(columns);
+    let rate = f64::from(status.sample_rate_hz.max(1.0));
     let mut clicked = None;
-    // The window's height left, two rows at least whatever the sections above took.
-    let min_height = 2.0 * TILE_SIZE.y + spacing.y;
-    let left_on_screen = ui.clip_rect().bottom() - ui.cursor().top();
     egui::ScrollArea::vertical()
         .id_salt("loop tiles")
         .auto_shrink([false, false])
-        .max_height(left_on_screen.max(min_height))
-        .min_scrolled_height(min_height)
         .show_rows(ui, TILE_SIZE.y, rows, |ui, row_range| {
             for row in row_range {
                 ui.horizontal(|ui| {
-                    let first = row * columns;
-                    let row_tiles = &tiles[first..(first + columns).min(tiles.len())];
-                    for (offset, tile) in row_tiles.iter().enumerate() {
-                        let n = first + offset;
+                    for n in row * columns..((row + 1) * columns).min(shown) {
+                        let Some(tile) = tiles.get(n) else {
+                            if let Some(take) = &take {
+                                show_take_tile(ui, take);
+                            }
+                            continue;
+                        };
                         let overview = overview(tile.track.id);
-                        if show_tile(ui, n, tile, overview, rate).clicked() {
+                        let dub = dub_word(status.dub, tile.track.id);
+                        if show_tile(ui, n, tile, dub, overview, rate).clicked() {
                             clicked = Some(Command::Select(Select::Loop(n as u32)));
                         }
                     }
@@ -108,9 +117,107 @@ pub fn show<'a>(
     clicked
 }
 
-/// The words of tile `n` (0-based), as its accessible label: its number, length, state,
-/// badges and pending trigger.
-pub fn tile_words(n: usize, tile: &TileStatus, rate_hz: f64) -> String {
+/// What the dub of `dub` does to the loop `track_id`, in a word, if it is aimed at it.
+fn dub_word(dub: DubState, track_id: u64) -> Option<&'static str> {
+    let (kind, armed) = match dub {
+        DubState::Armed {
+            kind, track_id: id, ..
+        } if id == track_id => (kind, true),
+        DubState::Dubbing { kind, track_id: id } | DubState::Finishing { kind, track_id: id }
+            if id == track_id =>
+        {
+            (kind, false)
+        }
+        _ => return None,
+    };
+    Some(match (kind, armed) {
+        (DubKind::Overdub, false) => "overdubbing",
+        (DubKind::Multiply, false) => "multiplying",
+        (DubKind::Replace, false) => "replacing",
+        (DubKind::Overdub, true) => "overdub armed",
+        (DubKind::Multiply, true) => "multiply armed",
+        (DubKind::Replace, true) => "replace armed",
+    })
+}
+
+/// The take being recorded or armed, as its tile shows it.
+struct TakeTile {
+    /// Recording (else armed).
+    recording: bool,
+    /// Its words: "recording 3.2 s", "armed, in 1.5 s".
+    words: String,
+}
+
+/// The tile of the take `status` records or waits to record, if any.
+fn take_tile(status: &EngineStatus) -> Option<TakeTile> {
+    let rate = f64::from(status.sample_rate_hz.max(1.0));
+    let secs = |samples: u64| samples as f64 / rate;
+    match status.recording {
+        RecordingState::Idle => None,
+        RecordingState::Armed { start_samples } => Some(TakeTile {
+            recording: false,
+            words: format!(
+                "armed, in {:.1} s",
+                secs(start_samples.saturating_sub(status.now_samples))
+            ),
+        }),
+        RecordingState::Recording { start_samples } => Some(TakeTile {
+            recording: true,
+            words: format!(
+                "recording {:.1} s",
+                secs(status.now_samples.saturating_sub(start_samples))
+            ),
+        }),
+    }
+}
+
+/// Draws the tile of `take`: a red outline, a dot (recording) or a ring (armed), its words.
+fn show_take_tile(ui: &mut egui::Ui, take: &TakeTile) {
+    let (rect, response) = ui.allocate_exact_size(TILE_SIZE, egui::Sense::hover());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Label, true, format!("New loop: {}", take.words))
+    });
+    if !ui.is_rect_visible(rect) {
+        return;
+    }
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 8.0, RECORD_RED.gamma_multiply(0.15));
+    painter.rect_stroke(
+        rect.shrink(1.5),
+        8.0,
+        egui::Stroke::new(3.0, RECORD_RED),
+        egui::StrokeKind::Inside,
+    );
+    let centre = rect.center_top() + egui::vec2(0.0, 8.0 + RING_DIAMETER * 0.5);
+    // The state badge's shapes: a filled dot records, a ring waits.
+    let radius = RING_DIAMETER * 0.3;
+    if take.recording {
+        painter.circle_filled(centre, radius, RECORD_RED);
+    } else {
+        painter.circle_stroke(centre, radius, egui::Stroke::new(5.0, RECORD_RED));
+    }
+    let font = egui::FontId::proportional(15.0);
+    let bottom = rect.center_bottom();
+    let white = egui::Color32::WHITE;
+    painter.text(
+        bottom - egui::vec2(0.0, 26.0),
+        egui::Align2::CENTER_BOTTOM,
+        "New loop",
+        font.clone(),
+        white,
+    );
+    painter.text(
+        bottom - egui::vec2(0.0, 6.0),
+        egui::Align2::CENTER_BOTTOM,
+        &take.words,
+        font,
+        RECORD_RED,
+    );
+}
+
+/// The words of tile `n` (0-based), as its accessible label: its number, length, state, the
+/// `dub` on it, badges and pending trigger.
+pub fn tile_words(n: usize, tile: &TileStatus, dub: Option<&str>, rate_hz: f64) -> String {
     let track = &tile.track;
     let mut words = format!("Loop {}: {} cyc", n + 1, track.cycles);
     let mut add = |word: &str| {
@@ -125,6 +232,9 @@ pub fn tile_words(n: usize, tile: &TileStatus, rate_hz: f64) -> String {
     }
     if track.soloed {
         add("solo");
+    }
+    if let Some(dub) = dub {
+        add(dub);
     }
     for badge in badges(tile) {
         add(&badge);
@@ -180,12 +290,13 @@ fn show_tile(
     ui: &mut egui::Ui,
     n: usize,
     tile: &TileStatus,
+    dub: Option<&str>,
     overview: Option<&Overview>,
     rate_hz: f64,
 ) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(TILE_SIZE, egui::Sense::click());
     response.widget_info(|| {
-        egui::WidgetInfo::labeled(egui::Role::Button, true, tile_words(n, tile, rate_hz))
+        egui::WidgetInfo::labeled(egui::Role::Button, true, tile_words(n, tile, dub, rate_hz))
     });
     if !ui.is_rect_visible(rect) {
         return response;
@@ -199,7 +310,15 @@ fn show_tile(
         egui::Color32::WHITE
     };
     painter.rect_filled(rect, 8.0, colour.gamma_multiply(0.25));
-    if tile.selected {
+    if dub.is_some() {
+        // Recording into this loop: red, over the selection's white.
+        painter.rect_stroke(
+            rect.shrink(2.0),
+            8.0,
+            egui::Stroke::new(4.0, RECORD_RED),
+            egui::StrokeKind::Inside,
+        );
+    } else if tile.selected {
         painter.rect_stroke(
             rect.shrink(1.5),
             8.0,
@@ -285,13 +404,19 @@ fn show_tile(
         egui::vec2(rect.width() - 16.0, STRIP_HEIGHT),
     );
     waveform::paint(&painter, strip, overview, progress, colour);
-    if let Some(pending) = pending_text(tile, rate_hz) {
+    // What records here wins the last line over what waits.
+    let last_line = match (dub, pending_text(tile, rate_hz)) {
+        (Some(dub), _) => Some((dub.to_owned(), RECORD_RED)),
+        (None, Some(pending)) => Some((pending, egui::Color32::from_rgb(255, 190, 80))),
+        (None, None) => None,
+    };
+    if let Some((text, colour)) = last_line {
         painter.text(
             rect.center_bottom() - egui::vec2(0.0, 5.0),
             egui::Align2::CENTER_BOTTOM,
-            pending,
+            text,
             small,
-            egui::Color32::from_rgb(255, 190, 80),
+            colour,
         );
     }
     response
@@ -375,8 +500,12 @@ mod tests {
             Some("unmute in 1.5 s")
         );
         assert_eq!(
-            tile_words(3, &tile, 48_000.0),
+            tile_words(3, &tile, None, 48_000.0),
             "Loop 4: 1 cyc, muted, unmute in 1.5 s"
+        );
+        assert_eq!(
+            tile_words(3, &tile, Some("overdubbing"), 48_000.0),
+            "Loop 4: 1 cyc, muted, overdubbing, unmute in 1.5 s"
         );
     }
 }

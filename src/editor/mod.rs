@@ -14,8 +14,10 @@ mod oneshots;
 mod selected_loop;
 pub mod session_panel;
 mod settings;
+mod shortcuts;
 mod state_badge;
 mod status_panel;
+mod tempo_view;
 mod track_fx;
 mod triggers;
 pub mod waveform;
@@ -37,12 +39,21 @@ use crate::analysis::snapshot::AnalysisSnapshot;
 use crate::calibrate::control::CalibrationControl;
 use crate::engine::command::Command;
 use crate::engine::{EngineStatus, LoopBoard};
-use crate::midi_link::EditorReports;
+use crate::midi_link::{EditorReports, SharedMidiMap};
 use crate::params::LoopmateParams;
 use crate::state::store::SessionStore;
+use crate::tempo_source::TempoSourceReport;
 
 /// How often the editor redraws to follow the engine, in seconds.
 const REFRESH_SECS: f64 = 1.0 / 30.0;
+/// The main commands' buttons, at least this size, in points: big targets.
+const MAIN_BUTTON: egui::Vec2 = egui::vec2(90.0, 36.0);
+/// Width of the state badge's column in the header, in points.
+const STATE_WIDTH: f32 = 440.0;
+/// Width of the input's meter and trace, in points.
+const INPUT_WIDTH: f32 = 360.0;
+/// The side panel's width at first (the player can drag it), in points.
+const SIDE_WIDTH: f32 = 320.0;
 
 /// The GUI's ends of the audio-thread links.
 #[derive(Clone)]
@@ -66,6 +77,8 @@ pub struct EditorLink {
     pub close_requested: Arc<AtomicBool>,
     /// Latency calibration, which the standalone offers.
     pub calibration: Arc<CalibrationControl>,
+    /// What feeds the transport's tempo and bars (the host, or the standalone's clock).
+    pub tempo_source: Arc<TempoSourceReport>,
 }
 
 /// The editor application: what one frame draws.
@@ -150,7 +163,9 @@ impl LoopmateApp {
         }
     }
 
-    /// Draws one frame (also used headless in tests).
+    /// Draws one frame (also used headless in tests): the header (state, cycle ring, tempo),
+    /// the main commands, the input and pads at the bottom, the selected loop and the folded
+    /// set-up sections at the side, and the loop tiles in the middle, taking the room left.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let status = *self.link.status.lock().read();
         let midi = self.link.midi.clone();
@@ -159,23 +174,95 @@ impl LoopmateApp {
         self.midi.poll(&shared, &mut reports, &self.mappable_names);
         self.mirror_cc_values(&mut reports);
         self.overviews.update(&self.link.session);
-        state_badge::show(ui, &status);
         let now_secs = status.now_samples as f64 / f64::from(status.sample_rate_hz.max(1.0));
         (self.level_meter).update(status.input_peak, status.input_clips, now_secs);
-        level_meter::show(ui, &self.level_meter);
-        let analysis = self.link.analysis.lock().as_mut().map(|out| *out.read());
-        status_panel::show(ui, &status, analysis.as_ref());
         self.input_trace
             .push(status.now_samples, status.input_peak, status.sample_rate_hz);
-        let onsets: Vec<u64> = analysis.as_ref().map_or(Vec::new(), |a| {
+        let analysis = self.link.analysis.lock().as_mut().map(|out| *out.read());
+        let mut commands = shortcuts::pressed(ui.ctx());
+
+        egui::Panel::top("header").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    // Wide enough for the longest state, so the ring does not move with it.
+                    ui.set_min_width(STATE_WIDTH);
+                    state_badge::show(ui, &status);
+                    status_panel::alerts(ui, &status);
+                    // What the player must see (e.g. a refused state) stays out of the folds.
+                    self.session_panel.message(ui, &self.link.session);
+                });
+                status_panel::ring(ui, &status);
+                let tempo = &self.link.tempo_source;
+                let view = tempo_view::TempoView::of(
+                    &status,
+                    analysis.as_ref().and_then(|a| a.bpm),
+                    tempo.source(),
+                    tempo.link_peers(),
+                );
+                tempo_view::show(ui, &view);
+            });
+        });
+        egui::Panel::top("commands").show(ui, |ui| {
+            let main = Command::ALL.into_iter().filter(|c| c.is_main());
+            let label = |command| self.midi.command_label(&shared, command);
+            commands.extend(command_buttons::show(ui, MAIN_BUTTON, main, label));
+        });
+        egui::Panel::bottom("input").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_width(INPUT_WIDTH);
+                    level_meter::show(ui, &self.level_meter);
+                    self.show_input(ui, &status, analysis.as_ref());
+                });
+                ui.separator();
+                ui.vertical(|ui| {
+                    let label = |command| self.midi.command_label(&shared, command);
+                    commands.extend(oneshots::show(ui, &status, label));
+                });
+            });
+        });
+        egui::Panel::right("selected loop")
+            .resizable(true)
+            .default_size(SIDE_WIDTH)
+            .size_range(SIDE_WIDTH * 0.75..=SIDE_WIDTH * 2.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("side").show(ui, |ui| {
+                    let label = |command| self.midi.command_label(&shared, command);
+                    commands.extend(selected_loop::show(ui, &status, label));
+                    ui.separator();
+                    commands.extend(triggers::show(ui, &status));
+                    ui.separator();
+                    commands.extend(self.folded(ui, &status, &shared, &mut reports));
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let board = self.link.board.clone();
+            let mut board = board.lock();
+            let overviews = &self.overviews;
+            let board = board.as_mut().map(|out| out.read());
+            let pressed = loop_tiles::show(ui, board, &status, |id| overviews.get(id));
+            commands.extend(pressed);
+        });
+        for command in commands {
+            // A full queue (the audio thread stopped) drops the press rather than block.
+            let _ = self.link.commands.lock().push(command);
+        }
+    }
+
+    /// The last seconds of input with the onsets heard in them.
+    fn show_input(
+        &self,
+        ui: &mut egui::Ui,
+        status: &EngineStatus,
+        analysis: Option<&AnalysisSnapshot>,
+    ) {
+        let onsets: Vec<u64> = analysis.map_or(Vec::new(), |a| {
             a.onsets[..a.onset_count]
                 .iter()
                 .map(|onset| onset.time_samples.max(0.0) as u64)
                 .collect()
         });
-        let envelope = analysis
-            .as_ref()
-            .map_or(Vec::new(), |a| normalised(&a.envelope));
+        let envelope = analysis.map_or(Vec::new(), |a| normalised(&a.envelope));
         let envelope_step_secs = crate::analysis::worker::ENVELOPE_DECIMATION as f64
             * crate::analysis::AnalysisConfig::new(status.sample_rate_hz).hop_samples as f64
             / f64::from(status.sample_rate_hz.max(1.0));
@@ -185,24 +272,37 @@ impl LoopmateApp {
                 trace: &self.input_trace,
                 envelope: &envelope,
                 envelope_step_secs,
-                envelope_end_samples: analysis.as_ref().map_or(0, |a| a.analysed_until_samples),
+                envelope_end_samples: analysis.map_or(0, |a| a.analysed_until_samples),
                 onsets: &onsets,
                 now_samples: status.now_samples,
                 sample_rate_hz: status.sample_rate_hz,
             },
         );
-        // What the player must see (e.g. a refused state) stays out of the folded sections.
-        self.session_panel.message(ui, &self.link.session);
-        let cancel = triggers::show(ui, &status);
-        ui.separator();
-        let everyones = Command::ALL
-            .into_iter()
-            .filter(|c| !c.acts_on_the_selected_loop() && !c.acts_on_the_pads());
-        let pressed = command_buttons::show(ui, egui::vec2(110.0, 36.0), everyones, |command| {
-            self.midi.command_label(&shared, command)
-        });
-        ui.separator();
-        // Set-up sections, folded by default: on stage the loops matter more.
+    }
+
+    /// The sections a player sets up before the set, folded by default: the rarer commands,
+    /// settings, track effects, the MIDI map, export and import, and the engine's details.
+    /// Returns the commands their controls sent.
+    fn folded(
+        &mut self,
+        ui: &mut egui::Ui,
+        status: &EngineStatus,
+        shared: &SharedMidiMap,
+        reports: &mut EditorReports,
+    ) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::CollapsingHeader::new("More commands")
+            .default_open(false)
+            .show(ui, |ui| {
+                let rest = Command::ALL.into_iter().filter(|c| {
+                    !c.is_main()
+                        && !c.acts_on_the_selected_loop()
+                        && !c.acts_on_the_pads()
+                        && !selected_loop::STEPS.contains(c)
+                });
+                let label = |command| self.midi.command_label(shared, command);
+                commands.extend(command_buttons::show(ui, egui::Vec2::ZERO, rest, label));
+            });
         egui::CollapsingHeader::new("Settings")
             .default_open(false)
             .show(ui, |ui| {
@@ -217,41 +317,19 @@ impl LoopmateApp {
             })
             .body_returned
             .unwrap_or_default();
+        commands.extend(fx_changes);
         egui::CollapsingHeader::new("MIDI map and learn")
             .default_open(false)
             .show(ui, |ui| {
-                self.midi
-                    .show(ui, &shared, &mut reports, &self.mappable_names)
+                self.midi.show(ui, shared, reports, &self.mappable_names)
             });
         egui::CollapsingHeader::new("Export and import")
             .default_open(false)
             .show(ui, |ui| self.session_panel.controls(ui, &self.link.session));
-        ui.separator();
-        let pad_pressed = oneshots::show(ui, &status, |command| {
-            self.midi.command_label(&shared, command)
-        });
-        ui.separator();
-        let selected_pressed = selected_loop::show(ui, &status, |command| {
-            self.midi.command_label(&shared, command)
-        });
-        ui.separator();
-        // The tiles last: they take the window's height left (two rows at least), and scroll.
-        let board = self.link.board.clone();
-        let mut board = board.lock();
-        let overviews = &self.overviews;
-        let board = board.as_mut().map(|out| out.read());
-        let tile_pressed = loop_tiles::show(ui, board, |id| overviews.get(id));
-        let commands = cancel
-            .into_iter()
-            .chain(pressed)
-            .chain(pad_pressed)
-            .chain(selected_pressed)
-            .chain(tile_pressed)
-            .chain(fx_changes);
-        for command in commands {
-            // A full queue (the audio thread stopped) drops the press rather than block.
-            let _ = self.link.commands.lock().push(command);
-        }
+        egui::CollapsingHeader::new("Details")
+            .default_open(false)
+            .show(ui, |ui| status_panel::details(ui, status));
+        commands
     }
 }
 

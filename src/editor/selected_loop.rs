@@ -6,28 +6,38 @@
 use super::command_buttons;
 use super::loop_tiles::{gain_text, speed_text};
 use crate::engine::EngineStatus;
-use crate::engine::command::{Command, TrackControl, TrackTarget};
+use crate::engine::command::{Command, Select, TrackControl, TrackTarget};
 use crate::engine::dub::{DubKind, DubState};
 use crate::engine::fx::chain::FxControl;
 use crate::engine::fx::filter::FilterMode;
+
+/// The commands that step the selection, shown at the panel's top.
+pub const STEPS: [Command; 3] = [
+    Command::Select(Select::Previous),
+    Command::Select(Select::Next),
+    Command::Select(Select::Newest),
+];
 
 /// Draws the selected loop's values, switches and its actions' buttons, labelled by `label`;
 /// returns the command of the control used this frame (all sent to the selected loop).
 pub fn show(
     ui: &mut egui::Ui,
     status: &EngineStatus,
-    label: impl FnMut(Command) -> String,
+    mut label: impl FnMut(Command) -> String,
 ) -> Option<Command> {
+    let stepped = command_buttons::show(ui, egui::Vec2::ZERO, STEPS, &mut label);
     let Some(selected) = status.selected else {
         ui.label("Selected loop: none");
-        return None;
+        return stepped;
     };
     let (track, fx) = (&selected.track, &selected.fx);
     let on = |on: bool| if on { "on" } else { "off" };
     let mut used = None;
     ui.horizontal_wrapped(|ui| {
         ui.label(
-            egui::RichText::new(format!("Selected loop: track {}", selected.index + 1)).strong(),
+            egui::RichText::new(format!("Selected loop {}", selected.index + 1))
+                .strong()
+                .size(20.0),
         );
         ui.label(format!("Gain {}", gain_text(track.gain)));
         ui.label(format!("Pan {}", pan_text(track.pan)));
@@ -94,7 +104,7 @@ pub fn show(
     // Plain-sized: the tiles below must keep their room.
     let pressed = command_buttons::show(ui, egui::Vec2::ZERO, actions, label);
     let used = used.map(|control| Command::Track(TrackTarget::Selected, control));
-    pressed.or(used)
+    stepped.or(pressed).or(used)
 }
 
 /// What a dub does to the loop `track_id`, if one is armed or running on it.

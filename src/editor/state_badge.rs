@@ -119,13 +119,12 @@ impl StageState {
     }
 }
 
-/// Draws the state's badge, and a "PA MUTED" badge beside it while the PA is muted.
+/// Draws the state's badge, and a "PA MUTED" badge under it while the PA is muted.
 pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
     let state = StageState::of(status);
-    ui.horizontal(|ui| {
+    ui.vertical(|ui| {
         badge(ui, &state.text(), state.colour(), state.shape());
         if status.pa_muted {
-            ui.add_space(TEXT_HEIGHT * 0.5);
             badge(
                 ui,
                 "PA MUTED",
@@ -138,47 +137,50 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) {
 
 /// One badge: the shape, then the words, both `colour`.
 fn badge(ui: &mut egui::Ui, text: &str, colour: egui::Color32, shape: Shape) {
-    let (rect, _) = ui.allocate_exact_size(egui::Vec2::splat(TEXT_HEIGHT), egui::Sense::hover());
-    let painter = ui.painter_at(rect);
-    let centre = rect.center();
-    let radius = TEXT_HEIGHT * 0.38;
-    match shape {
-        Shape::Dot => painter.circle_filled(centre, radius, colour),
-        Shape::Ring => painter.circle_stroke(centre, radius, egui::Stroke::new(5.0, colour)),
-        Shape::DotPlus => {
-            let arm = radius * 0.6;
-            let stroke = egui::Stroke::new(5.0, egui::Color32::BLACK);
-            let plus = [egui::vec2(arm, 0.0), egui::vec2(0.0, arm)]
-                .map(|half| egui::Shape::line_segment([centre - half, centre + half], stroke));
-            painter.add(egui::Shape::Vec(
-                [
-                    vec![egui::Shape::circle_filled(centre, radius, colour)],
-                    plus.to_vec(),
-                ]
-                .concat(),
-            ))
-        }
-        Shape::Triangle => painter.add(egui::Shape::convex_polygon(
-            vec![
-                centre + egui::vec2(-radius * 0.7, -radius),
-                centre + egui::vec2(radius, 0.0),
-                centre + egui::vec2(-radius * 0.7, radius),
-            ],
-            colour,
-            egui::Stroke::NONE,
-        )),
-        Shape::Square => painter.rect_filled(
-            egui::Rect::from_center_size(centre, egui::Vec2::splat(radius * 1.5)),
-            2.0,
-            colour,
-        ),
-    };
-    ui.label(
-        egui::RichText::new(text)
-            .size(TEXT_HEIGHT)
-            .strong()
-            .color(colour),
-    );
+    ui.horizontal(|ui| {
+        let (rect, _) =
+            ui.allocate_exact_size(egui::Vec2::splat(TEXT_HEIGHT), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        let centre = rect.center();
+        let radius = TEXT_HEIGHT * 0.38;
+        match shape {
+            Shape::Dot => painter.circle_filled(centre, radius, colour),
+            Shape::Ring => painter.circle_stroke(centre, radius, egui::Stroke::new(5.0, colour)),
+            Shape::DotPlus => {
+                let arm = radius * 0.6;
+                let stroke = egui::Stroke::new(5.0, egui::Color32::BLACK);
+                let plus = [egui::vec2(arm, 0.0), egui::vec2(0.0, arm)]
+                    .map(|half| egui::Shape::line_segment([centre - half, centre + half], stroke));
+                painter.add(egui::Shape::Vec(
+                    [
+                        vec![egui::Shape::circle_filled(centre, radius, colour)],
+                        plus.to_vec(),
+                    ]
+                    .concat(),
+                ))
+            }
+            Shape::Triangle => painter.add(egui::Shape::convex_polygon(
+                vec![
+                    centre + egui::vec2(-radius * 0.7, -radius),
+                    centre + egui::vec2(radius, 0.0),
+                    centre + egui::vec2(-radius * 0.7, radius),
+                ],
+                colour,
+                egui::Stroke::NONE,
+            )),
+            Shape::Square => painter.rect_filled(
+                egui::Rect::from_center_size(centre, egui::Vec2::splat(radius * 1.5)),
+                2.0,
+                colour,
+            ),
+        };
+        ui.label(
+            egui::RichText::new(text)
+                .size(TEXT_HEIGHT)
+                .strong()
+                .color(colour),
+        );
+    });
 }
 
 #[cfg(test)]

@@ -1,49 +1,43 @@
-//! The engine's state: the cycle ring, and the cycle, tracks, history and messages in words.
+//! The engine's state: the cycle ring counting the beats (in the header), the alerts the player
+//! must see (limiting, bad input, the engine's last message), and the details in words (cycle,
+//! tracks, history), which the editor folds away.
 
 use super::cycle_ring;
-use crate::analysis::snapshot::AnalysisSnapshot;
 use crate::engine::{EngineMessage, EngineStatus, RecordingState};
 
-/// Draws `status` (and the analysis' tempo, if it runs): the cycle ring beside the cycle, tempo,
-/// track and recorder lines.
-pub fn show(ui: &mut egui::Ui, status: &EngineStatus, analysis: Option<&AnalysisSnapshot>) {
-    ui.horizontal(|ui| {
-        let rate = status.sample_rate_hz.max(1.0) as f64;
-        let recording = matches!(status.recording, RecordingState::Recording { .. });
-        let progress = status
-            .cycle_length_samples
-            .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
-        let beats = beats_per_cycle(status);
-        // The beat in the cycle when the cycle has beats, else the position in seconds.
-        let centre = match (beats.map(|b| b.beats), progress) {
-            (Some(beats), Some(progress)) => {
-                format!(
-                    "{}",
-                    (progress * beats as f32).floor() as u32 % beats.max(1) + 1
-                )
-            }
-            _ => format!("{:.1}", status.cycle_position_samples as f64 / rate),
-        };
-        cycle_ring::show(ui, progress, &centre, recording);
-        ui.vertical(|ui| {
-            lines(ui, status, rate);
-            tempo_lines(ui, status, analysis, beats);
-        });
-    });
+/// Draws the cycle ring: filled to the position in the cycle, the beat (or the seconds, when
+/// the cycle has no beats) in its centre, red while a take records.
+pub fn ring(ui: &mut egui::Ui, status: &EngineStatus) {
+    let rate = f64::from(status.sample_rate_hz.max(1.0));
+    let recording = matches!(status.recording, RecordingState::Recording { .. });
+    let progress = status
+        .cycle_length_samples
+        .map(|length| status.cycle_position_samples as f32 / length.max(1) as f32);
+    // The beat in the cycle when the cycle has beats, else the position in seconds.
+    let centre = match (beats_per_cycle(status).map(|b| b.beats), progress) {
+        (Some(beats), Some(progress)) => {
+            format!(
+                "{}",
+                (progress * beats as f32).floor() as u32 % beats.max(1) + 1
+            )
+        }
+        _ => format!("{:.1}", status.cycle_position_samples as f64 / rate),
+    };
+    cycle_ring::show(ui, progress, &centre, recording);
 }
 
 /// The anchor cycle in beats, with the tempo that makes them whole.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct CycleBeats {
+pub struct CycleBeats {
     /// Whole beats in one cycle.
-    beats: u32,
+    pub beats: u32,
     /// The tempo at which the cycle holds exactly `beats`, in BPM.
-    bpm: f64,
+    pub bpm: f64,
 }
 
 /// Beats in the anchor cycle: the metronome's (the host's bars, the beats beat quantization
 /// gave the anchor, or the *Beats per cycle* setting), so the ring counts what the click plays.
-fn beats_per_cycle(status: &EngineStatus) -> Option<CycleBeats> {
+pub fn beats_per_cycle(status: &EngineStatus) -> Option<CycleBeats> {
     let length_secs =
         status.cycle_length_samples? as f64 / f64::from(status.sample_rate_hz.max(1.0));
     let beats = status.cycle_beats?;
@@ -53,39 +47,29 @@ fn beats_per_cycle(status: &EngineStatus) -> Option<CycleBeats> {
     })
 }
 
-/// The loop in beats, the live tempo estimate and the host's tempo and bar.
-fn tempo_lines(
-    ui: &mut egui::Ui,
-    status: &EngineStatus,
-    analysis: Option<&AnalysisSnapshot>,
-    beats: Option<CycleBeats>,
-) {
-    if let Some(CycleBeats { beats, bpm }) = beats {
-        ui.label(format!("Loop: {beats} beats at {bpm:.1} BPM"));
+/// What needs the player's eye now: the limiter working, bad input silenced, the last message.
+pub fn alerts(ui: &mut egui::Ui, status: &EngineStatus) {
+    let warn = egui::Color32::from_rgb(240, 190, 60);
+    if status.limiter_gain < 0.99 {
+        ui.colored_label(warn, "PA limiting");
     }
-    match analysis.and_then(|a| a.bpm) {
-        Some(bpm) => ui.label(format!("Tempo heard: {bpm:.1} BPM")),
-        None => ui.label("Tempo heard: listening"),
-    };
-    match status.host_grid {
-        Some(grid) => {
-            let rate = f64::from(status.sample_rate_hz.max(1.0));
-            let bar_secs = grid.bar_length_samples / rate;
-            let bpm = f64::from(grid.beats_per_bar) * 60.0 / bar_secs;
-            let bar = grid.origin_bar
-                + (status.now_samples as f64 - grid.bar_origin_samples) / grid.bar_length_samples;
-            ui.label(format!(
-                "Host: {bpm:.1} BPM, {} beats a bar, bar {:.1}",
-                grid.beats_per_bar,
-                bar + 1.0
-            ))
-        }
-        None => ui.label("Host: transport stopped (free time)"),
-    };
+    if status.bad_input_chunks > 0 {
+        ui.colored_label(
+            warn,
+            format!(
+                "Bad input (NaN/inf) silenced {} times",
+                status.bad_input_chunks
+            ),
+        );
+    }
+    if let Some(message) = status.message {
+        ui.colored_label(warn, message_text(message));
+    }
 }
 
-/// The cycle, tracks, recorder and messages, in words.
-fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
+/// The cycle, host sync, tracks and history, in words.
+pub fn details(ui: &mut egui::Ui, status: &EngineStatus) {
+    let rate = f64::from(status.sample_rate_hz.max(1.0));
     match status.cycle_length_samples {
         Some(length) => {
             ui.label(format!(
@@ -109,23 +93,6 @@ fn lines(ui: &mut egui::Ui, status: &EngineStatus, rate: f64) {
         "History: {:.0} s of {:.0} s",
         status.history_filled_secs, status.history_secs
     ));
-    // The state badge shows the recorder, the dubber and the mutes.
-    let mut flags = Vec::new();
-    if status.limiter_gain < 0.99 {
-        flags.push("limiting");
-    }
-    if !flags.is_empty() {
-        ui.label(flags.join(", "));
-    }
-    if status.bad_input_chunks > 0 {
-        ui.label(format!(
-            "Bad input (NaN/inf) silenced {} times",
-            status.bad_input_chunks
-        ));
-    }
-    if let Some(message) = status.message {
-        ui.label(message_text(message));
-    }
 }
 
 /// What a message says to the player.

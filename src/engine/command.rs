@@ -237,6 +237,22 @@ impl Command {
         strike(7),
     ];
 
+    /// Whether this is one of the commands a set is played with (the editor's main buttons):
+    /// record, capture, undo, redo, restart, the mix mutes.
+    pub fn is_main(self) -> bool {
+        matches!(
+            self,
+            Command::RecordToggle
+                | Command::Capture
+                | Command::RecordNextCycle
+                | Command::Undo
+                | Command::Redo
+                | Command::Restart
+                | Command::ToggleMixMute
+                | Command::MuteMixAtCycleEnd
+        )
+    }
+
     /// Whether this is a one-shot command (the editor shows them with the pads).
     pub fn acts_on_the_pads(self) -> bool {
         matches!(

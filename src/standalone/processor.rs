@@ -17,6 +17,7 @@ use super::latency::{self, CalibrationSlot, Calibrator};
 use crate::Loopmate;
 use crate::engine::host_clock::HostTransport;
 use crate::midi_clock::follower::ClockFollower;
+use crate::tempo_source::TempoSource;
 
 /// MIDI messages one period can carry to the plugin (notes and CCs; realtime messages go to the
 /// clock follower and don't count).
@@ -142,6 +143,14 @@ impl Processor {
 
     /// Sets what the transport follows. Not realtime (call before the audio starts).
     pub fn set_transport_source(&mut self, source: TransportSource) {
+        let shown = match &source {
+            // Only JACK has a transport of its own.
+            TransportSource::None | TransportSource::Backend => TempoSource::JackTransport,
+            TransportSource::MidiClock(_) => TempoSource::MidiClock,
+            #[cfg(feature = "link")]
+            TransportSource::Link(_) => TempoSource::Link,
+        };
+        self.plugin.tempo_source().set_source(shown);
         self.transport_source = source;
     }
 
@@ -271,7 +280,10 @@ impl Processor {
             TransportSource::Backend => backend_transport.unwrap_or_default(),
             TransportSource::MidiClock(follower) => follower.transport_at(self.now_samples),
             #[cfg(feature = "link")]
-            TransportSource::Link(link) => link.transport_at(self.now_samples),
+            TransportSource::Link(link) => {
+                self.plugin.tempo_source().set_link_peers(link.peers());
+                link.transport_at(self.now_samples)
+            }
         };
         let transport = nice_transport(&host, self.sample_rate_hz);
         self.point_buffers(frames);

@@ -90,6 +90,7 @@ fn live_editor(status: EngineStatus, session: Arc<SessionStore>) -> LiveEditor {
         board: Arc::new(Mutex::new(Some(board_out))),
         close_requested: Arc::default(),
         calibration: Arc::default(),
+        tempo_source: Arc::default(),
     };
     LiveEditor {
         app: LoopmateApp::new(link),
@@ -175,7 +176,12 @@ fn playing_status() -> EngineStatus {
 #[test]
 fn shows_the_cycle_the_tracks_and_the_recorder() {
     let (mut app, _) = editor(playing_status());
-    let harness = editor_harness(&mut app);
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("RECORDING 1.0 s");
+    // The details in words are folded away: the stage shows the ring and the tiles.
+    assert!(harness.query_by_label_contains("Cycle:").is_none());
+    harness.get_by_label("Details").click();
+    harness.run();
     harness.get_by_label("Cycle: 2.000 s (96000 samples)");
     harness.get_by_label("Host sync: 2 bars, on the host's bars");
     harness.get_by_label("Tracks: 3   (redo: 1)");
@@ -290,7 +296,7 @@ fn the_selected_loop_shows_its_values_and_the_select_buttons_choose_a_loop() {
     });
     let (mut app, mut commands) = editor(status);
     let mut harness = editor_harness(&mut app);
-    harness.get_by_label("Selected loop: track 2");
+    harness.get_by_label("Selected loop 2");
     harness.get_by_label("Gain -6.0 dB");
     harness.get_by_label("Pan L30");
     harness.get_by_label("Solo on");
@@ -503,11 +509,7 @@ fn tiles_drawn(harness: &Harness<'_>) -> Vec<usize> {
 fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
     let mut live = live_editor(playing_status(), Arc::default());
     live.board.write(board_of_loops(100));
-    // A window 1200 points tall: at the default 800 the sections above push the grid's lower
-    // rows past the window's edge, where no pointer reaches (see the report: layout to do).
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(DEFAULT_SIZE.0, 1_200.0))
-        .build_ui(|ui| live.app.draw(ui));
+    let mut harness = editor_harness(&mut live.app);
     harness.run();
     harness.get_by_label("Loops: 100");
     let first = tiles_drawn(&harness);
@@ -698,7 +700,7 @@ fn wait_for_label_contains(harness: &mut Harness<'_>, part: &str) {
 }
 
 #[test]
-fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
+fn the_host_tempo_its_source_its_bar_and_the_tempo_heard_show() {
     let mut status = playing_status();
     // A free anchor made 4 beats long by beat quantization, while the host plays.
     status.host_bars = None;
@@ -714,11 +716,20 @@ fn the_loop_in_beats_the_tempo_heard_and_the_host_bar_show() {
     let (mut app, ..) = editor_with(status, Arc::default());
     hears_tempo(&mut app, 118.5);
     let harness = editor_harness(&mut app);
-    // A 2 s cycle at 120 BPM.
-    harness.get_by_label("Loop: 4 beats at 120.0 BPM");
-    harness.get_by_label("Tempo heard: 118.5 BPM");
-    // Bar 3 (counted from 0) began at 404 000; now is 500 000: bar 4 (from 1), at its 0.0.
-    harness.get_by_label("Host: 120.0 BPM, 4 beats a bar, bar 5.0");
+    // The host's tempo wins over the loop's (the same here) and the tempo heard, shown apart.
+    harness.get_by_label("120.0");
+    harness.get_by_label("from host");
+    harness.get_by_label("heard 118.5");
+    // Bar 3 (counted from 0) began at 404 000; now is 500 000: bar 5 (from 1), its first beat.
+    harness.get_by_label("bar 5, beat 1 of 4");
+    drop(harness);
+    // The standalone following Link says so, with its peers.
+    app.link
+        .tempo_source
+        .set_source(crate::tempo_source::TempoSource::Link);
+    app.link.tempo_source.set_link_peers(2);
+    let harness = editor_harness(&mut app);
+    harness.get_by_label("from Link, 2 peers");
 }
 
 /// Gives `app` an analysis that hears `bpm`.
@@ -745,17 +756,20 @@ fn the_ring_counts_the_metronomes_beats_not_the_tempo_heard() {
     status.cycle_position_samples = 100_000;
     let (mut app, ..) = editor_with(status, Arc::default());
     let harness = editor_harness(&mut app);
-    // No beats from the engine: the ring shows seconds.
-    assert!(harness.query_by_label_contains("Loop:").is_none());
+    // No beats from the engine: the ring shows seconds, and no tempo is known yet.
+    assert!(harness.query_by_label_contains("beats a cycle").is_none());
     harness.get_by_label("Cycle position: 2.1");
+    harness.get_by_label("listening");
     drop(harness);
     status.cycle_beats = Some(5);
     let (mut app, ..) = editor_with(status, Arc::default());
     hears_tempo(&mut app, 98.6);
     let harness = editor_harness(&mut app);
     // 4.8 s in 5 beats is 62.5 BPM; now (2.08 s) is in beat 3. The tempo heard is shown apart.
-    harness.get_by_label("Loop: 5 beats at 62.5 BPM");
-    harness.get_by_label("Tempo heard: 98.6 BPM");
+    harness.get_by_label("62.5");
+    harness.get_by_label("from the loop");
+    harness.get_by_label("5 beats a cycle");
+    harness.get_by_label("heard 98.6");
     harness.get_by_label("Cycle position: 3");
 }
 
@@ -766,6 +780,8 @@ fn the_history_fill_and_the_main_settings_show() {
     status.history_secs = 60.0;
     let (mut app, ..) = editor_with(status, Arc::default());
     let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Details").click();
+    harness.run();
     harness.get_by_label("History: 10 s of 60 s");
     harness.get_by_label("Settings").click();
     harness.run();
@@ -1066,4 +1082,134 @@ fn the_calibrate_button_shows_in_the_standalone_only_asks_the_worker_and_shows_i
     harness.run();
     harness.get_by_label("Calibrate latency");
     harness.get_by_label("Input latency: 1.20 ms\nSaved in /tmp/config.toml");
+}
+
+#[test]
+fn at_the_default_size_the_tiles_take_the_middle_under_the_state_ring_and_tempo() {
+    let mut live = live_editor(playing_status(), Arc::default());
+    live.board.write(board_of_loops(100));
+    let mut harness = editor_harness(&mut live.app);
+    harness.run();
+    let window =
+        egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(DEFAULT_SIZE.0, DEFAULT_SIZE.1));
+    let badge = harness.get_by_label("RECORDING 1.0 s").rect();
+    let ring = harness.get_by_label_contains("Cycle position").rect();
+    let tempo = harness.get_by_label("listening").rect();
+    let first = harness.get_by_label_contains("Loop 1:").rect();
+    for (name, rect) in [("badge", badge), ("ring", ring), ("tempo", tempo)] {
+        assert!(
+            rect.bottom() <= first.top(),
+            "{name} {rect:?} above the tiles {first:?}"
+        );
+    }
+    // The whole tiles in the window: at least three rows of four.
+    let whole: Vec<egui::Rect> = (1..=100)
+        .filter_map(|n| {
+            let label = format!("Loop {n}:");
+            harness
+                .query_by_label_contains(&label)
+                .map(|node| node.rect())
+        })
+        .filter(|rect| window.contains_rect(*rect))
+        .collect();
+    let rows: std::collections::BTreeSet<i32> =
+        whole.iter().map(|rect| rect.top().round() as i32).collect();
+    assert!(
+        whole.len() >= 12 && rows.len() >= 3,
+        "{} whole tiles in {} rows",
+        whole.len(),
+        rows.len()
+    );
+    // The state's words and the ring are at least 40 points high.
+    assert!(
+        badge.height() >= 40.0 && ring.height() >= 40.0,
+        "{badge:?} {ring:?}"
+    );
+}
+
+#[test]
+fn keys_send_the_main_commands_once_per_press_and_not_while_typing() {
+    let (mut app, mut commands) = editor(playing_status());
+    let mut harness = editor_harness(&mut app);
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    assert_eq!(commands.pop(), Ok(Command::RecordToggle));
+    harness.key_press(egui::Key::Z);
+    harness.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Z);
+    harness.key_press(egui::Key::Num3);
+    harness.key_press(egui::Key::ArrowRight);
+    harness.run();
+    for expected in [
+        Command::Undo,
+        Command::Redo,
+        Command::Select(Select::Loop(2)),
+        Command::Select(Select::Next),
+    ] {
+        assert_eq!(commands.pop(), Ok(expected));
+    }
+    // Ctrl+Z is the host's (its own undo), not ours.
+    harness.key_press_modifiers(egui::Modifiers::CTRL, egui::Key::Z);
+    harness.run();
+    assert!(commands.pop().is_err());
+    // A held Space (the key repeating) records once.
+    harness.key_down(egui::Key::Space);
+    harness.run();
+    for _ in 0..3 {
+        harness.event(egui::Event::Key {
+            key: egui::Key::Space,
+            physical_key: None,
+            pressed: true,
+            repeat: true,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.run();
+    }
+    harness.key_up(egui::Key::Space);
+    harness.run();
+    assert_eq!(commands.pop(), Ok(Command::RecordToggle));
+    assert!(commands.pop().is_err(), "one press, one command");
+    // Typing a path: the keys are text.
+    harness.get_by_label("Export and import").click();
+    harness.run();
+    harness.get_by_label("WAV file").click();
+    harness.run();
+    harness.get_by_label("WAV file").type_text("c z m");
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    assert!(
+        commands.pop().is_err(),
+        "no command while a field has the keys"
+    );
+}
+
+#[test]
+fn a_buttons_hover_text_names_its_key() {
+    let (mut app, _) = editor(playing_status());
+    let mut harness = editor_harness(&mut app);
+    harness.get_by_label("Record (47)").hover();
+    // Tooltips show after a short delay.
+    for _ in 0..10 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    harness.run();
+    harness.get_by_label_contains("Key: Space");
+}
+
+#[test]
+fn the_take_recording_has_a_tile_and_a_dubbed_loop_says_so_on_its_own() {
+    let mut status = playing_status();
+    status.dub = crate::engine::dub::DubState::Dubbing {
+        kind: crate::engine::dub::DubKind::Overdub,
+        track_id: status.tracks[1].unwrap().id,
+    };
+    let (mut app, _) = editor(status);
+    let harness = editor_harness(&mut app);
+    harness.get_by_label("New loop: recording 1.0 s");
+    harness.get_by_label_contains("Loop 2: 2 cyc, overdubbing");
+    assert!(
+        harness
+            .query_by_label_contains("Loop 1: 1 cyc, overdubbing")
+            .is_none()
+    );
 }

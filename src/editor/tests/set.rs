@@ -120,7 +120,11 @@ fn a_set_played_from_the_editor_alone() {
         presses: Vec::new(),
     };
     let mut harness = editor_harness(&mut app);
-    harness.get_by_label("Cycle: none (the first take sets it)");
+    harness.get_by_label_contains("READY");
+    harness.get_by_label("Loops: 0");
+    // The cycle and track counts in words, folded by default.
+    harness.get_by_label("Details").click();
+    harness.run();
 
     // The anchor: press, play two seconds, press.
     stage.play(&mut harness, 0.5, true);
@@ -199,7 +203,11 @@ fn a_set_played_from_the_editor_alone() {
     harness.get_by_label("LOOPS MUTED");
     let tail = &stage.pa[stage.pa.len() - 4800..];
     assert!(tail.iter().all(|x| x.abs() < 1e-6), "the PA is silent");
+    // Clearing every loop is kept out of the way, with the rarer commands.
+    harness.get_by_label("More commands").click();
+    harness.run();
     stage.click(&mut harness, "Clear (26)");
     harness.get_by_label("Tracks: 0   (redo: 0)");
-    harness.get_by_label("Cycle: none (the first take sets it)");
+    harness.get_by_label_contains("READY");
+    harness.get_by_label("Loops: 0");
 }
