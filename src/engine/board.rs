@@ -77,6 +77,9 @@ pub struct LoopBoard {
     tiles: Box<[TileStatus]>,
     /// Tiles in use.
     count: usize,
+    /// Scratch room for finding a tile by its loop's id: `(id, place)` of the listed tiles,
+    /// sorted by id while a fill places triggers (capacity: the tiles').
+    by_id: Vec<(u64, usize)>,
 }
 
 impl LoopBoard {
@@ -88,6 +91,7 @@ impl LoopBoard {
             hidden_count: 0,
             tiles: vec![BLANK_TILE; capacity].into_boxed_slice(),
             count: 0,
+            by_id: Vec::with_capacity(capacity),
         }
     }
 
@@ -125,6 +129,21 @@ impl LoopBoard {
     /// The selected loop's place in the mix, if it is listed.
     pub fn selected_index(&self) -> Option<usize> {
         self.tiles().iter().position(|tile| tile.selected)
+    }
+
+    /// Sorts the listed tiles' ids into `by_id`, for [`LoopBoard::place_of`]. Realtime-safe:
+    /// within the capacity, and the sort is in place.
+    fn index_by_id(&mut self) {
+        self.by_id.clear();
+        let places = self.tiles[..self.count].iter().enumerate();
+        (self.by_id).extend(places.map(|(place, tile)| (tile.track.id, place)));
+        self.by_id.sort_unstable_by_key(|&(id, _)| id);
+    }
+
+    /// The place of the loop `track_id`'s tile, once [`LoopBoard::index_by_id`] ran.
+    fn place_of(&self, track_id: u64) -> Option<usize> {
+        let found = self.by_id.binary_search_by_key(&track_id, |&(id, _)| id);
+        found.ok().map(|at| self.by_id[at].1)
     }
 
     /// Adds a tile, or counts it as hidden when the board is full. Realtime-safe.
@@ -165,6 +184,9 @@ impl Engine {
                 pending: None,
             });
         }
+        // Triggers find their tiles through an index by id, built at the first one: triggers
+        // on every one of 256 loops cost a sort and 256 searches, not 65 536 comparisons.
+        let mut indexed = false;
         for scheduled in self.shared.schedule.iter() {
             let Action::Trigger {
                 action, remaining, ..
@@ -175,9 +197,12 @@ impl Engine {
             let Some(track_id) = action.track_id() else {
                 continue;
             };
-            let tile = (board.tiles[..board.count].iter_mut()).find(|t| t.track.id == track_id);
-            if let Some(tile) = tile {
-                tile.pending = Some(TilePending {
+            if !indexed {
+                board.index_by_id();
+                indexed = true;
+            }
+            if let Some(place) = board.place_of(track_id) {
+                board.tiles[place].pending = Some(TilePending {
                     action,
                     in_samples: scheduled.at_samples.saturating_sub(board.now_samples),
                     remaining,
@@ -247,5 +272,31 @@ impl BoardWriter {
             self.written_digest = digest;
         }
         due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tile_is_found_by_its_loops_id_whatever_the_order_of_the_ids() {
+        // Ids out of order, as after loops are re-ordered or a performance is loaded.
+        let ids = [7u64, 3, 250, 0, 12, 99, 5];
+        let tiles: Vec<TileStatus> = (ids.iter())
+            .map(|&id| TileStatus {
+                track: TrackStatus {
+                    id,
+                    ..BLANK_TILE.track
+                },
+                ..BLANK_TILE
+            })
+            .collect();
+        let mut board = LoopBoard::from_tiles(&tiles, 16, 48_000.0, 0);
+        board.index_by_id();
+        for (place, id) in ids.iter().enumerate() {
+            assert_eq!(board.place_of(*id), Some(place), "id {id}");
+        }
+        assert_eq!(board.place_of(8), None);
     }
 }

@@ -115,6 +115,41 @@ fn a_pending_mute_is_listed_on_its_loop_with_its_countdown() {
 }
 
 #[test]
+fn a_mute_pending_on_every_third_loop_shows_on_each_ones_own_tile() {
+    let mut commands: Vec<(u64, Command)> = (0..LOOPS)
+        .step_by(3)
+        .map(|n| {
+            let mute = TrackControl::ToggleMuteAtLoopEnd;
+            (
+                SET_READY + n as u64,
+                Command::Track(TrackTarget::Index(n as u32), mute),
+            )
+        })
+        .collect();
+    commands.sort_by_key(|&(at, _)| at);
+    let (engine, _keeper) = set_until(&commands, SET_READY + 200, &[64]);
+    let mut board = LoopBoard::with_capacity(MAX_TILES, RATE);
+    // Realtime: with triggers to place, the fill still allocates nothing.
+    nice_assert_no_alloc::assert_no_alloc(|| engine.fill_board(&mut board));
+    for (n, tile) in board.tiles().iter().enumerate() {
+        match tile.pending {
+            Some(pending) => {
+                assert_eq!(n % 3, 0, "loop {} has no trigger", n + 1);
+                assert_eq!(
+                    pending.action,
+                    TriggerAction::ToggleLoopMute {
+                        track_id: tile.track.id
+                    },
+                    "loop {}: its own mute",
+                    n + 1
+                );
+            }
+            None => assert_ne!(n % 3, 0, "loop {}'s mute is missing", n + 1),
+        }
+    }
+}
+
+#[test]
 fn the_board_does_not_depend_on_the_block_size() {
     let commands = [
         (SET_READY, Command::Select(Select::Loop(7))),
