@@ -43,19 +43,36 @@ pub const HOST_TIME_WINDOW_SECS: f64 = 1.0;
 /// Maps engine time (samples) to host time (microseconds) from the host clock read at each
 /// period's start: a line at the nominal rate through the earliest of the recent readings
 /// (the least late), so that wake-up delays, however long, never move it.
+///
+/// The earliest is a sliding minimum kept in a monotonic queue: each reading enters once and
+/// leaves once, so a period costs O(1) amortized, not a scan of the window.
 #[derive(Debug, Clone)]
 pub struct HostTimeMap {
     /// Microseconds per sample at the nominal rate.
     micros_per_sample: f64,
     /// [`HOST_TIME_WINDOW_SECS`] in samples.
     window_samples: f64,
-    /// Recent readings: the engine time (samples) and the reading minus that time at the
-    /// nominal rate (microseconds); a ring, `next` the oldest once full.
-    readings: Box<[(u64, f64)]>,
-    /// Where the next reading goes.
-    next: usize,
-    /// Readings held.
-    held: usize,
+    /// The queue, in a ring: readings that may still be the window's earliest, oldest first,
+    /// their offsets (the reading minus its engine time at the nominal rate, in microseconds)
+    /// rising. Each with its engine time (samples) and its number among the readings.
+    queue: Box<[QueuedReading]>,
+    /// Where the queue's oldest is in the ring.
+    head: usize,
+    /// Readings in the queue.
+    len: usize,
+    /// Readings taken so far.
+    taken: u64,
+}
+
+/// A reading in [`HostTimeMap`]'s queue.
+#[derive(Debug, Clone, Copy)]
+struct QueuedReading {
+    /// Engine time of the period start, in samples.
+    at_samples: u64,
+    /// The reading minus `at_samples` at the nominal rate, in microseconds.
+    offset_micros: f64,
+    /// Its number among the readings (the first is 0).
+    number: u64,
 }
 
 impl HostTimeMap {
@@ -66,12 +83,18 @@ impl HostTimeMap {
         } else {
             48_000.0
         };
+        let empty = QueuedReading {
+            at_samples: 0,
+            offset_micros: 0.0,
+            number: 0,
+        };
         Self {
             micros_per_sample: 1e6 / rate_hz,
             window_samples: HOST_TIME_WINDOW_SECS * rate_hz,
-            readings: vec![(0, 0.0); HOST_TIME_READINGS].into_boxed_slice(),
-            next: 0,
-            held: 0,
+            queue: vec![empty; HOST_TIME_READINGS].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            taken: 0,
         }
     }
 
@@ -79,16 +102,31 @@ impl HostTimeMap {
     /// (`reading_micros`) as the period starting there runs. Realtime-safe.
     pub fn host_micros(&mut self, reading_micros: i64, at_samples: u64) -> i64 {
         let nominal = at_samples as f64 * self.micros_per_sample;
-        self.readings[self.next] = (at_samples, reading_micros as f64 - nominal);
-        self.next = (self.next + 1) % self.readings.len();
-        self.held = (self.held + 1).min(self.readings.len());
-        let earliest = self.readings[..self.held]
-            .iter()
-            .filter(|(at, _)| (at_samples.saturating_sub(*at) as f64) <= self.window_samples)
-            .map(|&(_, offset)| offset)
-            .fold(f64::INFINITY, f64::min);
-        // The reading just stored is always in the window, so `earliest` is finite.
-        (earliest + nominal).round() as i64
+        let reading = QueuedReading {
+            at_samples,
+            offset_micros: reading_micros as f64 - nominal,
+            number: self.taken,
+        };
+        self.taken += 1;
+        let capacity = self.queue.len();
+        let at = |n: usize| (self.head + n) % capacity;
+        // A reading no earlier than the new one can never be the earliest again.
+        while self.len > 0 && self.queue[at(self.len - 1)].offset_micros >= reading.offset_micros {
+            self.len -= 1;
+        }
+        // Out of the window: older than its time, or than the last `capacity` readings.
+        let stale = |old: &QueuedReading| {
+            (at_samples.saturating_sub(old.at_samples) as f64) > self.window_samples
+                || old.number + capacity as u64 <= reading.number
+        };
+        while self.len > 0 && stale(&self.queue[self.head]) {
+            self.head = (self.head + 1) % capacity;
+            self.len -= 1;
+        }
+        self.queue[(self.head + self.len) % capacity] = reading;
+        self.len += 1;
+        // The reading just stored is always in the window, so the queue is never empty here.
+        (self.queue[self.head].offset_micros + nominal).round() as i64
     }
 }
 
@@ -303,6 +341,37 @@ mod tests {
             worst_micros < 150.0,
             "host time {worst_micros} us off the period starts"
         );
+    }
+
+    #[test]
+    fn the_sliding_minimum_is_the_earliest_reading_of_the_window_every_period() {
+        // Periods of varying length (64 to 4095 samples) with random lateness: every answer is
+        // the earliest of the readings of the last second and the last 1024, as a scan finds it.
+        let mut map = HostTimeMap::new(RATE_HZ);
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut history: Vec<(u64, f64)> = Vec::new();
+        let mut t = 0u64;
+        for _ in 0..20_000 {
+            t += 64 + next() % 4_032;
+            let reading = (t as f64 * 1e6 / 48_000.0) as i64 + (next() % 40_000) as i64;
+            let mapped = map.host_micros(reading, t);
+            // As the map reckons it, to the last bit.
+            let nominal = t as f64 * (1e6 / 48_000.0);
+            history.push((t, reading as f64 - nominal));
+            let first = history.len().saturating_sub(HOST_TIME_READINGS);
+            let window = HOST_TIME_WINDOW_SECS * 48_000.0;
+            let earliest = (history[first..].iter())
+                .filter(|(at, _)| (t - at) as f64 <= window)
+                .map(|&(_, offset)| offset)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(mapped, (earliest + nominal).round() as i64, "at {t}");
+        }
     }
 
     #[test]
