@@ -193,7 +193,10 @@ impl LoopmateApp {
         );
         // What the player must see (e.g. a refused state) stays out of the folded sections.
         self.session_panel.message(ui, &self.link.session);
-        let cancel = triggers::show(ui, &status);
+        let board = self.link.board.clone();
+        let mut board = board.lock();
+        let board = board.as_mut().map(|out| out.read());
+        let cancel = triggers::show(ui, &status, board);
         ui.separator();
         let everyones = Command::ALL
             .into_iter()
@@ -236,10 +239,7 @@ impl LoopmateApp {
         });
         ui.separator();
         // The tiles last: they take the window's height left (two rows at least), and scroll.
-        let board = self.link.board.clone();
-        let mut board = board.lock();
         let overviews = &self.overviews;
-        let board = board.as_mut().map(|out| out.read());
         let tile_pressed = loop_tiles::show(ui, board, |id| overviews.get(id));
         let commands = cancel
             .into_iter()

@@ -216,6 +216,47 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
     }
 }
 
+#[test]
+fn a_pending_mute_names_its_loop_by_its_number_in_the_mix_past_the_sixteenth() {
+    // 24 loops on the board (ids with gaps, as after removals); the status lists 16 tracks.
+    let tiles: Vec<TileStatus> = (board_of_loops(24).tiles().iter())
+        .map(|tile| TileStatus {
+            track: TrackStatus {
+                id: 3 * tile.track.id + 5,
+                ..tile.track
+            },
+            ..*tile
+        })
+        .collect();
+    let mut status = playing_status();
+    let mute = |track_id| PendingTrigger {
+        action: TriggerAction::ToggleLoopMute { track_id },
+        at_samples: 572_000,
+        remaining: Some(1),
+    };
+    // Loop 20 (id 62), loop 2 (id 8), and a loop gone from the mix (id 7).
+    status.triggers[0] = Some(mute(62));
+    status.triggers[1] = Some(mute(8));
+    status.triggers[2] = Some(mute(7));
+    status.pending_count = 3;
+    let mut live = live_editor(status, Arc::default());
+    live.board
+        .write(LoopBoard::from_tiles(&tiles, MAX_TILES, 48_000.0, 500_000));
+    let mut harness = editor_harness(&mut live.app);
+    harness.run();
+    harness.get_by_label("Mute/unmute loop 2 in 1.5 s - click to cancel");
+    harness.get_by_label("Mute/unmute a loop in 1.5 s - click to cancel");
+    harness
+        .get_by_label("Mute/unmute loop 20 in 1.5 s - click to cancel")
+        .click();
+    harness.run();
+    let cancel = live.commands.pop();
+    assert!(
+        matches!(cancel, Ok(Command::Trigger(spec)) if spec.action == TriggerAction::ToggleLoopMute { track_id: 62 }),
+        "the same trigger again cancels it: {cancel:?}"
+    );
+}
+
 /// `status` with its loop `index` selected, its effects as `fx`.
 fn with_selected(
     mut status: EngineStatus,
