@@ -1,7 +1,9 @@
 //! The editor driven headless (egui_kittest): what it shows for a status, and the commands its
 //! buttons send.
 
+mod rig;
 mod set;
+mod stage;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -540,6 +542,24 @@ fn tiles_drawn(harness: &Harness<'_>) -> Vec<usize> {
         .collect()
 }
 
+/// Scrolls the tiles down 100 points at a time, as a wheel does, until tile `n` (1 for the
+/// anchor) is drawn; returns the numbers of every tile drawn on the way, the first screen's
+/// included.
+fn scroll_down_to_tile(harness: &mut Harness<'_>, n: usize) -> std::collections::BTreeSet<usize> {
+    let mut seen: std::collections::BTreeSet<usize> = tiles_drawn(harness).into_iter().collect();
+    for _ in 0..200 {
+        if seen.contains(&n) {
+            break;
+        }
+        let drawn = tiles_drawn(harness);
+        let in_view = format!("Loop {}:", drawn[drawn.len() / 2]);
+        harness.get_by_label_contains(&in_view).scroll_down();
+        harness.run();
+        seen.extend(tiles_drawn(harness));
+    }
+    seen
+}
+
 #[test]
 fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
     let mut live = live_editor(playing_status(), Arc::default());
@@ -554,18 +574,7 @@ fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
     let first = tiles_drawn(&harness);
     assert!(first.contains(&1), "{first:?}");
     assert!(first.len() < 100, "a screenful, not all: {}", first.len());
-    let mut seen: std::collections::BTreeSet<usize> = first.into_iter().collect();
-    // Scroll down 100 points at a time, as a wheel does, until the last tile shows.
-    for _ in 0..200 {
-        if seen.contains(&100) {
-            break;
-        }
-        let drawn = tiles_drawn(&harness);
-        let in_view = format!("Loop {}:", drawn[drawn.len() / 2]);
-        harness.get_by_label_contains(&in_view).scroll_down();
-        harness.run();
-        seen.extend(tiles_drawn(&harness));
-    }
+    let seen = scroll_down_to_tile(&mut harness, 100);
     assert_eq!(seen.len(), 100, "every tile reached: {seen:?}");
     assert_eq!(seen.iter().copied().max(), Some(100));
     assert!(
