@@ -126,7 +126,7 @@ impl Host {
     /// (if the standalone runs the demo) starts.
     pub fn activate(&mut self, sample_rate_hz: f32) {
         self.master_fx_sent = None;
-        self.demo = crate::demo::enabled().then(|| DemoPlayer::new(sample_rate_hz));
+        self.demo = crate::demo::enabled().map(|script| DemoPlayer::new(script, sample_rate_hz));
     }
 
     /// Translates one block: `engine` is read for its time and sample rate, the demo player (if
@@ -179,7 +179,14 @@ impl Host {
                     *sample = demo.input(t);
                 }
             }
-            for (offset, command) in demo.presses_in(start, frames) {
+            // A press aimed at a loop by its place in the mix goes to that loop's id.
+            let loop_id = |n: u32| {
+                engine
+                    .playing_tracks()
+                    .nth(n as usize)
+                    .map(|track| track.id)
+            };
+            for (offset, command) in demo.presses_in(start, frames, loop_id) {
                 push_command(&mut self.commands, offset, command);
             }
         }

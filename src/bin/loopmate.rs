@@ -2,7 +2,8 @@
 //! MIDI clock in and out, the editor window. `loopmate --help` lists its options; a
 //! configuration file holds them too (`~/.config/loopmate/config.toml`, or `--config FILE`).
 //! `loopmate --demo` replaces the input with a scripted player who loops four parts, to try
-//! Loopmate without an instrument.
+//! Loopmate without an instrument; `--demo-script stage|crowd` plays a set in progress or a
+//! hundred loops instead.
 //!
 //! `loopmate analyze FILE.wav` prints the onsets, tempo and beats of a file as JSON instead.
 //!

@@ -180,6 +180,10 @@ impl LoopmateApp {
             .push(status.now_samples, status.input_peak, status.sample_rate_hz);
         let analysis = self.link.analysis.lock().as_mut().map(|out| *out.read());
         let mut commands = shortcuts::pressed(ui.ctx());
+        // Read once a frame, for the trigger list and the tiles.
+        let board_link = self.link.board.clone();
+        let mut board_out = board_link.lock();
+        let board = board_out.as_mut().map(|out| out.read());
 
         egui::Panel::top("header").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -230,16 +234,13 @@ impl LoopmateApp {
                     let label = |command| self.midi.command_label(&shared, command);
                     commands.extend(selected_loop::show(ui, &status, label));
                     ui.separator();
-                    commands.extend(triggers::show(ui, &status));
+                    commands.extend(triggers::show(ui, &status, board));
                     ui.separator();
                     commands.extend(self.folded(ui, &status, &shared, &mut reports));
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            let board = self.link.board.clone();
-            let mut board = board.lock();
             let overviews = &self.overviews;
-            let board = board.as_mut().map(|out| out.read());
             let pressed = loop_tiles::show(ui, board, &status, |id| overviews.get(id));
             commands.extend(pressed);
         });

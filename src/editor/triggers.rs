@@ -1,11 +1,12 @@
 //! Pending triggers with a countdown; clicking one cancels it (by sending the same trigger
 //! again, as a pedal would).
 
-use crate::engine::EngineStatus;
 use crate::engine::command::{Command, Repeat, TriggerAction, TriggerSpec, TriggerTime};
+use crate::engine::{EngineStatus, LoopBoard};
 
-/// What a trigger does, in words (a loop by its row in the track list, 1 for the first).
-fn action_text(action: TriggerAction, status: &EngineStatus) -> String {
+/// What a trigger does, in words: a loop by its number in the mix (1 for the anchor), as its
+/// tile on the loop `board` shows it.
+fn action_text(action: TriggerAction, board: Option<&LoopBoard>) -> String {
     match action {
         TriggerAction::ToggleMixMute => "Mute/unmute mix".to_owned(),
         TriggerAction::RecordCycleWithPaMuted => "Record cycle (PA muted)".to_owned(),
@@ -13,17 +14,25 @@ fn action_text(action: TriggerAction, status: &EngineStatus) -> String {
         TriggerAction::RecordToggle => "Record".to_owned(),
         TriggerAction::Capture => "Capture".to_owned(),
         TriggerAction::ToggleLoopMute { track_id } => {
-            let row = (status.tracks.iter().flatten()).position(|track| track.id == track_id);
-            match row {
-                Some(row) => format!("Mute/unmute track {}", row + 1),
-                None => "Mute/unmute a track".to_owned(),
+            let place = board.and_then(|board| {
+                (board.tiles().iter()).position(|tile| tile.track.id == track_id)
+            });
+            match place {
+                Some(place) => format!("Mute/unmute loop {}", place + 1),
+                // Past the board's tiles (or before the first board): still a loop.
+                None => "Mute/unmute a loop".to_owned(),
             }
         }
     }
 }
 
-/// Draws the pending triggers; returns the cancel command of the one clicked.
-pub fn show(ui: &mut egui::Ui, status: &EngineStatus) -> Option<Command> {
+/// Draws the pending triggers of `status`, their loops named from `board`; returns the cancel
+/// command of the one clicked.
+pub fn show(
+    ui: &mut egui::Ui,
+    status: &EngineStatus,
+    board: Option<&LoopBoard>,
+) -> Option<Command> {
     let rate = f64::from(status.sample_rate_hz.max(1.0));
     let mut clicked = None;
     for trigger in status.triggers.iter().flatten() {
@@ -35,7 +44,7 @@ pub fn show(ui: &mut egui::Ui, status: &EngineStatus) -> Option<Command> {
         };
         let label = format!(
             "{} in {seconds:.1} s{repeats} - click to cancel",
-            action_text(trigger.action, status)
+            action_text(trigger.action, board)
         );
         if ui.button(label).clicked() {
             // The engine cancels a pending trigger when the same action is sent again.

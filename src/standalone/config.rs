@@ -344,6 +344,10 @@ pub struct Flags {
     /// Replace the input with a scripted player, to try Loopmate without an instrument.
     #[arg(long)]
     pub demo: bool,
+    /// The demo's script (implies --demo): `stage` (a set in progress: seven loops, one
+    /// recording) or `crowd` (a hundred loops) [default: `parts`, four parts looped in turn].
+    #[arg(long, value_name = "NAME", value_parser = demo_script)]
+    pub demo_script: Option<crate::demo::Script>,
     /// Run without the editor window (quit with Ctrl-C).
     #[arg(long)]
     pub no_gui: bool,
@@ -357,6 +361,19 @@ fn channel_or_none(text: &str) -> Result<Option<u32>, String> {
     text.parse()
         .map(Some)
         .map_err(|_| format!("`{text}` is not a channel number"))
+}
+
+/// `--demo-script`: a script's name.
+fn demo_script(text: &str) -> Result<crate::demo::Script, String> {
+    crate::demo::Script::named(text).ok_or_else(|| {
+        let names: Vec<&str> = (crate::demo::Script::ALL.iter())
+            .map(|s| s.name())
+            .collect();
+        format!(
+            "no demo script `{text}`: choose one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// `--input-latency-ms` and `--headphone-delay-ms`: milliseconds in 0..=`high_ms`.
@@ -408,8 +425,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// A performance to open.
     pub load: Option<PathBuf>,
-    /// The scripted demo player.
-    pub demo: bool,
+    /// The scripted demo player and its script, if it replaces the input.
+    pub demo: Option<crate::demo::Script>,
     /// No editor window.
     pub no_gui: bool,
 }
@@ -507,7 +524,9 @@ impl Config {
                 .or(file.latency.headphone_delay_ms.map(|m| m.0)),
             file: None,
             load: flags.load.map(|p| expand_home(&p)),
-            demo: flags.demo,
+            demo: flags
+                .demo_script
+                .or(flags.demo.then_some(crate::demo::Script::Parts)),
             no_gui: flags.no_gui,
         };
         config.check()?;
@@ -673,6 +692,27 @@ send = true
         assert_eq!(config.beats_per_bar, 3);
         assert!(config.clock_out);
         assert!(config.connect);
+    }
+
+    #[test]
+    fn a_demo_script_is_chosen_by_name_and_implies_the_demo() {
+        let demo = |args: &[&str]| Config::from_toml("", flags(args)).unwrap().demo;
+        assert_eq!(demo(&[]), None);
+        assert_eq!(demo(&["--demo"]), Some(crate::demo::Script::Parts));
+        assert_eq!(
+            demo(&["--demo-script", "stage"]),
+            Some(crate::demo::Script::Stage)
+        );
+        assert_eq!(
+            demo(&["--demo", "--demo-script", "crowd"]),
+            Some(crate::demo::Script::Crowd)
+        );
+        let args = ["loopmate", "--demo-script", "stadium"];
+        let error = Flags::try_parse_from(args).unwrap_err().to_string();
+        assert!(
+            error.contains("no demo script `stadium`: choose one of parts, stage, crowd"),
+            "{error}"
+        );
     }
 
     #[test]

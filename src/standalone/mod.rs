@@ -68,8 +68,8 @@ fn run_in(args: &[String], mode: Mode) -> i32 {
         }
     };
     nice_plug::wrapper::setup_logger::<Loopmate>();
-    if config.demo {
-        crate::demo::enable();
+    if let Some(script) = config.demo {
+        crate::demo::enable(script);
     }
     match start(&config, mode) {
         Ok(()) => 0,
@@ -174,7 +174,13 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
         sample_rate,
         max_frames as u32,
         config.inputs.channels().len(),
-        |plugin| inputs.install(plugin, config),
+        |plugin| {
+            inputs.install(plugin, config)?;
+            if let Some(secs) = config.demo.and_then(crate::demo::Script::history_secs) {
+                lengthen_history(plugin, secs);
+            }
+            Ok(())
+        },
     )?;
     let params = host.param_writer();
     set_latencies(&params, config.input_latency_ms, config.headphone_delay_ms);
@@ -297,6 +303,18 @@ pub(crate) fn calibration_ports(config: &Config, jack: bool) -> CalibrationPorts
         input: first(&config.inputs, input_port, "input").unwrap_or_default(),
         pa: first(&config.pa, "pa_1", "output").unwrap_or_default(),
         headphones: first(&config.headphones, "phones_1", "output"),
+    }
+}
+
+/// Makes the history at least `secs` long (a demo script's need), before the plugin activates
+/// (the engine reads it then).
+fn lengthen_history(plugin: &Loopmate, secs: f32) {
+    let history = &plugin.loopmate_params().history_secs;
+    if (history.value() as f32) < secs {
+        let param = history.as_ptr();
+        // SAFETY: the pointer is to the plugin's own live parameter, and nothing else reads or
+        // writes the parameters before the plugin activates.
+        unsafe { param._internal_set_normalized_value(param.preview_normalized(secs)) };
     }
 }
 

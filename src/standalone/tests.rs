@@ -109,3 +109,14 @@ fn a_performance_saved_from_the_editor_opens_again_with_load_and_plays() {
     assert_eq!(rms(&pa), 0.0, "a fresh start plays nothing");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_demo_script_lengthens_the_history_never_shortens_it() {
+    let plugin = crate::Loopmate::default();
+    let history = || plugin.loopmate_params().history_secs.value();
+    assert_eq!(history(), 60, "the default");
+    lengthen_history(&plugin, 30.0);
+    assert_eq!(history(), 60);
+    lengthen_history(&plugin, 90.0);
+    assert_eq!(history(), 90);
+}

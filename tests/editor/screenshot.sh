@@ -3,6 +3,9 @@
 # screenshot: `tests/editor/screenshot.sh [OUT.png]` (default assets/editor.png).
 # With LOOPMATE_DEMO_SECS=N it runs `loopmate --demo` (a scripted player looping four parts) for
 # N seconds first: `LOOPMATE_DEMO_SECS=46 tests/editor/screenshot.sh` makes the README's picture.
+# LOOPMATE_DEMO_SCRIPT=stage|crowd runs that script instead (`--demo-script`): a set in progress
+# (`LOOPMATE_DEMO_SECS=38 LOOPMATE_DEMO_SCRIPT=stage tests/editor/screenshot.sh assets/stage.png`)
+# or a hundred loops (`LOOPMATE_DEMO_SECS=32 LOOPMATE_DEMO_SCRIPT=crowd ...`).
 # Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
 # installs them). Exits non-zero if the program dies or panics before the screenshot, or does not
 # quit cleanly (exit 0, window closed) on SIGTERM after it.
@@ -16,6 +19,7 @@ trap 'rm -f "$log"' EXIT
 inner() {
   demo=()
   [ -n "${LOOPMATE_DEMO_SECS:-}" ] && demo=(--demo)
+  [ -n "${LOOPMATE_DEMO_SCRIPT:-}" ] && demo=(--demo-script "$LOOPMATE_DEMO_SCRIPT")
   "$binary" --backend dummy "${demo[@]}" >"$log" 2>&1 &
   pid=$!
   # Give the window time to map and draw a few frames (software GL is slow).

@@ -1,7 +1,9 @@
 //! The editor driven headless (egui_kittest): what it shows for a status, and the commands its
 //! buttons send.
 
+mod rig;
 mod set;
+mod stage;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -220,6 +222,47 @@ fn a_pending_trigger_shows_a_countdown_and_a_click_cancels_it() {
         Ok(Command::Trigger(spec)) => assert_eq!(spec.action, TriggerAction::ToggleMixMute),
         other => panic!("expected the trigger again, got {other:?}"),
     }
+}
+
+#[test]
+fn a_pending_mute_names_its_loop_by_its_number_in_the_mix_past_the_sixteenth() {
+    // 24 loops on the board (ids with gaps, as after removals); the status lists 16 tracks.
+    let tiles: Vec<TileStatus> = (board_of_loops(24).tiles().iter())
+        .map(|tile| TileStatus {
+            track: TrackStatus {
+                id: 3 * tile.track.id + 5,
+                ..tile.track
+            },
+            ..*tile
+        })
+        .collect();
+    let mut status = playing_status();
+    let mute = |track_id| PendingTrigger {
+        action: TriggerAction::ToggleLoopMute { track_id },
+        at_samples: 572_000,
+        remaining: Some(1),
+    };
+    // Loop 20 (id 62), loop 2 (id 8), and a loop gone from the mix (id 7).
+    status.triggers[0] = Some(mute(62));
+    status.triggers[1] = Some(mute(8));
+    status.triggers[2] = Some(mute(7));
+    status.pending_count = 3;
+    let mut live = live_editor(status, Arc::default());
+    live.board
+        .write(LoopBoard::from_tiles(&tiles, MAX_TILES, 48_000.0, 500_000));
+    let mut harness = editor_harness(&mut live.app);
+    harness.run();
+    harness.get_by_label("Mute/unmute loop 2 in 1.5 s - click to cancel");
+    harness.get_by_label("Mute/unmute a loop in 1.5 s - click to cancel");
+    harness
+        .get_by_label("Mute/unmute loop 20 in 1.5 s - click to cancel")
+        .click();
+    harness.run();
+    let cancel = live.commands.pop();
+    assert!(
+        matches!(cancel, Ok(Command::Trigger(spec)) if spec.action == TriggerAction::ToggleLoopMute { track_id: 62 }),
+        "the same trigger again cancels it: {cancel:?}"
+    );
 }
 
 /// `status` with its loop `index` selected, its effects as `fx`.
@@ -505,6 +548,24 @@ fn tiles_drawn(harness: &Harness<'_>) -> Vec<usize> {
         .collect()
 }
 
+/// Scrolls the tiles down 100 points at a time, as a wheel does, until tile `n` (1 for the
+/// anchor) is drawn; returns the numbers of every tile drawn on the way, the first screen's
+/// included.
+fn scroll_down_to_tile(harness: &mut Harness<'_>, n: usize) -> std::collections::BTreeSet<usize> {
+    let mut seen: std::collections::BTreeSet<usize> = tiles_drawn(harness).into_iter().collect();
+    for _ in 0..200 {
+        if seen.contains(&n) {
+            break;
+        }
+        let drawn = tiles_drawn(harness);
+        let in_view = format!("Loop {}:", drawn[drawn.len() / 2]);
+        harness.get_by_label_contains(&in_view).scroll_down();
+        harness.run();
+        seen.extend(tiles_drawn(harness));
+    }
+    seen
+}
+
 #[test]
 fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
     let mut live = live_editor(playing_status(), Arc::default());
@@ -515,18 +576,7 @@ fn a_hundred_loops_scroll_and_the_hundredth_tile_selects_its_loop() {
     let first = tiles_drawn(&harness);
     assert!(first.contains(&1), "{first:?}");
     assert!(first.len() < 100, "a screenful, not all: {}", first.len());
-    let mut seen: std::collections::BTreeSet<usize> = first.into_iter().collect();
-    // Scroll down 100 points at a time, as a wheel does, until the last tile shows.
-    for _ in 0..200 {
-        if seen.contains(&100) {
-            break;
-        }
-        let drawn = tiles_drawn(&harness);
-        let in_view = format!("Loop {}:", drawn[drawn.len() / 2]);
-        harness.get_by_label_contains(&in_view).scroll_down();
-        harness.run();
-        seen.extend(tiles_drawn(&harness));
-    }
+    let seen = scroll_down_to_tile(&mut harness, 100);
     assert_eq!(seen.len(), 100, "every tile reached: {seen:?}");
     assert_eq!(seen.iter().copied().max(), Some(100));
     assert!(

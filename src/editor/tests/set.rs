@@ -2,104 +2,14 @@
 //! runs them (the editor's commands go in at the next block; the engine's status comes back
 //! after each block), with every step checked in what the editor shows and what the PA plays.
 
-use std::sync::Arc;
-
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-use super::{editor_harness, live_editor};
+use super::editor_harness;
+use super::rig::Stage;
+use crate::engine::EngineSettings;
 use crate::engine::command::Command;
-use crate::engine::pool::TrackPoolKeeper;
 use crate::engine::quantize::QuantizeMode;
-use crate::engine::tests::{BLEND, RATE, engine_at, expected_loop, run, test_signal};
-use crate::engine::{Engine, EngineSettings, EngineStatus, LoopBoard};
-
-/// Host block size in samples (10 ms).
-const BLOCK: usize = 480;
-/// Blocks between two editor frames (a 50 Hz display).
-const BLOCKS_PER_FRAME: usize = 2;
-
-/// The audio side: the engine, the ends of the editor's links, and what the PA played.
-struct Stage {
-    engine: Engine,
-    keeper: TrackPoolKeeper,
-    status: triple_buffer::Input<EngineStatus>,
-    /// The loop board, rewritten in place after each block as the plugin's writer does.
-    board: triple_buffer::Input<LoopBoard>,
-    commands: rtrb::Consumer<Command>,
-    /// The PA's left channel from the first sample on.
-    pa: Vec<f32>,
-    /// When the editor's commands reached the engine, in samples.
-    presses: Vec<(u64, Command)>,
-}
-
-impl Stage {
-    /// Plays `secs` with the player playing (`playing`) or silent, drawing the editor at the
-    /// display rate.
-    fn play(&mut self, harness: &mut Harness<'_>, secs: f64, playing: bool) {
-        let blocks = (secs * f64::from(RATE) / BLOCK as f64).round() as usize;
-        for block in 0..blocks {
-            let start = self.engine.now_samples();
-            let mut commands = Vec::new();
-            while let Ok(command) = self.commands.pop() {
-                commands.push((start, command));
-            }
-            self.presses.extend(&commands);
-            let input = [0, 1].map(|channel| {
-                (start..start + BLOCK as u64)
-                    .map(|t| {
-                        if playing {
-                            test_signal(channel, t)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect()
-            });
-            let out = run(
-                &mut self.engine,
-                &mut self.keeper,
-                &input,
-                &commands,
-                &[BLOCK],
-            );
-            self.pa.extend(&out.main[0]);
-            self.status.write(self.engine.status());
-            self.engine.fill_board(self.board.input_buffer_mut());
-            self.board.publish();
-            if block % BLOCKS_PER_FRAME == 0 {
-                harness.run();
-            }
-        }
-        harness.run();
-    }
-
-    /// Scrolls to the button `label` (as a player would, when the tiles run past the window),
-    /// clicks it and lets the engine take the command.
-    fn click(&mut self, harness: &mut Harness<'_>, label: &str) {
-        harness.get_by_label(label).scroll_to_me();
-        harness.run();
-        harness.get_by_label(label).click();
-        harness.run();
-        self.play(harness, 0.05, true);
-    }
-
-    /// Clicks the tile of loop `n` (1 for the anchor), selecting it, and lets the engine take it.
-    fn click_tile(&mut self, harness: &mut Harness<'_>, n: usize) {
-        let label = format!("Loop {n}:");
-        harness.get_by_label_contains(&label).scroll_to_me();
-        harness.run();
-        harness.get_by_label_contains(&label).click();
-        harness.run();
-        self.play(harness, 0.05, true);
-    }
-
-    /// When the last `command` reached the engine.
-    fn pressed(&self, command: Command) -> u64 {
-        let press = self.presses.iter().rev().find(|(_, c)| *c == command);
-        press.expect("the press reached the engine").0
-    }
-}
+use crate::engine::tests::{BLEND, RATE, engine_at, expected_loop};
 
 #[test]
 fn a_set_played_from_the_editor_alone() {
@@ -108,17 +18,7 @@ fn a_set_played_from_the_editor_alone() {
         ..EngineSettings::default()
     };
     let (engine, keeper) = engine_at(RATE, 20.0, settings);
-    let live = live_editor(engine.status(), Arc::default());
-    let mut app = live.app;
-    let mut stage = Stage {
-        engine,
-        keeper,
-        status: live.status,
-        board: live.board,
-        commands: live.commands,
-        pa: Vec::new(),
-        presses: Vec::new(),
-    };
+    let (mut app, mut stage) = Stage::new(engine, keeper);
     let mut harness = editor_harness(&mut app);
     harness.get_by_label_contains("READY");
     harness.get_by_label("Loops: 0");

@@ -2,7 +2,9 @@
 //! flagged, a pending mute on its loop with its countdown, the same board whatever the block
 //! size, and a writer that publishes at most every 10 ms unless the loop list changes.
 
-use super::{BLOCK_SIZES, RATE, new_engine, run, run_with, signal_until};
+use super::{
+    BLOCK_SIZES, RATE, anchor_and_captures, new_engine, run, run_with, set_ready, signal_until,
+};
 use crate::engine::board::{BOARD_INTERVAL_SECS, BoardWriter, LoopBoard, MAX_TILES};
 use crate::engine::command::{Command, Select, TrackControl, TrackTarget, TriggerAction};
 use crate::engine::{Engine, TrackPoolKeeper};
@@ -13,27 +15,18 @@ const L: u64 = 9_600;
 const S0: u64 = 1_000;
 /// Loops in the set: the anchor and 99 captures.
 const LOOPS: usize = 100;
-/// Captures in each cycle, all in its first half (a capture pressed later waits for the next
-/// boundary, and a second press cancels it).
+/// Captures in each cycle, all in its first half (see [`anchor_and_captures`]).
 const CAPTURES_PER_CYCLE: u64 = 4;
 /// Samples between two captures in a cycle (the keeper readies storage between).
 const CAPTURE_SPACING: u64 = 1_000;
 
 /// The anchor, then 99 captures of its cycle.
 fn hundred_loops() -> Vec<(u64, Command)> {
-    let mut commands = vec![(S0, Command::RecordToggle), (S0 + L, Command::RecordToggle)];
-    commands.extend((0..LOOPS as u64 - 1).map(|n| {
-        let cycle_start = S0 + (2 + n / CAPTURES_PER_CYCLE) * L;
-        (
-            cycle_start + 100 + (n % CAPTURES_PER_CYCLE) * CAPTURE_SPACING,
-            Command::Capture,
-        )
-    }));
-    commands
+    anchor_and_captures(S0, L, LOOPS, CAPTURES_PER_CYCLE, CAPTURE_SPACING)
 }
 
 /// When the last capture is done and playing, in samples.
-const SET_READY: u64 = S0 + (3 + LOOPS as u64 / CAPTURES_PER_CYCLE) * L;
+const SET_READY: u64 = set_ready(S0, L, LOOPS, CAPTURES_PER_CYCLE);
 
 /// An engine playing the hundred loops, then `commands`, until `until_samples`, in blocks of
 /// `sizes`.

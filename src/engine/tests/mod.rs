@@ -81,6 +81,41 @@ pub fn signal_until(frames: usize, until: u64) -> [Vec<f32>; 2] {
     [channel(0), channel(1)]
 }
 
+/// A set of `loops` loops: the anchor recorded from `start` for `cycle` samples, then captures
+/// of its cycle, `per_cycle` in each cycle from the second on, `spacing` samples apart from 100
+/// samples past its start, all in its first half (a capture pressed later waits for the next
+/// boundary, and a second press cancels it); the keeper readies storage between two.
+pub fn anchor_and_captures(
+    start: u64,
+    cycle: u64,
+    loops: usize,
+    per_cycle: u64,
+    spacing: u64,
+) -> Vec<(u64, Command)> {
+    assert!(
+        100 + (per_cycle - 1) * spacing < cycle / 2,
+        "captures in the first half"
+    );
+    let mut commands = vec![
+        (start, Command::RecordToggle),
+        (start + cycle, Command::RecordToggle),
+    ];
+    commands.extend((0..loops as u64 - 1).map(|n| {
+        let cycle_start = start + (2 + n / per_cycle) * cycle;
+        (
+            cycle_start + 100 + (n % per_cycle) * spacing,
+            Command::Capture,
+        )
+    }));
+    commands
+}
+
+/// When the last loop of [`anchor_and_captures`] is copied and playing, in samples: a cycle
+/// after the last capture's.
+pub const fn set_ready(start: u64, cycle: u64, loops: usize, per_cycle: u64) -> u64 {
+    start + (3 + (loops as u64 - 1).div_ceil(per_cycle)) * cycle
+}
+
 pub fn new_engine() -> (Engine, TrackPoolKeeper) {
     new_engine_with(EngineSettings::default())
 }
