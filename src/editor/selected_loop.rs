@@ -41,13 +41,6 @@ pub fn show(
         );
         ui.label(format!("Gain {}", gain_text(track.gain)));
         ui.label(format!("Pan {}", pan_text(track.pan)));
-        let mut pan = track.pan;
-        let slider = egui::Slider::new(&mut pan, -1.0..=1.0)
-            .text("Pan")
-            .show_value(false);
-        if ui.add(slider).changed() {
-            used = Some(TrackControl::SetPan(pan));
-        }
         ui.label(format!("Mute {}", on(track.muted)));
         ui.label(format!("Solo {}", on(track.soloed)));
         ui.label(format!("Reverse {}", on(track.reversed)));
@@ -57,7 +50,17 @@ pub fn show(
             ui.label(egui::RichText::new(dub).strong());
         }
     });
-    ui.horizontal_wrapped(|ui| {
+    // On a line of its own: a slider in a wrapped row overflows it rather than wrap, and
+    // widens the whole panel.
+    let mut pan = track.pan;
+    let slider = egui::Slider::new(&mut pan, -1.0..=1.0)
+        .text("Pan")
+        .show_value(false);
+    if ui.add(slider).changed() {
+        used = Some(TrackControl::SetPan(pan));
+    }
+    // One switch a line, their long words wrapped to the panel.
+    ui.vertical(|ui| {
         let mode = match fx.filter_mode {
             FilterMode::LowPass => "low-pass",
             FilterMode::HighPass => "high-pass",
@@ -93,7 +96,10 @@ pub fn show(
             ),
         ];
         for (text, is_on, control) in switches {
-            if ui.selectable_label(is_on, text).clicked() {
+            if ui
+                .add(egui::Button::selectable(is_on, text).wrap())
+                .clicked()
+            {
                 used = Some(TrackControl::Fx(control));
             }
         }

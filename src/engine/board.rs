@@ -77,9 +77,11 @@ pub struct LoopBoard {
     tiles: Box<[TileStatus]>,
     /// Tiles in use.
     count: usize,
-    /// Scratch room for finding a tile by its loop's id: `(id, place)` of the listed tiles,
-    /// sorted by id while a fill places triggers (capacity: the tiles').
-    by_id: Vec<(u64, usize)>,
+    /// Scratch room for finding a tile by its loop's id: the first `count` hold `(id, place)`
+    /// of the listed tiles, sorted by id, while a fill places triggers. A boxed slice as long as
+    /// `tiles`, not a `Vec`: the triple buffer's clones must keep the room (a cloned `Vec` has
+    /// no spare capacity, and filling it would allocate on the audio thread).
+    by_id: Box<[(u64, usize)]>,
 }
 
 impl LoopBoard {
@@ -91,7 +93,7 @@ impl LoopBoard {
             hidden_count: 0,
             tiles: vec![BLANK_TILE; capacity].into_boxed_slice(),
             count: 0,
-            by_id: Vec::with_capacity(capacity),
+            by_id: vec![(0, 0); capacity].into_boxed_slice(),
         }
     }
 
@@ -132,18 +134,20 @@ impl LoopBoard {
     }
 
     /// Sorts the listed tiles' ids into `by_id`, for [`LoopBoard::place_of`]. Realtime-safe:
-    /// within the capacity, and the sort is in place.
+    /// within the room allocated with the board, and the sort is in place.
     fn index_by_id(&mut self) {
-        self.by_id.clear();
-        let places = self.tiles[..self.count].iter().enumerate();
-        (self.by_id).extend(places.map(|(place, tile)| (tile.track.id, place)));
-        self.by_id.sort_unstable_by_key(|&(id, _)| id);
+        let listed = self.tiles[..self.count].iter().enumerate();
+        for (slot, (place, tile)) in self.by_id.iter_mut().zip(listed) {
+            *slot = (tile.track.id, place);
+        }
+        self.by_id[..self.count].sort_unstable_by_key(|&(id, _)| id);
     }
 
     /// The place of the loop `track_id`'s tile, once [`LoopBoard::index_by_id`] ran.
     fn place_of(&self, track_id: u64) -> Option<usize> {
-        let found = self.by_id.binary_search_by_key(&track_id, |&(id, _)| id);
-        found.ok().map(|at| self.by_id[at].1)
+        let by_id = &self.by_id[..self.count];
+        let found = by_id.binary_search_by_key(&track_id, |&(id, _)| id);
+        found.ok().map(|at| by_id[at].1)
     }
 
     /// Adds a tile, or counts it as hidden when the board is full. Realtime-safe.

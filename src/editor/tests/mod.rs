@@ -1263,3 +1263,32 @@ fn the_take_recording_has_a_tile_and_a_dubbed_loop_says_so_on_its_own() {
             .is_none()
     );
 }
+
+#[test]
+fn every_control_fits_in_the_window_and_the_side_panel_keeps_its_width() {
+    use egui_kittest::kittest::NodeT;
+    let fx = crate::engine::fx::chain::FxChain::new(48_000.0).settings();
+    let mut status = with_selected(playing_status(), 1, fx);
+    status.pa_muted = true;
+    let (mut app, _) = editor(status);
+    let harness = editor_harness(&mut app);
+    let window =
+        egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(DEFAULT_SIZE.0, DEFAULT_SIZE.1));
+    for node in harness.query_all_by(|node| node.raw_bounds().is_some()) {
+        let rect = node.rect();
+        // Only the tile grid and the side panel scroll (down): nothing pokes out sideways.
+        assert!(
+            rect.right() <= window.right() + 0.5,
+            "{:?} {:?} at {rect:?}",
+            node.accesskit_node().role(),
+            node.accesskit_node().label()
+        );
+    }
+    // The side panel at its 320 points and margins (a wide control would widen it, and take
+    // the tiles' room: it was 412 once, with the pan slider in a wrapped row).
+    let left = harness.get_by_label("Select previous (58)").rect().left();
+    assert!(
+        left >= DEFAULT_SIZE.0 - 330.0,
+        "the side panel starts at {left}"
+    );
+}
