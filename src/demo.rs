@@ -128,6 +128,11 @@ const PARTS: [(f64, Press); 10] = [
     (18.5, Press::Command(selected(TrackControl::HalveSpeed))),
 ];
 
+/// Beats in the two-bar anchor every script records: the *Beats per cycle* the standalone sets
+/// with the demo, so the metronome and the editor's ring count the demo's own beats, and the
+/// loop's tempo reads the player's 100 BPM.
+pub const BEATS_PER_CYCLE: u32 = 2 * BEATS_PER_BAR as u32;
+
 /// The stage script's history, in seconds (see [`Script::history_secs`]).
 const STAGE_HISTORY_SECS: f32 = 90.0;
 

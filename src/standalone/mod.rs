@@ -86,6 +86,8 @@ const CALIBRATION_SETTLE: std::time::Duration = std::time::Duration::from_secs(1
 
 /// The *Input latency* parameter's id.
 const INPUT_LATENCY_ID: &str = "input_latency_ms";
+/// The *Beats per cycle* parameter's id.
+const BEATS_PER_CYCLE_ID: &str = "beats_per_cycle";
 /// The *Headphone delay* parameter's id.
 const HEADPHONE_DELAY_ID: &str = "phones_delay_ms";
 
@@ -184,6 +186,10 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
     )?;
     let params = host.param_writer();
     set_latencies(&params, config.input_latency_ms, config.headphone_delay_ms);
+    if config.demo.is_some() {
+        let beats = crate::demo::BEATS_PER_CYCLE as f32;
+        params.set_plain(BEATS_PER_CYCLE_ID, beats);
+    }
     let calibration_control = host.calibration_control();
     let close_requested = host.close_requested();
     let on_signal = close_requested.clone();
