@@ -2,10 +2,11 @@
 # Opens the real editor (the standalone, dummy audio backend) in a virtual X server and saves a
 # screenshot: `tests/editor/screenshot.sh [OUT.png]` (default assets/editor.png).
 # With LOOPMATE_DEMO_SECS=N it runs `loopmate --demo` (a scripted player looping four parts) for
-# N seconds first: `LOOPMATE_DEMO_SECS=46 tests/editor/screenshot.sh` makes the README's picture.
-# LOOPMATE_DEMO_SCRIPT=stage|crowd runs that script instead (`--demo-script`): a set in progress
-# (`LOOPMATE_DEMO_SECS=38 LOOPMATE_DEMO_SCRIPT=stage tests/editor/screenshot.sh assets/stage.png`)
-# or a hundred loops (`LOOPMATE_DEMO_SECS=32 LOOPMATE_DEMO_SCRIPT=crowd ...`).
+# N seconds first. LOOPMATE_DEMO_SCRIPT=stage|crowd runs that script instead (`--demo-script`):
+# the README's pictures, a set in progress
+# (`LOOPMATE_DEMO_SECS=38 LOOPMATE_DEMO_SCRIPT=stage tests/editor/screenshot.sh assets/editor.png`)
+# and a hundred loops
+# (`LOOPMATE_DEMO_SECS=36 LOOPMATE_DEMO_SCRIPT=crowd tests/editor/screenshot.sh assets/editor-100-loops.png`).
 # Needs: cargo build --bin loopmate; xvfb, xauth, imagemagick, libgl1-mesa-dri (cargo xtask test
 # installs them). Exits non-zero if the program dies or panics before the screenshot, or does not
 # quit cleanly (exit 0, window closed) on SIGTERM after it.
