@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::AnalysisConfig;
+use super::feed::FEED_CHUNK_FRAMES;
 use super::offline::{Analysis, analyze};
+use super::online::OnlineAnalyzer;
 
 /// Reads a WAV file as its mono mix (the mean of its channels) and its sample rate.
 ///
@@ -103,14 +105,56 @@ pub fn to_json(analysis: &Analysis, sample_rate_hz: f32, runtime_secs: Option<f6
     json
 }
 
+/// The live path's timing over `samples`, fed in the feed's chunks as the worker gets them:
+/// each onset with the time it was reported at (the input received by then, in samples), and
+/// the finality lag (input received minus `final_until_samples`) after every chunk, sorted.
+pub fn live_timing(samples: &[f32], config: AnalysisConfig) -> (Vec<(f64, f64)>, Vec<f64>) {
+    let mut analyzer = OnlineAnalyzer::new(config);
+    let mut reported = Vec::new();
+    let mut lags = Vec::with_capacity(samples.len() / FEED_CHUNK_FRAMES + 1);
+    for chunk in samples.chunks(FEED_CHUNK_FRAMES) {
+        let mut found = Vec::new();
+        analyzer.push(chunk, |out| found.extend(out.onset));
+        let received = analyzer.samples() as f64;
+        reported.extend(found.iter().map(|onset| (onset.time_samples, received)));
+        lags.push(received - analyzer.final_until_samples());
+    }
+    lags.sort_by(f64::total_cmp);
+    (reported, lags)
+}
+
+/// `live_timing` as JSON fields (seconds): `"reported": [[onset, reported at]...]` and
+/// `"final_lag_s": [median, 95th percentile, maximum]`.
+fn timing_json(samples: &[f32], config: AnalysisConfig) -> String {
+    let secs = |samples: f64| samples / f64::from(config.sample_rate_hz);
+    let (reported, lags) = live_timing(samples, config);
+    let pairs: Vec<String> = reported
+        .iter()
+        .map(|&(onset, at)| format!("[{:.5}, {:.5}]", secs(onset), secs(at)))
+        .collect();
+    let quantile = |q: f64| {
+        let index = ((lags.len() as f64 - 1.0) * q).round() as usize;
+        lags.get(index).map_or(0.0, |&lag| secs(lag))
+    };
+    format!(
+        ", \"reported\": [{}], \"final_lag_s\": [{:.5}, {:.5}, {:.5}]",
+        pairs.join(", "),
+        quantile(0.5),
+        quantile(0.95),
+        quantile(1.0)
+    )
+}
+
 /// Runs the subcommand on `args` (after `analyze`); returns the JSON or an error message.
 pub fn run(args: &[String]) -> Result<String, String> {
-    let usage = "usage: loopmate analyze FILE.wav [--timing]";
+    let usage = "usage: loopmate analyze FILE.wav [--timing] [--live-timing]";
     let mut path = None;
     let mut timing = false;
+    let mut live = false;
     for arg in args {
         match arg.as_str() {
             "--timing" => timing = true,
+            "--live-timing" => live = true,
             "-h" | "--help" => return Err(usage.to_string()),
             other if path.is_none() => path = Some(other),
             _ => return Err(usage.to_string()),
@@ -119,9 +163,16 @@ pub fn run(args: &[String]) -> Result<String, String> {
     let path = path.ok_or_else(|| usage.to_string())?;
     let started = std::time::Instant::now();
     let (samples, sample_rate_hz) = read_wav_mono(Path::new(path))?;
-    let analysis = analyze(&samples, AnalysisConfig::new(sample_rate_hz));
+    let config = AnalysisConfig::new(sample_rate_hz);
+    let analysis = analyze(&samples, config);
     let runtime = timing.then(|| started.elapsed().as_secs_f64());
-    Ok(to_json(&analysis, sample_rate_hz, runtime))
+    let mut json = to_json(&analysis, sample_rate_hz, runtime);
+    if live {
+        json.pop();
+        json.push_str(&timing_json(&samples, config));
+        json.push('}');
+    }
+    Ok(json)
 }
 
 #[cfg(test)]

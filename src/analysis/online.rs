@@ -14,8 +14,12 @@ use super::tempo::Novelty;
 pub const ONSET_DELAY_FRACTION_OF_FRAME: f64 = 0.205;
 /// Reported onsets lead the estimated physical attack by this much, in seconds: a loop that
 /// starts there keeps the whole transient, and played notes (the corpus' note-on annotations)
-/// begin a few milliseconds before their sound has energy (the median bias measured on the
-/// public corpus was +7.4 ms; this takes about half of it, so that clicks stay within a hop).
+/// begin before their sound has energy, by an amount the signal does not tell (bass and pads
+/// start softly, a strum's first string is quieter than the chord; tone bursts of any pitch from
+/// 41 Hz to 1.8 kHz are found alike). Centring the note-ons of a development corpus
+/// (`make_corpus.py --seed 4242`; `scripts/mir_onset_timing.py` re-derives it) would take
+/// 8.4 ms, which would start loops 8 ms before a click, beyond the engine's 5 ms: this keeps
+/// clicks within a hop and takes about half of it.
 pub const ONSET_LEAD_SECS: f64 = 0.004;
 
 /// A detected onset.
@@ -102,6 +106,15 @@ impl OnlineAnalyzer {
     /// frame plus the picker's look-back (rise to peak) and look-ahead.
     pub fn detection_latency_samples(&self) -> f64 {
         self.onset_delay_samples() + (self.picker.latency_frames() * self.config.hop_samples) as f64
+    }
+
+    /// Onsets with attack times before this (in samples from the start of the stream) are all
+    /// reported: where the earliest onset still undecided could lie (see
+    /// [`OnsetPicker::final_before_frame`]). Usually the input received minus the onset delay;
+    /// at most [`detection_latency_samples`](Self::detection_latency_samples) behind it.
+    pub fn final_until_samples(&self) -> f64 {
+        let hop = self.config.hop_samples as f64;
+        ((self.picker.final_before_frame() + 1.0) * hop - self.onset_delay_samples()).max(0.0)
     }
 
     /// Feeds samples; calls `on_frame` for every completed frame. Allocation-free.

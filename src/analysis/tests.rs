@@ -326,3 +326,59 @@ fn chord_changes_every_four_beats_decide_the_octave() {
         "the rhythm alone gives {rhythm_only:.1} BPM"
     );
 }
+
+#[test]
+fn onsets_are_final_where_the_analysis_says_and_soon_after_the_input() {
+    // Clicks, tone bursts and slow swells (a 40 ms attack) at uneven times, some overlapping:
+    // fed as the worker gets them (128-sample chunks), no onset may be reported before a time
+    // the analysis already called final, and in the quiet between notes the onsets are final
+    // up to the onset delay behind the input, not the 56 ms of the worst case.
+    let rate = 48_000.0f32;
+    let config = AnalysisConfig::new(rate);
+    let len = (8.0 * rate) as usize;
+    let mut signal = clicks(len, &[9_000, 61_000, 130_500, 200_000], 0.3, rate);
+    let bursts = tone_bursts(len, &[30_000, 95_000, 131_000, 240_000], 330.0, rate);
+    for (out, x) in signal.iter_mut().zip(bursts) {
+        *out += x;
+    }
+    for start in [160_000usize, 280_000, 330_000] {
+        for (n, out) in signal[start..start + 24_000].iter_mut().enumerate() {
+            let secs = n as f32 / rate;
+            let env = (secs / 0.04).min(1.0) * (-secs / 0.3).exp();
+            *out += 0.2 * env * (std::f32::consts::TAU * 220.0 * secs).sin();
+        }
+    }
+    let mut analyzer = OnlineAnalyzer::new(config);
+    let mut final_until = 0.0f64;
+    let mut lags = Vec::new();
+    let mut onsets = 0;
+    for chunk in signal.chunks(super::feed::FEED_CHUNK_FRAMES) {
+        analyzer.push(chunk, |out| {
+            if let Some(onset) = out.onset {
+                onsets += 1;
+                assert!(
+                    onset.time_samples >= final_until,
+                    "onset at {} reported after final until {final_until}",
+                    onset.time_samples
+                );
+            }
+        });
+        let now = analyzer.final_until_samples();
+        final_until = final_until.max(now);
+        lags.push(analyzer.samples() as f64 - now);
+    }
+    assert!(onsets >= 10, "{onsets} onsets");
+    lags.sort_by(f64::total_cmp);
+    let median = lags[lags.len() / 2];
+    let worst = lags[lags.len() - 1];
+    let delay = analyzer.onset_delay_samples();
+    assert!(
+        (median - delay).abs() < 1.0,
+        "median finality lag {median} samples, the onset delay is {delay}"
+    );
+    // Never later than the fixed bound the engine schedules its decisions by.
+    assert!(
+        worst <= analyzer.detection_latency_samples() + 1e-6,
+        "worst finality lag {worst} samples"
+    );
+}

@@ -216,9 +216,10 @@ impl AnalysisWorker {
         }
         if worked {
             let analysed = self.base_samples + self.analyzer.samples();
-            let latency = self.analyzer.detection_latency_samples().ceil() as u64;
+            // Finality only advances (a new segment's start is no earlier than the old end).
+            let final_until = self.base_samples + self.analyzer.final_until_samples() as u64;
             self.snapshot.analysed_until_samples = analysed;
-            self.snapshot.final_until_samples = analysed.saturating_sub(latency);
+            self.snapshot.final_until_samples = self.snapshot.final_until_samples.max(final_until);
             self.snapshot.bpm = self.tempogram.bpm().map(|bpm| bpm as f32);
             self.snapshot.dropped_samples = self.dropped_samples.load(Ordering::Relaxed);
             self.out.write(self.snapshot);
