@@ -119,7 +119,8 @@ pub fn show(ui: &mut egui::Ui, meter: &LevelMeter) {
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Meter, true, &words));
         let painter = ui.painter_at(rect);
         let bar = rect
-            .shrink2(egui::vec2(0.0, 5.0))
+            // Inset so the end marks' labels fit.
+            .shrink2(egui::vec2(8.0, 5.0))
             .translate(egui::vec2(0.0, -4.0));
         painter.rect_filled(bar, 2.0, egui::Color32::from_gray(35));
         // The level in three zones, each in its colour.
