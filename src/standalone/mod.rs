@@ -86,8 +86,6 @@ const CALIBRATION_SETTLE: std::time::Duration = std::time::Duration::from_secs(1
 
 /// The *Input latency* parameter's id.
 const INPUT_LATENCY_ID: &str = "input_latency_ms";
-/// The *Beats per cycle* parameter's id.
-const BEATS_PER_CYCLE_ID: &str = "beats_per_cycle";
 /// The *Headphone delay* parameter's id.
 const HEADPHONE_DELAY_ID: &str = "phones_delay_ms";
 
@@ -178,18 +176,14 @@ fn start(config: &Config, mode: Mode) -> Result<(), String> {
         config.inputs.channels().len(),
         |plugin| {
             inputs.install(plugin, config)?;
-            if let Some(secs) = config.demo.and_then(crate::demo::Script::history_secs) {
-                lengthen_history(plugin, secs);
+            if let Some(script) = config.demo {
+                set_up_demo(plugin, script);
             }
             Ok(())
         },
     )?;
     let params = host.param_writer();
     set_latencies(&params, config.input_latency_ms, config.headphone_delay_ms);
-    if config.demo.is_some() {
-        let beats = crate::demo::BEATS_PER_CYCLE as f32;
-        params.set_plain(BEATS_PER_CYCLE_ID, beats);
-    }
     let calibration_control = host.calibration_control();
     let close_requested = host.close_requested();
     let on_signal = close_requested.clone();
@@ -312,16 +306,27 @@ pub(crate) fn calibration_ports(config: &Config, jack: bool) -> CalibrationPorts
     }
 }
 
-/// Makes the history at least `secs` long (a demo script's need), before the plugin activates
-/// (the engine reads it then).
-fn lengthen_history(plugin: &Loopmate, secs: f32) {
-    let history = &plugin.loopmate_params().history_secs;
-    if (history.value() as f32) < secs {
-        let param = history.as_ptr();
-        // SAFETY: the pointer is to the plugin's own live parameter, and nothing else reads or
-        // writes the parameters before the plugin activates.
-        unsafe { param._internal_set_normalized_value(param.preview_normalized(secs)) };
+/// What a demo script needs, set before the plugin activates (the engine reads the history
+/// then): the history at least as long as the script asks, and *Beats per cycle* to its
+/// anchors' beats, so the metronome and the editor count the player's beats.
+fn set_up_demo(plugin: &Loopmate, script: crate::demo::Script) {
+    let params = plugin.loopmate_params();
+    let history = &params.history_secs;
+    if let Some(secs) = script
+        .history_secs()
+        .filter(|&secs| secs > history.value() as f32)
+    {
+        set_before_activation(history.as_ptr(), secs);
     }
+    let beats = crate::demo::BEATS_PER_CYCLE as f32;
+    set_before_activation(params.beats_per_cycle.as_ptr(), beats);
+}
+
+/// Sets the plugin's parameter `param` to `plain` (in its own unit).
+fn set_before_activation(param: ParamPtr, plain: f32) {
+    // SAFETY: the pointer is to the plugin's own live parameter, and nothing else reads or
+    // writes the parameters before the plugin activates.
+    unsafe { param._internal_set_normalized_value(param.preview_normalized(plain)) };
 }
 
 /// Sets the latency parameters that are given.

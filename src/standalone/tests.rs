@@ -111,12 +111,21 @@ fn a_performance_saved_from_the_editor_opens_again_with_load_and_plays() {
 }
 
 #[test]
-fn a_demo_script_lengthens_the_history_never_shortens_it() {
+fn a_demo_script_lengthens_the_history_never_shortens_it_and_counts_its_beats() {
+    use crate::demo::Script;
     let plugin = crate::Loopmate::default();
-    let history = || plugin.loopmate_params().history_secs.value();
+    let params = plugin.loopmate_params();
+    let history = || params.history_secs.value();
     assert_eq!(history(), 60, "the default");
-    lengthen_history(&plugin, 30.0);
-    assert_eq!(history(), 60);
-    lengthen_history(&plugin, 90.0);
+    assert_eq!(params.beats_per_cycle.value(), 4, "the default");
+    set_up_demo(&plugin, Script::Parts);
+    assert_eq!(history(), 60, "the parts script keeps the default");
+    assert_eq!(params.beats_per_cycle.value(), 8, "two bars of four");
+    set_up_demo(&plugin, Script::Stage);
     assert_eq!(history(), 90);
+    let longer = crate::Loopmate::default();
+    let longer_params = longer.loopmate_params();
+    set_before_activation(longer_params.history_secs.as_ptr(), 120.0);
+    set_up_demo(&longer, Script::Stage);
+    assert_eq!(longer_params.history_secs.value(), 120, "never shortened");
 }

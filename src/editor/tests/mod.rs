@@ -1292,3 +1292,33 @@ fn every_control_fits_in_the_window_and_the_side_panel_keeps_its_width() {
         "the side panel starts at {left}"
     );
 }
+
+#[test]
+fn the_alerts_show_in_the_header_under_the_state() {
+    let mut status = playing_status();
+    status.limiter_gain = 0.5;
+    status.bad_input_chunks = 3;
+    status.message = Some(crate::engine::EngineMessage::TakeTooShort);
+    let (mut app, _) = editor(status);
+    let harness = editor_harness(&mut app);
+    let badge = harness.get_by_label("RECORDING 1.0 s").rect();
+    let first_tile = harness.get_by_label_contains("Loop 1:").rect();
+    for alert in [
+        "PA limiting",
+        "Bad input (NaN/inf) silenced 3 times",
+        "Take too short for a loop: dropped.",
+    ] {
+        let rect = harness.get_by_label(alert).rect();
+        assert!(
+            rect.top() >= badge.bottom() && rect.bottom() <= first_tile.top(),
+            "{alert} at {rect:?}, between the badge {badge:?} and the tiles {first_tile:?}"
+        );
+    }
+    drop(harness);
+    let (mut app, _) = editor(playing_status());
+    let harness = editor_harness(&mut app);
+    assert!(
+        harness.query_by_label("PA limiting").is_none(),
+        "not limiting"
+    );
+}
