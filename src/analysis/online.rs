@@ -146,15 +146,22 @@ impl OnlineAnalyzer {
     fn frame(&mut self) -> FrameOut {
         // The ring's oldest sample sits right after the newest one.
         let (newer, older) = self.ring.split_at(self.ring_pos);
-        let envelope = self.envelope.process_frame(older, newer);
+        let flux = self.envelope.process_frame(older, newer);
+        let envelope = flux.timing;
         let chroma = self.envelope.chroma();
         let novelty = self.novelty.push(envelope);
         let hop = self.config.hop_samples as f64;
         let delay = self.onset_delay_samples();
-        let onset = self.picker.push(envelope).map(|picked| Onset {
-            time_samples: ((picked.rise_frame + 1.0) * hop - delay).max(0.0),
-            strength: picked.strength,
-        });
+        // A window that reaches before the stream's start holds silence that was never played:
+        // the input's first sound filling it is not an attack.
+        let window_frames = (self.config.frame_samples / self.config.hop_samples) as u64;
+        let picked = self.picker.push(flux.detection, flux.timing);
+        let onset = picked
+            .filter(|picked| picked.frame >= window_frames)
+            .map(|picked| Onset {
+                time_samples: ((picked.rise_frame + 1.0) * hop - delay).max(0.0),
+                strength: picked.strength,
+            });
         let frame = self.frames;
         self.frames += 1;
         FrameOut {

@@ -1,20 +1,28 @@
-//! Causal onset picking on the envelope (the SuperFlux rules): a frame is an onset when it is
-//! the maximum of its neighbourhood (`PRE_MAX_SECS` back, `POST_MAX_SECS` ahead), exceeds the
-//! mean of the last `PRE_AVG_SECS` by `THRESHOLD`, and comes at least `COMBINE_SECS` after the
-//! previous onset. A frame is decided once the frames `POST_MAX_SECS` ahead of it have arrived:
-//! that look-ahead is the picking latency.
+//! Causal onset picking on the envelopes (the SuperFlux rules): a frame is an onset when its
+//! detection envelope is the maximum of its neighbourhood (`PRE_MAX_SECS` back,
+//! `POST_MAX_SECS` ahead), exceeds `MEAN_FACTOR` times the mean of the last `PRE_AVG_SECS` by
+//! `THRESHOLD`, and comes at least `COMBINE_SECS` after the previous onset. A frame is decided
+//! once the frames `POST_MAX_SECS` ahead of it have arrived: that look-ahead is the picking
+//! latency. The onset is timed on the timing envelope (see [`super::envelope::Flux`]).
 
 /// Look-back of the local-maximum test, in seconds.
 pub const PRE_MAX_SECS: f64 = 0.03;
 /// Look-ahead of the local-maximum test, in seconds (the picking latency).
 pub const POST_MAX_SECS: f64 = 0.012;
 /// Window of the moving mean the threshold sits on, in seconds.
-pub const PRE_AVG_SECS: f64 = 0.15;
-/// Envelope height above the moving mean an onset needs (log10 units summed over bands).
-pub const THRESHOLD: f32 = 1.1;
+pub const PRE_AVG_SECS: f64 = 0.08;
+/// The threshold sits this many times the moving mean above it: in dense or noisy passages,
+/// where the mean is high, an onset must stand out in proportion.
+pub const MEAN_FACTOR: f32 = 1.25;
+/// Detection envelope height above `MEAN_FACTOR` times the moving mean an onset needs (log10
+/// units summed over bands).
+pub const THRESHOLD: f32 = 2.5;
+/// Timing envelope height above its moving mean an onset needs to be timed on it (log10 units
+/// summed over bands; the height the timing envelope alone used to need to be an onset).
+pub const TIMING_THRESHOLD: f32 = 1.1;
 /// Shortest time between two onsets, in seconds.
 pub const COMBINE_SECS: f64 = 0.03;
-/// The onset's time is where the envelope rose through this fraction of the peak: the rise
+/// The onset's time is where the timing envelope rose through this fraction of its peak: the rise
 /// follows the attack entering the frame far more steadily than the peak, whose place depends on
 /// how the sound decays.
 pub const RISE_FRACTION: f32 = 0.5;
@@ -22,18 +30,21 @@ pub const RISE_FRACTION: f32 = 0.5;
 /// An onset the picker found.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PickedOnset {
-    /// Envelope frame index of the peak.
+    /// Frame index of the detection envelope's peak.
     pub frame: u64,
-    /// Where the envelope rose through `RISE_FRACTION` of the peak, in (fractional) frames.
+    /// Where the timing envelope rose through `RISE_FRACTION` of its peak, in (fractional)
+    /// frames.
     pub rise_frame: f64,
-    /// Envelope value at the peak (its strength).
+    /// The timing envelope's peak (the onset's strength).
     pub strength: f32,
 }
 
 /// The causal picker. Allocation-free after [`OnsetPicker::new`].
 pub struct OnsetPicker {
-    /// Recent envelope values (ring of `history.len()`).
+    /// Recent detection envelope values (ring of `history.len()`).
     history: Box<[f32]>,
+    /// Recent timing envelope values (ring of `history.len()`, like `history`).
+    timing: Box<[f32]>,
     /// Frames looked back for the maximum.
     pre_max: usize,
     /// Frames looked ahead for the maximum.
@@ -58,6 +69,7 @@ impl OnsetPicker {
         let len = pre_max.max(pre_avg) + post_max + 1;
         Self {
             history: vec![0.0; len].into_boxed_slice(),
+            timing: vec![0.0; len].into_boxed_slice(),
             pre_max,
             post_max,
             pre_avg,
@@ -84,13 +96,19 @@ impl OnsetPicker {
     /// The mean of the window of `pre_avg` frames ending at `last`, counting frames before the
     /// stream's start and from `known_until` on as zero (the envelope is never negative: for
     /// frames yet to come, this is a lower bound).
-    fn window_mean(&self, last: u64, known_until: u64) -> f32 {
+    fn window_mean(&self, values: &[f32], last: u64, known_until: u64) -> f32 {
         let first = (last + 1).saturating_sub(self.pre_avg as u64);
         let sum: f32 = (first..=last)
             .filter(|&frame| frame < known_until)
-            .map(|frame| self.value(frame))
+            .map(|frame| values[self.slot(frame)])
             .sum();
         sum / self.pre_avg as f32
+    }
+
+    /// The height the detection envelope needs at frame `peak` to be an onset, with the frames
+    /// from `known_until` on counted as zero (see [`window_mean`](Self::window_mean)).
+    fn threshold(&self, peak: u64, known_until: u64) -> f32 {
+        MEAN_FACTOR * self.window_mean(&self.history, peak, known_until) + THRESHOLD
     }
 
     /// Whether `candidate` passes the picking rules on the frames up to `newest`: for the frame
@@ -107,24 +125,60 @@ impl OnsetPicker {
         let too_close = self
             .last_onset
             .is_some_and(|last| candidate - last < self.combine);
-        !beaten && !too_close && strength >= self.window_mean(candidate, self.frames) + THRESHOLD
+        !beaten && !too_close && strength >= self.threshold(candidate, self.frames)
     }
 
-    /// Where the envelope rose through `RISE_FRACTION` of `strength` going back from `candidate`
-    /// (within the look-back), interpolated between the frames either side of it.
+    /// Where the detection envelope rose through `RISE_FRACTION` of `strength` going back from
+    /// `candidate` (within the look-back).
     fn rise_frame(&self, candidate: u64, strength: f32) -> f64 {
-        let lo_max = candidate.saturating_sub(self.pre_max as u64);
-        let level = RISE_FRACTION * strength;
-        let mut rise = candidate;
-        while rise > lo_max && self.value(rise - 1) >= level {
+        self.rise_through(&self.history, candidate, RISE_FRACTION * strength)
+    }
+
+    /// Where `values` (a ring like `history`) rose through `level` going back from `peak`
+    /// (within the look-back), interpolated between the frames either side of it.
+    fn rise_through(&self, values: &[f32], peak: u64, level: f32) -> f64 {
+        let value = |frame: u64| values[self.slot(frame)];
+        let lo_max = peak.saturating_sub(self.pre_max as u64);
+        let mut rise = peak;
+        while rise > lo_max && value(rise - 1) >= level {
             rise -= 1;
         }
         match rise.checked_sub(1) {
-            Some(before) if rise > lo_max || self.value(before) < level => {
-                let (a, b) = (self.value(before), self.value(rise));
+            Some(before) if rise > lo_max || value(before) < level => {
+                let (a, b) = (value(before), value(rise));
                 before as f64 + f64::from(((level - a) / (b - a)).clamp(0.0, 1.0))
             }
             _ => rise as f64,
+        }
+    }
+
+    /// The onset whose detection envelope peaks at `candidate`, with `strength`. Its strength
+    /// is the timing envelope's peak (the highest value from the detection envelope's rise to
+    /// the newest frame). Its time is where the timing envelope rose to that peak, if the peak
+    /// stands `TIMING_THRESHOLD` above the timing envelope's mean; a softer onset is lost in the
+    /// timing envelope's noise, but it sits below the detection envelope's knee, where its rise
+    /// is as steady: it is timed there. Never before the detection envelope's rise (on which
+    /// [`final_before_frame`](Self::final_before_frame) rests).
+    fn onset(&self, candidate: u64, strength: f32) -> PickedOnset {
+        let detected = self.rise_frame(candidate, strength);
+        let timing = |frame: u64| self.timing[self.slot(frame)];
+        // Ties go to the earliest frame.
+        let peak = (detected.floor() as u64..self.frames)
+            .rev()
+            .max_by(|&a, &b| timing(a).total_cmp(&timing(b)))
+            .unwrap_or(candidate);
+        let clear = timing(peak)
+            >= self.window_mean(&self.timing, candidate, self.frames) + TIMING_THRESHOLD;
+        let rise_frame = if clear {
+            self.rise_through(&self.timing, peak, RISE_FRACTION * timing(peak))
+                .max(detected)
+        } else {
+            detected
+        };
+        PickedOnset {
+            frame: candidate,
+            rise_frame,
+            strength: timing(peak),
         }
     }
 
@@ -142,7 +196,7 @@ impl OnsetPicker {
         for peak in known..=known + self.pre_max as u64 {
             let lo_max = peak.saturating_sub(self.pre_max as u64);
             let seen_max = (lo_max..known).map(|f| self.value(f)).fold(0.0, f32::max);
-            let lowest_peak = (self.window_mean(peak, known) + THRESHOLD).max(seen_max);
+            let lowest_peak = self.threshold(peak, known).max(seen_max);
             let level = RISE_FRACTION * lowest_peak;
             let mut rise = known;
             while rise > lo_max && self.value(rise - 1) >= level {
@@ -163,23 +217,19 @@ impl OnsetPicker {
         earliest
     }
 
-    /// Takes the next envelope value; returns the onset decided by it, if any (the frame
+    /// Takes the next frame's detection and timing envelope values; returns the onset decided by it, if any (the frame
     /// `POST_MAX_SECS` back). Allocation-free.
-    pub fn push(&mut self, value: f32) -> Option<PickedOnset> {
+    pub fn push(&mut self, detection: f32, timing: f32) -> Option<PickedOnset> {
         let newest = self.frames;
         let slot = self.slot(newest);
-        self.history[slot] = value;
+        self.history[slot] = detection;
+        self.timing[slot] = timing;
         self.frames += 1;
         let candidate = newest.checked_sub(self.post_max as u64)?;
         if !self.may_be_onset(candidate, newest) {
             return None;
         }
         self.last_onset = Some(candidate);
-        let strength = self.value(candidate);
-        Some(PickedOnset {
-            frame: candidate,
-            rise_frame: self.rise_frame(candidate, strength),
-            strength,
-        })
+        Some(self.onset(candidate, self.value(candidate)))
     }
 }

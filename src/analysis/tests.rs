@@ -101,6 +101,24 @@ fn envelope_peaks_at_tone_bursts_within_one_hop() {
 }
 
 #[test]
+fn soft_attacks_between_loud_ones_are_found() {
+    // A hi-hat-like pattern: loud clicks on the beat and clicks 34 dB softer (about -46 dBFS)
+    // on the off-beats, over a -65 dBFS noise floor. The soft ones must be found, within 8 ms
+    // (the soft ones are timed up to 6 ms later than the loud ones), and noise fluctuations must
+    // not add any. The timing envelope alone finds none of the soft ones.
+    let sample_rate_hz = 48_000.0;
+    let step = (0.25 * sample_rate_hz) as usize;
+    let times: Vec<usize> = (1..24).map(|i| i * step + 13 * i).collect();
+    let (loud, soft): (Vec<usize>, Vec<usize>) = times.iter().partition(|&&t| t / step % 2 == 1);
+    let signal: Vec<f32> = clicks(25 * step, &loud, 0.5, sample_rate_hz)
+        .iter()
+        .zip(clicks(25 * step, &soft, 0.01, sample_rate_hz))
+        .map(|(loud, soft)| 0.5 * (loud + soft))
+        .collect();
+    assert_onsets_at(&signal, &times, sample_rate_hz, 0.008 * f64::from(sample_rate_hz));
+}
+
+#[test]
 fn click_track_tempo_is_exact_within_one_percent() {
     let sample_rate_hz = 48_000.0;
     let config = AnalysisConfig::new(sample_rate_hz);
