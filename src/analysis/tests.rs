@@ -115,7 +115,12 @@ fn soft_attacks_between_loud_ones_are_found() {
         .zip(clicks(25 * step, &soft, 0.01, sample_rate_hz))
         .map(|(loud, soft)| 0.5 * (loud + soft))
         .collect();
-    assert_onsets_at(&signal, &times, sample_rate_hz, 0.008 * f64::from(sample_rate_hz));
+    assert_onsets_at(
+        &signal,
+        &times,
+        sample_rate_hz,
+        0.008 * f64::from(sample_rate_hz),
+    );
 }
 
 #[test]
