@@ -1,4 +1,4 @@
-//! Development aid for tuning on a corpus: writes each WAV's onset strength envelope and tempo
+//! Development aid for tuning on a corpus: writes each WAV's timing envelope and tempo
 //! novelty (little-endian f32, `NAME.env.f32` / `NAME.nov.f32`) to an output folder, with the
 //! frame rate in `frame_rate.txt`, so picking and tempo rules can be studied offline.
 //!

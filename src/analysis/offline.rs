@@ -18,7 +18,7 @@ pub struct Analysis {
     pub bpm: Option<f64>,
     /// Beat times in samples from the buffer's start.
     pub beats_samples: Vec<f64>,
-    /// The onset strength envelope, one value per frame.
+    /// The timing envelope, one value per frame (see [`super::envelope::Flux`]).
     pub envelope: Vec<f32>,
     /// The tempo novelty, one value per frame.
     pub novelty: Vec<f32>,

@@ -37,7 +37,8 @@ pub struct Onset {
 pub struct FrameOut {
     /// Frame index from the start of the stream.
     pub frame: u64,
-    /// Onset strength envelope value.
+    /// The timing envelope's value (see [`super::envelope::Flux`]; the tempo and the display
+    /// read it).
     pub envelope: f32,
     /// Tempo novelty (the envelope above its moving mean).
     pub novelty: f32,

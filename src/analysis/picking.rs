@@ -156,9 +156,9 @@ impl OnsetPicker {
     /// is the timing envelope's peak (the highest value from the detection envelope's rise to
     /// the newest frame). Its time is where the timing envelope rose to that peak, if the peak
     /// stands `TIMING_THRESHOLD` above the timing envelope's mean; a softer onset is lost in the
-    /// timing envelope's noise, but it sits below the detection envelope's knee, where its rise
-    /// is as steady: it is timed there. Never before the detection envelope's rise (on which
-    /// [`final_before_frame`](Self::final_before_frame) rests).
+    /// timing envelope's noise and is timed on the detection envelope's rise instead (up to 6 ms
+    /// later than a loud attack, see the analysis tests). Never before the detection envelope's
+    /// rise (on which [`final_before_frame`](Self::final_before_frame) rests).
     fn onset(&self, candidate: u64, strength: f32) -> PickedOnset {
         let detected = self.rise_frame(candidate, strength);
         let timing = |frame: u64| self.timing[self.slot(frame)];
