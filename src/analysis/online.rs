@@ -77,7 +77,8 @@ impl OnlineAnalyzer {
         Self {
             config,
             envelope: FluxEnvelope::new(&config),
-            picker: OnsetPicker::new(rate),
+            // The first frame whose window lies wholly within the stream.
+            picker: OnsetPicker::new(rate, (config.frame_samples / config.hop_samples) as u64),
             novelty: Novelty::new(rate),
             ring: vec![0.0; config.frame_samples].into_boxed_slice(),
             samples: 0,
@@ -153,12 +154,9 @@ impl OnlineAnalyzer {
         let novelty = self.novelty.push(envelope);
         let hop = self.config.hop_samples as f64;
         let delay = self.onset_delay_samples();
-        // A window that reaches before the stream's start holds silence that was never played:
-        // the input's first sound filling it is not an attack.
-        let window_frames = (self.config.frame_samples / self.config.hop_samples) as u64;
-        let picked = self.picker.push(flux.detection, flux.timing);
-        let onset = picked
-            .filter(|picked| picked.frame >= window_frames)
+        let onset = self
+            .picker
+            .push(flux.detection, flux.timing)
             .map(|picked| Onset {
                 time_samples: ((picked.rise_frame + 1.0) * hop - delay).max(0.0),
                 strength: picked.strength,

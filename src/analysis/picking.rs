@@ -57,11 +57,16 @@ pub struct OnsetPicker {
     frames: u64,
     /// Frame of the last onset.
     last_onset: Option<u64>,
+    /// The first frame that can be an onset: the frames before it were computed over windows
+    /// reaching before the stream's start, whose silence was never played (the input's first
+    /// sound filling them is not an attack).
+    first_frame: u64,
 }
 
 impl OnsetPicker {
-    /// A picker for envelope frames at `frame_rate_hz` (allocates).
-    pub fn new(frame_rate_hz: f64) -> Self {
+    /// A picker for envelope frames at `frame_rate_hz`, whose frames from `first_frame` on can
+    /// be onsets (allocates).
+    pub fn new(frame_rate_hz: f64, first_frame: u64) -> Self {
         let frames = |secs: f64| (secs * frame_rate_hz).round() as usize;
         let pre_max = frames(PRE_MAX_SECS);
         let post_max = frames(POST_MAX_SECS);
@@ -76,6 +81,7 @@ impl OnsetPicker {
             combine: frames(COMBINE_SECS) as u64,
             frames: 0,
             last_onset: None,
+            first_frame,
         }
     }
 
@@ -125,7 +131,10 @@ impl OnsetPicker {
         let too_close = self
             .last_onset
             .is_some_and(|last| candidate - last < self.combine);
-        !beaten && !too_close && strength >= self.threshold(candidate, self.frames)
+        candidate >= self.first_frame
+            && !beaten
+            && !too_close
+            && strength >= self.threshold(candidate, self.frames)
     }
 
     /// Where the detection envelope rose through `RISE_FRACTION` of `strength` going back from
@@ -152,15 +161,15 @@ impl OnsetPicker {
         }
     }
 
-    /// The onset whose detection envelope peaks at `candidate`, with `strength`. Its strength
+    /// The onset whose detection envelope peaks at `candidate`, at `height`. Its strength
     /// is the timing envelope's peak (the highest value from the detection envelope's rise to
     /// the newest frame). Its time is where the timing envelope rose to that peak, if the peak
     /// stands `TIMING_THRESHOLD` above the timing envelope's mean; a softer onset is lost in the
     /// timing envelope's noise and is timed on the detection envelope's rise instead (up to 6 ms
     /// later than a loud attack, see the analysis tests). Never before the detection envelope's
     /// rise (on which [`final_before_frame`](Self::final_before_frame) rests).
-    fn onset(&self, candidate: u64, strength: f32) -> PickedOnset {
-        let detected = self.rise_frame(candidate, strength);
+    fn onset(&self, candidate: u64, height: f32) -> PickedOnset {
+        let detected = self.rise_frame(candidate, height);
         let timing = |frame: u64| self.timing[self.slot(frame)];
         // Ties go to the earliest frame.
         let peak = (detected.floor() as u64..self.frames)
@@ -217,8 +226,8 @@ impl OnsetPicker {
         earliest
     }
 
-    /// Takes the next frame's detection and timing envelope values; returns the onset decided by it, if any (the frame
-    /// `POST_MAX_SECS` back). Allocation-free.
+    /// Takes the next frame's detection and timing envelope values; returns the onset decided
+    /// by them, if any (the frame `POST_MAX_SECS` back). Allocation-free.
     pub fn push(&mut self, detection: f32, timing: f32) -> Option<PickedOnset> {
         let newest = self.frames;
         let slot = self.slot(newest);
